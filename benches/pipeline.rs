@@ -1,0 +1,261 @@
+//! Speed of the pipeline (issue #2; the guard's budget is from issue #3).
+//!
+//! `cargo bench --bench pipeline` measures, without AWS:
+//! - `explain/*`: normalize + parse + guard of typical messages (`Pipeline::explain`, which
+//!   stops before AWS);
+//! - `guard/*`: the guard alone (`Guard::check` on an already parsed request).
+//!
+//! Under the emulator (`scripts/with-emulator cargo bench --bench pipeline`, which sets
+//! `MOTO_URL`) it also measures one `lambda list-functions` in account dev three ways, each
+//! with the assumed credentials already at hand:
+//! - `aws/pipeline_handle`: `Pipeline::handle` of `@aws lambda list-functions`, the whole bot
+//!   path (credentials cached in the executor after the warm-up call);
+//! - `aws/executor_run`: `Executor::run` of the parsed request alone;
+//! - `aws/bare_http`: the bare AWS API round trip: one SigV4-signed GET of
+//!   `$MOTO_URL/2015-03-31/functions/` over a pooled hyper client, body read to the end.
+//!
+//! Without `MOTO_URL` the `aws/*` benchmarks are skipped with a message.
+//! `benches/medians.sh` prints the medians criterion recorded.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_chatops::config::Config;
+use aws_chatops::execute::{Executor, Target};
+use aws_chatops::guard::{self, Guard};
+use aws_chatops::parse::{self, Parsed, Request};
+use aws_chatops::pipeline::{Inbound, Outcome, Pipeline};
+use criterion::{criterion_group, criterion_main, Criterion};
+
+const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/config/demo.toml");
+const CHANNEL: &str = "C0DEMO";
+const USER: &str = "U0DEMO";
+const ACCOUNT_ID: &str = "111111111111";
+const ROLE_ARN: &str = "arn:aws:iam::111111111111:role/chatops-readonly";
+const REGION: &str = "us-east-1";
+
+/// (benchmark name, message as typed in Slack)
+const MESSAGES: &[(&str, &str)] = &[
+    ("lambda_list_functions", "@aws lambda list-functions"),
+    (
+        "cloudwatch_describe_alarms",
+        "@aws cloudwatch describe-alarms --state ALARM",
+    ),
+    (
+        "lambda_invoke_payload",
+        r#"@aws invoke my-fn --payload {"a": 1}"#,
+    ),
+];
+
+fn config() -> Arc<Config> {
+    Arc::new(Config::load(std::path::Path::new(CONFIG)).expect("fixtures/config/demo.toml loads"))
+}
+
+fn inbound(text: &str) -> Inbound {
+    Inbound {
+        team: "T0DEMO".into(),
+        channel: CHANNEL.into(),
+        user: USER.into(),
+        thread: None,
+        text: text.into(),
+        direct_message: false,
+        account: Some("dev".into()),
+    }
+}
+
+fn parsed(text: &str) -> Request {
+    match parse::parse(&aws_chatops::normalize::normalize(text)) {
+        Ok(Parsed::Command(request)) => *request,
+        _ => panic!("{text} does not parse to a command"),
+    }
+}
+
+/// A pipeline that never reaches AWS: the SDK configuration is empty and `explain` stops
+/// before the executor.
+fn offline_pipeline() -> Pipeline {
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    Pipeline::new(config(), Arc::new(Executor::new(&sdk))).expect("guardrails load")
+}
+
+fn offline(c: &mut Criterion) {
+    let pipeline = offline_pipeline();
+    let mut group = c.benchmark_group("explain");
+    for (name, text) in MESSAGES {
+        let message = inbound(text);
+        let e = pipeline.explain(&message);
+        assert!(
+            matches!(e.decision, "run" | "confirm"),
+            "{text}: {} ({:?})",
+            e.decision,
+            e.reason
+        );
+        group.bench_function(*name, |b| b.iter(|| pipeline.explain(black_box(&message))));
+    }
+    group.finish();
+
+    let config = config();
+    let guard = Guard::new(&config).expect("guardrails load");
+    let channel = config.channel(CHANNEL).expect("demo channel");
+    let mut group = c.benchmark_group("guard");
+    for (name, text) in MESSAGES {
+        let request = parsed(text);
+        group.bench_function(*name, |b| {
+            b.iter(|| {
+                // What the pipeline does per command: the resource ARN, then the decision.
+                let resource = guard::resource_arn(black_box(&request), ACCOUNT_ID, REGION);
+                guard.check(channel, &request, resource.as_deref())
+            })
+        });
+    }
+    group.finish();
+}
+
+mod bare {
+    //! The baseline: one signed HTTP request, as any AWS client has to send.
+    use super::*;
+    use aws_credential_types::Credentials;
+    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+    use aws_sigv4::sign::v4;
+    use aws_smithy_runtime_api::client::identity::Identity;
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::client::legacy::{connect::HttpConnector, Client};
+    use hyper_util::rt::TokioExecutor;
+
+    pub struct Bare {
+        client: Client<HttpConnector, Empty<Bytes>>,
+        uri: String,
+        credentials: Credentials,
+    }
+
+    impl Bare {
+        /// Assumes the channel's role as the bot does, so the GET sees account dev's data.
+        pub async fn new(moto_url: &str) -> Bare {
+            let sdk = aws_config::load_from_env().await;
+            let out = aws_sdk_sts::Client::new(&sdk)
+                .assume_role()
+                .role_arn(ROLE_ARN)
+                .role_session_name("bench-bare")
+                .send()
+                .await
+                .expect("AssumeRole on the emulator");
+            let c = out.credentials.expect("credentials");
+            Bare {
+                client: Client::builder(TokioExecutor::new()).build_http(),
+                uri: format!("{}/2015-03-31/functions/", moto_url.trim_end_matches('/')),
+                credentials: Credentials::new(
+                    c.access_key_id,
+                    c.secret_access_key,
+                    Some(c.session_token),
+                    None,
+                    "bench",
+                ),
+            }
+        }
+
+        /// Sign, send, read the whole body.
+        pub async fn list_functions(&self) -> Bytes {
+            let mut request = http::Request::get(&self.uri)
+                .body(Empty::<Bytes>::new())
+                .expect("request");
+            let host = request.uri().authority().expect("host").to_string();
+            request
+                .headers_mut()
+                .insert(http::header::HOST, host.parse().expect("host header"));
+            let identity: Identity = self.credentials.clone().into();
+            let params = v4::SigningParams::builder()
+                .identity(&identity)
+                .region(REGION)
+                .name("lambda")
+                .time(SystemTime::now())
+                .settings(SigningSettings::default())
+                .build()
+                .expect("signing params")
+                .into();
+            let headers: Vec<(&str, &str)> = request
+                .headers()
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+                .collect();
+            let uri = request.uri().to_string();
+            let signable =
+                SignableRequest::new("GET", &uri, headers.into_iter(), SignableBody::Bytes(&[]))
+                    .expect("signable");
+            let (instructions, _) = sign(signable, &params).expect("sign").into_parts();
+            instructions.apply_to_request_http1x(&mut request);
+            let response = self.client.request(request).await.expect("moto answers");
+            assert!(response.status().is_success(), "HTTP {}", response.status());
+            response
+                .into_body()
+                .collect()
+                .await
+                .expect("body")
+                .to_bytes()
+        }
+    }
+}
+
+fn against_emulator(c: &mut Criterion) {
+    let Ok(moto_url) = std::env::var("MOTO_URL") else {
+        eprintln!(
+            "aws/*: skipped, MOTO_URL is not set (run `scripts/with-emulator cargo bench --bench pipeline`)"
+        );
+        return;
+    };
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+
+    let executor = Arc::new(rt.block_on(Executor::from_env()));
+    let pipeline = Pipeline::new(config(), executor.clone()).expect("guardrails load");
+    let message = inbound("@aws lambda list-functions");
+    let request = parsed("@aws lambda list-functions");
+    let target = Target {
+        role_arn: ROLE_ARN.into(),
+        user: USER.into(),
+        region: REGION.into(),
+    };
+    let bare = rt.block_on(bare::Bare::new(&moto_url));
+
+    // Warm up: the first call assumes the role; every later one uses the cached credentials.
+    // All three must see the same functions.
+    let reply = rt.block_on(pipeline.handle(&message));
+    assert_eq!(reply.outcome, Outcome::Ok, "{}", reply.text);
+    assert!(reply.text.contains("devOnlyFunction"), "{}", reply.text);
+    let value = rt
+        .block_on(executor.run(&target, &request))
+        .expect("executor runs");
+    assert!(value.to_string().contains("devOnlyFunction"));
+    let body = rt.block_on(bare.list_functions());
+    assert!(String::from_utf8_lossy(&body).contains("devOnlyFunction"));
+    let calls = executor.assume_role_calls();
+
+    let mut group = c.benchmark_group("aws");
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("bare_http", |b| {
+        b.iter(|| rt.block_on(bare.list_functions()))
+    });
+    group.bench_function("executor_run", |b| {
+        b.iter(|| {
+            rt.block_on(executor.run(&target, black_box(&request)))
+                .expect("runs")
+        })
+    });
+    group.bench_function("pipeline_handle", |b| {
+        b.iter(|| rt.block_on(pipeline.handle(black_box(&message))))
+    });
+    group.finish();
+    assert_eq!(
+        executor.assume_role_calls(),
+        calls,
+        "credentials stayed cached"
+    );
+}
+
+criterion_group!(benches, offline, against_emulator);
+criterion_main!(benches);

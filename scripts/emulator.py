@@ -1,0 +1,278 @@
+"""Local AWS for the tests and the demo: a moto server with two seeded accounts.
+
+Run with the project venv: `.venv/bin/python scripts/emulator.py [--port N] [--verbose]`.
+Prints exactly one line, `READY http://127.0.0.1:<port>`, once seeded, then serves until
+stdin reaches EOF or SIGTERM/SIGINT arrives. Tying the lifetime to stdin means a test
+harness that dies without cleaning up (its end of the pipe closes) takes the emulator along.
+
+Accounts (the bot's own base credentials land in moto's default account 123456789012):
+  111111111111 "dev"   myHelloWorld, devOnlyFunction, alarm myHelloWorld-alarm (ALARM)
+  222222222222 "prod"  myHelloWorld, prodOnlyFunction, alarms myHelloWorld-alarm (ALARM)
+                       and prod-only-alarm (OK)
+Both have the roles chatops-readonly (what the bot assumes) and lambda-basic-execution,
+and AWS/Lambda Invocations data points for myHelloWorld.
+
+Unlike stock moto: `lambda invoke` echoes the payload (and fails for a function the
+account lacks), support cases stay "opened", and the request recorder
+(/moto-api/recorder/...) writes to a private temp file, removed on exit.
+"""
+
+import argparse
+import datetime
+import io
+import json
+import logging
+import os
+import signal
+import sys
+import tempfile
+import urllib.request
+import zipfile
+
+BOT_ACCOUNT = "123456789012"
+REGION = "us-east-1"
+ACCOUNTS = {"111111111111": "dev", "222222222222": "prod"}
+# Assumed only to write the seed data; moto lets a role be assumed without existing, so this
+# one is never created and list-roles shows just the roles the tests care about.
+SEED_ROLE = "OrganizationAccountAccessRole"
+FUNCTION_CODE = b"""\
+def lambda_handler(event, context):
+    return event
+"""
+
+
+def lambda_zip():
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("lambda_function.py", FUNCTION_CODE)
+    return buf.getvalue()
+
+
+def post(url, body):
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    urllib.request.urlopen(request, timeout=10).read()
+
+
+def trust_policy(principal):
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}],
+        }
+    )
+
+
+def seed_account(session, url, account):
+    role_arn = f"arn:aws:iam::{account}:role/{SEED_ROLE}"
+    creds = session.client("sts", endpoint_url=url).assume_role(
+        RoleArn=role_arn, RoleSessionName="emulator-seed"
+    )["Credentials"]
+
+    def client(service):
+        return session.client(
+            service,
+            endpoint_url=url,
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+        )
+
+    iam, lam, cw = client("iam"), client("lambda"), client("cloudwatch")
+
+    iam.create_role(
+        RoleName="chatops-readonly",
+        AssumeRolePolicyDocument=trust_policy({"AWS": f"arn:aws:iam::{BOT_ACCOUNT}:root"}),
+        Description="Assumed by aws-chatops",
+    )
+    exec_role = iam.create_role(
+        RoleName="lambda-basic-execution",
+        AssumeRolePolicyDocument=trust_policy({"Service": "lambda.amazonaws.com"}),
+    )["Role"]["Arn"]
+
+    code = lambda_zip()
+
+    def function(name, **extra):
+        lam.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=exec_role,
+            Handler="lambda_function.lambda_handler",
+            Code={"ZipFile": code},
+            **extra,
+        )
+
+    function(
+        "myHelloWorld",
+        Description="AWS Chatbot tutorial function",
+        # DB_PASSWORD differs per account so a leak in a test names its account.
+        Environment={"Variables": {"GREETING": "hello", "DB_PASSWORD": f"seeded-secret-{account}"}},
+    )
+
+    def alarm(name, function_name, state):
+        cw.put_metric_alarm(
+            AlarmName=name,
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Dimensions=[{"Name": "FunctionName", "Value": function_name}],
+            Statistic="Sum",
+            Period=60,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            EvaluationPeriods=1,
+        )
+        cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason="seeded")
+
+    alarm("myHelloWorld-alarm", "myHelloWorld", "ALARM")
+
+    now = datetime.datetime.now(datetime.timezone.utc).replace(second=0, microsecond=0)
+    cw.put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Dimensions": [{"Name": "FunctionName", "Value": "myHelloWorld"}],
+                "Timestamp": now - datetime.timedelta(minutes=minutes),
+                "Value": float(value),
+                "Unit": "Count",
+            }
+            for minutes, value in [(10, 3), (5, 1), (1, 2)]
+        ],
+    )
+
+    if ACCOUNTS[account] == "dev":
+        function("devOnlyFunction")
+    else:
+        function("prodOnlyFunction")
+        alarm("prod-only-alarm", "prodOnlyFunction", "OK")
+
+
+def one_line_errors(record):
+    lines = record.getMessage().strip().splitlines()
+    if record.levelno >= logging.ERROR and len(lines) > 1:
+        record.msg, record.args = "emulator: request failed: " + lines[-1], ()
+    return True
+
+
+def stop(*_):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
+    parser.add_argument("--verbose", action="store_true", help="log each request to stderr")
+    args = parser.parse_args()
+
+    # Both signals raise KeyboardInterrupt, so every `finally` below runs.
+    signal.signal(signal.SIGTERM, stop)
+    # A shell starts background jobs with SIGINT ignored, so that Ctrl-C in the demo's
+    # REPL reaches the bot and not the emulator; keep it that way.
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, stop)
+
+    # moto lets MOTO_ACCOUNT_ID override the account of every request, which would merge
+    # the accounts; and its recorder writes ./moto_recording by default, which parallel
+    # emulators would share (and which would litter the caller's cwd).
+    os.environ.pop("MOTO_ACCOUNT_ID", None)
+    own_recording = "MOTO_RECORDER_FILEPATH" not in os.environ
+    if own_recording:
+        fd, os.environ["MOTO_RECORDER_FILEPATH"] = tempfile.mkstemp(prefix="moto-recording-")
+        os.close(fd)
+    try:
+        return serve(args)
+    except KeyboardInterrupt:  # before the server started
+        return 1
+    finally:
+        if own_recording:
+            os.unlink(os.environ["MOTO_RECORDER_FILEPATH"])
+
+
+def serve(args):
+    # Imported late: moto reads the environment at import time.
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    # Werkzeug logs every request, and a full traceback for each action moto lacks, to
+    # stderr; a harness that pipes stderr without reading it would eventually block the
+    # server. Quiet mode keeps one line per failed request.
+    if not args.verbose:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        logging.getLogger("werkzeug").addFilter(one_line_errors)
+
+    # moto's Docker-less Lambda answers any Invoke, even of a function that does not exist
+    # (or exists only in another account), with 200 and the payload; make it look the
+    # function up first, as Lambda does, so account isolation shows on invoke too.
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    echo = LambdaSimpleBackend.invoke
+
+    def invoke(self, function_name, qualifier, *rest):
+        self.get_function(function_name, qualifier)
+        return echo(self, function_name, qualifier, *rest)
+
+    LambdaSimpleBackend.invoke = invoke
+
+    class Server(ThreadedMotoServer):
+        # ThreadedMotoServer.start() waits forever when the port cannot be bound.
+        def _server_entry(self):
+            try:
+                super()._server_entry()
+            finally:
+                self._server_ready_event.set()
+
+    server = Server(ip_address="127.0.0.1", port=args.port, verbose=False)
+    server.start()
+    if server._server is None:
+        print(f"emulator: cannot listen on 127.0.0.1:{args.port}", file=sys.stderr)
+        return 1
+    url = "http://127.0.0.1:%d" % server.get_host_and_port()[1]
+
+    ready = False
+    try:
+        try:
+            # Without Docker, `lambda invoke` answers with the request payload. Must come
+            # before seeding: moto keeps Docker-less functions in a separate backend.
+            post(url + "/moto-api/config", {"lambda": {"use_docker": False}})
+            # moto moves a support case one status on per DescribeCases (and hides it
+            # while "resolved"); keep cases "opened" so results are repeatable.
+            post(
+                url + "/moto-api/state-manager/set-transition",
+                {
+                    "model_name": "support::case",
+                    "transition": {"progression": "manual", "times": 2**31},
+                },
+            )
+            # Explicit fake keys so nothing from the caller's environment or ~/.aws leaks in.
+            session = boto3.Session(
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+                region_name=REGION,
+            )
+            for account in ACCOUNTS:
+                seed_account(session, url, account)
+        except Exception as e:
+            print(f"emulator: seeding failed: {type(e).__name__}: {e}", file=sys.stderr)
+            return 1
+
+        ready = True
+        print("READY " + url, flush=True)
+        try:
+            while os.read(0, 4096):
+                pass
+        except OSError:  # no stdin at all: same as EOF
+            pass
+        return 0
+    except KeyboardInterrupt:
+        return 0 if ready else 1
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,580 @@
+//! Runs a request in the channel's AWS account: assumes the account's role with STS, signs the
+//! call with SigV4 and sends it.
+//!
+//! Credentials come from the SDK: the bot's own from the standard chain (environment, profile,
+//! instance role; `AWS_ENDPOINT_URL` is honoured), the channel's from STS AssumeRole. Assumed
+//! credentials are cached per (role, user) until five minutes before they expire: one
+//! AssumeRole per role and user per hour, not per command, while each CloudTrail session name
+//! still says which chat user ran the command.
+
+pub mod protocol;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_credential_types::Credentials;
+use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::sign::v4;
+use aws_smithy_runtime_api::client::identity::Identity;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{Map, Value};
+
+use crate::catalog::Service;
+use crate::parse::Request;
+pub use protocol::ServiceError;
+
+/// Where a command runs: the role to assume, for whom, in which region.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Target {
+    pub role_arn: String,
+    pub user: String,
+    pub region: String,
+}
+
+impl Target {
+    /// The STS session name: it shows in CloudTrail, so it says it is the chatbot and who
+    /// asked. STS allows `[\w+=,.@-]{2,64}`.
+    pub fn session_name(&self) -> String {
+        let user: String = self
+            .user
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "+=,.@-_".contains(*c))
+            .collect();
+        let mut name = format!("chatbot-{user}");
+        name.truncate(64);
+        name
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("{code}: {message}{}", access_hint(code, role))]
+    Service {
+        code: String,
+        message: String,
+        status: u16,
+        request_id: Option<String>,
+        role: String,
+    },
+    #[error("Could not assume the channel's role {role}: {reason}")]
+    AssumeRole { role: String, reason: String },
+    #[error("Could not reach AWS at {endpoint}: {reason}")]
+    Transport { endpoint: String, reason: String },
+    #[error("AWS did not answer within {0} seconds.")]
+    Timeout(u64),
+}
+
+fn access_hint(code: &str, role: &str) -> String {
+    let lower = code.to_ascii_lowercase();
+    if lower.contains("accessdenied") || lower.contains("unauthorized") {
+        format!(" (the channel's role {role} is not allowed to do this)")
+    } else {
+        String::new()
+    }
+}
+
+impl ExecError {
+    /// The AWS error code, for the audit trail.
+    pub fn code(&self) -> &str {
+        match self {
+            ExecError::Service { code, .. } => code,
+            ExecError::AssumeRole { .. } => "AssumeRoleFailed",
+            ExecError::Transport { .. } => "TransportError",
+            ExecError::Timeout(_) => "Timeout",
+        }
+    }
+}
+
+#[derive(Clone)]
+struct CachedCredentials {
+    credentials: Credentials,
+    refresh_at: Instant,
+}
+
+/// Expires each cache entry when its credentials are due for refresh.
+struct RefreshBeforeExpiry;
+
+impl moka::Expiry<(String, String), CachedCredentials> for RefreshBeforeExpiry {
+    fn expire_after_create(
+        &self,
+        _key: &(String, String),
+        value: &CachedCredentials,
+        created_at: Instant,
+    ) -> Option<Duration> {
+        Some(value.refresh_at.saturating_duration_since(created_at))
+    }
+}
+
+/// Credentials are refreshed this long before they expire.
+const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Pages fetched for one command at most; the reply then carries a NextToken.
+const MAX_PAGES: usize = 20;
+
+type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+pub struct Executor {
+    sts: aws_sdk_sts::Client,
+    http: HttpClient,
+    endpoint_override: Option<String>,
+    credentials: moka::future::Cache<(String, String), CachedCredentials>,
+    assume_role_calls: AtomicU64,
+}
+
+impl Executor {
+    /// An executor using the bot's own AWS configuration from the environment.
+    pub async fn from_env() -> Executor {
+        let config = aws_config::load_from_env().await;
+        Executor::new(&config)
+    }
+
+    pub fn new(config: &SdkConfig) -> Executor {
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .unwrap_or_else(|_| {
+                hyper_rustls::HttpsConnectorBuilder::new()
+                    .with_tls_config(rustls_config_without_roots())
+            })
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Executor {
+            sts: aws_sdk_sts::Client::new(config),
+            http: Client::builder(TokioExecutor::new()).build(connector),
+            endpoint_override: config
+                .endpoint_url()
+                .map(|u| u.trim_end_matches('/').to_owned()),
+            credentials: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .expire_after(RefreshBeforeExpiry)
+                .build(),
+            assume_role_calls: AtomicU64::new(0),
+        }
+    }
+
+    /// How many times STS AssumeRole has been called (for metrics and tests).
+    pub fn assume_role_calls(&self) -> u64 {
+        self.assume_role_calls.load(Ordering::Relaxed)
+    }
+
+    /// Runs the request, following pages as the AWS CLI does, and returns the response as the
+    /// AWS CLI would print it.
+    pub async fn run(&self, target: &Target, request: &Request) -> Result<Value, ExecError> {
+        let credentials = self.credentials_for(target).await?;
+        let service = request.service;
+        let op = request.operation;
+        let mut params = request.params.clone();
+        let Some(paginator) = op.paginator.as_ref().filter(|_| request.paging.paginate) else {
+            return self.call(service, op, &params, target, &credentials).await;
+        };
+        if let (Some(limit), Some(size)) = (&paginator.limit_key, request.paging.page_size) {
+            params.insert(limit.clone(), Value::from(size));
+        }
+        let mut skip = 0usize;
+        if let Some(token) = &request.paging.starting_token {
+            let (tokens, truncate) = decode_token(token);
+            for (key, value) in paginator.input_token.iter().zip(tokens) {
+                params.insert(key.clone(), value);
+            }
+            skip = truncate;
+        }
+        let max_items = request.paging.max_items.map(|n| n as usize);
+        let mut merged = Map::new();
+        for key in &paginator.result_key {
+            merged.insert(key.clone(), Value::Array(Vec::new()));
+        }
+        let mut next_token = None;
+        for page in 0..MAX_PAGES {
+            let response = self
+                .call(service, op, &params, target, &credentials)
+                .await?;
+            let Value::Object(mut response) = response else {
+                break;
+            };
+            for key in &paginator.result_key {
+                if let Some(Value::Array(items)) = response.remove(key) {
+                    if let Some(Value::Array(all)) = merged.get_mut(key) {
+                        let start = if page == 0 { skip.min(items.len()) } else { 0 };
+                        all.extend(items.into_iter().skip(start));
+                    }
+                }
+            }
+            let tokens: Vec<Value> = paginator
+                .output_token
+                .iter()
+                .map(|k| response.get(k).cloned().unwrap_or(Value::Null))
+                .collect();
+            for key in response.keys().cloned().collect::<Vec<_>>() {
+                if !paginator.output_token.contains(&key) && !merged.contains_key(&key) {
+                    merged.insert(key.clone(), response[&key].clone());
+                }
+            }
+            let more = paginator
+                .more_results
+                .as_ref()
+                .is_none_or(|k| response.get(k) == Some(&Value::Bool(true)));
+            let has_token = tokens.iter().any(|t| !t.is_null() && t != "");
+            let collected = paginator
+                .result_key
+                .iter()
+                .map(|k| merged[k].as_array().map_or(0, Vec::len))
+                .sum::<usize>();
+            if !(more && has_token) {
+                break;
+            }
+            if max_items.is_some_and(|max| collected >= max) || page + 1 == MAX_PAGES {
+                next_token = Some(encode_token(&paginator.input_token, &tokens, 0));
+                break;
+            }
+            for (key, value) in paginator.input_token.iter().zip(tokens) {
+                params.insert(key.clone(), value);
+            }
+        }
+        if let Some(max) = max_items {
+            for key in &paginator.result_key {
+                if let Some(Value::Array(items)) = merged.get_mut(key) {
+                    if items.len() > max {
+                        items.truncate(max);
+                        next_token = Some(encode_token(&paginator.input_token, &[], skip + max));
+                    }
+                }
+            }
+        }
+        if let Some(token) = next_token {
+            merged.insert("NextToken".into(), Value::String(token));
+        }
+        Ok(Value::Object(merged))
+    }
+
+    async fn credentials_for(&self, target: &Target) -> Result<Credentials, ExecError> {
+        let key = (target.role_arn.clone(), target.user.clone());
+        self.credentials
+            .try_get_with(key, self.assume_role(target))
+            .await
+            .map(|cached| cached.credentials)
+            .map_err(|e| (*e).clone_error())
+    }
+
+    async fn assume_role(&self, target: &Target) -> Result<CachedCredentials, ExecError> {
+        self.assume_role_calls.fetch_add(1, Ordering::Relaxed);
+        let output = self
+            .sts
+            .assume_role()
+            .role_arn(&target.role_arn)
+            .role_session_name(target.session_name())
+            .duration_seconds(3600)
+            .send()
+            .await
+            .map_err(|e| ExecError::AssumeRole {
+                role: target.role_arn.clone(),
+                reason: sdk_error_text(&e),
+            })?;
+        let c = output.credentials.ok_or_else(|| ExecError::AssumeRole {
+            role: target.role_arn.clone(),
+            reason: "STS returned no credentials".into(),
+        })?;
+        let expires = SystemTime::try_from(c.expiration).unwrap_or_else(|_| SystemTime::now());
+        let lifetime = expires
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        Ok(CachedCredentials {
+            credentials: Credentials::new(
+                c.access_key_id,
+                c.secret_access_key,
+                Some(c.session_token),
+                Some(expires),
+                "chatops-assume-role",
+            ),
+            refresh_at: Instant::now() + lifetime.saturating_sub(REFRESH_MARGIN),
+        })
+    }
+
+    fn endpoint(&self, service: &Service, region: &str) -> (String, String) {
+        // AWS Support has one endpoint per partition, signed for us-east-1.
+        let signing_region = if service.service == "support" {
+            "us-east-1".to_owned()
+        } else {
+            region.to_owned()
+        };
+        let url = match &self.endpoint_override {
+            Some(url) => url.clone(),
+            None => {
+                let suffix = if region.starts_with("cn-") {
+                    "amazonaws.com.cn"
+                } else {
+                    "amazonaws.com"
+                };
+                format!(
+                    "https://{}.{signing_region}.{suffix}",
+                    service.endpoint_prefix
+                )
+            }
+        };
+        (url, signing_region)
+    }
+
+    async fn call(
+        &self,
+        service: &Service,
+        op: &crate::catalog::Operation,
+        params: &Map<String, Value>,
+        target: &Target,
+        credentials: &Credentials,
+    ) -> Result<Value, ExecError> {
+        let wire = protocol::serialize(service, op, params);
+        let (endpoint, signing_region) = self.endpoint(service, &target.region);
+        let transport = |reason: String| ExecError::Transport {
+            endpoint: endpoint.clone(),
+            reason,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut request = http::Request::builder()
+                .method(wire.method.clone())
+                .uri(format!("{endpoint}{}", wire.path_and_query))
+                .body(Full::new(wire.body.clone()))
+                .map_err(|e| transport(e.to_string()))?;
+            *request.headers_mut() = wire.headers.clone();
+            if let Some(host) = request.uri().authority().map(|a| a.to_string()) {
+                request.headers_mut().insert(
+                    http::header::HOST,
+                    host.parse().map_err(|_| transport("bad host".into()))?,
+                );
+            }
+            sign_request(
+                &mut request,
+                &wire.body,
+                credentials,
+                &signing_region,
+                &service.signing_name,
+            )
+            .map_err(transport)?;
+            let response = tokio::time::timeout(CALL_TIMEOUT, self.http.request(request))
+                .await
+                .map_err(|_| ExecError::Timeout(CALL_TIMEOUT.as_secs()))?
+                .map_err(|e| transport(e.to_string()))?;
+            let status = response.status().as_u16();
+            let (parts, body) = response.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map_err(|e| transport(e.to_string()))?
+                .to_bytes();
+            match protocol::deserialize(service, op, status, &parts.headers, &body) {
+                Ok(value) => return Ok(value),
+                Err(e) if is_retryable(&e) && attempt < 3 => {
+                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+                }
+                Err(e) => {
+                    return Err(ExecError::Service {
+                        code: e.code,
+                        message: e.message,
+                        status: e.status,
+                        request_id: e.request_id,
+                        role: target.role_arn.clone(),
+                    })
+                }
+            }
+        }
+    }
+}
+
+fn is_retryable(e: &ServiceError) -> bool {
+    e.status == 429
+        || e.status == 503
+        || e.code.contains("Throttl")
+        || e.code == "TooManyRequestsException"
+        || e.code == "RequestLimitExceeded"
+}
+
+fn sign_request(
+    request: &mut http::Request<Full<Bytes>>,
+    body: &[u8],
+    credentials: &Credentials,
+    region: &str,
+    name: &str,
+) -> Result<(), String> {
+    let identity: Identity = credentials.clone().into();
+    let params = v4::SigningParams::builder()
+        .identity(&identity)
+        .region(region)
+        .name(name)
+        .time(SystemTime::now())
+        .settings(SigningSettings::default())
+        .build()
+        .map_err(|e| e.to_string())?
+        .into();
+    let headers: Vec<(&str, &str)> = request
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
+        .collect();
+    let uri = request.uri().to_string();
+    let signable = SignableRequest::new(
+        request.method().as_str(),
+        &uri,
+        headers.into_iter(),
+        SignableBody::Bytes(body),
+    )
+    .map_err(|e| e.to_string())?;
+    let (instructions, _signature) = sign(signable, &params)
+        .map_err(|e| e.to_string())?
+        .into_parts();
+    instructions.apply_to_request_http1x(request);
+    Ok(())
+}
+
+fn rustls_config_without_roots() -> rustls::ClientConfig {
+    rustls::ClientConfig::builder()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth()
+}
+
+/// The SDK error as one line: the service's code and message when there is one.
+fn sdk_error_text<E, R>(err: &aws_sdk_sts::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_sts::error::SdkError;
+    match err {
+        SdkError::ServiceError(e) => {
+            let meta = e.err();
+            format!(
+                "{}: {}",
+                meta.code().unwrap_or("Error"),
+                meta.message().unwrap_or("no message")
+            )
+        }
+        other => {
+            let mut text = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(s) = source {
+                text = format!("{text}: {s}");
+                source = s.source();
+            }
+            text
+        }
+    }
+}
+
+impl ExecError {
+    fn clone_error(&self) -> ExecError {
+        match self {
+            ExecError::Service {
+                code,
+                message,
+                status,
+                request_id,
+                role,
+            } => ExecError::Service {
+                code: code.clone(),
+                message: message.clone(),
+                status: *status,
+                request_id: request_id.clone(),
+                role: role.clone(),
+            },
+            ExecError::AssumeRole { role, reason } => ExecError::AssumeRole {
+                role: role.clone(),
+                reason: reason.clone(),
+            },
+            ExecError::Transport { endpoint, reason } => ExecError::Transport {
+                endpoint: endpoint.clone(),
+                reason: reason.clone(),
+            },
+            ExecError::Timeout(s) => ExecError::Timeout(*s),
+        }
+    }
+}
+
+/// The AWS CLI's pagination token: base64 of JSON naming the next input tokens and how many
+/// items of that page were already shown.
+fn encode_token(keys: &[String], tokens: &[Value], truncate: usize) -> String {
+    let mut doc = Map::new();
+    for (k, v) in keys.iter().zip(tokens) {
+        doc.insert(k.clone(), v.clone());
+    }
+    if truncate > 0 {
+        doc.insert("boto_truncate_amount".into(), Value::from(truncate));
+    }
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(Value::Object(doc).to_string())
+}
+
+fn decode_token(token: &str) -> (Vec<Value>, usize) {
+    use base64::Engine;
+    let doc: Value = base64::engine::general_purpose::STANDARD
+        .decode(token)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(Value::Null);
+    match doc {
+        Value::Object(map) => {
+            let truncate = map
+                .get("boto_truncate_amount")
+                .and_then(Value::as_u64)
+                .unwrap_or(0) as usize;
+            let tokens = map
+                .into_iter()
+                .filter(|(k, _)| k != "boto_truncate_amount")
+                .map(|(_, v)| v)
+                .collect();
+            (tokens, truncate)
+        }
+        // A raw service token (as some users paste NextMarker) is used as it is.
+        _ => (vec![Value::String(token.to_owned())], 0),
+    }
+}
+
+/// Shared handle used by the pipeline.
+pub type SharedExecutor = Arc<Executor>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_names_follow_sts_rules() {
+        let t = Target {
+            role_arn: "r".into(),
+            user: "U0 <bad>".into(),
+            region: "us-east-1".into(),
+        };
+        assert_eq!(t.session_name(), "chatbot-U0bad");
+        let long = Target {
+            user: "U".repeat(100),
+            ..t
+        };
+        assert_eq!(long.session_name().len(), 64);
+    }
+
+    #[test]
+    fn access_denied_names_the_role() {
+        let e = ExecError::Service {
+            code: "AccessDeniedException".into(),
+            message: "no".into(),
+            status: 403,
+            request_id: None,
+            role: "arn:aws:iam::1:role/r".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "AccessDeniedException: no (the channel's role arn:aws:iam::1:role/r is not allowed to do this)"
+        );
+    }
+
+    #[test]
+    fn pagination_tokens_round_trip() {
+        let keys = vec!["Marker".to_owned()];
+        let token = encode_token(&keys, &[Value::from("abc")], 3);
+        assert_eq!(decode_token(&token), (vec![Value::from("abc")], 3));
+        assert_eq!(decode_token("raw!"), (vec![Value::from("raw!")], 0));
+    }
+}

@@ -1,0 +1,31 @@
+//! aws-chatops: AWS CLI commands typed in a chat channel, run safely in the AWS account that
+//! channel is bound to.
+//!
+//! # Layout
+//! A message travels one pipeline, whatever transport brought it:
+//!
+//! | stage | module | what it does |
+//! |---|---|---|
+//! | transport | [`transport`] | Slack Socket Mode or the terminal `shell`; one [`transport::Transport`] trait |
+//! | normalize | [`normalize`] | undoes what Slack and phones do to text (entities, links, smart quotes, dashes) |
+//! | parse | [`parse`] | AWS CLI grammar → a validated [`parse::Request`], driven by [`catalog`] (`commands/`) |
+//! | guard | [`guard`] | decides run / confirm / deny before any AWS call, with [`policy`] (`policies/`) |
+//! | prompt | [`prompt`] | missing parameters, confirmations, account choice, channel memory |
+//! | execute | [`execute`] | assumes the channel's role and calls AWS |
+//! | render | [`render`] | replies that read well in chat, redacted; `--output`, `--query` |
+//!
+//! [`pipeline::Pipeline`] ties the stages together; [`config`] describes workspaces, channels
+//! and accounts.
+#![forbid(unsafe_code)]
+
+pub mod catalog;
+pub mod config;
+pub mod execute;
+pub mod guard;
+pub mod normalize;
+pub mod parse;
+pub mod pipeline;
+pub mod policy;
+pub mod prompt;
+pub mod render;
+pub mod transport;

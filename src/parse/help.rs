@@ -1,0 +1,124 @@
+//! `--help` at every level, generated from `commands/`: the same data that drives parsing, so
+//! help cannot describe an option the parser doesn't take.
+
+use crate::catalog::{Catalog, Member, Operation, Service, Shape};
+
+pub fn top() -> String {
+    let mut out = String::from(
+        "Run AWS CLI commands here: `@aws <service> <command> [--options]`\n\
+         For example `@aws lambda list-functions` or `@aws cloudwatch describe-alarms --state ALARM`.\n\n\
+         Services:\n",
+    );
+    for service in Catalog::builtin().services() {
+        let read_only = service.operations.iter().filter(|o| o.read_only).count();
+        out.push_str(&format!(
+            "  {:<11} {} ({} commands, {} read-only)\n",
+            service.service,
+            service.title,
+            service.operations.len(),
+            read_only
+        ));
+    }
+    out.push_str(
+        "\nAlso:\n  \
+         @aws <service> --help             the commands of a service\n  \
+         @aws <service> <command> --help   the options of a command\n  \
+         @aws set default-account          choose the account this channel uses\n  \
+         @aws cancel                       drop your open question\n\
+         Global options: --region, --output json|yaml|text|table, --query <JMESPath>.",
+    );
+    out
+}
+
+pub fn service(service: &Service) -> String {
+    let names = |read_only: bool| -> String {
+        service
+            .operations
+            .iter()
+            .filter(|o| o.read_only == read_only && !o.deprecated)
+            .map(|o| o.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "{} (`@aws {} <command> --help` for a command's options)\n\n\
+         Read-only commands:\n{}\n\n\
+         Commands that change resources (most are refused here; the few allowed ask for confirmation):\n{}",
+        service.title,
+        service.service,
+        names(true),
+        names(false)
+    )
+}
+
+pub fn operation(service: &Service, op: &Operation) -> String {
+    let kind = if op.read_only {
+        "read-only"
+    } else {
+        "changes resources"
+    };
+    let mut cmd = super::clap_command(service, op);
+    format!(
+        "{} {}: calls {} {} ({kind})\n{}",
+        service.service,
+        op.name,
+        service.title,
+        op.api,
+        cmd.render_help()
+    )
+}
+
+/// One line describing an option: its kind, whether it is required, allowed values, and for
+/// structures the shorthand to type.
+pub fn member_line(service: &Service, member: &Member) -> String {
+    let shape = service.shape(&member.shape);
+    let mut parts = vec![describe(service, shape, 0)];
+    if member.required {
+        parts.insert(0, "required".into());
+    }
+    parts.join(", ")
+}
+
+/// What goes in angle brackets after the option: `<string>`, `<Name=..,Value=..>`.
+pub fn value_name(service: &Service, member: &Member) -> String {
+    match service.shape(&member.shape) {
+        Shape::List { member, .. } => service.shape(&member.shape).kind().to_owned(),
+        shape => shape.kind().to_owned(),
+    }
+}
+
+fn describe(service: &Service, shape: &Shape, depth: usize) -> String {
+    match shape {
+        Shape::String {
+            enum_values: Some(values),
+            ..
+        } => format!("one of {}", values.join(" | ")),
+        Shape::List { member, .. } => {
+            let inner = service.shape(&member.shape);
+            if depth == 0 {
+                format!("one or more: {}", describe(service, inner, depth + 1))
+            } else {
+                format!("[{}]", describe(service, inner, depth + 1))
+            }
+        }
+        Shape::Structure { members, .. } if depth < 2 => {
+            let keys: Vec<String> = members
+                .iter()
+                .take(6)
+                .map(|m| {
+                    let inner = service.shape(&m.shape);
+                    let value = if inner.is_scalar() {
+                        inner.kind().to_owned()
+                    } else {
+                        "..".into()
+                    };
+                    format!("{}={value}", m.name)
+                })
+                .collect();
+            let more = if members.len() > 6 { ",.." } else { "" };
+            format!("{}{more} or JSON", keys.join(","))
+        }
+        Shape::Map { .. } => "KeyName1=string,KeyName2=string or JSON".into(),
+        other => other.kind().to_owned(),
+    }
+}

@@ -1,0 +1,215 @@
+use super::*;
+use serde_json::json;
+
+fn request(text: &str) -> Request {
+    match parse(text) {
+        Ok(Parsed::Command(r)) => *r,
+        other => panic!("{text}: {other:?}"),
+    }
+}
+
+fn error(text: &str) -> String {
+    match parse(text) {
+        Err(e) => e.to_string(),
+        other => panic!("{text}: expected an error, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_operation_builds_a_valid_clap_command() {
+    for service in Catalog::builtin().services() {
+        for op in &service.operations {
+            clap_command(service, op).debug_assert();
+        }
+    }
+}
+
+#[test]
+fn abbreviated_options_as_the_aws_cli_takes_them() {
+    let r = request("cloudwatch describe-alarms --state ALARM");
+    assert_eq!(r.params.get("StateValue"), Some(&json!("ALARM")));
+    let r = request("lambda list-functions --max 5");
+    assert_eq!(r.paging.max_items, Some(5));
+    let r = request("lambda list-functions -max-items 2");
+    assert_eq!(r.paging.max_items, Some(2));
+}
+
+#[test]
+fn simplified_form_fills_the_required_parameter() {
+    let r = request("invoke my-fn --payload {\"a\": 1}");
+    assert_eq!(r.service.service, "lambda");
+    assert_eq!(r.operation.name, "invoke");
+    assert_eq!(r.params.get("FunctionName"), Some(&json!("my-fn")));
+    assert_eq!(r.params.get("Payload"), Some(&json!("{\"a\": 1}")));
+    assert!(r.missing.is_empty());
+}
+
+#[test]
+fn the_aws_cli_output_file_of_invoke_is_not_written() {
+    let r = request("lambda invoke --function-name f --cli-binary-format raw-in-base64-out --payload '{}' response.json");
+    assert_eq!(r.params.get("FunctionName"), Some(&json!("f")));
+    assert!(r.notes[0].contains("response.json"), "{:?}", r.notes);
+}
+
+#[test]
+fn missing_required_parameters_are_listed() {
+    let r = request("lambda get-function");
+    let missing: Vec<&str> = r.missing.iter().map(|m| m.cli_name.as_str()).collect();
+    assert_eq!(missing, ["function-name"]);
+}
+
+#[test]
+fn shorthand_and_json_values() {
+    let r = request(
+        "cloudwatch get-metric-statistics --namespace AWS/Lambda --metric-name Errors \
+         --dimensions Name=FunctionName,Value=myHelloWorld --start-time 2024-01-01 \
+         --end-time 2024-01-02T00:00:00Z --period 60 --statistics Sum Average",
+    );
+    assert_eq!(
+        r.params.get("Dimensions"),
+        Some(&json!([{"Name": "FunctionName", "Value": "myHelloWorld"}]))
+    );
+    assert_eq!(r.params.get("Period"), Some(&json!(60)));
+    assert_eq!(r.params.get("Statistics"), Some(&json!(["Sum", "Average"])));
+    let r = request(
+        "cloudwatch get-metric-statistics --namespace N --metric-name M --start-time 0 --end-time 1 \
+         --period 60 --dimensions [{\"Name\": \"A\", \"Value\": \"b\"}]",
+    );
+    assert_eq!(
+        r.params.get("Dimensions"),
+        Some(&json!([{"Name": "A", "Value": "b"}]))
+    );
+}
+
+#[test]
+fn booleans_take_no_and_yes_forms() {
+    let r = request("support describe-cases --include-resolved-cases");
+    assert_eq!(r.params.get("includeResolvedCases"), Some(&json!(true)));
+    let r = request("support describe-cases --no-include-resolved-cases");
+    assert_eq!(r.params.get("includeResolvedCases"), Some(&json!(false)));
+}
+
+#[test]
+fn global_options() {
+    let r = request(
+        "lambda list-functions --region eu-west-1 --output json --query Functions[].FunctionName",
+    );
+    assert_eq!(r.region.as_deref(), Some("eu-west-1"));
+    assert_eq!(r.output, Output::Json);
+    assert_eq!(r.query.as_deref(), Some("Functions[].FunctionName"));
+    assert!(error("lambda list-functions --region eu-west-9").contains("not an AWS region"));
+    assert!(error("lambda list-functions --output xml").contains("json, yaml, text or table"));
+    assert!(error("lambda list-functions --query 'Functions[.'").starts_with("Invalid --query"));
+}
+
+#[test]
+fn refused_options_and_file_values_are_recorded_for_the_guard() {
+    let r = request("lambda list-functions --endpoint-url http://evil --profile x");
+    assert_eq!(r.refused_options, ["--endpoint-url", "--profile"]);
+    let r = request("lambda invoke --function-name f --payload file://secret.json");
+    assert_eq!(r.file_values, ["file://secret.json"]);
+}
+
+#[test]
+fn unknown_names_suggest_the_closest() {
+    assert_eq!(
+        error("lamda list-functions"),
+        "Unknown service `lamda`. Did you mean `lambda`? Supported services: cloudwatch, lambda, support."
+    );
+    assert!(error("lambda list-functon").contains("Did you mean `list-functions`?"));
+    assert!(
+        error("lambda list-functions --mster-region x").contains("Did you mean `--master-region`?")
+    );
+    assert!(error("lambda list-functions --ma 1").contains("could mean"));
+}
+
+#[test]
+fn unsupported_services_go_to_the_guard() {
+    match parse("ec2 get-password-data --instance-id i-1").unwrap() {
+        Parsed::Unsupported { service, operation } => {
+            assert_eq!(service, "ec2");
+            assert_eq!(operation.as_deref(), Some("get-password-data"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn chained_commands_and_lookalikes_are_refusals() {
+    for text in [
+        "lambda list-functions; lambda delete-function --function-name x",
+        "lambda list-functions && x",
+        "lambda list-functions | x",
+        "lambda list-functions `id`",
+        "lambda list-functions $(id)",
+        "lambda list-functions\nlambda delete-function --function-name x",
+    ] {
+        let err = parse(text).unwrap_err();
+        assert!(err.is_refusal(), "{text}: {err}");
+    }
+    let err = parse("l\u{0430}mbda list-functions").unwrap_err();
+    assert!(
+        err.is_refusal() && err.to_string().contains("U+0430"),
+        "{err}"
+    );
+    let err = parse("lambda list\u{200B}-functions").unwrap_err();
+    assert!(err.is_refusal(), "{err}");
+}
+
+#[test]
+fn help_at_every_level() {
+    for text in [
+        "--help",
+        "help",
+        "lambda --help",
+        "lambda",
+        "lambda invoke --help",
+        "cloudwatch describe-alarms help",
+    ] {
+        assert!(matches!(parse(text), Ok(Parsed::Help(_))), "{text}");
+    }
+    let Ok(Parsed::Help(h)) = parse("cloudwatch describe-alarms --help") else {
+        panic!()
+    };
+    assert!(h.contains("--state-value"), "{h}");
+    assert!(h.contains("OK | ALARM | INSUFFICIENT_DATA"), "{h}");
+}
+
+#[test]
+fn command_line_round_trips() {
+    let r = request("invoke my-fn --payload {\"a\": \"b c\"}");
+    assert_eq!(
+        r.command_line(),
+        "lambda invoke --function-name my-fn --payload {\"a\": \"b c\"}"
+    );
+    let again = request(&r.command_line());
+    assert_eq!(again.params, r.params);
+}
+
+#[test]
+fn bad_values_say_where() {
+    let err = error("invoke f --payload {\"a\": 1 \"b\": 2}");
+    assert!(err.contains("invalid JSON"), "{err}");
+    let err = error("cloudwatch describe-alarms --max-records abc");
+    assert!(
+        err.contains("--max-records") || err.contains("has no option"),
+        "{err}"
+    );
+    let err = error("x 'unclosed");
+    assert!(err.contains("never closed"), "{err}");
+}
+
+proptest::proptest! {
+    #[test]
+    fn no_message_makes_it_panic(text in "\\PC{0,80}") {
+        let _ = parse(&crate::normalize::normalize(&text));
+    }
+
+    #[test]
+    fn no_option_soup_makes_it_panic(
+        op in proptest::sample::select(vec!["lambda invoke", "cloudwatch describe-alarms", "support create-case", "lambda list-functions"]),
+        args in proptest::collection::vec("(--?[a-z-]{1,12}|[a-zA-Z0-9=,{}\\[\\]\":]{0,12})", 0..8),
+    ) {
+        let _ = parse(&format!("{op} {}", args.join(" ")));
+    }
+}

@@ -1,0 +1,805 @@
+//! One message's way through the bot: normalize → parse → guard → prompt → execute → render.
+//! Every transport (Slack, the terminal shell, `exec`, tests) calls [`Pipeline::handle`];
+//! `explain` runs the same stages but stops before AWS.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::config::{AccountConfig, ChannelConfig, Config};
+use crate::execute::{ExecError, Executor, Target};
+use crate::guard::{self, Decision, Guard, Refusal, Sender};
+use crate::normalize::normalize;
+use crate::parse::{self, ParseError, Parsed, Request};
+use crate::prompt::{
+    Answer, Choice, ConversationKey, Conversations, Lookup, Pending, Question, QuestionKind,
+};
+use crate::render;
+
+/// A message from a user, as any transport delivers it.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub team: String,
+    pub channel: String,
+    pub user: String,
+    pub thread: Option<String>,
+    pub text: String,
+    pub direct_message: bool,
+    /// An account chosen outside the conversation (`--account` of `exec` and `shell`).
+    pub account: Option<String>,
+}
+
+/// What became of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// The command ran, or help or a conversation step was answered.
+    Ok,
+    /// AWS returned an error.
+    AwsError,
+    /// The guard refused it.
+    Refused,
+    /// It could not be understood.
+    Invalid,
+    /// A question was asked; nothing ran yet.
+    Asked,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub text: String,
+    pub outcome: Outcome,
+    pub question: Option<Question>,
+}
+
+impl Reply {
+    fn new(outcome: Outcome, text: impl Into<String>) -> Reply {
+        Reply {
+            text: text.into(),
+            outcome,
+            question: None,
+        }
+    }
+
+    fn ask(question: Question) -> Reply {
+        Reply {
+            text: question.text.clone(),
+            outcome: Outcome::Asked,
+            question: Some(question),
+        }
+    }
+}
+
+/// `explain`'s answer: what the bot would do, without calling AWS.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Explanation {
+    pub decision: &'static str,
+    pub service: Option<String>,
+    pub operation: Option<String>,
+    pub params: Map<String, Value>,
+    pub account: Option<String>,
+    pub role_arn: Option<String>,
+    pub region: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// Where the stages leave a command, before anything runs.
+enum Step {
+    Help(String),
+    Deny(Refusal),
+    Invalid(String),
+    AskAccount {
+        command: String,
+    },
+    AskParameter {
+        request: Box<Request>,
+        account: AccountConfig,
+        region: String,
+    },
+    Confirm {
+        request: Box<Request>,
+        account: AccountConfig,
+        region: String,
+    },
+    Run {
+        request: Box<Request>,
+        account: AccountConfig,
+        region: String,
+    },
+}
+
+pub struct Pipeline {
+    config: Arc<Config>,
+    guard: Guard,
+    conversations: Conversations,
+    executor: Arc<Executor>,
+}
+
+/// Resource-naming options whose question offers the values that exist, from a list call in
+/// the chosen account.
+const CHOICE_SOURCES: &[(&str, &str, &str, &str)] = &[
+    (
+        "function-name",
+        "lambda",
+        "list-functions",
+        "Functions[].FunctionName",
+    ),
+    (
+        "alarm-name",
+        "cloudwatch",
+        "describe-alarms",
+        "MetricAlarms[].AlarmName",
+    ),
+    (
+        "alarm-names",
+        "cloudwatch",
+        "describe-alarms",
+        "MetricAlarms[].AlarmName",
+    ),
+    ("case-id", "support", "describe-cases", "cases[].caseId"),
+];
+const MAX_CHOICES: usize = 25;
+
+impl Pipeline {
+    pub fn new(
+        config: Arc<Config>,
+        executor: Arc<Executor>,
+    ) -> Result<Pipeline, crate::policy::PolicyError> {
+        Ok(Pipeline {
+            guard: Guard::new(&config)?,
+            conversations: Conversations::new(&config),
+            config,
+            executor,
+        })
+    }
+
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
+    pub fn conversations(&self) -> &Conversations {
+        &self.conversations
+    }
+
+    /// Handles one message and returns the reply. Never panics on input; every path answers.
+    pub async fn handle(&self, inbound: &Inbound) -> Reply {
+        let started = Instant::now();
+        let reply = self.handle_inner(inbound).await;
+        tracing::info!(
+            channel = %inbound.channel,
+            user = %inbound.user,
+            outcome = ?reply.outcome,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "message handled"
+        );
+        reply
+    }
+
+    async fn handle_inner(&self, inbound: &Inbound) -> Reply {
+        let channel = match self.admit(inbound) {
+            Ok(channel) => channel,
+            Err(refusal) => return Reply::new(Outcome::Refused, refusal.to_string()),
+        };
+        let text = normalize(&inbound.text);
+        let key = ConversationKey {
+            channel: inbound.channel.clone(),
+            user: inbound.user.clone(),
+            thread: inbound.thread.clone(),
+        };
+        let pending = self.conversations.peek(&key);
+        let known_option = |name: &str| match &pending {
+            Some(Pending::Parameter { command, .. })
+            | Some(Pending::Confirmation { command, .. }) => {
+                command_options(command).iter().any(|o| o == name)
+            }
+            _ => false,
+        };
+        if let Some(answer) = Answer::parse(&text, known_option) {
+            return self.answer(inbound, channel, &key, answer).await;
+        }
+        // A new command replaces this person's open question.
+        self.conversations.close(&key);
+        self.command(inbound, channel, &key, &text).await
+    }
+
+    fn admit(&self, inbound: &Inbound) -> Result<&ChannelConfig, Refusal> {
+        self.guard.admit(
+            &self.config,
+            &Sender {
+                team: &inbound.team,
+                channel: &inbound.channel,
+                user: &inbound.user,
+                direct_message: inbound.direct_message,
+            },
+        )
+    }
+
+    /// What the bot would do with a message, without calling AWS or changing any state.
+    pub fn explain(&self, inbound: &Inbound) -> Explanation {
+        let mut e = Explanation {
+            decision: "error",
+            service: None,
+            operation: None,
+            params: Map::new(),
+            account: None,
+            role_arn: None,
+            region: None,
+            reason: None,
+        };
+        let channel = match self.admit(inbound) {
+            Ok(c) => c,
+            Err(refusal) => {
+                e.decision = "deny";
+                e.reason = Some(refusal.to_string());
+                return e;
+            }
+        };
+        let step = self.step(inbound, channel, &normalize(&inbound.text));
+        let mut describe = |request: &Request, account: &AccountConfig, region: &str| {
+            e.service = Some(request.service.service.clone());
+            e.operation = Some(request.operation.name.clone());
+            e.params = request.params.clone();
+            e.account = Some(account.id.clone());
+            e.role_arn = Some(account.role_arn.clone());
+            e.region = Some(region.to_owned());
+        };
+        match step {
+            Step::Help(_) => e.decision = "help",
+            Step::Deny(refusal) => {
+                e.decision = "deny";
+                e.service = refusal
+                    .action
+                    .as_ref()
+                    .and_then(|a| a.split(':').next())
+                    .map(str::to_owned);
+                e.reason = Some(refusal.to_string());
+            }
+            Step::Invalid(reason) => e.reason = Some(reason),
+            Step::AskAccount { .. } => {
+                e.decision = "prompt";
+                e.reason = Some("account".into());
+            }
+            Step::AskParameter {
+                request,
+                account,
+                region,
+            } => {
+                describe(&request, &account, &region);
+                e.decision = "prompt";
+                e.reason = request.missing.first().map(|m| m.cli_name.clone());
+            }
+            Step::Confirm {
+                request,
+                account,
+                region,
+            } => {
+                describe(&request, &account, &region);
+                e.decision = "confirm";
+            }
+            Step::Run {
+                request,
+                account,
+                region,
+            } => {
+                describe(&request, &account, &region);
+                e.decision = "run";
+            }
+        }
+        e
+    }
+
+    /// Parse, pick the account and region, and ask the guard.
+    fn step(&self, inbound: &Inbound, channel: &ChannelConfig, text: &str) -> Step {
+        let request = match parse::parse(text) {
+            Ok(Parsed::Help(help)) => return Step::Help(help),
+            Ok(Parsed::Unsupported { service, operation }) => {
+                return Step::Deny(self.guard.unsupported(&service, operation.as_deref()))
+            }
+            Ok(Parsed::Command(request)) => request,
+            Err(e) => return refusal_or_invalid(e),
+        };
+        // The deny list and option rules don't depend on the account: refuse before asking.
+        if let Decision::Deny(refusal) = self.guard.check(channel, &request, None) {
+            if !matches!(refusal.rule, guard::Rule::Guardrail { .. }) {
+                return Step::Deny(refusal);
+            }
+        }
+        let Some(account) = self.account(inbound, channel) else {
+            return Step::AskAccount {
+                command: text.to_owned(),
+            };
+        };
+        let region = request
+            .region
+            .clone()
+            .or_else(|| self.conversations.memory(&channel.id).region)
+            .unwrap_or_else(|| channel.region.clone());
+        let resource = guard::resource_arn(&request, &account.id, &region);
+        match self.guard.check(channel, &request, resource.as_deref()) {
+            Decision::Deny(refusal) => Step::Deny(refusal),
+            _ if !request.missing.is_empty() => Step::AskParameter {
+                request,
+                account,
+                region,
+            },
+            Decision::Confirm => Step::Confirm {
+                request,
+                account,
+                region,
+            },
+            Decision::Run => Step::Run {
+                request,
+                account,
+                region,
+            },
+        }
+    }
+
+    /// The account a command runs in: given outright, the only one, or the channel's default.
+    fn account(&self, inbound: &Inbound, channel: &ChannelConfig) -> Option<AccountConfig> {
+        if let Some(chosen) = inbound.account.as_deref().and_then(|a| channel.account(a)) {
+            return Some(chosen.clone());
+        }
+        if let [only] = channel.accounts.as_slice() {
+            return Some(only.clone());
+        }
+        let remembered = self.conversations.memory(&channel.id).account?;
+        channel.account(&remembered).cloned()
+    }
+
+    async fn command(
+        &self,
+        inbound: &Inbound,
+        channel: &ChannelConfig,
+        key: &ConversationKey,
+        text: &str,
+    ) -> Reply {
+        match self.step(inbound, channel, text) {
+            Step::Help(help) => Reply::new(Outcome::Ok, help),
+            Step::Deny(refusal) => Reply::new(Outcome::Refused, refusal.to_string()),
+            Step::Invalid(reason) => Reply::new(Outcome::Invalid, reason),
+            Step::AskAccount { command } => {
+                let question = account_question(channel, "Which account should this channel use?");
+                self.conversations.ask(
+                    key.clone(),
+                    Pending::Account {
+                        command: Some(command),
+                    },
+                    question.choices.clone(),
+                );
+                Reply::ask(question)
+            }
+            Step::AskParameter {
+                request,
+                account,
+                region,
+            } => {
+                let member = request.missing[0];
+                let shape = request.service.shape(&member.shape);
+                let mut text = format!(
+                    "`{} {}` needs --{} ({}).",
+                    request.service.service,
+                    request.operation.name,
+                    member.cli_name,
+                    parse::help::member_line(request.service, member)
+                );
+                let choices = self
+                    .existing_values(inbound, &member.cli_name, &account, &region)
+                    .await;
+                let choices: Vec<Choice> = if choices.is_empty() {
+                    match shape {
+                        crate::catalog::Shape::String {
+                            enum_values: Some(values),
+                            ..
+                        } => values.clone(),
+                        _ => vec![],
+                    }
+                } else {
+                    choices
+                }
+                .into_iter()
+                .take(MAX_CHOICES)
+                .map(|v| Choice {
+                    answer: format!("{} {}", member.cli_name, v),
+                    label: v,
+                })
+                .collect();
+                text.push_str(&format!(
+                    " Reply `@aws {} <value>`{}, or `@aws cancel`.",
+                    member.cli_name,
+                    if choices.is_empty() {
+                        ""
+                    } else {
+                        " or pick one"
+                    }
+                ));
+                let command = request_text_without(&request, &member.cli_name);
+                self.conversations.ask(
+                    key.clone(),
+                    Pending::Parameter {
+                        command,
+                        option: member.cli_name.clone(),
+                    },
+                    choices.clone(),
+                );
+                Reply::ask(Question {
+                    kind: QuestionKind::Parameter,
+                    text,
+                    choices,
+                })
+            }
+            Step::Confirm {
+                request,
+                account,
+                region,
+            } => {
+                let command = request.command_line();
+                let text = format!(
+                    "Run `{command}` in {account} · {region}? It changes things in AWS. Reply `@aws yes` or `@aws no`."
+                );
+                let choices = vec![
+                    Choice {
+                        label: "Yes".into(),
+                        answer: "yes".into(),
+                    },
+                    Choice {
+                        label: "No".into(),
+                        answer: "no".into(),
+                    },
+                ];
+                self.conversations.ask(
+                    key.clone(),
+                    Pending::Confirmation {
+                        command,
+                        account: account.id.clone(),
+                        region,
+                    },
+                    choices.clone(),
+                );
+                Reply::ask(Question {
+                    kind: QuestionKind::Confirmation,
+                    text,
+                    choices,
+                })
+            }
+            Step::Run {
+                request,
+                account,
+                region,
+            } => {
+                self.run(inbound, channel, &request, &account, &region)
+                    .await
+            }
+        }
+    }
+
+    /// Values that exist for a resource-naming option, from the matching list call.
+    async fn existing_values(
+        &self,
+        inbound: &Inbound,
+        option: &str,
+        account: &AccountConfig,
+        region: &str,
+    ) -> Vec<String> {
+        let Some((_, service, op, query)) = CHOICE_SOURCES.iter().find(|(o, ..)| *o == option)
+        else {
+            return vec![];
+        };
+        let Ok(Parsed::Command(request)) = parse::parse(&format!("{service} {op}")) else {
+            return vec![];
+        };
+        let target = Target {
+            role_arn: account.role_arn.clone(),
+            user: inbound.user.clone(),
+            region: region.to_owned(),
+        };
+        match self.executor.run(&target, &request).await {
+            Ok(value) => match render::query(value, query) {
+                Ok(Value::Array(items)) => items
+                    .into_iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect(),
+                _ => vec![],
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "could not list choices");
+                vec![]
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        inbound: &Inbound,
+        channel: &ChannelConfig,
+        request: &Request,
+        account: &AccountConfig,
+        region: &str,
+    ) -> Reply {
+        let mut notes = request.notes.clone();
+        if let Some(given) = &request.region {
+            let remembered = self.conversations.memory(&channel.id).region;
+            if remembered.as_deref() != Some(given.as_str())
+                && (remembered.is_some() || given != &channel.region)
+            {
+                notes.push(format!("This channel now uses region {given}."));
+            }
+            self.conversations.remember_region(&channel.id, given);
+        }
+        let target = Target {
+            role_arn: account.role_arn.clone(),
+            user: inbound.user.clone(),
+            region: region.to_owned(),
+        };
+        let header = format!(
+            "{} {} · {} · {}",
+            request.service.service, request.operation.name, account, region
+        );
+        match self.executor.run(&target, request).await {
+            Ok(mut value) => {
+                render::redact(request.service, request.operation, &mut value);
+                let value = match &request.query {
+                    Some(q) => match render::query(value, q) {
+                        Ok(v) => v,
+                        Err(e) => return Reply::new(Outcome::Invalid, format!("{header}\n{e}")),
+                    },
+                    None => value,
+                };
+                let body = if request.output == parse::Output::Chat {
+                    chat_body(request, value)
+                } else {
+                    render::format(&value, request.output)
+                };
+                let mut text = format!("{header}\n{body}");
+                for note in notes {
+                    text.push_str(&format!("\n_{note}_"));
+                }
+                Reply::new(Outcome::Ok, text)
+            }
+            Err(e) => {
+                let outcome = match e {
+                    ExecError::Service { .. } => Outcome::AwsError,
+                    _ => Outcome::AwsError,
+                };
+                Reply::new(outcome, format!("{header}\n{e}"))
+            }
+        }
+    }
+
+    async fn answer(
+        &self,
+        inbound: &Inbound,
+        channel: &ChannelConfig,
+        key: &ConversationKey,
+        answer: Answer,
+    ) -> Reply {
+        if let Answer::SetDefaultAccount(choice) = &answer {
+            let then = match self.conversations.lookup(key) {
+                Lookup::Open(Pending::Account { command }, _) => command,
+                _ => None,
+            };
+            return self
+                .set_default_account(inbound, channel, key, choice.as_deref(), then)
+                .await;
+        }
+        let (pending, choices) = match self.conversations.lookup(key) {
+            Lookup::Open(p, c) => (p, c),
+            Lookup::Expired { minutes } => {
+                return Reply::new(
+                    Outcome::Invalid,
+                    format!("That question expired after {minutes} minutes, so nothing ran. Send the command again."),
+                )
+            }
+            Lookup::None if answer == Answer::Cancel => {
+                return Reply::new(Outcome::Ok, "There's nothing to cancel.")
+            }
+            Lookup::None => {
+                return Reply::new(
+                    Outcome::Invalid,
+                    "There's no open question to answer. `@aws --help` shows what I can do.",
+                )
+            }
+        };
+        let answer = match answer {
+            Answer::Pick(n) => match choices.get(n.wrapping_sub(1)) {
+                Some(choice) => {
+                    let text = normalize(&choice.answer);
+                    match Answer::parse(&text, |_| true) {
+                        Some(a) => a,
+                        None => return Reply::new(Outcome::Invalid, "That choice can't be used."),
+                    }
+                }
+                None => {
+                    return Reply::new(
+                        Outcome::Invalid,
+                        format!("Pick a number from 1 to {}.", choices.len()),
+                    )
+                }
+            },
+            other => other,
+        };
+        match (pending, answer) {
+            (_, Answer::Cancel) | (Pending::Confirmation { .. }, Answer::No) => {
+                self.conversations.close(key);
+                Reply::new(Outcome::Ok, "Cancelled; nothing ran.")
+            }
+            (
+                Pending::Confirmation {
+                    command,
+                    account,
+                    region,
+                },
+                Answer::Yes,
+            ) => {
+                self.conversations.close(key);
+                let Some(account) = channel.account(&account).cloned() else {
+                    return Reply::new(
+                        Outcome::Invalid,
+                        "That account is no longer configured here.",
+                    );
+                };
+                let Ok(Parsed::Command(request)) = parse::parse(&command) else {
+                    return Reply::new(Outcome::Invalid, "That command no longer parses.");
+                };
+                // The guard decides again: the configuration may have changed since the question.
+                match self.guard.check(
+                    channel,
+                    &request,
+                    guard::resource_arn(&request, &account.id, &region).as_deref(),
+                ) {
+                    Decision::Deny(refusal) => Reply::new(Outcome::Refused, refusal.to_string()),
+                    _ => {
+                        self.run(inbound, channel, &request, &account, &region)
+                            .await
+                    }
+                }
+            }
+            (Pending::Parameter { command, .. }, Answer::Parameter { option, value })
+            | (Pending::Confirmation { command, .. }, Answer::Parameter { option, value }) => {
+                self.conversations.close(key);
+                let text = format!("{command} --{option} {}", shell_quote(&value));
+                self.command(inbound, channel, key, &text).await
+            }
+            (Pending::Account { command }, Answer::SetDefaultAccount(choice)) => {
+                self.set_default_account(inbound, channel, key, choice.as_deref(), command)
+                    .await
+            }
+            (Pending::Account { .. }, Answer::Yes | Answer::No) => Reply::new(
+                Outcome::Invalid,
+                "Pick an account by number or name, or `@aws cancel`.",
+            ),
+            (Pending::Parameter { option, .. }, _) => Reply::new(
+                Outcome::Invalid,
+                format!(
+                    "I'm waiting for --{option}: reply `@aws {option} <value>`, or `@aws cancel`."
+                ),
+            ),
+            (_, _) => Reply::new(Outcome::Invalid, "Reply `@aws yes` or `@aws no`."),
+        }
+    }
+
+    async fn set_default_account(
+        &self,
+        inbound: &Inbound,
+        channel: &ChannelConfig,
+        key: &ConversationKey,
+        choice: Option<&str>,
+        then: Option<String>,
+    ) -> Reply {
+        let Some(choice) = choice else {
+            let current = self
+                .conversations
+                .memory(&channel.id)
+                .account
+                .and_then(|a| channel.account(&a).map(|a| a.to_string()))
+                .unwrap_or_else(|| "none yet".into());
+            let question = account_question(
+                channel,
+                &format!("Which account should this channel use by default? (now: {current})"),
+            );
+            self.conversations.ask(
+                key.clone(),
+                Pending::Account { command: None },
+                question.choices.clone(),
+            );
+            return Reply::ask(question);
+        };
+        let Some(account) = channel.account(choice) else {
+            let names: Vec<String> = channel.accounts.iter().map(|a| a.to_string()).collect();
+            return Reply::new(
+                Outcome::Invalid,
+                format!(
+                    "`{choice}` is not one of this channel's accounts: {}.",
+                    names.join(", ")
+                ),
+            );
+        };
+        self.conversations.close(key);
+        self.conversations
+            .remember_account(&channel.id, &account.id);
+        let text = format!("This channel now uses {account} by default.");
+        match then {
+            // The account question came before a command: run that command now.
+            Some(command) => {
+                let mut reply = self.command(inbound, channel, key, &command).await;
+                reply.text = format!("{text}\n{}", reply.text);
+                reply
+            }
+            None => Reply::new(Outcome::Ok, text),
+        }
+    }
+}
+
+fn account_question(channel: &ChannelConfig, text: &str) -> Question {
+    Question {
+        kind: QuestionKind::Account,
+        text: format!("{text} Reply `@aws set default-account <name>` or pick one."),
+        choices: channel
+            .accounts
+            .iter()
+            .map(|a| Choice {
+                label: a.to_string(),
+                answer: format!("set default-account {}", a.id),
+            })
+            .collect(),
+    }
+}
+
+fn refusal_or_invalid(e: ParseError) -> Step {
+    match e {
+        ParseError::Chained(operator) => {
+            Step::Deny(Refusal::new(guard::Rule::Chaining { operator }))
+        }
+        ParseError::Suspicious { name, found } => {
+            Step::Deny(Refusal::new(guard::Rule::LookAlike {
+                detail: format!("`{name}` contains invisible or look-alike characters ({found})"),
+            }))
+        }
+        other => Step::Invalid(other.to_string()),
+    }
+}
+
+/// The Lambda invoke reply shows the decoded payload as JSON; everything else reads as lines.
+fn chat_body(request: &Request, mut value: Value) -> String {
+    if request.operation.api == "Invoke" {
+        if let Some(Value::String(payload)) =
+            value.as_object_mut().and_then(|m| m.remove("Payload"))
+        {
+            let pretty = serde_json::from_str::<Value>(&payload)
+                .map(|v| render::json(&v))
+                .unwrap_or(payload);
+            return format!("{}\nPayload:\n```\n{pretty}\n```", render::chat(&value));
+        }
+    }
+    render::chat(&value)
+}
+
+/// The option names (without dashes) a pending command takes.
+fn command_options(command: &str) -> Vec<String> {
+    match parse::parse(command) {
+        Ok(Parsed::Command(r)) => parse::cli_members(r.service, r.operation)
+            .iter()
+            .map(|m| m.cli_name.clone())
+            .collect(),
+        _ => vec![],
+    }
+}
+
+/// The request as a command line, for re-parsing once an answer arrives.
+fn request_text_without(request: &Request, _option: &str) -> String {
+    request.command_line()
+}
+
+fn shell_quote(value: &str) -> String {
+    let v = value.trim();
+    if v.starts_with('{')
+        || v.starts_with('[')
+        || (!v.is_empty() && !v.contains(['\'', '"', ' ', '\\']))
+    {
+        v.to_owned()
+    } else {
+        format!("'{}'", v.replace('\'', "'\\''"))
+    }
+}

@@ -1,0 +1,1541 @@
+//! IAM policy documents, evaluated with IAM semantics.
+//!
+//! The guard asks this module whether an action may run. Policies are ordinary IAM
+//! policy JSON files (see `policies/README.md`): the built-in deny list compiled into
+//! the binary, plus per-channel "guardrail" files named in the config. Using IAM's own
+//! format means an admin can copy a statement between this bot and a real IAM role,
+//! and that it reads the way the admin expects.
+//!
+//! Only the part of IAM that this bot can honestly evaluate is accepted: `Sid`,
+//! `Effect`, `Action`/`NotAction` and `Resource`/`NotResource`. Everything else
+//! (`Condition`, `Principal`, typos, ...) is refused when the file is loaded, because
+//! silently ignoring a `Condition` would turn a narrow Allow into a broad one.
+//!
+//! Wildcards: the matcher is written here rather than taken from a crate. It is a
+//! few dozen lines, and IAM's resource rule is not a plain glob: a `*` inside an ARN
+//! segment does not match `:` unless it is the last character of its segment (see
+//! [`Glob`]), which no general-purpose glob crate (e.g. `wildmatch`) models. It runs
+//! as a set-of-states simulation, so patterns like `*a*a*a*b` cost
+//! O(pattern × text) with no recursion or backtracking blowup.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+
+/// The only policy language version accepted. IAM treats a missing `Version` as
+/// 2008-10-17, which has different semantics (no policy variables), so we ask for it
+/// explicitly rather than guess.
+const VERSION: &str = "2012-10-17";
+
+/// The always-on deny list (IAM, STS, KMS and calls that return credentials or keys),
+/// after the AWS Chatbot "ReadOnly Command Permissions" policy.
+const BUILTIN_DENY_NAME: &str = "policies/builtin-deny.json";
+const BUILTIN_DENY_JSON: &str = include_str!("../policies/builtin-deny.json");
+
+/// The built-in deny list. It is compiled in, and a unit test proves it loads, so
+/// this cannot fail at run time.
+pub fn builtin_deny() -> Policy {
+    Policy::from_json(BUILTIN_DENY_NAME, BUILTIN_DENY_JSON)
+        .expect("policies/builtin-deny.json is compiled in and tested to load")
+}
+
+/// A loaded, validated policy document.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    name: String,
+    statements: Vec<Statement>,
+}
+
+/// The outcome of evaluating one request against one policy, with IAM's precedence:
+/// an explicit Deny beats any Allow, and no match at all is an implicit deny.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Evaluation {
+    /// An Allow statement matched and no Deny did. `sid` is the first matching Allow's.
+    Allowed { sid: Option<String> },
+    /// A Deny statement matched (it wins over any Allow). `sid` is the first matching Deny's.
+    ExplicitDeny { sid: Option<String> },
+    /// No statement matched.
+    ImplicitDeny,
+}
+
+/// Why a policy file was refused. The Display text is what an admin reads at startup,
+/// so each one names the file, the statement and the element at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("{policy}: cannot read it: {source}")]
+    Read {
+        policy: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{policy}: not valid JSON: {source}")]
+    InvalidJson {
+        policy: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{policy}: {at} must be {expected}, not {found}")]
+    WrongType {
+        policy: String,
+        at: String,
+        expected: &'static str,
+        found: &'static str,
+    },
+    #[error("{policy}: {at} has the element `{element}` twice")]
+    DuplicateElement {
+        policy: String,
+        at: String,
+        element: String,
+    },
+    #[error(
+        "{policy}: unknown top-level element `{element}`{hint} (allowed: Version, Id, Statement)"
+    )]
+    UnknownTopLevelElement {
+        policy: String,
+        element: String,
+        hint: Hint,
+    },
+    #[error("{policy}: `Version` is missing; write \"Version\": \"2012-10-17\" (IAM would otherwise assume the older 2008-10-17 language)")]
+    MissingVersion { policy: String },
+    #[error("{policy}: `Version` is \"{version}\", but only \"2012-10-17\" is supported")]
+    UnsupportedVersion { policy: String, version: String },
+    #[error("{policy}: `Statement` is missing")]
+    MissingStatement { policy: String },
+    #[error("{policy}: `Statement` is an empty list; a policy needs at least one statement")]
+    NoStatements { policy: String },
+    #[error("{policy}: {statement} has a `Sid` of \"{sid}\": {reason}")]
+    BadSid {
+        policy: String,
+        statement: StatementRef,
+        sid: String,
+        reason: &'static str,
+    },
+    #[error("{policy}: {statement} uses `{element}`, which this bot does not support (it evaluates only Action/NotAction and Resource/NotResource, and will not silently ignore a restriction); remove it, or express the restriction with Resource ARNs")]
+    UnsupportedElement {
+        policy: String,
+        statement: StatementRef,
+        element: String,
+    },
+    #[error("{policy}: {statement} has an unknown element `{element}`{hint} (allowed: Sid, Effect, Action, NotAction, Resource, NotResource)")]
+    UnknownElement {
+        policy: String,
+        statement: StatementRef,
+        element: String,
+        hint: Hint,
+    },
+    #[error("{policy}: {statement} has no `Effect`; write \"Effect\": \"Allow\" or \"Effect\": \"Deny\"")]
+    MissingEffect {
+        policy: String,
+        statement: StatementRef,
+    },
+    #[error(
+        "{policy}: {statement} has `Effect` \"{value}\"; it must be exactly \"Allow\" or \"Deny\""
+    )]
+    BadEffect {
+        policy: String,
+        statement: StatementRef,
+        value: String,
+    },
+    #[error("{policy}: {statement} has neither `Action` nor `NotAction`; it needs exactly one")]
+    MissingAction {
+        policy: String,
+        statement: StatementRef,
+    },
+    #[error("{policy}: {statement} has both `Action` and `NotAction`; it needs exactly one")]
+    ActionAndNotAction {
+        policy: String,
+        statement: StatementRef,
+    },
+    #[error("{policy}: {statement} has neither `Resource` nor `NotResource`; IAM requires one (use \"Resource\": \"*\" for all resources)")]
+    MissingResource {
+        policy: String,
+        statement: StatementRef,
+    },
+    #[error("{policy}: {statement} has both `Resource` and `NotResource`; it needs exactly one")]
+    ResourceAndNotResource {
+        policy: String,
+        statement: StatementRef,
+    },
+    #[error("{policy}: {statement} has an empty `{element}` list")]
+    EmptyList {
+        policy: String,
+        statement: StatementRef,
+        element: &'static str,
+    },
+    #[error("{policy}: {statement} has the action \"{pattern}\", which {reason}")]
+    BadAction {
+        policy: String,
+        statement: StatementRef,
+        pattern: String,
+        reason: String,
+    },
+    #[error("{policy}: {statement} has the resource \"{pattern}\", which {reason}")]
+    BadResource {
+        policy: String,
+        statement: StatementRef,
+        pattern: String,
+        reason: String,
+    },
+}
+
+/// Names a statement in an error: by its Sid when it has one (what the admin wrote),
+/// otherwise by its 1-based position in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementRef {
+    pub index: usize,
+    pub sid: Option<String>,
+}
+
+impl fmt::Display for StatementRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.sid {
+            Some(sid) => write!(f, "statement \"{sid}\""),
+            None => write!(f, "statement #{}", self.index),
+        }
+    }
+}
+
+/// A "did you mean" suffix for an element name that differs only in letter case
+/// (element names are case-sensitive in IAM); empty when there is no such name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hint(Option<&'static str>);
+
+impl Hint {
+    fn for_name(name: &str, known: &[&'static str]) -> Hint {
+        Hint(known.iter().copied().find(|k| k.eq_ignore_ascii_case(name)))
+    }
+}
+
+impl fmt::Display for Hint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(k) => write!(f, " (did you mean `{k}`? element names are case-sensitive)"),
+            None => Ok(()),
+        }
+    }
+}
+
+const TOP_LEVEL_ELEMENTS: &[&str] = &["Version", "Id", "Statement"];
+const STATEMENT_ELEMENTS: &[&str] = &[
+    "Sid",
+    "Effect",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+];
+/// Real IAM statement elements that we refuse by name, so the message says "not
+/// supported" rather than "unknown".
+const UNSUPPORTED_ELEMENTS: &[&str] = &["Condition", "Principal", "NotPrincipal"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    Allow,
+    Deny,
+}
+
+#[derive(Debug, Clone)]
+struct Statement {
+    sid: Option<String>,
+    effect: Effect,
+    /// `Action` (`negated == false`) or `NotAction` patterns, lower-cased.
+    actions: Patterns,
+    /// `Resource` or `NotResource` patterns.
+    resources: Patterns,
+}
+
+#[derive(Debug, Clone)]
+struct Patterns {
+    negated: bool,
+    globs: Vec<Glob>,
+}
+
+impl Policy {
+    /// Parses and validates a policy document. `name` is what refusals cite (e.g.
+    /// "policies/builtin-deny.json" or the guardrail path), and what errors name.
+    /// Loads a guardrail file; refusals cite it by the path given.
+    pub fn load(path: &std::path::Path) -> Result<Policy, PolicyError> {
+        let name = path.display().to_string();
+        let json = std::fs::read_to_string(path).map_err(|source| PolicyError::Read {
+            policy: name.clone(),
+            source,
+        })?;
+        Policy::from_json(&name, &json)
+    }
+
+    pub fn from_json(name: &str, json: &str) -> Result<Policy, PolicyError> {
+        let policy = name.to_string();
+        // Editors on Windows like to start files with a byte-order mark; serde_json
+        // refuses it, and it carries no meaning here.
+        let json = json.strip_prefix('\u{feff}').unwrap_or(json);
+        let root: Node = serde_json::from_str(json).map_err(|source| PolicyError::InvalidJson {
+            policy: policy.clone(),
+            source,
+        })?;
+        let entries = expect_object(&policy, "the policy document", root)?;
+
+        let mut version = None;
+        let mut statement = None;
+        for (key, value) in entries {
+            match key.as_str() {
+                "Version" => version = Some(expect_string(&policy, "`Version`", value)?),
+                // An Id is only a label for the document: accepted and ignored, as IAM does.
+                "Id" => {
+                    expect_string(&policy, "`Id`", value)?;
+                }
+                "Statement" => statement = Some(value),
+                _ => {
+                    return Err(PolicyError::UnknownTopLevelElement {
+                        hint: Hint::for_name(&key, TOP_LEVEL_ELEMENTS),
+                        policy,
+                        element: key,
+                    })
+                }
+            }
+        }
+
+        match version {
+            None => return Err(PolicyError::MissingVersion { policy }),
+            Some(v) if v != VERSION => {
+                return Err(PolicyError::UnsupportedVersion { policy, version: v })
+            }
+            Some(_) => {}
+        }
+
+        let raw_statements = match statement {
+            None => return Err(PolicyError::MissingStatement { policy }),
+            Some(Node::Array(items)) if items.is_empty() => {
+                return Err(PolicyError::NoStatements { policy })
+            }
+            Some(Node::Array(items)) => items,
+            Some(object @ Node::Object(_)) => vec![object],
+            Some(other) => {
+                return Err(PolicyError::WrongType {
+                    policy,
+                    at: "`Statement`".into(),
+                    expected: "an object or an array of objects",
+                    found: other.kind(),
+                })
+            }
+        };
+
+        let mut statements = Vec::with_capacity(raw_statements.len());
+        let mut sids = HashSet::new();
+        for (i, raw) in raw_statements.into_iter().enumerate() {
+            let st = parse_statement(&policy, i + 1, raw)?;
+            if let Some(sid) = &st.sid {
+                if !sids.insert(sid.clone()) {
+                    return Err(PolicyError::BadSid {
+                        policy,
+                        statement: StatementRef {
+                            index: i + 1,
+                            sid: None,
+                        },
+                        sid: sid.clone(),
+                        reason: "another statement already has this Sid (Sids must be unique within a policy, so a refusal names one statement)",
+                    });
+                }
+            }
+            statements.push(st);
+        }
+        Ok(Policy {
+            name: policy,
+            statements,
+        })
+    }
+
+    /// The name given at load: the file that refusals cite.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Evaluates one request, with IAM's precedence: any matching Deny wins, otherwise
+    /// any matching Allow allows, otherwise the request is implicitly denied. The Sid
+    /// reported is that of the first deciding statement in file order.
+    ///
+    /// `action` is "service:OperationName" (e.g. "lambda:ListFunctions"), matched
+    /// case-insensitively. `resource` is the ARN the command names, matched
+    /// case-sensitively, or `None` when the command names none (e.g. `list-functions`).
+    ///
+    /// A request with no resource is treated as IAM treats actions that do not support
+    /// resource-level permissions: as the resource `*`. So a `Resource` statement
+    /// matches it only if one of its patterns is exactly `*` — an Allow scoped to
+    /// `arn:...:function:my-*` does not allow listing everything — and a `NotResource`
+    /// statement matches it unless its list contains `*`.
+    pub fn evaluate(&self, action: &str, resource: Option<&str>) -> Evaluation {
+        let action = action.to_lowercase();
+        let mut allowed_by: Option<&Statement> = None;
+        for st in &self.statements {
+            if !st.matches(&action, resource) {
+                continue;
+            }
+            match st.effect {
+                Effect::Deny => {
+                    return Evaluation::ExplicitDeny {
+                        sid: st.sid.clone(),
+                    }
+                }
+                Effect::Allow => {
+                    allowed_by.get_or_insert(st);
+                }
+            }
+        }
+        match allowed_by {
+            Some(st) => Evaluation::Allowed {
+                sid: st.sid.clone(),
+            },
+            None => Evaluation::ImplicitDeny,
+        }
+    }
+}
+
+impl Statement {
+    /// `action` is already lower-cased.
+    fn matches(&self, action: &str, resource: Option<&str>) -> bool {
+        let action_hit = self.actions.globs.iter().any(|g| g.matches(action));
+        if action_hit == self.actions.negated {
+            return false;
+        }
+        let resource_hit = match resource {
+            Some(arn) => self.resources.globs.iter().any(|g| g.matches(arn)),
+            None => self.resources.globs.iter().any(|g| g.source == "*"),
+        };
+        resource_hit != self.resources.negated
+    }
+}
+
+fn parse_statement(policy: &str, index: usize, raw: Node) -> Result<Statement, PolicyError> {
+    let at = format!("statement #{index}");
+    let entries = expect_object(policy, &at, raw)?;
+
+    // Read the Sid first so that every later error can name the statement by it.
+    let mut sid = None;
+    for (key, value) in &entries {
+        if key == "Sid" {
+            let s = expect_string(policy, &format!("`Sid` of {at}"), value.clone())?;
+            let reason = if s.is_empty() {
+                Some("a Sid must not be empty")
+            } else if !s.chars().all(|c| c.is_ascii_alphanumeric()) {
+                Some("IAM allows only ASCII letters and digits in a Sid")
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                return Err(PolicyError::BadSid {
+                    policy: policy.into(),
+                    statement: StatementRef { index, sid: None },
+                    sid: s,
+                    reason,
+                });
+            }
+            sid = Some(s);
+        }
+    }
+    let sref = StatementRef {
+        index,
+        sid: sid.clone(),
+    };
+
+    let mut effect = None;
+    let mut action = None;
+    let mut not_action = None;
+    let mut resource = None;
+    let mut not_resource = None;
+    for (key, value) in entries {
+        match key.as_str() {
+            "Sid" => {}
+            "Effect" => effect = Some(value),
+            "Action" => action = Some(value),
+            "NotAction" => not_action = Some(value),
+            "Resource" => resource = Some(value),
+            "NotResource" => not_resource = Some(value),
+            k if UNSUPPORTED_ELEMENTS.contains(&k) => {
+                return Err(PolicyError::UnsupportedElement {
+                    policy: policy.into(),
+                    statement: sref,
+                    element: key,
+                })
+            }
+            _ => {
+                return Err(PolicyError::UnknownElement {
+                    policy: policy.into(),
+                    statement: sref,
+                    hint: Hint::for_name(&key, STATEMENT_ELEMENTS),
+                    element: key,
+                })
+            }
+        }
+    }
+
+    let effect = match effect {
+        None => {
+            return Err(PolicyError::MissingEffect {
+                policy: policy.into(),
+                statement: sref,
+            })
+        }
+        Some(v) => match expect_string(policy, &format!("`Effect` of {sref}"), v)?.as_str() {
+            // Exact case, as IAM requires: "allow" is refused, not guessed at.
+            "Allow" => Effect::Allow,
+            "Deny" => Effect::Deny,
+            other => {
+                return Err(PolicyError::BadEffect {
+                    policy: policy.into(),
+                    statement: sref,
+                    value: other.into(),
+                })
+            }
+        },
+    };
+
+    let (action_node, action_element, actions_negated) = match (action, not_action) {
+        (Some(_), Some(_)) => {
+            return Err(PolicyError::ActionAndNotAction {
+                policy: policy.into(),
+                statement: sref,
+            })
+        }
+        (None, None) => {
+            return Err(PolicyError::MissingAction {
+                policy: policy.into(),
+                statement: sref,
+            })
+        }
+        (Some(a), None) => (a, "Action", false),
+        (None, Some(a)) => (a, "NotAction", true),
+    };
+    let (resource_node, resource_element, resources_negated) = match (resource, not_resource) {
+        (Some(_), Some(_)) => {
+            return Err(PolicyError::ResourceAndNotResource {
+                policy: policy.into(),
+                statement: sref,
+            })
+        }
+        (None, None) => {
+            return Err(PolicyError::MissingResource {
+                policy: policy.into(),
+                statement: sref,
+            })
+        }
+        (Some(r), None) => (r, "Resource", false),
+        (None, Some(r)) => (r, "NotResource", true),
+    };
+
+    let mut action_globs = Vec::new();
+    for pattern in string_list(policy, &sref, action_element, action_node)? {
+        match check_action(&pattern) {
+            Ok(()) => action_globs.push(Glob::action(&pattern)),
+            Err(reason) => {
+                return Err(PolicyError::BadAction {
+                    policy: policy.into(),
+                    statement: sref,
+                    pattern,
+                    reason,
+                })
+            }
+        }
+    }
+    let mut resource_globs = Vec::new();
+    for pattern in string_list(policy, &sref, resource_element, resource_node)? {
+        match check_resource(&pattern) {
+            Ok(()) => resource_globs.push(Glob::resource(&pattern)),
+            Err(reason) => {
+                return Err(PolicyError::BadResource {
+                    policy: policy.into(),
+                    statement: sref,
+                    pattern,
+                    reason: reason.into(),
+                })
+            }
+        }
+    }
+
+    Ok(Statement {
+        sid,
+        effect,
+        actions: Patterns {
+            negated: actions_negated,
+            globs: action_globs,
+        },
+        resources: Patterns {
+            negated: resources_negated,
+            globs: resource_globs,
+        },
+    })
+}
+
+/// An action pattern is `*` or `service:Operation`, where the operation may hold
+/// wildcards. The service prefix may not (IAM has no `*:Get*`), and a CLI-style
+/// name such as `lambda:list-functions` is refused with the IAM spelling, since it
+/// would otherwise match nothing and the statement would be dead.
+fn check_action(pattern: &str) -> Result<(), String> {
+    if pattern == "*" {
+        return Ok(());
+    }
+    let Some((service, op)) = pattern.split_once(':') else {
+        return Err(
+            "must be `*` or look like `service:Operation` (e.g. `lambda:ListFunctions`)".into(),
+        );
+    };
+    if service.is_empty()
+        || !service
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(format!(
+            "has the service prefix `{service}`; a prefix is letters, digits and `-` only, with no wildcards"
+        ));
+    }
+    if op.is_empty() {
+        return Err(format!(
+            "names no operation (use `{service}:*` for all of them)"
+        ));
+    }
+    if op.contains('-')
+        && op
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-*?".contains(c))
+    {
+        let iam_name: String = op
+            .split('-')
+            .map(|w| {
+                let mut cs = w.chars();
+                match cs.next() {
+                    Some(first) => first.to_ascii_uppercase().to_string() + cs.as_str(),
+                    None => String::new(),
+                }
+            })
+            .collect();
+        return Err(format!(
+            "looks like an AWS CLI command name; IAM actions use the API operation name, e.g. `{service}:{iam_name}`"
+        ));
+    }
+    if !op
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '?')
+    {
+        return Err(
+            "may contain only letters, digits and the wildcards `*` and `?` after the `:`".into(),
+        );
+    }
+    Ok(())
+}
+
+/// A resource pattern is `*` or an ARN pattern with all six parts. Policy variables
+/// (`${aws:username}`) are refused: this bot has no principal to fill them from, and
+/// matching them literally would quietly never match.
+fn check_resource(pattern: &str) -> Result<(), &'static str> {
+    if pattern == "*" {
+        return Ok(());
+    }
+    if pattern.contains("${") {
+        return Err("uses a policy variable (`${...}`), which this bot does not support");
+    }
+    if !pattern.starts_with("arn:") {
+        return Err("must be `*` or an ARN (`arn:partition:service:region:account:resource`)");
+    }
+    let parts: Vec<&str> = pattern.splitn(6, ':').collect();
+    if parts.len() < 6 {
+        return Err("is not a complete ARN: it needs six `:`-separated parts (`arn:partition:service:region:account:resource`; region and account may be empty)");
+    }
+    if parts[2].is_empty() {
+        return Err("has an empty service part");
+    }
+    if parts[2].contains(['*', '?']) {
+        return Err("has a wildcard in the service part, which IAM does not allow");
+    }
+    Ok(())
+}
+
+/// A compiled wildcard pattern: `*` matches any run of characters (including none),
+/// `?` exactly one.
+///
+/// For resources, IAM documents that wildcards work within an ARN segment and that
+/// a `*` may match beyond the segment's `:` boundaries only when it is the last
+/// character of its segment. So `arn:aws:lambda:*:111111111111:function:my-*` matches
+/// `...:function:my-fn:PROD` (the last `*` spans the qualifier), while in
+/// `arn:aws:lambda:us-*-1:...` the `*` cannot swallow a `:`.
+#[derive(Debug, Clone)]
+struct Glob {
+    /// The pattern as written (lower-cased for actions).
+    source: String,
+    tokens: Vec<Token>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Token {
+    Literal(char),
+    AnyOne,
+    AnyRun { crosses_colon: bool },
+}
+
+impl Glob {
+    /// Action patterns: matched case-insensitively, so the pattern is lower-cased
+    /// here and the action at evaluation. `*` matches anything, `:` included.
+    fn action(pattern: &str) -> Glob {
+        Glob::compile(&pattern.to_lowercase(), false)
+    }
+
+    /// Resource patterns: case-sensitive, with IAM's segment rule for `*`.
+    fn resource(pattern: &str) -> Glob {
+        Glob::compile(pattern, true)
+    }
+
+    fn compile(pattern: &str, segment_rule: bool) -> Glob {
+        let chars: Vec<char> = pattern.chars().collect();
+        let tokens = chars
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| match c {
+                '*' => Token::AnyRun {
+                    crosses_colon: !segment_rule || matches!(chars.get(i + 1), None | Some(':')),
+                },
+                '?' => Token::AnyOne,
+                c => Token::Literal(c),
+            })
+            .collect();
+        Glob {
+            source: pattern.to_string(),
+            tokens,
+        }
+    }
+
+    /// Simulates the pattern as a set of states (one per token position), so the cost
+    /// is O(pattern × text) whatever the pattern, with no recursion or backtracking.
+    fn matches(&self, text: &str) -> bool {
+        let n = self.tokens.len();
+        let mut current = vec![false; n + 1];
+        let mut next = vec![false; n + 1];
+        current[0] = true;
+        self.close(&mut current);
+        for c in text.chars() {
+            next.iter_mut().for_each(|s| *s = false);
+            let mut any = false;
+            for i in 0..n {
+                if !current[i] {
+                    continue;
+                }
+                match self.tokens[i] {
+                    Token::Literal(l) if l == c => {
+                        next[i + 1] = true;
+                        any = true;
+                    }
+                    Token::AnyOne => {
+                        next[i + 1] = true;
+                        any = true;
+                    }
+                    Token::AnyRun { crosses_colon } if crosses_colon || c != ':' => {
+                        next[i] = true;
+                        any = true;
+                    }
+                    _ => {}
+                }
+            }
+            if !any {
+                return false;
+            }
+            self.close(&mut next);
+            std::mem::swap(&mut current, &mut next);
+        }
+        current[n]
+    }
+
+    /// A `*` may match nothing: whoever stands before it also stands after it.
+    fn close(&self, states: &mut [bool]) {
+        for i in 0..self.tokens.len() {
+            if states[i] && matches!(self.tokens[i], Token::AnyRun { .. }) {
+                states[i + 1] = true;
+            }
+        }
+    }
+}
+
+fn expect_object(policy: &str, at: &str, node: Node) -> Result<Vec<(String, Node)>, PolicyError> {
+    match node {
+        Node::Object(entries) => {
+            let mut seen = HashSet::new();
+            for (key, _) in &entries {
+                if !seen.insert(key.as_str()) {
+                    return Err(PolicyError::DuplicateElement {
+                        policy: policy.into(),
+                        at: at.into(),
+                        element: key.clone(),
+                    });
+                }
+            }
+            Ok(entries)
+        }
+        other => Err(PolicyError::WrongType {
+            policy: policy.into(),
+            at: at.into(),
+            expected: "a JSON object",
+            found: other.kind(),
+        }),
+    }
+}
+
+fn expect_string(policy: &str, at: &str, node: Node) -> Result<String, PolicyError> {
+    match node {
+        Node::String(s) => Ok(s),
+        other => Err(PolicyError::WrongType {
+            policy: policy.into(),
+            at: at.into(),
+            expected: "a string",
+            found: other.kind(),
+        }),
+    }
+}
+
+/// `Action`, `Resource` and their Not- forms take a string or a non-empty array of
+/// strings.
+fn string_list(
+    policy: &str,
+    sref: &StatementRef,
+    element: &'static str,
+    node: Node,
+) -> Result<Vec<String>, PolicyError> {
+    let at = format!("`{element}` of {sref}");
+    match node {
+        Node::String(s) => Ok(vec![s]),
+        Node::Array(items) if items.is_empty() => Err(PolicyError::EmptyList {
+            policy: policy.into(),
+            statement: sref.clone(),
+            element,
+        }),
+        Node::Array(items) => items
+            .into_iter()
+            .map(|item| match item {
+                Node::String(s) => Ok(s),
+                other => Err(PolicyError::WrongType {
+                    policy: policy.into(),
+                    at: at.clone(),
+                    expected: "a list of strings",
+                    found: other.kind(),
+                }),
+            })
+            .collect(),
+        other => Err(PolicyError::WrongType {
+            policy: policy.into(),
+            at,
+            expected: "a string or an array of strings",
+            found: other.kind(),
+        }),
+    }
+}
+
+/// A JSON value that keeps every object member in order, duplicates included.
+/// `serde_json::Value` keeps only the last of duplicate keys, which would let
+/// `{"Effect": "Deny", ..., "Effect": "Allow"}` load silently as an Allow; we want
+/// to refuse that instead.
+#[derive(Debug, Clone)]
+enum Node {
+    Null,
+    Bool,
+    Number,
+    String(String),
+    Array(Vec<Node>),
+    Object(Vec<(String, Node)>),
+}
+
+impl Node {
+    fn kind(&self) -> &'static str {
+        match self {
+            Node::Null => "null",
+            Node::Bool => "a boolean",
+            Node::Number => "a number",
+            Node::String(_) => "a string",
+            Node::Array(_) => "an array",
+            Node::Object(_) => "an object",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Node {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Node, D::Error> {
+        deserializer.deserialize_any(NodeVisitor)
+    }
+}
+
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
+        Ok(Node::Null)
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Node, E> {
+        Ok(Node::Bool)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Node, E> {
+        Ok(Node::Number)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Node, E> {
+        Ok(Node::Number)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Node, E> {
+        Ok(Node::Number)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::String(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Node, E> {
+        Ok(Node::String(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+        let mut entries = Vec::new();
+        while let Some((key, value)) = map.next_entry::<String, Node>()? {
+            entries.push((key, value));
+        }
+        Ok(Node::Object(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn allowed(sid: &str) -> Evaluation {
+        Evaluation::Allowed {
+            sid: Some(sid.into()),
+        }
+    }
+    fn denied(sid: &str) -> Evaluation {
+        Evaluation::ExplicitDeny {
+            sid: Some(sid.into()),
+        }
+    }
+    use Evaluation::ImplicitDeny as IMPLICIT;
+
+    /// One policy, a table of (action, resource, expected outcome).
+    fn check(json: &str, cases: &[(&str, Option<&str>, Evaluation)]) {
+        let policy = Policy::from_json("test.json", json).unwrap_or_else(|e| panic!("{e}"));
+        for (action, resource, expected) in cases {
+            assert_eq!(
+                &policy.evaluate(action, *resource),
+                expected,
+                "{action} on {resource:?}"
+            );
+        }
+    }
+
+    /// Wraps statements in a 2012-10-17 document.
+    fn doc(statements: &str) -> String {
+        format!(r#"{{"Version": "2012-10-17", "Statement": [{statements}]}}"#)
+    }
+
+    #[test]
+    fn deny_wins_over_allow_whatever_the_order() {
+        let cases = [
+            ("lambda:InvokeFunction", None, denied("NoInvoke")),
+            ("lambda:ListFunctions", None, allowed("AllowAll")),
+            ("s3:ListBuckets", None, allowed("AllowAll")),
+        ];
+        check(
+            &doc(
+                r#"{"Sid": "AllowAll", "Effect": "Allow", "Action": "*", "Resource": "*"},
+                    {"Sid": "NoInvoke", "Effect": "Deny", "Action": "lambda:Invoke*", "Resource": "*"}"#,
+            ),
+            &cases,
+        );
+        check(
+            &doc(
+                r#"{"Sid": "NoInvoke", "Effect": "Deny", "Action": "lambda:Invoke*", "Resource": "*"},
+                    {"Sid": "AllowAll", "Effect": "Allow", "Action": "*", "Resource": "*"}"#,
+            ),
+            &cases,
+        );
+    }
+
+    #[test]
+    fn first_matching_statement_names_the_sid_and_missing_sid_is_none() {
+        check(
+            &doc(
+                r#"{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"},
+                    {"Sid": "Second", "Effect": "Allow", "Action": "ec2:*", "Resource": "*"}"#,
+            ),
+            &[
+                (
+                    "ec2:DescribeInstances",
+                    None,
+                    Evaluation::Allowed { sid: None },
+                ),
+                ("ec2:StartInstances", None, allowed("Second")),
+                ("s3:ListBuckets", None, IMPLICIT),
+            ],
+        );
+    }
+
+    #[test]
+    fn not_action_matches_everything_but_its_list() {
+        check(
+            &doc(
+                r#"{"Sid": "AllButIam", "Effect": "Allow", "NotAction": ["iam:*", "sts:AssumeRole"], "Resource": "*"},
+                    {"Sid": "OnlyRead", "Effect": "Deny", "NotAction": ["s3:List*", "ec2:Describe*"], "Resource": "*"}"#,
+            ),
+            &[
+                ("s3:ListBuckets", None, allowed("AllButIam")),
+                ("ec2:DescribeInstances", None, allowed("AllButIam")),
+                ("ec2:StartInstances", None, denied("OnlyRead")),
+                ("iam:ListUsers", None, denied("OnlyRead")),
+                ("sts:AssumeRole", None, denied("OnlyRead")),
+                ("sts:GetCallerIdentity", None, denied("OnlyRead")),
+            ],
+        );
+        check(
+            &doc(
+                r#"{"Sid": "AllButIam", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}"#,
+            ),
+            &[
+                ("iam:ListUsers", None, IMPLICIT),
+                ("kms:ListKeys", None, allowed("AllButIam")),
+            ],
+        );
+    }
+
+    #[test]
+    fn action_wildcards_and_case_insensitivity() {
+        check(
+            &doc(
+                r#"{"Sid": "A", "Effect": "Allow", "Action": ["cloudwatch:Describe*", "logs:Get?ogEvents", "LAMBDA:list*"], "Resource": "*"}"#,
+            ),
+            &[
+                ("cloudwatch:DescribeAlarms", None, allowed("A")),
+                ("cloudwatch:describealarms", None, allowed("A")),
+                ("CloudWatch:DESCRIBEALARMHISTORY", None, allowed("A")),
+                ("cloudwatch:Describe", None, allowed("A")),
+                ("cloudwatch:GetMetricData", None, IMPLICIT),
+                ("logs:GetLogEvents", None, allowed("A")),
+                ("logs:GetlogEvents", None, allowed("A")),
+                ("logs:GetLLogEvents", None, IMPLICIT),
+                ("lambda:ListFunctions", None, allowed("A")),
+                // The service prefix is part of the pattern, not a loose prefix.
+                ("lambdax:ListFunctions", None, IMPLICIT),
+                ("xcloudwatch:DescribeAlarms", None, IMPLICIT),
+            ],
+        );
+    }
+
+    #[test]
+    fn resource_patterns_are_case_sensitive_arn_globs() {
+        check(
+            &doc(
+                r#"{"Sid": "MyFunctions", "Effect": "Allow", "Action": "lambda:GetFunction",
+                     "Resource": "arn:aws:lambda:*:111111111111:function:my-*"}"#,
+            ),
+            &[
+                (
+                    "lambda:GetFunction",
+                    Some("arn:aws:lambda:us-east-1:111111111111:function:my-api"),
+                    allowed("MyFunctions"),
+                ),
+                (
+                    "lambda:getfunction",
+                    Some("arn:aws:lambda:eu-west-1:111111111111:function:my-"),
+                    allowed("MyFunctions"),
+                ),
+                // The trailing `*` ends its segment, so it may span a qualifier.
+                (
+                    "lambda:GetFunction",
+                    Some("arn:aws:lambda:us-east-1:111111111111:function:my-api:PROD"),
+                    allowed("MyFunctions"),
+                ),
+                (
+                    "lambda:GetFunction",
+                    Some("arn:aws:lambda:us-east-1:111111111111:function:My-api"),
+                    IMPLICIT,
+                ),
+                (
+                    "lambda:GetFunction",
+                    Some("arn:aws:lambda:us-east-1:222222222222:function:my-api"),
+                    IMPLICIT,
+                ),
+                (
+                    "lambda:GetFunction",
+                    Some("arn:aws:lambda:us-east-1:111111111111:function:other"),
+                    IMPLICIT,
+                ),
+                (
+                    "lambda:ListFunctions",
+                    Some("arn:aws:lambda:us-east-1:111111111111:function:my-api"),
+                    IMPLICIT,
+                ),
+                // A scoped Allow does not allow a request that names no resource.
+                ("lambda:GetFunction", None, IMPLICIT),
+            ],
+        );
+    }
+
+    #[test]
+    fn mid_segment_star_does_not_cross_colons_but_question_mark_does_one_char() {
+        check(
+            &doc(r#"{"Sid": "R", "Effect": "Allow", "Action": "*",
+                     "Resource": ["arn:aws:logs:us-*-1:111111111111:log-group:app", "arn:aws:s3:::bucket-?/*"]}"#),
+            &[
+                (
+                    "logs:GetLogEvents",
+                    Some("arn:aws:logs:us-east-1:111111111111:log-group:app"),
+                    allowed("R"),
+                ),
+                (
+                    "logs:GetLogEvents",
+                    Some("arn:aws:logs:us-x:y-1:111111111111:log-group:app"),
+                    IMPLICIT,
+                ),
+                (
+                    "s3:GetObject",
+                    Some("arn:aws:s3:::bucket-a/some/key"),
+                    allowed("R"),
+                ),
+                ("s3:GetObject", Some("arn:aws:s3:::bucket-ab/key"), IMPLICIT),
+                ("s3:GetObject", Some("arn:aws:s3:::bucket-a"), IMPLICIT),
+            ],
+        );
+    }
+
+    #[test]
+    fn requests_without_a_resource_match_only_star() {
+        check(
+            &doc(
+                r#"{"Sid": "Star", "Effect": "Allow", "Action": "s3:List*", "Resource": ["arn:aws:s3:::x", "*"]},
+                    {"Sid": "Scoped", "Effect": "Deny", "Action": "s3:ListBuckets", "Resource": "arn:aws:s3:::*"},
+                    {"Sid": "NotOne", "Effect": "Allow", "Action": "ec2:*", "NotResource": "arn:aws:ec2:*:*:instance/i-secret"},
+                    {"Sid": "NotStar", "Effect": "Allow", "Action": "rds:*", "NotResource": "*"}"#,
+            ),
+            &[
+                // A Deny scoped to ARNs does not apply to a resource-less request.
+                ("s3:ListBuckets", None, allowed("Star")),
+                ("s3:ListBuckets", Some("arn:aws:s3:::x"), denied("Scoped")),
+                ("ec2:DescribeInstances", None, allowed("NotOne")),
+                (
+                    "ec2:StopInstances",
+                    Some("arn:aws:ec2:us-east-1:111111111111:instance/i-secret"),
+                    IMPLICIT,
+                ),
+                (
+                    "ec2:StopInstances",
+                    Some("arn:aws:ec2:us-east-1:111111111111:instance/i-other"),
+                    allowed("NotOne"),
+                ),
+                ("rds:DescribeDBInstances", None, IMPLICIT),
+                (
+                    "rds:DescribeDBInstances",
+                    Some("arn:aws:rds:us-east-1:111111111111:db:x"),
+                    IMPLICIT,
+                ),
+            ],
+        );
+    }
+
+    #[test]
+    fn glob_matcher_edge_cases() {
+        let cases = [
+            ("*", "", true),
+            ("*", "anything:at:all", true),
+            ("", "", true),
+            ("", "a", false),
+            ("a*", "a", true),
+            ("*a", "ba", true),
+            ("*a", "ab", false),
+            ("a**b", "ab", true),
+            ("?", "", false),
+            ("?", "é", true),
+            ("a*b*c", "aXbYc", true),
+            ("a*b*c", "aXcYb", false),
+        ];
+        for (pattern, text, want) in cases {
+            assert_eq!(
+                Glob::compile(pattern, false).matches(text),
+                want,
+                "{pattern} vs {text}"
+            );
+        }
+        // A pathological pattern against a long text finishes at once.
+        let text = "a".repeat(5000);
+        assert!(!Glob::compile("*a*a*a*a*a*a*a*a*a*b", false).matches(&text));
+        assert!(Glob::compile("*a*a*a*a*a*a*a*a*a*", false).matches(&text));
+        // The segment rule: a trailing-in-segment `*` crosses colons, a mid-segment one does not.
+        assert!(Glob::compile("arn:*:x", true).matches("arn:a:b:x"));
+        assert!(!Glob::compile("arn:a*b:x", true).matches("arn:a:b:x"));
+        assert!(Glob::compile("arn:a*b:x", true).matches("arn:aZZb:x"));
+    }
+
+    /// (name, document, expected error variant check, words the message must contain)
+    #[test]
+    fn load_errors() {
+        type Check = fn(&PolicyError) -> bool;
+        let stmt = |body: &str| doc(body);
+        let cases: Vec<(&str, String, Check, &[&str])> = vec![
+            (
+                "Condition",
+                stmt(r#"{"Sid": "WithCond", "Effect": "Allow", "Action": "*", "Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"}}}"#),
+                |e| matches!(e, PolicyError::UnsupportedElement { element, .. } if element == "Condition"),
+                &["p.json", "\"WithCond\"", "`Condition`", "not support"],
+            ),
+            (
+                "Principal",
+                stmt(r#"{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}"#),
+                |e| matches!(e, PolicyError::UnsupportedElement { element, .. } if element == "Principal"),
+                &["statement #1", "`Principal`"],
+            ),
+            (
+                "NotPrincipal",
+                stmt(r#"{"Sid": "A", "Effect": "Allow", "Action": "*", "Resource": "*"}, {"Effect": "Deny", "NotPrincipal": {"AWS": "x"}, "Action": "*", "Resource": "*"}"#),
+                |e| matches!(e, PolicyError::UnsupportedElement { element, statement, .. } if element == "NotPrincipal" && statement.index == 2),
+                &["statement #2", "`NotPrincipal`"],
+            ),
+            (
+                "missing Resource",
+                stmt(r#"{"Sid": "NoRes", "Effect": "Allow", "Action": "s3:List*"}"#),
+                |e| matches!(e, PolicyError::MissingResource { .. }),
+                &["\"NoRes\"", "neither `Resource` nor `NotResource`"],
+            ),
+            (
+                "Resource and NotResource",
+                stmt(r#"{"Effect": "Allow", "Action": "s3:List*", "Resource": "*", "NotResource": "*"}"#),
+                |e| matches!(e, PolicyError::ResourceAndNotResource { .. }),
+                &["both `Resource` and `NotResource`"],
+            ),
+            (
+                "Action and NotAction",
+                stmt(r#"{"Sid": "Both", "Effect": "Allow", "Action": "s3:*", "NotAction": "s3:Delete*", "Resource": "*"}"#),
+                |e| matches!(e, PolicyError::ActionAndNotAction { .. }),
+                &["\"Both\"", "both `Action` and `NotAction`"],
+            ),
+            (
+                "missing Action",
+                stmt(r#"{"Effect": "Allow", "Resource": "*"}"#),
+                |e| matches!(e, PolicyError::MissingAction { .. }),
+                &["neither `Action` nor `NotAction`"],
+            ),
+            (
+                "empty Action list",
+                stmt(r#"{"Sid": "Empty", "Effect": "Allow", "Action": [], "Resource": "*"}"#),
+                |e| matches!(e, PolicyError::EmptyList { element: "Action", .. }),
+                &["empty `Action` list"],
+            ),
+            (
+                "empty NotResource list",
+                stmt(r#"{"Effect": "Deny", "Action": "*", "NotResource": []}"#),
+                |e| matches!(e, PolicyError::EmptyList { element: "NotResource", .. }),
+                &["empty `NotResource` list"],
+            ),
+            (
+                "lower-case Effect",
+                stmt(r#"{"Sid": "Lc", "Effect": "allow", "Action": "*", "Resource": "*"}"#),
+                |e| matches!(e, PolicyError::BadEffect { value, .. } if value == "allow"),
+                &["\"allow\"", "exactly \"Allow\" or \"Deny\""],
+            ),
+            (
+                "unknown Effect",
+                stmt(r#"{"Effect": "Permit", "Action": "*", "Resource": "*"}"#),
+                |e| matches!(e, PolicyError::BadEffect { .. }),
+                &["\"Permit\""],
+            ),
+            (
+                "missing Effect",
+                stmt(r#"{"Action": "*", "Resource": "*"}"#),
+                |e| matches!(e, PolicyError::MissingEffect { .. }),
+                &["no `Effect`"],
+            ),
+            (
+                "old Version",
+                r#"{"Version": "2008-10-17", "Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}"#.into(),
+                |e| matches!(e, PolicyError::UnsupportedVersion { version, .. } if version == "2008-10-17"),
+                &["\"2008-10-17\"", "only \"2012-10-17\""],
+            ),
+            (
+                "missing Version",
+                r#"{"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}"#.into(),
+                |e| matches!(e, PolicyError::MissingVersion { .. }),
+                &["`Version` is missing"],
+            ),
+            (
+                "unknown statement key (typo)",
+                stmt(r#"{"Sid": "Typo", "Effect": "Allow", "Actions": "*", "Resource": "*"}"#),
+                |e| matches!(e, PolicyError::UnknownElement { element, .. } if element == "Actions"),
+                &["\"Typo\"", "unknown element `Actions`"],
+            ),
+            (
+                "wrong-case statement key",
+                stmt(r#"{"Effect": "Allow", "Action": "*", "resource": "*"}"#),
+                |e| matches!(e, PolicyError::UnknownElement { element, .. } if element == "resource"),
+                &["did you mean `Resource`?"],
+            ),
+            (
+                "unknown top-level key",
+                r#"{"Version": "2012-10-17", "Statements": []}"#.into(),
+                |e| matches!(e, PolicyError::UnknownTopLevelElement { element, .. } if element == "Statements"),
+                &["`Statements`"],
+            ),
+            (
+                "duplicate key",
+                stmt(r#"{"Sid": "Dup", "Effect": "Deny", "Action": "*", "Resource": "*", "Effect": "Allow"}"#),
+                |e| matches!(e, PolicyError::DuplicateElement { element, .. } if element == "Effect"),
+                &["`Effect` twice"],
+            ),
+            (
+                "duplicate Sid",
+                stmt(r#"{"Sid": "S", "Effect": "Deny", "Action": "*", "Resource": "*"}, {"Sid": "S", "Effect": "Allow", "Action": "*", "Resource": "*"}"#),
+                |e| matches!(e, PolicyError::BadSid { .. }),
+                &["statement #2", "\"S\"", "unique"],
+            ),
+            (
+                "Sid with punctuation",
+                stmt(r#"{"Sid": "no-dashes", "Effect": "Deny", "Action": "*", "Resource": "*"}"#),
+                |e| matches!(e, PolicyError::BadSid { .. }),
+                &["\"no-dashes\"", "letters and digits"],
+            ),
+            (
+                "missing Statement",
+                r#"{"Version": "2012-10-17"}"#.into(),
+                |e| matches!(e, PolicyError::MissingStatement { .. }),
+                &["`Statement` is missing"],
+            ),
+            (
+                "empty Statement",
+                r#"{"Version": "2012-10-17", "Statement": []}"#.into(),
+                |e| matches!(e, PolicyError::NoStatements { .. }),
+                &["empty list"],
+            ),
+            (
+                "Statement of the wrong type",
+                r#"{"Version": "2012-10-17", "Statement": "Allow everything"}"#.into(),
+                |e| matches!(e, PolicyError::WrongType { .. }),
+                &["`Statement` must be an object or an array of objects, not a string"],
+            ),
+            (
+                "Action of the wrong type",
+                stmt(r#"{"Effect": "Allow", "Action": ["s3:List*", 3], "Resource": "*"}"#),
+                |e| matches!(e, PolicyError::WrongType { .. }),
+                &["`Action` of statement #1", "a number"],
+            ),
+            (
+                "action without a service",
+                stmt(r#"{"Sid": "Bare", "Effect": "Allow", "Action": "ListFunctions", "Resource": "*"}"#),
+                |e| matches!(e, PolicyError::BadAction { .. }),
+                &["\"ListFunctions\"", "`service:Operation`"],
+            ),
+            (
+                "action with a CLI name",
+                stmt(r#"{"Effect": "Allow", "Action": "lambda:list-functions", "Resource": "*"}"#),
+                |e| matches!(e, PolicyError::BadAction { .. }),
+                &["lambda:ListFunctions"],
+            ),
+            (
+                "wildcard service prefix",
+                stmt(r#"{"Effect": "Allow", "Action": "*:List*", "Resource": "*"}"#),
+                |e| matches!(e, PolicyError::BadAction { .. }),
+                &["no wildcards"],
+            ),
+            (
+                "resource that is not an ARN",
+                stmt(r#"{"Effect": "Allow", "Action": "*", "Resource": "my-function"}"#),
+                |e| matches!(e, PolicyError::BadResource { .. }),
+                &["\"my-function\"", "an ARN"],
+            ),
+            (
+                "short ARN",
+                stmt(r#"{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:bucket"}"#),
+                |e| matches!(e, PolicyError::BadResource { .. }),
+                &["six"],
+            ),
+            (
+                "wildcard service in ARN",
+                stmt(r#"{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:*:*:*:*"}"#),
+                |e| matches!(e, PolicyError::BadResource { .. }),
+                &["service part"],
+            ),
+            (
+                "policy variable",
+                stmt(r#"{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::home/${aws:username}/*"}"#),
+                |e| matches!(e, PolicyError::BadResource { .. }),
+                &["policy variable"],
+            ),
+            (
+                "invalid JSON",
+                r#"{"Version": "2012-10-17", "Statement": [}"#.into(),
+                |e| matches!(e, PolicyError::InvalidJson { .. }),
+                &["p.json: not valid JSON", "line 1"],
+            ),
+            (
+                "not an object",
+                "[]".into(),
+                |e| matches!(e, PolicyError::WrongType { .. }),
+                &["the policy document must be a JSON object, not an array"],
+            ),
+        ];
+        for (name, json, is_expected, words) in cases {
+            let err = Policy::from_json("p.json", &json)
+                .err()
+                .unwrap_or_else(|| panic!("{name}: loaded, but should have been refused"));
+            assert!(is_expected(&err), "{name}: wrong error {err:?}");
+            let message = err.to_string();
+            assert!(message.starts_with("p.json: "), "{name}: {message}");
+            for word in words {
+                assert!(message.contains(word), "{name}: {message:?} lacks {word:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn accepted_shapes() {
+        // Statement as a single object, Id ignored, byte-order mark tolerated.
+        let p = Policy::from_json(
+            "x.json",
+            "\u{feff}{\"Id\": \"anything\", \"Version\": \"2012-10-17\", \"Statement\": {\"Effect\": \"Deny\", \"Action\": \"s3:*\", \"Resource\": \"arn:aws:s3:::secret*\"}}",
+        )
+        .unwrap();
+        assert_eq!(p.name(), "x.json");
+        assert_eq!(
+            p.evaluate("s3:GetObject", Some("arn:aws:s3:::secret-bucket/key")),
+            Evaluation::ExplicitDeny { sid: None }
+        );
+        assert_eq!(
+            p.evaluate("s3:GetObject", Some("arn:aws:s3:::public/key")),
+            IMPLICIT
+        );
+    }
+
+    #[test]
+    fn builtin_deny_list() {
+        let p = builtin_deny();
+        assert_eq!(p.name(), "policies/builtin-deny.json");
+        let cases = [
+            ("iam:ListUsers", "DenyIam"),
+            ("IAM:CreateAccessKey", "DenyIam"),
+            ("sts:GetCallerIdentity", "DenySts"),
+            ("sts:AssumeRole", "DenySts"),
+            ("kms:Decrypt", "DenyKms"),
+            (
+                "cognito-idp:GetSigningCertificate",
+                "DenyCredentialReturningCalls",
+            ),
+            ("ec2:GetPasswordData", "DenyCredentialReturningCalls"),
+            ("ecr:GetAuthorizationToken", "DenyCredentialReturningCalls"),
+            (
+                "gamelift:RequestUploadCredentials",
+                "DenyCredentialReturningCalls",
+            ),
+            ("gamelift:GetInstanceAccess", "DenyCredentialReturningCalls"),
+            (
+                "lightsail:DownloadDefaultKeyPair",
+                "DenyCredentialReturningCalls",
+            ),
+            (
+                "lightsail:GetInstanceAccessDetails",
+                "DenyCredentialReturningCalls",
+            ),
+            ("lightsail:GetKeyPair", "DenyCredentialReturningCalls"),
+            ("lightsail:GetKeyPairs", "DenyCredentialReturningCalls"),
+            (
+                "redshift:GetClusterCredentials",
+                "DenyCredentialReturningCalls",
+            ),
+            ("s3:GetBucketPolicy", "DenyCredentialReturningCalls"),
+            (
+                "storagegateway:DescribeChapCredentials",
+                "DenyCredentialReturningCalls",
+            ),
+        ];
+        for (action, sid) in cases {
+            assert_eq!(p.evaluate(action, None), denied(sid), "{action}");
+            assert_eq!(
+                p.evaluate(action, Some("arn:aws:s3:::anything")),
+                denied(sid),
+                "{action} with a resource"
+            );
+        }
+        for action in [
+            "lambda:ListFunctions",
+            "ec2:DescribeInstances",
+            "s3:ListBuckets",
+            "s3:GetBucketPolicyStatus",
+        ] {
+            assert_eq!(p.evaluate(action, None), IMPLICIT, "{action}");
+        }
+    }
+
+    #[test]
+    fn example_guardrails() {
+        let cw = Policy::from_json(
+            "policies/examples/cloudwatch-describe-only.json",
+            include_str!("../policies/examples/cloudwatch-describe-only.json"),
+        )
+        .unwrap();
+        assert_eq!(
+            cw.evaluate("cloudwatch:DescribeAlarms", None),
+            allowed("AllowCloudWatchDescribe")
+        );
+        assert_eq!(cw.evaluate("cloudwatch:GetMetricData", None), IMPLICIT);
+        assert_eq!(cw.evaluate("lambda:ListFunctions", None), IMPLICIT);
+
+        let lambda = Policy::from_json(
+            "policies/examples/lambda-readonly-no-invoke.json",
+            include_str!("../policies/examples/lambda-readonly-no-invoke.json"),
+        )
+        .unwrap();
+        assert_eq!(
+            lambda.evaluate("lambda:ListFunctions", None),
+            allowed("AllowLambdaRead")
+        );
+        assert_eq!(
+            lambda.evaluate(
+                "lambda:GetFunction",
+                Some("arn:aws:lambda:us-east-1:111111111111:function:f")
+            ),
+            allowed("AllowLambdaRead")
+        );
+        assert_eq!(
+            lambda.evaluate("cloudwatch:GetMetricData", None),
+            allowed("AllowCloudWatch")
+        );
+        assert_eq!(
+            lambda.evaluate("lambda:InvokeFunction", None),
+            denied("NoInvoke")
+        );
+        assert_eq!(
+            lambda.evaluate("lambda:InvokeAsync", None),
+            denied("NoInvoke")
+        );
+        assert_eq!(lambda.evaluate("lambda:DeleteFunction", None), IMPLICIT);
+    }
+
+    #[test]
+    fn every_policy_file_in_the_repo_loads() {
+        fn json_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    json_files(&path, out);
+                } else if path.extension().is_some_and(|e| e == "json") {
+                    out.push(path);
+                }
+            }
+        }
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+        let mut files = Vec::new();
+        json_files(&root, &mut files);
+        assert!(
+            files.len() >= 3,
+            "expected the built-in and example policies in {root:?}"
+        );
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            if let Err(e) = Policy::from_json(&file.display().to_string(), &text) {
+                panic!("{e}");
+            }
+        }
+    }
+}

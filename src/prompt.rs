@@ -1,0 +1,286 @@
+//! The conversation around a command: questions for missing parameters, confirmations before
+//! state-changing commands, the choice of account, and what a channel remembers.
+//!
+//! It is transport-agnostic: a question is text plus choices, and every choice carries the
+//! exact message that answers it (`function-name myHelloWorld`, `yes`), so a Slack button and
+//! a typed reply go down the same path.
+//!
+//! Pending questions belong to one (channel, user, thread): two people in a channel never
+//! answer each other's questions. The channel memory (default account, region) is shared by
+//! the channel.
+
+use std::time::{Duration, Instant};
+
+use crate::config::Config;
+
+/// Whose question it is.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ConversationKey {
+    pub channel: String,
+    pub user: String,
+    pub thread: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuestionKind {
+    Parameter,
+    Confirmation,
+    Account,
+}
+
+/// A question for the user, rendered by each transport its own way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Question {
+    pub kind: QuestionKind,
+    pub text: String,
+    pub choices: Vec<Choice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub label: String,
+    /// The message that picks this choice.
+    pub answer: String,
+}
+
+/// What a pending question is waiting to complete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    /// `command` (normalized, without the missing option) waits for `option`.
+    Parameter { command: String, option: String },
+    /// `command` runs in `account` and `region` after a Yes.
+    Confirmation {
+        command: String,
+        account: String,
+        region: String,
+    },
+    /// The channel's account is being chosen, then `command` (if any) runs.
+    Account { command: Option<String> },
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    pending: Pending,
+    choices: Vec<Choice>,
+    asked_at: Instant,
+}
+
+/// A message that answers a question rather than starting a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Yes,
+    No,
+    Cancel,
+    /// `set default-account [account]`
+    SetDefaultAccount(Option<String>),
+    /// A number typed to pick a choice.
+    Pick(usize),
+    /// `function-name my-fn`: an option name without dashes and its value.
+    Parameter {
+        option: String,
+        value: String,
+    },
+}
+
+impl Answer {
+    /// Recognizes conversation replies. `known_option` says whether a word names an option of
+    /// the pending command, so `function-name x` is an answer but `lambda list-functions` is
+    /// not.
+    pub fn parse(text: &str, known_option: impl Fn(&str) -> bool) -> Option<Answer> {
+        let trimmed = text.trim();
+        let lower = trimmed.to_ascii_lowercase();
+        match lower.as_str() {
+            "yes" | "y" | "yes!" | "confirm" => return Some(Answer::Yes),
+            "no" | "n" => return Some(Answer::No),
+            "cancel" | "stop" | "nevermind" | "never mind" => return Some(Answer::Cancel),
+            _ => {}
+        }
+        if let Some(rest) = lower.strip_prefix("set default-account") {
+            let arg = trimmed[trimmed.len() - rest.len()..].trim();
+            return Some(Answer::SetDefaultAccount(
+                (!arg.is_empty()).then(|| arg.to_owned()),
+            ));
+        }
+        if let Ok(n) = trimmed.parse::<usize>() {
+            return Some(Answer::Pick(n));
+        }
+        let (first, rest) = trimmed.split_once(char::is_whitespace)?;
+        let option = first.trim_start_matches('-').to_ascii_lowercase();
+        known_option(&option).then(|| Answer::Parameter {
+            option,
+            value: rest.trim().to_owned(),
+        })
+    }
+}
+
+/// What a channel remembers for [`Config::memory_ttl_secs`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelMemory {
+    pub account: Option<String>,
+    pub region: Option<String>,
+}
+
+/// Pending questions and channel memory, in moka caches with their times to live.
+pub struct Conversations {
+    pending: moka::sync::Cache<ConversationKey, Entry>,
+    memory: moka::sync::Cache<String, ChannelMemory>,
+    question_ttl: Duration,
+}
+
+/// How an answer found its question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Open(Pending, Vec<Choice>),
+    Expired { minutes: u64 },
+    None,
+}
+
+impl Conversations {
+    pub fn new(config: &Config) -> Conversations {
+        let question_ttl = Duration::from_secs(config.question_ttl_secs);
+        Conversations {
+            // Kept an hour past expiry, so a late answer hears that its question expired.
+            pending: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(question_ttl + Duration::from_secs(3600))
+                .build(),
+            memory: moka::sync::Cache::builder()
+                .max_capacity(1_000_000)
+                .time_to_live(Duration::from_secs(config.memory_ttl_secs))
+                .build(),
+            question_ttl,
+        }
+    }
+
+    pub fn ask(&self, key: ConversationKey, pending: Pending, choices: Vec<Choice>) {
+        self.pending.insert(
+            key,
+            Entry {
+                pending,
+                choices,
+                asked_at: Instant::now(),
+            },
+        );
+    }
+
+    /// The open question of this person here, if any; a question found past its time to live
+    /// is removed and reported as expired.
+    pub fn lookup(&self, key: &ConversationKey) -> Lookup {
+        match self.pending.get(key) {
+            None => Lookup::None,
+            Some(entry) if entry.asked_at.elapsed() > self.question_ttl => {
+                self.pending.invalidate(key);
+                Lookup::Expired {
+                    minutes: self.question_ttl.as_secs().div_ceil(60),
+                }
+            }
+            Some(entry) => Lookup::Open(entry.pending, entry.choices),
+        }
+    }
+
+    pub fn peek(&self, key: &ConversationKey) -> Option<Pending> {
+        self.pending.get(key).map(|e| e.pending)
+    }
+
+    pub fn close(&self, key: &ConversationKey) -> bool {
+        self.pending.remove(key).is_some()
+    }
+
+    pub fn memory(&self, channel: &str) -> ChannelMemory {
+        self.memory.get(channel).unwrap_or_default()
+    }
+
+    pub fn remember_account(&self, channel: &str, account: &str) {
+        let mut m = self.memory(channel);
+        m.account = Some(account.to_owned());
+        self.memory.insert(channel.to_owned(), m);
+    }
+
+    pub fn remember_region(&self, channel: &str, region: &str) {
+        let mut m = self.memory(channel);
+        m.region = Some(region.to_owned());
+        self.memory.insert(channel.to_owned(), m);
+    }
+
+    /// Pending questions open now (for metrics).
+    pub fn pending_count(&self) -> u64 {
+        self.pending.run_pending_tasks();
+        self.pending.entry_count()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers() {
+        let known = |o: &str| o == "function-name";
+        assert_eq!(Answer::parse("Yes", known), Some(Answer::Yes));
+        assert_eq!(Answer::parse("no", known), Some(Answer::No));
+        assert_eq!(Answer::parse("cancel", known), Some(Answer::Cancel));
+        assert_eq!(Answer::parse("2", known), Some(Answer::Pick(2)));
+        assert_eq!(
+            Answer::parse("set default-account prod", known),
+            Some(Answer::SetDefaultAccount(Some("prod".into())))
+        );
+        assert_eq!(
+            Answer::parse("set default-account", known),
+            Some(Answer::SetDefaultAccount(None))
+        );
+        assert_eq!(
+            Answer::parse("function-name my-fn", known),
+            Some(Answer::Parameter {
+                option: "function-name".into(),
+                value: "my-fn".into()
+            })
+        );
+        assert_eq!(
+            Answer::parse("--function-name my-fn", known),
+            Some(Answer::Parameter {
+                option: "function-name".into(),
+                value: "my-fn".into()
+            })
+        );
+        assert_eq!(Answer::parse("lambda list-functions", known), None);
+    }
+
+    #[test]
+    fn questions_expire_and_say_so() {
+        let mut config =
+            crate::config::Config::from_toml(include_str!("../fixtures/config/demo.toml")).unwrap();
+        config.question_ttl_secs = 1;
+        let c = Conversations::new(&config);
+        let key = ConversationKey {
+            channel: "C".into(),
+            user: "U".into(),
+            thread: None,
+        };
+        c.ask(key.clone(), Pending::Account { command: None }, vec![]);
+        assert!(matches!(c.lookup(&key), Lookup::Open(..)));
+        std::thread::sleep(Duration::from_millis(1100));
+        assert_eq!(c.lookup(&key), Lookup::Expired { minutes: 1 });
+        assert_eq!(c.lookup(&key), Lookup::None);
+    }
+
+    #[test]
+    fn questions_belong_to_their_asker() {
+        let config =
+            crate::config::Config::from_toml(include_str!("../fixtures/config/demo.toml")).unwrap();
+        let c = Conversations::new(&config);
+        let alice = ConversationKey {
+            channel: "C".into(),
+            user: "A".into(),
+            thread: None,
+        };
+        let bob = ConversationKey {
+            user: "B".into(),
+            ..alice.clone()
+        };
+        c.ask(alice.clone(), Pending::Account { command: None }, vec![]);
+        assert_eq!(c.lookup(&bob), Lookup::None);
+        assert!(matches!(c.lookup(&alice), Lookup::Open(..)));
+        c.remember_region("C", "eu-west-1");
+        assert_eq!(c.memory("C").region.as_deref(), Some("eu-west-1"));
+    }
+}

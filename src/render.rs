@@ -1,0 +1,560 @@
+//! Turns an AWS response into a reply: redacted first, then `--query`, then the format asked
+//! for. The default reads like AWS Chatbot's replies: `key: value` lines and bulleted items,
+//! no JSON noise. `--output json` prints exactly what the AWS CLI prints, less the secrets.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value};
+
+use crate::catalog::{Operation, Service, Shape};
+use crate::parse::Output;
+
+/// What replaces a secret in every output format.
+pub const REDACTED: &str = "****(redacted)";
+pub const REDACTED_URL: &str = "****(presigned URL redacted)";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("--query failed: {0}")]
+    Query(String),
+}
+
+/// Replaces secrets in a response: values the API model marks sensitive (Lambda environment
+/// values, error data) and presigned URLs (get-function's `Code.Location`), wherever they are.
+/// The Invoke payload is the answer the user asked for, so it is kept.
+pub fn redact(service: &Service, op: &Operation, value: &mut Value) {
+    let Some(output) = op.output.as_deref() else {
+        return;
+    };
+    let keep = match service.shape(output) {
+        Shape::Structure {
+            payload: Some(p), ..
+        } => Some(p.as_str()),
+        _ => None,
+    };
+    if let (Value::Object(map), Shape::Structure { members, .. }) =
+        (&mut *value, service.shape(output))
+    {
+        for member in members {
+            if Some(member.name.as_str()) == keep {
+                continue;
+            }
+            if let Some(v) = map.get_mut(&member.name) {
+                redact_shape(service, &member.shape, v);
+            }
+        }
+    }
+}
+
+/// Members that hold presigned URLs: real AWS signs them; moto's look plain, so they are
+/// redacted by where they are as well as by how they look.
+const PRESIGNED_MEMBERS: &[(&str, &str)] = &[
+    ("FunctionCodeLocation", "Location"),
+    ("LayerVersionContentOutput", "Location"),
+];
+
+fn redact_shape(service: &Service, shape_name: &str, value: &mut Value) {
+    let shape = service.shape(shape_name);
+    match (shape, value) {
+        // A sensitive map (Lambda environment variables): the names help, the values are
+        // the secrets.
+        (
+            Shape::Map {
+                sensitive: true, ..
+            },
+            Value::Object(entries),
+        ) => {
+            for v in entries.values_mut() {
+                *v = Value::String(REDACTED.into());
+            }
+        }
+        (shape, v) if shape.is_sensitive() => *v = Value::String(REDACTED.into()),
+        (Shape::Structure { members, .. }, Value::Object(map)) => {
+            for member in members {
+                if let Some(v) = map.get_mut(&member.name) {
+                    if PRESIGNED_MEMBERS.contains(&(shape_name, member.name.as_str())) {
+                        *v = Value::String(REDACTED_URL.into());
+                    } else {
+                        redact_shape(service, &member.shape, v);
+                    }
+                }
+            }
+        }
+        (Shape::List { member, .. }, Value::Array(items)) => {
+            for item in items {
+                redact_shape(service, &member.shape, item);
+            }
+        }
+        (Shape::Map { value: v, .. }, Value::Object(entries)) => {
+            for x in entries.values_mut() {
+                redact_shape(service, &v.shape, x);
+            }
+        }
+        (_, Value::String(s)) if is_presigned_url(s) => *s = REDACTED_URL.into(),
+        _ => {}
+    }
+}
+
+/// A URL that grants access by itself (SigV4 or SigV2 query signature).
+pub fn is_presigned_url(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    (lower.starts_with("http://") || lower.starts_with("https://"))
+        && (lower.contains("x-amz-signature=")
+            || lower.contains("x-amz-credential=")
+            || (lower.contains("signature=") && lower.contains("expires=")))
+}
+
+/// Applies `--query` the way the AWS CLI does (JMESPath over the response).
+pub fn query(value: Value, expression: &str) -> Result<Value, RenderError> {
+    let expr = jmespath::compile(expression).map_err(|e| RenderError::Query(e.to_string()))?;
+    let data = jmespath::Variable::from_json(&value.to_string())
+        .map_err(|e| RenderError::Query(e.to_string()))?;
+    let result = expr
+        .search(data)
+        .map_err(|e| RenderError::Query(e.to_string()))?;
+    serde_json::to_value(&*result).map_err(|e| RenderError::Query(e.to_string()))
+}
+
+pub fn format(value: &Value, output: Output) -> String {
+    match output {
+        Output::Chat => chat(value),
+        Output::Json => json(value),
+        Output::Yaml => yaml(value),
+        Output::Text => text(value),
+        Output::Table => table(value),
+    }
+}
+
+/// The AWS CLI's `--output json`: four-space indents, non-ASCII as is.
+pub fn json(value: &Value) -> String {
+    let mut out = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+    serde::Serialize::serialize(value, &mut ser).expect("a JSON value serializes");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// `key: value` lines, nested values indented, list items bulleted.
+pub fn chat(value: &Value) -> String {
+    let mut out = String::new();
+    match value {
+        Value::Object(map) if map.is_empty() => out.push_str("Done (no output)."),
+        Value::Object(map) => chat_map(map, 0, &mut out),
+        Value::Array(items) if items.is_empty() => out.push_str("none"),
+        Value::Array(items) => chat_list(items, 0, &mut out),
+        other => out.push_str(&scalar(other)),
+    }
+    out.trim_end().to_owned()
+}
+
+fn chat_map(map: &Map<String, Value>, indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    for (key, value) in map {
+        match value {
+            Value::Object(inner) if inner.is_empty() => {
+                let _ = writeln!(out, "{pad}{key}: none");
+            }
+            Value::Object(inner) => {
+                let _ = writeln!(out, "{pad}{key}:");
+                chat_map(inner, indent + 2, out);
+            }
+            Value::Array(items) if items.is_empty() => {
+                let _ = writeln!(out, "{pad}{key}: none");
+            }
+            Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+                let joined: Vec<String> = items.iter().map(scalar).collect();
+                let _ = writeln!(out, "{pad}{key}: {}", joined.join(", "));
+            }
+            Value::Array(items) => {
+                let _ = writeln!(out, "{pad}{key} ({}):", items.len());
+                chat_list(items, indent, out);
+            }
+            other => {
+                let _ = writeln!(out, "{pad}{key}: {}", scalar(other));
+            }
+        }
+    }
+}
+
+fn chat_list(items: &[Value], indent: usize, out: &mut String) {
+    let pad = " ".repeat(indent);
+    for item in items {
+        let mut inner = String::new();
+        match item {
+            Value::Object(map) => chat_map(map, 0, &mut inner),
+            Value::Array(list) => chat_list(list, 0, &mut inner),
+            other => inner.push_str(&scalar(other)),
+        }
+        for (i, line) in inner.trim_end().lines().enumerate() {
+            let bullet = if i == 0 { "• " } else { "  " };
+            let _ = writeln!(out, "{pad}{bullet}{line}");
+        }
+    }
+}
+
+fn scalar(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => "none".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Python's `str()` of a JSON value, as the AWS CLI's text output prints scalars.
+fn python_str(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Null => "None".into(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The AWS CLI's `--output text` (awscli/text.py): tab-separated scalars, one row per item,
+/// nested collections on their own rows under an upper-cased identifier.
+pub fn text(value: &Value) -> String {
+    let mut out = String::new();
+    text_item(value, None, None, &mut out);
+    out.trim_end_matches('\n').to_owned()
+}
+
+fn text_item(
+    item: &Value,
+    identifier: Option<&str>,
+    scalar_keys: Option<&[String]>,
+    out: &mut String,
+) {
+    match item {
+        Value::Object(map) => text_dict(map, identifier, scalar_keys, out),
+        Value::Array(items) => text_list(items, identifier, out),
+        other => {
+            out.push_str(&python_str(other));
+            out.push('\n');
+        }
+    }
+}
+
+fn text_list(items: &[Value], identifier: Option<&str>, out: &mut String) {
+    if items.is_empty() {
+        return;
+    }
+    if items.iter().any(Value::is_object) {
+        let mut keys: Vec<String> = items
+            .iter()
+            .filter_map(Value::as_object)
+            .flat_map(|m| {
+                m.iter()
+                    .filter(|(_, v)| !v.is_object() && !v.is_array())
+                    .map(|(k, _)| k.clone())
+            })
+            .collect();
+        keys.sort();
+        keys.dedup();
+        for item in items {
+            text_item(item, identifier, Some(&keys), out);
+        }
+    } else {
+        let (scalars, nested): (Vec<&Value>, Vec<&Value>) =
+            items.iter().partition(|v| !v.is_array());
+        if !scalars.is_empty() {
+            match identifier {
+                Some(id) => {
+                    for s in &scalars {
+                        let _ = writeln!(out, "{}\t{}", id.to_uppercase(), python_str(s));
+                    }
+                }
+                None => {
+                    let row: Vec<String> = scalars.iter().map(|v| python_str(v)).collect();
+                    let _ = writeln!(out, "{}", row.join("\t"));
+                }
+            }
+        }
+        for n in nested {
+            text_item(n, identifier, None, out);
+        }
+    }
+}
+
+fn text_dict(
+    map: &Map<String, Value>,
+    identifier: Option<&str>,
+    scalar_keys: Option<&[String]>,
+    out: &mut String,
+) {
+    let mut scalars = Vec::new();
+    let mut nested: Vec<(&String, &Value)> = Vec::new();
+    match scalar_keys {
+        None => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(b.0));
+            for (k, v) in entries {
+                if v.is_object() || v.is_array() {
+                    nested.push((k, v));
+                } else {
+                    scalars.push(python_str(v));
+                }
+            }
+        }
+        Some(keys) => {
+            for k in keys {
+                scalars.push(map.get(k).map(python_str).unwrap_or_default());
+            }
+            let mut rest: Vec<(&String, &Value)> =
+                map.iter().filter(|(k, _)| !keys.contains(k)).collect();
+            rest.sort_by(|a, b| a.0.cmp(b.0));
+            nested = rest;
+        }
+    }
+    if !scalars.is_empty() {
+        if let Some(id) = identifier {
+            scalars.insert(0, id.to_uppercase());
+        }
+        let _ = writeln!(out, "{}", scalars.join("\t"));
+    }
+    for (k, v) in nested {
+        text_item(v, Some(k), None, out);
+    }
+}
+
+/// YAML as AWS CLI v2 prints it: block style, strings quoted only when YAML would misread them.
+pub fn yaml(value: &Value) -> String {
+    let mut out = String::new();
+    yaml_value(value, 0, &mut out, false);
+    out.trim_end().to_owned()
+}
+
+fn yaml_value(value: &Value, indent: usize, out: &mut String, in_list: bool) {
+    let pad = " ".repeat(indent);
+    match value {
+        Value::Object(map) if map.is_empty() => out.push_str("{}\n"),
+        Value::Array(items) if items.is_empty() => out.push_str("[]\n"),
+        Value::Object(map) => {
+            for (i, (k, v)) in map.iter().enumerate() {
+                let lead = if in_list && i == 0 {
+                    String::new()
+                } else {
+                    pad.clone()
+                };
+                match v {
+                    Value::Object(m) if !m.is_empty() => {
+                        let _ = writeln!(out, "{lead}{}:", yaml_key(k));
+                        yaml_value(v, indent + 2, out, false);
+                    }
+                    Value::Array(a) if !a.is_empty() => {
+                        let _ = writeln!(out, "{lead}{}:", yaml_key(k));
+                        yaml_value(v, indent, out, false);
+                    }
+                    _ => {
+                        let _ = write!(out, "{lead}{}: ", yaml_key(k));
+                        yaml_value(v, indent + 2, out, false);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                let _ = write!(out, "{pad}- ");
+                match item {
+                    Value::Object(m) if !m.is_empty() => yaml_value(item, indent + 2, out, true),
+                    Value::Array(a) if !a.is_empty() => {
+                        out.push('\n');
+                        yaml_value(item, indent + 2, out, false)
+                    }
+                    _ => yaml_value(item, indent + 2, out, false),
+                }
+            }
+        }
+        Value::String(s) => {
+            let _ = writeln!(out, "{}", yaml_string(s));
+        }
+        Value::Null => out.push_str("null\n"),
+        other => {
+            let _ = writeln!(out, "{other}");
+        }
+    }
+}
+
+fn yaml_key(key: &str) -> String {
+    yaml_string(key)
+}
+
+fn yaml_string(s: &str) -> String {
+    let plain = !s.is_empty()
+        && !s.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@` ".contains(c))
+        && !s.ends_with(' ')
+        && !s.contains(": ")
+        && !s.contains(" #")
+        && !s.contains('\n')
+        && s.parse::<f64>().is_err()
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "~"
+        );
+    if plain {
+        s.to_owned()
+    } else {
+        serde_json::to_string(s).unwrap_or_default()
+    }
+}
+
+/// A box table per list of items, in the spirit of the AWS CLI's `--output table`.
+pub fn table(value: &Value) -> String {
+    let mut out = String::new();
+    table_value("Result", value, &mut out);
+    out.trim_end().to_owned()
+}
+
+fn table_value(title: &str, value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let rows: Vec<(String, String)> = map
+                .iter()
+                .filter(|(_, v)| !v.is_object() && !v.is_array())
+                .map(|(k, v)| (k.clone(), scalar(v)))
+                .collect();
+            if !rows.is_empty() {
+                let header = vec!["Key".to_owned(), "Value".to_owned()];
+                let body: Vec<Vec<String>> = rows.into_iter().map(|(k, v)| vec![k, v]).collect();
+                draw_table(title, &header, &body, out);
+            }
+            for (k, v) in map.iter().filter(|(_, v)| v.is_object() || v.is_array()) {
+                table_value(k, v, out);
+            }
+        }
+        Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => {
+            let mut keys: Vec<String> = Vec::new();
+            for item in items.iter().filter_map(Value::as_object) {
+                for (k, v) in item {
+                    if !v.is_object() && !v.is_array() && !keys.contains(k) {
+                        keys.push(k.clone());
+                    }
+                }
+            }
+            let body: Vec<Vec<String>> = items
+                .iter()
+                .filter_map(Value::as_object)
+                .map(|m| {
+                    keys.iter()
+                        .map(|k| m.get(k).map(scalar).unwrap_or_default())
+                        .collect()
+                })
+                .collect();
+            draw_table(title, &keys, &body, out);
+        }
+        Value::Array(items) => {
+            let body: Vec<Vec<String>> = items.iter().map(|v| vec![scalar(v)]).collect();
+            if !body.is_empty() {
+                draw_table(title, &[title.to_owned()], &body, out);
+            }
+        }
+        other => draw_table(title, &[title.to_owned()], &[vec![scalar(other)]], out),
+    }
+}
+
+fn draw_table(title: &str, header: &[String], rows: &[Vec<String>], out: &mut String) {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let inner: usize = widths.iter().map(|w| w + 3).sum::<usize>() - 1;
+    let line = format!("+{}+", "-".repeat(inner));
+    let _ = writeln!(out, "{line}\n|{:^inner$}|\n{line}", title);
+    let row = |cells: &[String]| {
+        let parts: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!(" {c:<w$} "))
+            .collect();
+        format!("|{}|", parts.join("|"))
+    };
+    let _ = writeln!(out, "{}\n{line}", row(header));
+    for r in rows {
+        let _ = writeln!(out, "{}", row(r));
+    }
+    let _ = writeln!(out, "{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use serde_json::json;
+
+    #[test]
+    fn secrets_are_redacted_by_the_model_and_by_shape_of_url() {
+        let lambda = Catalog::builtin().service("lambda").unwrap();
+        let op = lambda.operation("get-function").unwrap();
+        let mut v = json!({
+            "Configuration": {"FunctionName": "f", "Environment": {"Variables": {"DB_PASSWORD": "hunter2"}}},
+            "Code": {"Location": "https://bucket.s3.amazonaws.com/x?X-Amz-Signature=abc&X-Amz-Credential=AKIA"}
+        });
+        redact(lambda, op, &mut v);
+        let text = json(&v);
+        assert!(
+            !text.contains("hunter2") && !text.contains("X-Amz-Signature"),
+            "{text}"
+        );
+        assert!(text.contains("DB_PASSWORD"), "{text}");
+    }
+
+    #[test]
+    fn the_invoke_payload_is_kept() {
+        let lambda = Catalog::builtin().service("lambda").unwrap();
+        let op = lambda.operation("invoke").unwrap();
+        let mut v = json!({"StatusCode": 200, "Payload": "{\"ip\": \"192.0.2.0/24\"}"});
+        redact(lambda, op, &mut v);
+        assert_eq!(v["Payload"], "{\"ip\": \"192.0.2.0/24\"}");
+    }
+
+    #[test]
+    fn chat_reads_as_lines() {
+        let v = json!({"Functions": [{"FunctionName": "a", "Runtime": "python3.12", "Layers": []}, {"FunctionName": "b"}], "Tags": ["x", "y"]});
+        assert_eq!(
+            chat(&v),
+            "Functions (2):\n• FunctionName: a\n  Runtime: python3.12\n  Layers: none\n• FunctionName: b\nTags: x, y"
+        );
+        assert_eq!(chat(&json!({})), "Done (no output).");
+    }
+
+    #[test]
+    fn json_matches_the_aws_cli_layout() {
+        assert_eq!(json(&json!({"a": [1, {"b": 1.0}], "c": {}})), "{\n    \"a\": [\n        1,\n        {\n            \"b\": 1.0\n        }\n    ],\n    \"c\": {}\n}");
+    }
+
+    #[test]
+    fn text_follows_awscli_text_py() {
+        let v = json!({"MetricAlarms": [{"AlarmName": "a", "StateValue": "ALARM", "Dimensions": [{"Name": "F", "Value": "x"}]}]});
+        assert_eq!(text(&v), "METRICALARMS\ta\tALARM\nDIMENSIONS\tF\tx");
+        assert_eq!(text(&json!(["a", "b"])), "a\tb");
+        assert_eq!(text(&json!({"Ok": true})), "True");
+    }
+
+    #[test]
+    fn yaml_and_table() {
+        assert_eq!(
+            yaml(&json!({"a": [{"b": "1", "c": true}], "d": "x: y"})),
+            "a:\n- b: \"1\"\n  c: true\nd: \"x: y\""
+        );
+        let t = table(&json!({"Functions": [{"FunctionName": "f"}]}));
+        assert!(
+            t.contains("| FunctionName |") && t.contains("| f            |"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn query_uses_jmespath() {
+        let v = json!({"Functions": [{"FunctionName": "a"}, {"FunctionName": "b"}]});
+        assert_eq!(
+            query(v, "Functions[].FunctionName").unwrap(),
+            json!(["a", "b"])
+        );
+    }
+}

@@ -1,0 +1,71 @@
+//! The terminal chat: one message per line, each reply printed. With a terminal it shows a
+//! prompt; with piped input it reads to the end, so scripts and tests can drive it.
+
+use std::io::IsTerminal;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines, Stdin};
+
+use super::{Transport, TransportError};
+use crate::pipeline::{Inbound, Reply};
+
+pub struct Shell {
+    lines: Lines<BufReader<Stdin>>,
+    interactive: bool,
+    template: Inbound,
+}
+
+impl Shell {
+    /// `template` holds the team, channel, user and account every message is sent as.
+    pub fn new(template: Inbound) -> Shell {
+        Shell {
+            lines: BufReader::new(tokio::io::stdin()).lines(),
+            interactive: std::io::stdin().is_terminal(),
+            template,
+        }
+    }
+}
+
+/// A reply as the terminal shows it: the text, then numbered choices to type.
+pub fn format_reply(reply: &Reply) -> String {
+    let mut out = reply.text.clone();
+    if let Some(question) = &reply.question {
+        for (i, choice) in question.choices.iter().enumerate() {
+            out.push_str(&format!("\n  {}) {}", i + 1, choice.label));
+        }
+        if !question.choices.is_empty() {
+            out.push_str("\n(type a number to pick)");
+        }
+    }
+    out
+}
+
+impl Transport for Shell {
+    async fn next(&mut self) -> Option<Inbound> {
+        loop {
+            if self.interactive {
+                let mut out = tokio::io::stdout();
+                let _ = out.write_all(b"you> ").await;
+                let _ = out.flush().await;
+            }
+            let line = self.lines.next_line().await.ok()??;
+            if line.trim().is_empty() {
+                continue;
+            }
+            return Some(Inbound {
+                text: line,
+                ..self.template.clone()
+            });
+        }
+    }
+
+    async fn reply(&mut self, _to: &Inbound, reply: &Reply) -> Result<(), TransportError> {
+        let mut out = tokio::io::stdout();
+        let text = format!("{}\n\n", format_reply(reply));
+        out.write_all(text.as_bytes())
+            .await
+            .map_err(|e| TransportError::Delivery(e.to_string()))?;
+        out.flush()
+            .await
+            .map_err(|e| TransportError::Delivery(e.to_string()))
+    }
+}

@@ -1,0 +1,172 @@
+//! Test harness: a seeded moto server per test (scripts/emulator.py) and a pipeline pointed at it.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Once};
+
+use aws_chatops::config::Config;
+use aws_chatops::execute::Executor;
+use aws_chatops::pipeline::{Inbound, Pipeline, Reply};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+static PYTHON_ENV: Once = Once::new();
+
+/// A seeded moto server on a free loopback port; stopped on drop.
+pub struct Emulator {
+    child: Child,
+    pub url: String,
+}
+
+impl Emulator {
+    pub fn start() -> Emulator {
+        PYTHON_ENV.call_once(|| {
+            let status = Command::new(root().join("scripts/python-env"))
+                .status()
+                .expect("scripts/python-env runs");
+            assert!(status.success(), "scripts/python-env failed");
+        });
+        let mut child = Command::new(root().join(".venv/bin/python"))
+            .arg(root().join("scripts/emulator.py"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("the emulator starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the emulator prints READY");
+        let url = line
+            .strip_prefix("READY ")
+            .unwrap_or_else(|| panic!("unexpected emulator output: {line:?}"))
+            .trim()
+            .to_owned();
+        Emulator { child, url }
+    }
+
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.url)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "testing", "testing", None, None, "tests",
+            ))
+            .load()
+            .await
+    }
+
+    /// Starts moto's request recorder (from now on every request is recorded).
+    pub fn start_recording(&self) {
+        http_post(&format!("{}/moto-api/recorder/reset-recording", self.url));
+        http_post(&format!("{}/moto-api/recorder/start-recording", self.url));
+    }
+
+    /// The bodies (decoded) and URLs of the requests recorded so far.
+    pub fn recorded(&self) -> Vec<(String, String)> {
+        let text = http_get(&format!(
+            "{}/moto-api/recorder/download-recording",
+            self.url
+        ));
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                let v: serde_json::Value =
+                    serde_json::from_str(l).expect("recording is JSON lines");
+                let body = v["body"].as_str().unwrap_or_default();
+                let body = if v["body_encoded"].as_bool().unwrap_or(false) {
+                    use base64::Engine;
+                    String::from_utf8_lossy(
+                        &base64::engine::general_purpose::STANDARD
+                            .decode(body)
+                            .unwrap_or_default(),
+                    )
+                    .into_owned()
+                } else {
+                    body.to_owned()
+                };
+                (v["url"].as_str().unwrap_or_default().to_owned(), body)
+            })
+            .collect()
+    }
+
+    pub fn count_assume_role(&self) -> usize {
+        self.recorded()
+            .iter()
+            .filter(|(_, body)| body.contains("Action=AssumeRole"))
+            .count()
+    }
+
+    pub fn count_invocations(&self) -> usize {
+        self.recorded()
+            .iter()
+            .filter(|(url, _)| url.contains("/invocations"))
+            .count()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_post(url: &str) {
+    let out = Command::new("curl")
+        .args(["-sf", "-X", "POST", url])
+        .output()
+        .expect("curl runs");
+    assert!(out.status.success(), "POST {url} failed");
+}
+
+fn http_get(url: &str) -> String {
+    let out = Command::new("curl")
+        .args(["-sf", url])
+        .output()
+        .expect("curl runs");
+    assert!(out.status.success(), "GET {url} failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn demo_config() -> Config {
+    Config::load(&root().join("fixtures/config/demo.toml")).expect("the demo config loads")
+}
+
+/// A pipeline on the demo config against the emulator.
+pub async fn pipeline(emulator: &Emulator, config: Config) -> Pipeline {
+    let executor = Arc::new(Executor::new(&emulator.sdk_config().await));
+    Pipeline::new(Arc::new(config), executor).expect("the pipeline builds")
+}
+
+pub fn message(user: &str, text: &str) -> Inbound {
+    Inbound {
+        team: "T0DEMO".into(),
+        channel: "C0DEMO".into(),
+        user: user.into(),
+        thread: None,
+        text: text.into(),
+        direct_message: false,
+        account: None,
+    }
+}
+
+pub fn message_in(account: &str, text: &str) -> Inbound {
+    Inbound {
+        account: Some(account.into()),
+        ..message("U0DEMO", text)
+    }
+}
+
+pub async fn say(pipeline: &Pipeline, inbound: Inbound) -> Reply {
+    pipeline.handle(&inbound).await
+}
+
+pub fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_aws-chatops"))
+}
