@@ -292,7 +292,7 @@ async fn presigned_urls_and_environment_values_never_show() {
             reply.text
         );
         assert!(
-            reply.text.contains("DB_PASSWORD"),
+            reply.text.contains("****(redacted)"),
             "{output}: {}",
             reply.text
         );
