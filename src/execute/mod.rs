@@ -185,10 +185,9 @@ impl Executor {
             skip = truncate;
         }
         let max_items = request.paging.max_items.map(|n| n as usize);
+        // Result keys appear once a page has them, in the paginator's order, then the other
+        // members of the first page: botocore's build_full_result, which the AWS CLI prints.
         let mut merged = Map::new();
-        for key in &paginator.result_key {
-            merged.insert(key.clone(), Value::Array(Vec::new()));
-        }
         let mut next_token = None;
         for page in 0..MAX_PAGES {
             let response = self
@@ -199,8 +198,11 @@ impl Executor {
             };
             for key in &paginator.result_key {
                 if let Some(Value::Array(items)) = response.remove(key) {
-                    if let Some(Value::Array(all)) = merged.get_mut(key) {
-                        let start = if page == 0 { skip.min(items.len()) } else { 0 };
+                    let start = if page == 0 { skip.min(items.len()) } else { 0 };
+                    if let Value::Array(all) = merged
+                        .entry(key.clone())
+                        .or_insert_with(|| Value::Array(Vec::new()))
+                    {
                         all.extend(items.into_iter().skip(start));
                     }
                 }
@@ -223,7 +225,7 @@ impl Executor {
             let collected = paginator
                 .result_key
                 .iter()
-                .map(|k| merged[k].as_array().map_or(0, Vec::len))
+                .map(|k| merged.get(k).and_then(Value::as_array).map_or(0, Vec::len))
                 .sum::<usize>();
             if !(more && has_token) {
                 break;

@@ -276,9 +276,10 @@ fn format_time(text: &str, format: TimeFormat) -> Value {
     match format {
         TimeFormat::Iso => Value::String(t.fmt(Format::DateTime).unwrap_or_default()),
         TimeFormat::HttpDate => Value::String(t.fmt(Format::HttpDate).unwrap_or_default()),
-        TimeFormat::Epoch if t.subsec_nanos() == 0 => Value::Number(t.secs().into()),
-        // Through the decimal text, so 50.011 stays 50.011 and not 50.010999…
-        TimeFormat::Epoch => format!("{}.{:09}", t.secs(), t.subsec_nanos())
+        // Epoch timestamps carry milliseconds (as Smithy's epoch-seconds format and the AWS
+        // CLI print them); through the decimal text, so 50.011 stays 50.011, not 50.010999….
+        TimeFormat::Epoch if t.subsec_nanos() < 1_000_000 => Value::Number(t.secs().into()),
+        TimeFormat::Epoch => format!("{}.{:03}", t.secs(), t.subsec_nanos() / 1_000_000)
             .trim_end_matches('0')
             .parse::<f64>()
             .ok()
@@ -681,7 +682,7 @@ fn json_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ServiceError {
         .iter()
         .find_map(|k| doc.get(k).and_then(Value::as_str))
         .map(str::to_owned)
-        .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(300).collect());
+        .unwrap_or_else(|| format!("the service answered HTTP {status} without details"));
     ServiceError {
         status,
         code: header_code
@@ -713,7 +714,7 @@ fn xml_error(status: u16, body: &[u8]) -> ServiceError {
         Err(_) => ServiceError {
             status,
             code: format!("HTTP{status}"),
-            message: text.chars().take(300).collect(),
+            message: format!("the service answered HTTP {status} without details"),
             request_id: None,
         },
     }
