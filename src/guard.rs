@@ -370,3 +370,231 @@ pub fn allowed_operations() -> impl Iterator<Item = String> {
             .map(move |o| s.action(o))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{parse, Parsed};
+
+    fn config(guardrails: &[&str]) -> Config {
+        let mut config =
+            Config::from_toml(include_str!("../fixtures/config/demo.toml")).expect("demo config");
+        config.channels[0].guardrails = guardrails
+            .iter()
+            .map(|g| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(g))
+            .collect();
+        config
+    }
+
+    /// The guard's decision for a message, as the pipeline reaches it.
+    fn decide(guard: &Guard, config: &Config, text: &str) -> Decision {
+        let channel = &config.channels[0];
+        match parse(&crate::normalize::normalize(text)) {
+            Ok(Parsed::Command(r)) => {
+                let resource = resource_arn(&r, "111111111111", "us-east-1");
+                guard.check(channel, &r, resource.as_deref())
+            }
+            Ok(Parsed::Unsupported { service, operation }) => {
+                Decision::Deny(guard.unsupported(&service, operation.as_deref()))
+            }
+            Ok(Parsed::Help(_)) => panic!("{text}: help"),
+            Err(e) if e.is_refusal() => Decision::Deny(Refusal::new(Rule::Chaining {
+                operator: e.to_string(),
+            })),
+            Err(e) => panic!("{text}: {e}"),
+        }
+    }
+
+    fn builtin_deny_actions() -> Vec<String> {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../policies/builtin-deny.json")).unwrap();
+        doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| match &s["Action"] {
+                serde_json::Value::Array(actions) => actions.clone(),
+                one => vec![one.clone()],
+            })
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// `ec2:GetPasswordData` → `get-password-data`.
+    fn cli_name(api: &str) -> String {
+        let mut out = String::new();
+        for (i, c) in api.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
+
+    #[test]
+    fn every_builtin_denied_action_is_refused_in_any_spelling() {
+        let config = config(&[]);
+        let guard = Guard::new(&config).unwrap();
+        for action in builtin_deny_actions() {
+            let (service, op) = action.split_once(':').unwrap();
+            let op = if op == "*" {
+                "list-users".to_owned()
+            } else {
+                cli_name(op)
+            };
+            for text in [
+                format!("{service} {op}"),
+                format!("{} {}", service.to_uppercase(), op.to_uppercase()),
+                format!("@aws {service} {op} --region us-east-1"),
+                format!("{} {op}", service[..1].to_uppercase() + &service[1..]),
+            ] {
+                match decide(&guard, &config, &text) {
+                    Decision::Deny(Refusal {
+                        rule: Rule::BuiltinDeny { .. },
+                        ..
+                    }) => {}
+                    other => panic!("{text}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn read_only_operations_run_and_state_changing_ones_are_refused_but_the_allowlist() {
+        let config = config(&[]);
+        let guard = Guard::new(&config).unwrap();
+        let channel = &config.channels[0];
+        for service in Catalog::builtin().services() {
+            for op in &service.operations {
+                // Required parameters don't matter to the guard; build the request directly.
+                let Ok(Parsed::Command(mut r)) = parse(&format!("{} {}", service.service, op.name))
+                else {
+                    panic!("{} {}", service.service, op.name)
+                };
+                r.missing.clear();
+                let decision = guard.check(channel, &r, None);
+                let action = service.action(op);
+                let expected = if op.read_only {
+                    Decision::Run
+                } else if CONFIRM_ALLOWLIST.contains(&action.as_str()) {
+                    Decision::Confirm
+                } else if op.api == "AddAttachmentsToSet" {
+                    Decision::Deny(Refusal {
+                        rule: Rule::Attachments,
+                        action: Some(action.clone()),
+                    })
+                } else {
+                    Decision::Deny(Refusal {
+                        rule: Rule::ReadOnly,
+                        action: Some(action.clone()),
+                    })
+                };
+                assert_eq!(decision, expected, "{action}");
+            }
+        }
+    }
+
+    #[test]
+    fn refused_options_and_files() {
+        let config = config(&[]);
+        let guard = Guard::new(&config).unwrap();
+        for (text, rule) in [
+            ("lambda list-functions --endpoint-url http://x", "option"),
+            ("lambda list-functions --profile admin", "option"),
+            ("lambda list-functions --no-verify-ssl", "option"),
+            ("lambda list-functions --debug", "option"),
+            ("lambda list-functions --cli-input-json {}", "option"),
+            ("invoke f --payload file://x.json", "option"),
+            ("invoke f --payload fileb://x.bin", "option"),
+        ] {
+            match decide(&guard, &config, text) {
+                Decision::Deny(r) => assert_eq!(r.rule_name(), rule, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_guardrail_narrows_the_channel_and_is_named_in_the_refusal() {
+        let config = config(&["policies/examples/cloudwatch-describe-only.json"]);
+        let guard = Guard::new(&config).unwrap();
+        assert_eq!(
+            decide(&guard, &config, "cloudwatch describe-alarms"),
+            Decision::Run
+        );
+        let Decision::Deny(refusal) = decide(&guard, &config, "lambda list-functions") else {
+            panic!("list-functions must be refused")
+        };
+        let text = refusal.to_string();
+        assert!(text.contains("cloudwatch-describe-only.json"), "{text}");
+        assert!(text.contains("lambda:ListFunctions"), "{text}");
+
+        let config = config_with_no_invoke();
+        let guard = Guard::new(&config).unwrap();
+        let Decision::Deny(refusal) = decide(&guard, &config, "invoke f --payload {}") else {
+            panic!("invoke must be refused")
+        };
+        assert!(
+            refusal.to_string().contains("statement NoInvoke"),
+            "{refusal}"
+        );
+    }
+
+    fn config_with_no_invoke() -> Config {
+        config(&["policies/examples/lambda-readonly-no-invoke.json"])
+    }
+
+    #[test]
+    fn who_may_ask() {
+        let mut config = config(&[]);
+        let guard = Guard::new(&config).unwrap();
+        let sender = |team, channel, dm| Sender {
+            team,
+            channel,
+            user: "U1",
+            direct_message: dm,
+        };
+        assert!(guard
+            .admit(&config, &sender("T0DEMO", "C0DEMO", false))
+            .is_ok());
+        let rule = |r: Result<&ChannelConfig, Refusal>| r.unwrap_err().rule_name();
+        assert_eq!(
+            rule(guard.admit(&config, &sender("TOTHER", "C0DEMO", false))),
+            "external-user"
+        );
+        assert_eq!(
+            rule(guard.admit(&config, &sender("T0DEMO", "CNOPE", false))),
+            "channel-not-configured"
+        );
+        assert_eq!(
+            rule(guard.admit(&config, &sender("T0DEMO", "D123", true))),
+            "direct-message"
+        );
+        config.channels[0].allowed_users = Some(vec!["U2".into()]);
+        assert_eq!(
+            rule(guard.admit(&config, &sender("T0DEMO", "C0DEMO", false))),
+            "user-not-allowed"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn nothing_on_the_deny_list_ever_runs(
+            service in proptest::sample::select(vec!["iam", "sts", "kms", "IAM", "Sts", "kMs"]),
+            op in "[a-z]{1,10}(-[a-z]{1,10}){0,3}",
+            args in "( --[a-z-]{1,10}( [a-zA-Z0-9]{1,8})?){0,3}",
+        ) {
+            let config = config(&[]);
+            let guard = Guard::new(&config).unwrap();
+            let text = format!("{service} {op}{args}");
+            if let Ok(Parsed::Command(r)) = parse(&text) {
+                let d = guard.check(&config.channels[0], &r, None);
+                proptest::prop_assert!(matches!(d, Decision::Deny(_)), "{}: {:?}", text, d);
+            } else if let Ok(Parsed::Unsupported { service, operation }) = parse(&text) {
+                let refusal = guard.unsupported(&service, operation.as_deref());
+                proptest::prop_assert!(matches!(refusal.rule, Rule::BuiltinDeny { .. }), "{}", text);
+            }
+        }
+    }
+}
