@@ -29,3 +29,11 @@ pub mod policy;
 pub mod prompt;
 pub mod render;
 pub mod transport;
+
+/// Chooses rustls's crypto provider for the process. slack-morphism brings rustls with `ring`
+/// and the AWS SDK with `aws-lc-rs`; with both compiled in, rustls panics at the first TLS
+/// connection unless one is installed. Every entry point (main, the executor, the Slack
+/// client) calls this; calls after the first do nothing.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}

@@ -71,9 +71,7 @@ struct Who {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // slack-morphism brings rustls with ring and the AWS SDK with aws-lc-rs; rustls panics at
-    // the first TLS connection unless one provider is chosen.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    aws_chatops::install_crypto_provider();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

@@ -139,6 +139,18 @@ const CHOICE_SOURCES: &[(&str, &str, &str, &str)] = &[
         "MetricAlarms[].AlarmName",
     ),
     ("case-id", "support", "describe-cases", "cases[].caseId"),
+    (
+        "service-code",
+        "support",
+        "describe-services",
+        "services[].code",
+    ),
+    (
+        "severity-code",
+        "support",
+        "describe-severity-levels",
+        "severityLevels[].code",
+    ),
 ];
 const MAX_CHOICES: usize = 25;
 
@@ -297,7 +309,18 @@ impl Pipeline {
             Ok(Parsed::Unsupported { service, operation }) => {
                 return Step::Deny(self.guard.unsupported(&service, operation.as_deref()))
             }
-            Ok(Parsed::Command(request)) => request,
+            Ok(Parsed::Command(mut request)) => {
+                // Optional parameters worth a question (support create-case's service,
+                // category and severity) are asked after the required ones.
+                for member in crate::prompt::guided_members(&request) {
+                    if !request.params.contains_key(&member.name)
+                        && !request.missing.iter().any(|m| m.name == member.name)
+                    {
+                        request.missing.push(member);
+                    }
+                }
+                request
+            }
             Err(e) => return refusal_or_invalid(e),
         };
         // The deny list and option rules don't depend on the account: refuse before asking.
@@ -379,7 +402,7 @@ impl Pipeline {
                 let member = request.missing[0];
                 let shape = request.service.shape(&member.shape);
                 let mut text = format!(
-                    "`{} {}` needs --{} ({}).",
+                    "`{} {}` in {account} · {region} needs --{} ({}).",
                     request.service.service,
                     request.operation.name,
                     member.cli_name,
@@ -415,7 +438,7 @@ impl Pipeline {
                         " or pick one"
                     }
                 ));
-                let command = request_text_without(&request, &member.cli_name);
+                let command = request.command_line();
                 self.conversations.ask(
                     key.clone(),
                     Pending::Parameter {
@@ -785,11 +808,6 @@ fn command_options(command: &str) -> Vec<String> {
             .collect(),
         _ => vec![],
     }
-}
-
-/// The request as a command line, for re-parsing once an answer arrives.
-fn request_text_without(request: &Request, _option: &str) -> String {
-    request.command_line()
 }
 
 fn shell_quote(value: &str) -> String {

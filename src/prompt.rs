@@ -13,6 +13,32 @@ use std::time::{Duration, Instant};
 
 use crate::config::Config;
 
+/// Optional parameters a conversation asks for anyway, after the required ones, the way AWS
+/// Chatbot walks through a support case: (service, operation, options).
+const GUIDED: &[(&str, &str, &[&str])] = &[(
+    "support",
+    "create-case",
+    &["service-code", "category-code", "severity-code"],
+)];
+
+/// The optional members of this request's operation that are asked for.
+pub fn guided_members(request: &crate::parse::Request) -> Vec<&'static crate::catalog::Member> {
+    GUIDED
+        .iter()
+        .filter(|(service, op, _)| {
+            request.service.service == *service && request.operation.name == *op
+        })
+        .flat_map(|(_, _, options)| options.iter())
+        .filter_map(|option| {
+            request
+                .service
+                .input_members(request.operation)
+                .iter()
+                .find(|m| m.cli_name == *option)
+        })
+        .collect()
+}
+
 /// Whose question it is.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ConversationKey {
@@ -108,9 +134,22 @@ impl Answer {
         let option = first.trim_start_matches('-').to_ascii_lowercase();
         known_option(&option).then(|| Answer::Parameter {
             option,
-            value: rest.trim().to_owned(),
+            value: unquote(rest.trim()),
         })
     }
+}
+
+/// The answer's value: one quoted word loses its quotes (`'Disk full'`); anything else,
+/// spaces included, is taken as typed (`Disk full`).
+fn unquote(rest: &str) -> String {
+    if rest.starts_with(['\'', '"']) {
+        if let Ok(tokens) = crate::parse::tokens::tokenize(rest) {
+            if let [crate::parse::Token::Word(word)] = tokens.as_slice() {
+                return word.clone();
+            }
+        }
+    }
+    rest.to_owned()
 }
 
 /// What a channel remembers for [`Config::memory_ttl_secs`].
@@ -243,6 +282,13 @@ mod tests {
             })
         );
         assert_eq!(Answer::parse("lambda list-functions", known), None);
+        assert_eq!(
+            Answer::parse("function-name 'a b'", known),
+            Some(Answer::Parameter {
+                option: "function-name".into(),
+                value: "a b".into()
+            })
+        );
     }
 
     #[test]

@@ -135,6 +135,7 @@ impl Executor {
     }
 
     pub fn new(config: &SdkConfig) -> Executor {
+        crate::install_crypto_provider();
         let connector = hyper_rustls::HttpsConnectorBuilder::new()
             .with_native_roots()
             .unwrap_or_else(|_| {

@@ -1,0 +1,157 @@
+//! Conversations against moto: walk-throughs, confirmations, accounts and who answers what.
+
+mod support;
+
+use aws_chatops::pipeline::Outcome;
+use aws_chatops::prompt::QuestionKind;
+use support::*;
+
+#[tokio::test]
+async fn create_case_walks_through_its_parameters_then_confirms() {
+    let emu = Emulator::start();
+    let p = pipeline(&emu, demo_config()).await;
+    let mut asked = Vec::new();
+    let mut reply = say(&p, message_in("dev", "@aws support create-case")).await;
+    let answers = [
+        ("subject", "'Disk full on db-1'"),
+        ("communication-body", "'Please look at it'"),
+        ("service-code", "general-info"),
+        ("category-code", "using-aws"),
+        ("severity-code", "low"),
+    ];
+    for (option, value) in answers {
+        let q = reply
+            .question
+            .clone()
+            .unwrap_or_else(|| panic!("no question: {}", reply.text));
+        assert_eq!(q.kind, QuestionKind::Parameter, "{}", reply.text);
+        assert!(
+            reply.text.contains(&format!("--{option}")),
+            "expected --{option}: {}",
+            reply.text
+        );
+        asked.push(option);
+        reply = say(&p, message_in("dev", &format!("@aws {option} {value}"))).await;
+    }
+    assert_eq!(asked.len(), 5);
+    let q = reply.question.clone().expect("a confirmation");
+    assert_eq!(q.kind, QuestionKind::Confirmation);
+    assert!(
+        reply.text.contains("--subject 'Disk full on db-1'"),
+        "{}",
+        reply.text
+    );
+    assert!(
+        reply.text.contains("dev (111111111111) · us-east-1"),
+        "{}",
+        reply.text
+    );
+    let created = say(&p, message_in("dev", "yes")).await;
+    assert_eq!(created.outcome, Outcome::Ok, "{}", created.text);
+    let cases = say(
+        &p,
+        message_in(
+            "dev",
+            "@aws support describe-cases --query cases[].subject --output json",
+        ),
+    )
+    .await;
+    assert!(cases.text.contains("Disk full on db-1"), "{}", cases.text);
+}
+
+#[tokio::test]
+async fn two_people_in_one_channel_keep_their_own_questions() {
+    let emu = Emulator::start();
+    let p = pipeline(&emu, demo_config()).await;
+    emu.start_recording();
+    let alice = |text: &str| message_in("dev", text);
+    let bob = |text: &str| aws_chatops::pipeline::Inbound {
+        user: "U0BOB".into(),
+        ..message_in("dev", text)
+    };
+    let a = say(&p, alice("@aws invoke myHelloWorld --payload {}")).await;
+    assert_eq!(a.outcome, Outcome::Asked);
+    let b = say(&p, bob("@aws lambda get-function")).await;
+    assert_eq!(b.outcome, Outcome::Asked);
+    // Bob's yes is not an answer to Alice's confirmation.
+    let bob_yes = say(&p, bob("yes")).await;
+    assert_ne!(bob_yes.outcome, Outcome::Ok, "{}", bob_yes.text);
+    assert_eq!(emu.count_invocations(), 0);
+    // Bob's answer completes Bob's question only.
+    let bob_done = say(&p, bob("@aws function-name myHelloWorld")).await;
+    assert!(
+        bob_done.text.contains("FunctionName: myHelloWorld"),
+        "{}",
+        bob_done.text
+    );
+    let alice_yes = say(&p, alice("yes")).await;
+    assert!(
+        alice_yes.text.contains("StatusCode: 200"),
+        "{}",
+        alice_yes.text
+    );
+    assert_eq!(emu.count_invocations(), 1);
+}
+
+#[tokio::test]
+async fn a_new_command_replaces_the_pending_question() {
+    let emu = Emulator::start();
+    let p = pipeline(&emu, demo_config()).await;
+    say(
+        &p,
+        message_in("dev", "@aws invoke myHelloWorld --payload {}"),
+    )
+    .await;
+    say(&p, message_in("dev", "@aws lambda list-functions")).await;
+    let late = say(&p, message_in("dev", "yes")).await;
+    assert_eq!(late.outcome, Outcome::Invalid, "{}", late.text);
+    let cancel = say(&p, message_in("dev", "@aws lambda get-function")).await;
+    assert_eq!(cancel.outcome, Outcome::Asked);
+    let cancelled = say(&p, message_in("dev", "@aws cancel")).await;
+    assert!(cancelled.text.contains("Cancelled"), "{}", cancelled.text);
+}
+
+#[tokio::test]
+async fn the_account_question_comes_back_when_the_memory_expires() {
+    let emu = Emulator::start();
+    let mut config = demo_config();
+    config.memory_ttl_secs = 1;
+    let p = pipeline(&emu, config).await;
+    let first = say(&p, message("U1", "@aws lambda list-functions")).await;
+    assert_eq!(first.outcome, Outcome::Asked);
+    say(&p, message("U1", "@aws set default-account dev")).await;
+    let remembered = say(&p, message("U1", "@aws lambda list-functions")).await;
+    assert_eq!(remembered.outcome, Outcome::Ok, "{}", remembered.text);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let again = say(&p, message("U1", "@aws lambda list-functions")).await;
+    assert_eq!(again.outcome, Outcome::Asked, "{}", again.text);
+}
+
+#[tokio::test]
+async fn a_late_answer_hears_that_its_question_expired() {
+    let emu = Emulator::start();
+    let mut config = demo_config();
+    config.question_ttl_secs = 1;
+    let p = pipeline(&emu, config).await;
+    emu.start_recording();
+    say(
+        &p,
+        message_in("dev", "@aws invoke myHelloWorld --payload {}"),
+    )
+    .await;
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let late = say(&p, message_in("dev", "yes")).await;
+    assert!(late.text.contains("expired"), "{}", late.text);
+    assert_eq!(emu.count_invocations(), 0);
+}
+
+#[tokio::test]
+async fn a_one_account_channel_never_asks() {
+    let emu = Emulator::start();
+    let mut config = demo_config();
+    config.channels[0].accounts.truncate(1);
+    let p = pipeline(&emu, config).await;
+    let reply = say(&p, message("U1", "@aws lambda list-functions")).await;
+    assert_eq!(reply.outcome, Outcome::Ok, "{}", reply.text);
+    assert!(reply.text.contains("dev (111111111111)"), "{}", reply.text);
+}
