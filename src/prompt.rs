@@ -241,6 +241,13 @@ impl Conversations {
         self.memory.insert(channel.to_owned(), m);
     }
 
+    /// Applies moka's pending maintenance, so entry counts and memory are current (metrics,
+    /// benchmarks).
+    pub fn run_pending_tasks(&self) {
+        self.memory.run_pending_tasks();
+        self.pending.run_pending_tasks();
+    }
+
     /// Pending questions open now (for metrics).
     pub fn pending_count(&self) -> u64 {
         self.pending.run_pending_tasks();
