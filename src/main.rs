@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use aws_chatops::config::{Config, ConfigError};
 use aws_chatops::execute::Executor;
 use aws_chatops::pipeline::{Inbound, Outcome, Pipeline};
+use aws_chatops::transport::slack::{self, SlackOptions, SlackToken, TokenKind};
 use aws_chatops::transport::{self, shell};
 
 #[derive(Parser)]
@@ -44,6 +45,17 @@ enum Command {
         #[arg(last = true, required = true)]
         message: Vec<String>,
     },
+    /// Connect to Slack (Socket Mode) and answer @mentions until SIGTERM or Ctrl-C.
+    ///
+    /// Tokens come from SLACK_APP_TOKEN (xapp-…) and SLACK_BOT_TOKEN (xoxb-…); SLACK_API_URL
+    /// points at another Web API (a test server). Logs go to stderr (RUST_LOG, default info).
+    Run {
+        #[arg(long)]
+        config: PathBuf,
+        /// Seconds to let commands in flight finish after SIGTERM/SIGINT.
+        #[arg(long, default_value_t = 30)]
+        shutdown_grace_secs: u64,
+    },
     /// Check a configuration file and report every problem.
     CheckConfig {
         #[arg(long)]
@@ -75,8 +87,9 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(default_log_level(&cli.command))
+            }),
         )
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -101,6 +114,10 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::CheckConfig { config } => Ok(check_config(&config)),
+        Command::Run {
+            config,
+            shutdown_grace_secs,
+        } => run_slack(&config, shutdown_grace_secs).await,
         Command::Shell(who) => {
             let (pipeline, inbound) = setup(&who, String::new()).await?;
             transport::serve(&pipeline, &mut shell::Shell::new(inbound)).await?;
@@ -186,4 +203,68 @@ async fn setup(who: &Who, text: String) -> anyhow::Result<(Pipeline, Inbound)> {
         account: who.account.clone(),
     };
     Ok((pipeline, inbound))
+}
+
+/// The bot (`run`) reports what it does (connections, identity, shutdown); the one-shot
+/// commands print their answer and stay quiet.
+fn default_log_level(command: &Command) -> &'static str {
+    match command {
+        Command::Run { .. } => "info",
+        _ => "warn",
+    }
+}
+
+/// `run`: the tokens first (a clear refusal before anything else), then the configuration,
+/// then Slack until a termination signal.
+async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow::Result<ExitCode> {
+    let app_token = SlackToken::from_env(TokenKind::App)?;
+    let bot_token = SlackToken::from_env(TokenKind::Bot)?;
+    let config =
+        Arc::new(Config::load(config).with_context(|| format!("in {}", config.display()))?);
+    let executor = Arc::new(Executor::from_env().await);
+    let pipeline = Arc::new(Pipeline::new(config.clone(), executor)?);
+    let options = SlackOptions {
+        shutdown_grace: std::time::Duration::from_secs(shutdown_grace_secs),
+        ..SlackOptions::from_env()
+    };
+    let stats = slack::run(
+        pipeline,
+        config,
+        &app_token,
+        &bot_token,
+        &options,
+        termination(),
+    )
+    .await?;
+    tracing::info!(
+        messages = stats.handled,
+        replies = stats.delivered,
+        undelivered = stats.undelivered,
+        "aws-chatops stopped"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGTERM (service managers, `docker stop`) or SIGINT (Ctrl-C).
+async fn termination() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => tracing::info!("SIGTERM received"),
+                    _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received"),
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C still stops the bot");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -2,6 +2,7 @@
 //! [`Transport`] trait, so everything but the socket is tested without Slack.
 
 pub mod shell;
+pub mod slack;
 
 use std::future::Future;
 

@@ -1,0 +1,767 @@
+//! Slack over Socket Mode (slack-morphism): `@aws …` mentions in configured channels, in
+//! threads, and direct messages when the configuration allows them; Block Kit questions
+//! answered with buttons or a select; replies within Slack's limits.
+//!
+//! Socket Mode needs no public HTTP endpoint: the bot opens a WebSocket to Slack
+//! (`apps.connections.open` with the app-level token) and Slack pushes envelopes down it.
+//!
+//! How an envelope travels:
+//! 1. slack-morphism parses it and calls [`on_push`] or [`on_interaction`], and acks it only
+//!    once the callback returns. So the callbacks only validate and dedupe (a redelivered
+//!    event id runs nothing), hand the work to a lane ([`lanes`]) and return at once; the error
+//!    handler always answers OK so nothing is redelivered because of us.
+//! 2. The lane of the (channel, user) runs the work in order: who the user is (`users.info`,
+//!    cached: their team decides whether they are external), the pipeline, the reply.
+//! 3. The reply becomes Block Kit ([`message`]) or, when too long, a file; questions get
+//!    buttons or a select whose block id names the requester, so only they may answer.
+//! 4. Web API calls wait out rate limits; a reply that still cannot be delivered is logged
+//!    with the reason ([`api`]).
+//!
+//! It does not use [`super::Transport`]'s one-message-at-a-time loop: Slack pushes
+//! envelopes, must be acked at once, and different channels must not wait for each other.
+
+pub mod api;
+pub mod events;
+mod lanes;
+pub mod message;
+pub mod tokens;
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use slack_morphism::prelude::*;
+
+use crate::config::Config;
+use crate::pipeline::{Inbound, Pipeline, Reply};
+use crate::prompt::ConversationKey;
+use api::{Api, ApiError, Client};
+use events::{Mention, Press};
+use lanes::Lanes;
+use message::Outgoing;
+pub use tokens::{SlackToken, TokenError, TokenKind};
+
+/// Slack's Web API, unless `SLACK_API_URL` names another (a local test server).
+pub const DEFAULT_API_URL: &str = "https://slack.com/api";
+
+/// How the bot connects; the defaults suit production, tests shorten the waits.
+#[derive(Debug, Clone)]
+pub struct SlackOptions {
+    /// The Web API base URL (`SLACK_API_URL`); `http://` only on loopback.
+    pub api_url: Option<String>,
+    /// Socket Mode connections kept open (Slack spreads envelopes over them).
+    pub connections: u32,
+    /// Seconds between attempts to reconnect after `apps.connections.open` failed.
+    pub reconnect_delay_secs: u64,
+    /// Seconds between pings on each socket; a socket without pongs is replaced.
+    pub ping_interval_secs: u64,
+    /// How long a shutdown waits for the commands in flight.
+    pub shutdown_grace: Duration,
+    /// A channel that isn't configured hears so at most once per this interval.
+    pub unconfigured_notice_every: Duration,
+}
+
+impl Default for SlackOptions {
+    fn default() -> SlackOptions {
+        SlackOptions {
+            api_url: None,
+            connections: 2,
+            reconnect_delay_secs: 10,
+            ping_interval_secs: 15,
+            shutdown_grace: Duration::from_secs(30),
+            unconfigured_notice_every: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl SlackOptions {
+    /// The defaults, with the API URL from `SLACK_API_URL` when it is set.
+    pub fn from_env() -> SlackOptions {
+        SlackOptions {
+            api_url: std::env::var("SLACK_API_URL")
+                .ok()
+                .filter(|u| !u.is_empty()),
+            ..SlackOptions::default()
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SlackError {
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error("SLACK_API_URL `{0}` must be an https:// URL (http:// only for a test server on this machine)")]
+    ApiUrl(String),
+    #[error("Slack did not accept {variable}: {error}")]
+    Auth {
+        variable: &'static str,
+        error: ApiError,
+    },
+    #[error("cannot start Socket Mode: {0}")]
+    Socket(String),
+}
+
+/// Who the bot is, from `auth.test`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub user_id: String,
+    pub bot_id: Option<String>,
+    pub name: Option<String>,
+    pub team_id: String,
+    pub team: String,
+}
+
+/// What the transport has done so far (for tests and logs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlackStats {
+    /// `hello`s received: connections (and reconnections) that came up.
+    pub connections: u64,
+    /// Events and interactions received.
+    pub envelopes: u64,
+    /// Redelivered events and repeated presses dropped.
+    pub duplicates: u64,
+    /// Envelopes that were not for the engine (bots, edits, other events).
+    pub skipped: u64,
+    /// Jobs finished (a message or a press handled, whatever became of it).
+    pub handled: u64,
+    /// Replies delivered (messages, files, updates and ephemeral notes).
+    pub delivered: u64,
+    /// Replies that could not be delivered (each logged with its reason).
+    pub undelivered: u64,
+    /// Web API calls answered with HTTP 429 and retried.
+    pub rate_limited: u64,
+    /// Jobs queued or running now.
+    pub in_flight: usize,
+}
+
+#[derive(Default)]
+struct Counters {
+    connections: AtomicU64,
+    envelopes: AtomicU64,
+    duplicates: AtomicU64,
+    skipped: AtomicU64,
+    handled: AtomicU64,
+    delivered: AtomicU64,
+    undelivered: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// A question message the bot posted and that is still open.
+#[derive(Debug, Clone)]
+struct OpenQuestion {
+    ts: String,
+    /// Its text as posted (escaped mrkdwn), to keep in the message once it closes.
+    text: String,
+}
+
+/// What `users.info` says about the author of a message.
+#[derive(Debug, Clone)]
+struct Person {
+    team: String,
+    is_bot: bool,
+}
+
+/// The state the socket callbacks share.
+struct Bot {
+    pipeline: Arc<Pipeline>,
+    config: Arc<Config>,
+    api: Api,
+    identity: Identity,
+    /// Event ids seen in the last hour (Slack retries within minutes).
+    seen_events: moka::sync::Cache<String, ()>,
+    /// Question messages (channel, ts) already answered with a press.
+    answered: moka::sync::Cache<(String, String), ()>,
+    /// The open question message of each conversation.
+    questions: moka::sync::Cache<ConversationKey, OpenQuestion>,
+    /// Unconfigured channels told so recently.
+    told_unconfigured: moka::sync::Cache<String, ()>,
+    people: moka::future::Cache<String, Person>,
+    lanes: Arc<Lanes>,
+    counters: Counters,
+}
+
+/// A running Slack transport; [`SlackConnection::shutdown`] stops it.
+pub struct SlackConnection {
+    bot: Arc<Bot>,
+    listener: SlackClientSocketModeListener<SlackClientHyperHttpsConnector>,
+    grace: Duration,
+}
+
+/// Checks both tokens with Slack (`auth.test`; `apps.connections.open`), logs who the bot
+/// is, and opens the Socket Mode connections.
+pub async fn connect(
+    pipeline: Arc<Pipeline>,
+    config: Arc<Config>,
+    app_token: &SlackToken,
+    bot_token: &SlackToken,
+    options: &SlackOptions,
+) -> Result<SlackConnection, SlackError> {
+    // rustls needs one crypto provider for the process (the AWS SDK and slack-morphism bring
+    // two); the same choice as main.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let api_url = api_url(options)?;
+    let client = Arc::new(SlackClient::new(connector(&api_url)));
+    let api = Api::new(client.clone(), bot_token.api_token());
+    let auth = api.auth_test().await.map_err(|error| SlackError::Auth {
+        variable: TokenKind::Bot.variable(),
+        error,
+    })?;
+    let identity = Identity {
+        user_id: auth.user_id.0.clone(),
+        bot_id: auth.bot_id.as_ref().map(|b| b.0.clone()),
+        name: auth.user.clone(),
+        team_id: auth.team_id.0.clone(),
+        team: auth.team.clone(),
+    };
+    tracing::info!(
+        bot_user = %identity.user_id,
+        bot_id = identity.bot_id.as_deref().unwrap_or("-"),
+        bot_name = identity.name.as_deref().unwrap_or("-"),
+        team_id = %identity.team_id,
+        team = %identity.team,
+        api = %api_url,
+        "Slack accepted the bot token"
+    );
+    if identity.team_id != config.slack.team_id {
+        tracing::warn!(
+            token_team = %identity.team_id,
+            configured_team = %config.slack.team_id,
+            "the bot token belongs to another workspace than slack.team_id: every message will be refused as external"
+        );
+    }
+    // The app token opens the sockets; check it now rather than retry in the background.
+    client
+        .open_session(&app_token.api_token())
+        .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
+        .await
+        .map_err(|e| SlackError::Auth {
+            variable: TokenKind::App.variable(),
+            error: match e {
+                slack_morphism::errors::SlackClientError::ApiError(e) => ApiError::Slack {
+                    method: "apps.connections.open",
+                    code: e.code,
+                },
+                other => ApiError::Other {
+                    method: "apps.connections.open",
+                    reason: api::scrub(&other.to_string()),
+                },
+            },
+        })?;
+
+    let hour = Duration::from_secs(3600);
+    let bot = Arc::new(Bot {
+        pipeline,
+        api,
+        identity,
+        seen_events: moka::sync::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(hour)
+            .build(),
+        answered: moka::sync::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(Duration::from_secs(config.question_ttl_secs) + hour)
+            .build(),
+        questions: moka::sync::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(Duration::from_secs(config.question_ttl_secs) + hour)
+            .build(),
+        told_unconfigured: moka::sync::Cache::builder()
+            .max_capacity(10_000)
+            .time_to_live(options.unconfigured_notice_every)
+            .build(),
+        people: moka::future::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(hour)
+            .build(),
+        config,
+        lanes: Arc::new(Lanes::default()),
+        counters: Counters::default(),
+    });
+
+    let environment = Arc::new(
+        SlackClientEventsListenerEnvironment::new(client)
+            .with_error_handler(on_error)
+            .with_user_state(bot.clone()),
+    );
+    let callbacks = SlackSocketModeListenerCallbacks::new()
+        // A closure, because the hello event's type is not exported by slack-morphism.
+        .with_hello_events(|event, _client, state| async move {
+            tracing::info!(
+                connections = event.num_connections,
+                host = %event.debug_info.host,
+                "connected to Slack (Socket Mode)"
+            );
+            if let Some(bot) = bot_in(&state).await {
+                bump(&bot.counters.connections);
+            }
+        })
+        .with_push_events(on_push)
+        .with_interaction_events(on_interaction);
+    let listener = SlackClientSocketModeListener::new(
+        &SlackClientSocketModeConfig::new()
+            .with_max_connections_count(options.connections.max(1))
+            .with_reconnect_timeout_in_seconds(options.reconnect_delay_secs.max(1))
+            .with_ping_interval_in_seconds(options.ping_interval_secs.max(1)),
+        environment,
+        callbacks,
+    );
+    listener
+        .listen_for(&app_token.api_token())
+        .await
+        .map_err(|e| SlackError::Socket(api::scrub(&e.to_string())))?;
+    listener.start().await;
+    Ok(SlackConnection {
+        bot,
+        listener,
+        grace: options.shutdown_grace,
+    })
+}
+
+/// Connects, serves until `stop` completes (main passes SIGTERM/SIGINT), then shuts down
+/// gracefully.
+pub async fn run(
+    pipeline: Arc<Pipeline>,
+    config: Arc<Config>,
+    app_token: &SlackToken,
+    bot_token: &SlackToken,
+    options: &SlackOptions,
+    stop: impl Future<Output = ()>,
+) -> Result<SlackStats, SlackError> {
+    let connection = connect(pipeline, config, app_token, bot_token, options).await?;
+    stop.await;
+    Ok(connection.shutdown().await)
+}
+
+impl SlackConnection {
+    pub fn identity(&self) -> &Identity {
+        &self.bot.identity
+    }
+
+    pub fn stats(&self) -> SlackStats {
+        self.bot.stats()
+    }
+
+    /// Closes the sockets (Slack sends new envelopes to other connections, or redelivers),
+    /// then lets the commands in flight finish, waiting at most the grace period.
+    pub async fn shutdown(self) -> SlackStats {
+        let in_flight = self.bot.lanes.in_flight();
+        tracing::info!(
+            in_flight,
+            grace_secs = self.grace.as_secs(),
+            "stopping: closing the Slack connections, letting commands in flight finish"
+        );
+        self.listener.shutdown().await;
+        match tokio::time::timeout(self.grace, self.bot.lanes.wait_idle()).await {
+            Ok(()) => tracing::info!("stopped: every command in flight finished"),
+            Err(_) => tracing::warn!(
+                unfinished = self.bot.lanes.in_flight(),
+                "stopped before every command in flight finished (grace period over)"
+            ),
+        }
+        self.bot.stats()
+    }
+}
+
+fn api_url(options: &SlackOptions) -> Result<String, SlackError> {
+    let url = options
+        .api_url
+        .as_deref()
+        .unwrap_or(DEFAULT_API_URL)
+        .trim_end_matches('/');
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|_| SlackError::ApiUrl(url.to_owned()))?;
+    let loopback = matches!(uri.host(), Some("localhost" | "[::1]" | "::1"))
+        || uri.host().is_some_and(|h| h.starts_with("127."));
+    match uri.scheme_str() {
+        Some("https") => Ok(url.to_owned()),
+        Some("http") if loopback => Ok(url.to_owned()),
+        _ => Err(SlackError::ApiUrl(url.to_owned())),
+    }
+}
+
+/// HTTPS (or plain HTTP, which [`api_url`] allows only on loopback) with rustls.
+fn connector(api_url: &str) -> SlackClientHyperHttpsConnector {
+    let provider = || Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = match hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider())
+    {
+        Ok(builder) => builder,
+        Err(e) => {
+            tracing::warn!(error = %e, "no system CA certificates: https calls to Slack will fail");
+            let config = rustls::ClientConfig::builder_with_provider(provider())
+                .with_safe_default_protocol_versions()
+                .map(|b| {
+                    b.with_root_certificates(rustls::RootCertStore::empty())
+                        .with_no_client_auth()
+                })
+                .unwrap_or_else(|_| {
+                    rustls::ClientConfig::builder()
+                        .with_root_certificates(rustls::RootCertStore::empty())
+                        .with_no_client_auth()
+                });
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
+        }
+    };
+    let https = builder.https_or_http().enable_http1().build();
+    SlackClientHyperConnector::from(https).with_slack_api_url(api_url)
+}
+
+async fn bot_in(state: &SlackClientEventsUserState) -> Option<Arc<Bot>> {
+    state.read().await.get_user_state::<Arc<Bot>>().cloned()
+}
+
+/// Events: validate, dedupe, queue, return (the ack goes out when this returns).
+async fn on_push(
+    event: SlackPushEventCallback,
+    _client: Arc<Client>,
+    state: SlackClientEventsUserState,
+) -> UserCallbackResult<()> {
+    if let Some(bot) = bot_in(&state).await {
+        bot.on_event(event);
+    }
+    Ok(())
+}
+
+/// Button presses and selections: validate, queue, return.
+async fn on_interaction(
+    event: SlackInteractionEvent,
+    _client: Arc<Client>,
+    state: SlackClientEventsUserState,
+) -> UserCallbackResult<()> {
+    if let Some(bot) = bot_in(&state).await {
+        match event {
+            SlackInteractionEvent::BlockActions(actions) => bot.on_press(actions),
+            _ => {
+                bump(&bot.counters.envelopes);
+                bump(&bot.counters.skipped);
+                tracing::debug!("interaction other than block_actions ignored");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Anything the listener could not handle (an envelope that doesn't parse, a socket error):
+/// logged, and answered OK so Slack doesn't redeliver what will never parse better.
+fn on_error(
+    error: Box<dyn std::error::Error + Send + Sync + 'static>,
+    _client: Arc<Client>,
+    _state: SlackClientEventsUserState,
+) -> HttpStatusCode {
+    tracing::warn!(error = %api::scrub(&error.to_string()), "Slack socket error");
+    HttpStatusCode::OK
+}
+
+impl Bot {
+    fn stats(&self) -> SlackStats {
+        let c = &self.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        SlackStats {
+            connections: get(&c.connections),
+            envelopes: get(&c.envelopes),
+            duplicates: get(&c.duplicates),
+            skipped: get(&c.skipped),
+            handled: get(&c.handled),
+            delivered: get(&c.delivered),
+            undelivered: get(&c.undelivered),
+            rate_limited: get(&self.api.rate_limited),
+            in_flight: self.lanes.in_flight(),
+        }
+    }
+
+    fn on_event(self: &Arc<Self>, event: SlackPushEventCallback) {
+        bump(&self.counters.envelopes);
+        if !self
+            .seen_events
+            .entry(event.event_id.0.clone())
+            .or_insert(())
+            .is_fresh()
+        {
+            bump(&self.counters.duplicates);
+            tracing::info!(event_id = %event.event_id.0, "redelivered event ignored: it was already taken");
+            return;
+        }
+        let mention = match events::mention(&event.event, &self.identity.user_id) {
+            Ok(mention) => mention,
+            Err(skip) => {
+                bump(&self.counters.skipped);
+                tracing::debug!(event_id = %event.event_id.0, ?skip, "event skipped");
+                return;
+            }
+        };
+        let bot = self.clone();
+        let team = event.team_id.0.clone();
+        self.lanes.submit(
+            (mention.channel.clone(), mention.user.clone()),
+            async move {
+                bot.handle_mention(team, mention).await;
+                bump(&bot.counters.handled);
+            },
+        );
+    }
+
+    fn on_press(self: &Arc<Self>, event: SlackInteractionBlockActionsEvent) {
+        bump(&self.counters.envelopes);
+        let press = match events::press(&event) {
+            Ok(press) => press,
+            Err(skip) => {
+                bump(&self.counters.skipped);
+                tracing::debug!(?skip, "block action skipped");
+                return;
+            }
+        };
+        let bot = self.clone();
+        if press.user != press.requester {
+            self.lanes
+                .submit((press.channel.clone(), press.user.clone()), async move {
+                    let text = format!("Only <@{}> can answer this.", press.requester);
+                    let sent = bot
+                        .api
+                        .post_ephemeral(&press.channel, &press.user, press.thread.as_deref(), &text)
+                        .await;
+                    bot.delivered(&press.channel, press.thread.as_deref(), sent);
+                    bump(&bot.counters.handled);
+                });
+            return;
+        }
+        if !self
+            .answered
+            .entry((press.channel.clone(), press.message_ts.clone()))
+            .or_insert(())
+            .is_fresh()
+        {
+            bump(&self.counters.duplicates);
+            tracing::info!(channel = %press.channel, "question already answered: press ignored");
+            return;
+        }
+        self.lanes
+            .submit((press.channel.clone(), press.user.clone()), async move {
+                bot.handle_press(press).await;
+                bump(&bot.counters.handled);
+            });
+    }
+
+    /// Who wrote a message, from `users.info` (cached for an hour).
+    async fn person(&self, user: &str, envelope_team: &str) -> Result<Person, Arc<ApiError>> {
+        self.people
+            .try_get_with(user.to_owned(), async {
+                let info = self.api.user_info(user).await?;
+                Ok::<_, ApiError>(Person {
+                    team: info
+                        .team_id
+                        .map(|t| t.0)
+                        .unwrap_or_else(|| envelope_team.to_owned()),
+                    is_bot: info.flags.is_bot.unwrap_or(false),
+                })
+            })
+            .await
+    }
+
+    async fn handle_mention(self: &Arc<Self>, envelope_team: String, m: Mention) {
+        let person = match self.person(&m.user, &envelope_team).await {
+            Ok(person) => person,
+            Err(e) => {
+                // Fail closed: without the user's team the guard can't tell an outsider.
+                tracing::warn!(user = %m.user, error = %e, "could not look the user up: nothing runs");
+                let notice = message::notice(
+                    "I couldn't check who you are with Slack just now, so nothing ran. Please try again.",
+                );
+                let sent = self
+                    .api
+                    .post_message(&m.channel, m.thread.as_deref(), &notice)
+                    .await;
+                self.delivered(&m.channel, m.thread.as_deref(), sent.map(|_| ()));
+                return;
+            }
+        };
+        if person.is_bot {
+            bump(&self.counters.skipped);
+            tracing::debug!(user = %m.user, "mention by a bot ignored");
+            return;
+        }
+        if !m.direct_message
+            && person.team == self.config.slack.team_id
+            && self.config.channel(&m.channel).is_none()
+            && !self
+                .told_unconfigured
+                .entry(m.channel.clone())
+                .or_insert(())
+                .is_fresh()
+        {
+            tracing::info!(channel = %m.channel, "message in a channel that isn't set up: it was told so recently");
+            return;
+        }
+        let inbound = Inbound {
+            team: person.team,
+            channel: m.channel.clone(),
+            user: m.user.clone(),
+            thread: m.thread.clone(),
+            text: m.text,
+            direct_message: m.direct_message,
+            account: None,
+        };
+        let reply = self.pipeline.handle(&inbound).await;
+        let key = ConversationKey {
+            channel: m.channel,
+            user: m.user,
+            thread: m.thread,
+        };
+        let previous = self.questions.get(&key);
+        self.deliver(&key, &reply).await;
+        if let Some(previous) = previous {
+            self.retire(&key, previous, &reply).await;
+        }
+    }
+
+    async fn handle_press(self: &Arc<Self>, press: Press) {
+        let key = ConversationKey {
+            channel: press.channel.clone(),
+            user: press.requester.clone(),
+            thread: press.thread.clone(),
+        };
+        let open = self
+            .questions
+            .get(&key)
+            .filter(|q| q.ts == press.message_ts);
+        let Some(open) = open else {
+            // Answered by a message, replaced by a newer question, or from before a restart.
+            let text = press.question_text.clone().unwrap_or_default();
+            let closed = message::closed_question(
+                &text,
+                "_This question is no longer open, so nothing ran. Send the command again._",
+            );
+            let sent = self
+                .api
+                .update(&press.channel, &press.message_ts, &closed)
+                .await;
+            self.delivered(&press.channel, press.thread.as_deref(), sent);
+            return;
+        };
+        self.questions.invalidate(&key);
+        let closed = message::closed_question(
+            &open.text,
+            &message::decision_note(&press.user, &press.label),
+        );
+        let sent = self
+            .api
+            .update(&press.channel, &press.message_ts, &closed)
+            .await;
+        self.delivered(&press.channel, press.thread.as_deref(), sent);
+        let inbound = Inbound {
+            team: press.team,
+            channel: press.channel.clone(),
+            user: press.user.clone(),
+            thread: press.thread.clone(),
+            text: press.answer,
+            direct_message: press.channel.starts_with('D'),
+            account: None,
+        };
+        let reply = self.pipeline.handle(&inbound).await;
+        self.deliver(&key, &reply).await;
+    }
+
+    /// Posts a reply where the conversation is; remembers a question it asks.
+    async fn deliver(&self, key: &ConversationKey, reply: &Reply) {
+        let thread = key.thread.as_deref();
+        match message::reply_message(reply, &key.user, thread) {
+            Outgoing::Message(body) => {
+                match self.api.post_message(&key.channel, thread, &body).await {
+                    Ok(ts) => {
+                        bump(&self.counters.delivered);
+                        if reply.question.is_some() {
+                            self.questions.insert(
+                                key.clone(),
+                                OpenQuestion {
+                                    ts,
+                                    text: body.text,
+                                },
+                            );
+                        }
+                    }
+                    // Slack measured differently than we did: send the text as a file instead.
+                    Err(ApiError::Slack { code, .. })
+                        if reply.question.is_none()
+                            && matches!(
+                                code.as_str(),
+                                "msg_too_long" | "invalid_blocks" | "too_many_blocks"
+                            ) =>
+                    {
+                        tracing::warn!(channel = %key.channel, %code, "Slack refused the message: sending it as a file");
+                        let file = message::file_upload(&reply.text);
+                        let sent = self.api.upload(&key.channel, thread, &file).await;
+                        self.delivered(&key.channel, thread, sent);
+                    }
+                    Err(e) => self.delivered(&key.channel, thread, Err(e)),
+                }
+            }
+            Outgoing::File(file) => {
+                let sent = self.api.upload(&key.channel, thread, &file).await;
+                self.delivered(&key.channel, thread, sent);
+            }
+        }
+    }
+
+    /// Closes an older question message of this conversation once the pipeline no longer
+    /// waits for its answer, so no stale buttons stay around.
+    async fn retire(&self, key: &ConversationKey, previous: OpenQuestion, reply: &Reply) {
+        let note = if reply.question.is_some() {
+            "_Replaced by a newer question._".to_owned()
+        } else if self.pipeline.conversations().peek(key).is_none() {
+            if self.questions.get(key).is_some_and(|q| q.ts == previous.ts) {
+                self.questions.invalidate(key);
+            }
+            format!("_Closed by <@{}>'s next message._", key.user)
+        } else {
+            return;
+        };
+        let closed = message::closed_question(&previous.text, &note);
+        let sent = self.api.update(&key.channel, &previous.ts, &closed).await;
+        self.delivered(&key.channel, key.thread.as_deref(), sent);
+    }
+
+    /// Counts a delivery; logs one that failed, with the reason.
+    fn delivered(&self, channel: &str, thread: Option<&str>, result: Result<(), ApiError>) {
+        match result {
+            Ok(()) => bump(&self.counters.delivered),
+            Err(e) => {
+                bump(&self.counters.undelivered);
+                tracing::error!(
+                    channel,
+                    thread = thread.unwrap_or("-"),
+                    reason = %e,
+                    "reply not delivered"
+                );
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_urls() {
+        let with = |url: &str| SlackOptions {
+            api_url: Some(url.into()),
+            ..SlackOptions::default()
+        };
+        assert_eq!(api_url(&SlackOptions::default()).unwrap(), DEFAULT_API_URL);
+        assert_eq!(
+            api_url(&with("http://127.0.0.1:4000/api/")).unwrap(),
+            "http://127.0.0.1:4000/api"
+        );
+        assert!(api_url(&with("http://localhost:4000/api")).is_ok());
+        assert!(api_url(&with("https://slack.example.com/api")).is_ok());
+        assert!(matches!(
+            api_url(&with("http://slack.example.com/api")),
+            Err(SlackError::ApiUrl(_))
+        ));
+        assert!(api_url(&with("not a url")).is_err());
+    }
+}

@@ -1,0 +1,719 @@
+//! Issue #5's acceptance: the real slack-morphism Socket Mode client in the bot, against the
+//! Slack test server (`tests/slack_server`), with AWS on moto. Nothing is timed: every wait is
+//! a condition polled for at most ten seconds.
+
+mod slack_server;
+mod support;
+
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_chatops::config::Config;
+use aws_chatops::pipeline::Pipeline;
+use aws_chatops::transport::slack::{
+    self, SlackConnection, SlackOptions, SlackStats, SlackToken, TokenKind,
+};
+use slack_server::{wait_for, Posted, SlackServer, APP_TOKEN, BOT_TOKEN, BOT_USER};
+use support::{demo_config, pipeline, root, Emulator};
+
+const CHANNEL: &str = "C0DEMO";
+const ALICE: &str = "U0DEMO";
+const BOB: &str = "U0BOB";
+
+struct Harness {
+    emu: Emulator,
+    slack: SlackServer,
+    pipeline: Arc<Pipeline>,
+    bot: Option<SlackConnection>,
+}
+
+fn options(slack: &SlackServer) -> SlackOptions {
+    SlackOptions {
+        api_url: Some(slack.api_url.clone()),
+        connections: 1,
+        reconnect_delay_secs: 1,
+        ping_interval_secs: 5,
+        shutdown_grace: Duration::from_secs(10),
+        ..SlackOptions::default()
+    }
+}
+
+impl Harness {
+    async fn start() -> Harness {
+        Harness::start_with(demo_config(), |_| {}).await
+    }
+
+    /// moto (seeded, then `seed` runs), the Slack test server, and the bot connected to it.
+    async fn start_with(config: Config, seed: impl FnOnce(&Emulator)) -> Harness {
+        let emu = Emulator::start();
+        seed(&emu);
+        let slack = SlackServer::start().await;
+        let pipeline = Arc::new(pipeline(&emu, config.clone()).await);
+        let bot = slack::connect(
+            pipeline.clone(),
+            Arc::new(config),
+            &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
+            &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
+            &options(&slack),
+        )
+        .await
+        .expect("the bot connects to the test server");
+        slack.wait_connections(1).await;
+        Harness {
+            emu,
+            slack,
+            pipeline,
+            bot: Some(bot),
+        }
+    }
+
+    /// The channel uses the dev account, so commands don't ask which account first.
+    fn use_dev(&self) {
+        self.pipeline
+            .conversations()
+            .remember_account(CHANNEL, "111111111111");
+    }
+
+    fn stats(&self) -> SlackStats {
+        self.bot.as_ref().unwrap().stats()
+    }
+
+    async fn wait_stats(&self, what: &str, check: impl Fn(&SlackStats) -> bool) -> SlackStats {
+        wait_for(what, || Some(self.stats()).filter(|s| check(s))).await
+    }
+
+    /// The next message in `channel` after the first `seen`.
+    async fn next_message(&self, channel: &str, seen: usize) -> Posted {
+        self.slack.wait_nth_message(channel, seen + 1).await
+    }
+
+    /// Every envelope was acked, nothing is left in flight; then a clean shutdown.
+    async fn finish(mut self) -> SlackStats {
+        wait_for("every envelope acked", || {
+            self.slack.unacked().is_empty().then_some(())
+        })
+        .await;
+        let stats = self.bot.take().unwrap().shutdown().await;
+        assert_eq!(stats.in_flight, 0);
+        assert_eq!(stats.undelivered, 0, "{stats:?}");
+        stats
+    }
+}
+
+/// Lambda functions created in `account` of the emulator (boto3 from the emulator's venv).
+fn create_functions(emu: &Emulator, account: &str, names: &[String]) {
+    let script = r#"
+import io, sys, zipfile, boto3
+url, account, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+s = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+c = s.client("sts", endpoint_url=url).assume_role(RoleArn=f"arn:aws:iam::{account}:role/chatops-readonly", RoleSessionName="seed")["Credentials"]
+lam = s.client("lambda", endpoint_url=url, aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    z.writestr("lambda_function.py", "def lambda_handler(event, context):\n    return event\n")
+for name in names:
+    lam.create_function(FunctionName=name, Runtime="python3.12", Handler="lambda_function.lambda_handler",
+        Role=f"arn:aws:iam::{account}:role/lambda-basic-execution", Code={"ZipFile": buf.getvalue()},
+        Description=("Seeded by tests/slack.rs so the output is long. " * 6)[:256])
+"#;
+    let status = Command::new(root().join(".venv/bin/python"))
+        .arg("-c")
+        .arg(script)
+        .arg(&emu.url)
+        .arg(account)
+        .args(names)
+        .status()
+        .expect("python runs");
+    assert!(status.success(), "seeding functions failed");
+}
+
+fn header_of(message: &Posted) -> String {
+    message.text.lines().next().unwrap_or_default().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_is_answered_in_the_channel_and_in_its_thread() {
+    let h = Harness::start().await;
+    h.use_dev();
+
+    let (envelope, ts) = h
+        .slack
+        .mention(CHANNEL, ALICE, "lambda list-functions", None)
+        .await;
+    let reply = h.next_message(CHANNEL, 0).await;
+    assert_eq!(reply.thread_ts, None);
+    assert_eq!(
+        header_of(&reply),
+        "lambda list-functions · dev (111111111111) · us-east-1"
+    );
+    assert!(reply.all_text().contains("myHelloWorld"), "{reply:?}");
+    // Acked first, worked after.
+    assert!(h.slack.acked(&envelope).unwrap() < reply.seq);
+
+    // Slack code formatting and the bot's mention are not part of the command.
+    h.slack
+        .mention(
+            CHANNEL,
+            ALICE,
+            "```cloudwatch describe-alarms —state ALARM```",
+            Some(&ts),
+        )
+        .await;
+    let in_thread = h.next_message(CHANNEL, 1).await;
+    assert_eq!(in_thread.thread_ts.as_deref(), Some(ts.as_str()));
+    assert_eq!(
+        header_of(&in_thread),
+        "cloudwatch describe-alarms · dev (111111111111) · us-east-1"
+    );
+    assert!(in_thread.all_text().contains("myHelloWorld-alarm"));
+
+    // users.info is asked once per person, not per message.
+    assert_eq!(h.slack.calls("users.info").len(), 1);
+    assert_eq!(h.slack.calls("auth.test").len(), 1);
+    let stats = h.finish().await;
+    assert_eq!(stats.delivered, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_function_without_a_name_asks_with_a_select_and_runs_the_choice() {
+    let more: Vec<String> = (1..=5).map(|i| format!("worker{i}")).collect();
+    let h = Harness::start_with(demo_config(), |emu| {
+        create_functions(emu, "111111111111", &more)
+    })
+    .await;
+    h.use_dev();
+
+    let (_, ts) = h
+        .slack
+        .mention(CHANNEL, ALICE, "lambda get-function", None)
+        .await;
+    let _ = ts;
+    let question = h.next_message(CHANNEL, 0).await;
+    assert_eq!(question.control_type().as_deref(), Some("static_select"));
+    let choices = question.choices();
+    assert!(choices.contains(&"myHelloWorld".to_owned()), "{choices:?}");
+    assert_eq!(choices.len(), 7, "{choices:?}");
+
+    h.slack.choose(&question, ALICE, "myHelloWorld").await;
+    let result = h.next_message(CHANNEL, 1).await;
+    assert_eq!(
+        header_of(&result),
+        "lambda get-function · dev (111111111111) · us-east-1"
+    );
+    assert!(
+        result.all_text().contains("FunctionName: myHelloWorld"),
+        "{result:?}"
+    );
+    // The secret in the function's environment is not shown.
+    assert!(!result.all_text().contains("seeded-secret"));
+
+    let updated = h.slack.message(CHANNEL, &question.ts).unwrap();
+    assert_eq!(updated.updates, 1);
+    assert!(!updated.has_controls());
+    assert!(
+        updated
+            .all_text()
+            .contains(&format!("<@{ALICE}> chose *myHelloWorld*")),
+        "{updated:?}"
+    );
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_in_a_thread_is_answered_with_buttons_in_that_thread() {
+    let h = Harness::start().await;
+    h.use_dev();
+    let thread = "1700000000.000777";
+    h.slack
+        .mention(CHANNEL, ALICE, "lambda get-function", Some(thread))
+        .await;
+    let question = h.next_message(CHANNEL, 0).await;
+    assert_eq!(question.thread_ts.as_deref(), Some(thread));
+    assert_eq!(question.control_type().as_deref(), Some("button"));
+    assert_eq!(question.choices(), ["myHelloWorld", "devOnlyFunction"]);
+
+    h.slack.press(&question, ALICE, "devOnlyFunction").await;
+    let result = h.next_message(CHANNEL, 1).await;
+    assert_eq!(result.thread_ts.as_deref(), Some(thread));
+    assert!(result.all_text().contains("FunctionName: devOnlyFunction"));
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_needs_the_requesters_yes_and_runs_once() {
+    let h = Harness::start().await;
+    h.use_dev();
+    h.emu.start_recording();
+
+    h.slack
+        .mention(
+            CHANNEL,
+            ALICE,
+            r#"lambda invoke --function-name myHelloWorld --payload {"ip": "192.0.2.0/24"}"#,
+            None,
+        )
+        .await;
+    let question = h.next_message(CHANNEL, 0).await;
+    assert_eq!(question.choices(), ["Yes", "No"]);
+    let text = question.all_text();
+    assert!(text.contains("lambda invoke"), "{text}");
+    assert!(
+        text.contains("dev (111111111111)") && text.contains("us-east-1"),
+        "{text}"
+    );
+
+    // Someone else's Yes is refused, privately, and runs nothing.
+    h.slack.press(&question, BOB, "Yes").await;
+    let refusal = wait_for("the ephemeral refusal", || h.slack.ephemerals().pop()).await;
+    assert_eq!(refusal.user, BOB);
+    assert_eq!(refusal.text, format!("Only <@{ALICE}> can answer this."));
+    assert!(h
+        .slack
+        .message(CHANNEL, &question.ts)
+        .unwrap()
+        .has_controls());
+    assert_eq!(h.emu.count_invocations(), 0);
+
+    h.slack.press(&question, ALICE, "Yes").await;
+    let result = h.next_message(CHANNEL, 1).await;
+    assert!(
+        header_of(&result).starts_with("lambda invoke · dev (111111111111)"),
+        "{result:?}"
+    );
+    assert!(result.all_text().contains("192.0.2.0/24"));
+    let updated = h.slack.message(CHANNEL, &question.ts).unwrap();
+    assert!(!updated.has_controls());
+    assert!(updated
+        .all_text()
+        .contains(&format!("<@{ALICE}> chose *Yes*")));
+
+    // A second press on the same question (a double click) runs nothing more.
+    h.slack.press(&question, ALICE, "Yes").await;
+    h.wait_stats("the repeated press dropped", |s| s.duplicates == 1)
+        .await;
+    assert_eq!(h.emu.count_invocations(), 1);
+    assert_eq!(h.slack.messages(CHANNEL).len(), 2);
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn set_default_account_with_the_select_then_commands_use_it() {
+    let h = Harness::start().await;
+    h.slack
+        .mention(CHANNEL, ALICE, "set default-account", None)
+        .await;
+    let question = h.next_message(CHANNEL, 0).await;
+    assert_eq!(question.control_type().as_deref(), Some("static_select"));
+    assert_eq!(
+        question.choices(),
+        ["dev (111111111111)", "prod (222222222222)"]
+    );
+
+    h.slack
+        .choose(&question, ALICE, "prod (222222222222)")
+        .await;
+    let done = h.next_message(CHANNEL, 1).await;
+    assert!(done
+        .all_text()
+        .contains("This channel now uses prod (222222222222) by default."));
+    assert!(!h
+        .slack
+        .message(CHANNEL, &question.ts)
+        .unwrap()
+        .has_controls());
+
+    h.slack
+        .mention(CHANNEL, ALICE, "lambda list-functions", None)
+        .await;
+    let next = h.next_message(CHANNEL, 2).await;
+    assert_eq!(
+        header_of(&next),
+        "lambda list-functions · prod (222222222222) · us-east-1"
+    );
+    assert!(next.all_text().contains("prodOnlyFunction"));
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_command_asks_for_the_account_then_runs() {
+    let h = Harness::start().await;
+    h.slack
+        .mention(CHANNEL, ALICE, "lambda list-functions", None)
+        .await;
+    let question = h.next_message(CHANNEL, 0).await;
+    assert_eq!(question.control_type().as_deref(), Some("static_select"));
+    h.slack.choose(&question, ALICE, "dev (111111111111)").await;
+    let result = h.next_message(CHANNEL, 1).await;
+    assert!(result
+        .all_text()
+        .contains("This channel now uses dev (111111111111) by default."));
+    assert!(result.all_text().contains("myHelloWorld"));
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivered_event_runs_once() {
+    let h = Harness::start().await;
+    h.use_dev();
+    h.emu.start_recording();
+    h.slack
+        .mention(
+            CHANNEL,
+            ALICE,
+            "lambda invoke --function-name myHelloWorld",
+            None,
+        )
+        .await;
+    let question = h.next_message(CHANNEL, 0).await;
+    h.slack.press(&question, ALICE, "Yes").await;
+    h.next_message(CHANNEL, 1).await;
+
+    let (first, _) = h
+        .slack
+        .mention(CHANNEL, ALICE, "lambda list-functions", None)
+        .await;
+    h.next_message(CHANNEL, 2).await;
+    let again = h.slack.redeliver(&first).await;
+    h.slack.wait_acked(&again).await;
+    h.wait_stats("the redelivery dropped", |s| s.duplicates == 1)
+        .await;
+    assert_eq!(h.slack.messages(CHANNEL).len(), 3);
+    assert_eq!(h.emu.count_invocations(), 1);
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_conversation_survives_a_refresh_a_warning_and_a_dropped_socket() {
+    let h = Harness::start().await;
+    h.use_dev();
+    h.emu.start_recording();
+
+    h.slack
+        .mention(
+            CHANNEL,
+            ALICE,
+            "lambda invoke --function-name myHelloWorld",
+            None,
+        )
+        .await;
+    let question = h.next_message(CHANNEL, 0).await;
+
+    h.slack.disconnect("refresh_requested");
+    h.slack.wait_connections(2).await;
+    h.slack.press(&question, ALICE, "Yes").await;
+    let result = h.next_message(CHANNEL, 1).await;
+    assert!(header_of(&result).starts_with("lambda invoke · dev"));
+    assert_eq!(h.emu.count_invocations(), 1);
+
+    h.slack
+        .mention(CHANNEL, ALICE, "lambda get-function", None)
+        .await;
+    let question = h.next_message(CHANNEL, 2).await;
+    h.slack.drop_connections();
+    h.slack.wait_connections(3).await;
+    h.slack.press(&question, ALICE, "myHelloWorld").await;
+    let result = h.next_message(CHANNEL, 3).await;
+    assert!(result.all_text().contains("FunctionName: myHelloWorld"));
+
+    h.slack.disconnect("warning");
+    h.slack.wait_connections(4).await;
+    h.slack
+        .mention(CHANNEL, ALICE, "lambda list-functions", None)
+        .await;
+    assert!(h
+        .next_message(CHANNEL, 4)
+        .await
+        .all_text()
+        .contains("devOnlyFunction"));
+    let stats = h.finish().await;
+    assert!(stats.connections >= 4, "{stats:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outsiders_and_unconfigured_channels_are_refused() {
+    let h = Harness::start().await;
+    h.use_dev();
+    h.slack.set_user("U0EXT", "T0OTHER", false);
+    h.slack
+        .mention(CHANNEL, "U0EXT", "lambda list-functions", None)
+        .await;
+    let refusal = h.next_message(CHANNEL, 0).await;
+    assert!(
+        refusal
+            .all_text()
+            .contains("only taken from members of this workspace (you are in T0OTHER)"),
+        "{refusal:?}"
+    );
+
+    // An unconfigured channel hears it once, not once per message.
+    for _ in 0..3 {
+        h.slack
+            .mention("C0ELSEWHERE", ALICE, "lambda list-functions", None)
+            .await;
+    }
+    h.wait_stats("four messages handled", |s| s.handled == 4)
+        .await;
+    let said = h.slack.messages("C0ELSEWHERE");
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].all_text().contains("isn't set up for AWS commands"));
+
+    // Bots, edits and other events are ignored without a word.
+    h.slack.set_user("U0ROBOT", "T0DEMO", true);
+    h.slack
+        .mention(CHANNEL, "U0ROBOT", "lambda list-functions", None)
+        .await;
+    h.slack.send_fixture("message_changed").await;
+    h.slack.send_fixture("bot_message").await;
+    h.wait_stats("three envelopes skipped", |s| {
+        s.skipped == 3 && s.handled == 5
+    })
+    .await;
+    assert_eq!(h.slack.messages(CHANNEL).len(), 1);
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_messages_run_when_the_configuration_allows_them() {
+    let mut config = demo_config();
+    config.slack.allow_direct_messages = true;
+    config.slack.direct_message_channel = Some(CHANNEL.into());
+    let h = Harness::start_with(config, |_| {}).await;
+    h.use_dev();
+    h.slack
+        .direct_message("D0ALICE", ALICE, "lambda list-functions")
+        .await;
+    let reply = h.next_message("D0ALICE", 0).await;
+    assert_eq!(
+        header_of(&reply),
+        "lambda list-functions · dev (111111111111) · us-east-1"
+    );
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_messages_are_refused_by_default() {
+    let h = Harness::start().await;
+    h.slack
+        .direct_message("D0ALICE", ALICE, "lambda list-functions")
+        .await;
+    let reply = h.next_message("D0ALICE", 0).await;
+    assert!(reply.all_text().contains("direct messages aren't enabled"));
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_output_arrives_as_a_file() {
+    let many: Vec<String> = (0..70).map(|i| format!("batch-function-{i:02}")).collect();
+    let h = Harness::start_with(demo_config(), |emu| {
+        create_functions(emu, "111111111111", &many)
+    })
+    .await;
+    h.use_dev();
+    h.slack
+        .mention(CHANNEL, ALICE, "lambda list-functions --output json", None)
+        .await;
+    let message = h.next_message(CHANNEL, 0).await;
+    let uploads = h.slack.uploads();
+    assert_eq!(uploads.len(), 1);
+    let file = &uploads[0];
+    let content = String::from_utf8(file.content.clone().unwrap()).unwrap();
+    assert!(content.len() > 60 * 1024, "only {} bytes", content.len());
+    assert!(content.contains("batch-function-69"));
+    assert_eq!(file.filename, "lambda-list-functions.txt");
+    assert_eq!(file.shared_in.as_deref(), Some(CHANNEL));
+    assert_eq!(message.files.len(), 1);
+    assert!(message
+        .text
+        .starts_with("lambda list-functions · dev (111111111111)"));
+    assert!(message.text.contains("First lines:"), "{}", message.text);
+    assert!(message.text.len() < 3_000);
+    // Nothing tried to squeeze the output into a message.
+    assert!(h.slack.calls("chat.postMessage").is_empty());
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_delays_the_reply_but_loses_nothing() {
+    let h = Harness::start().await;
+    h.use_dev();
+    h.slack.rate_limit("chat.postMessage", 2, 1);
+    h.slack
+        .mention(CHANNEL, ALICE, "lambda list-functions", None)
+        .await;
+    let reply = h.next_message(CHANNEL, 0).await;
+    assert!(reply.all_text().contains("myHelloWorld"));
+    let calls = h.slack.calls("chat.postMessage");
+    let statuses: Vec<u16> = calls.iter().map(|c| c.status).collect();
+    assert_eq!(statuses, [429, 429, 200]);
+    // Each retry came no sooner than Retry-After said.
+    for pair in calls.windows(2) {
+        assert!(pair[1].at.duration_since(pair[0].at) >= Duration::from_millis(990));
+    }
+    let stats = h.finish().await;
+    assert_eq!(stats.rate_limited, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undeliverable_reply_is_counted_and_logged_not_lost_silently() {
+    let h = Harness::start().await;
+    h.slack
+        .mention("C0GONE", ALICE, "lambda list-functions", None)
+        .await;
+    let stats = h
+        .wait_stats("the failed delivery", |s| s.undelivered == 1)
+        .await;
+    assert_eq!(stats.delivered, 0);
+    assert!(h
+        .slack
+        .calls("chat.postMessage")
+        .iter()
+        .any(|c| c.params["channel"] == "C0GONE"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_lets_the_command_in_flight_finish() {
+    let mut h = Harness::start().await;
+    h.use_dev();
+    let (envelope, _) = h
+        .slack
+        .mention(CHANNEL, ALICE, "lambda list-functions", None)
+        .await;
+    h.slack.wait_acked(&envelope).await;
+    let stats = h.bot.take().unwrap().shutdown().await;
+    assert_eq!(stats.in_flight, 0);
+    assert_eq!(stats.handled, 1);
+    assert!(h.slack.messages(CHANNEL)[0]
+        .all_text()
+        .contains("myHelloWorld"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_token_is_refused_at_start() {
+    let slack = SlackServer::start().await;
+    let emu_free_config = Arc::new(demo_config());
+    // A bot token Slack doesn't know: auth.test says invalid_auth.
+    let unknown = SlackToken::parse(
+        TokenKind::Bot,
+        "xoxb-1000000000-2000000000000-SomeoneElsesToken001",
+    )
+    .unwrap();
+    let executor = Arc::new(aws_chatops::execute::Executor::new(
+        &aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build(),
+    ));
+    let pipeline = Arc::new(Pipeline::new(emu_free_config.clone(), executor).unwrap());
+    let app = SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap();
+    let err = slack::connect(
+        pipeline.clone(),
+        emu_free_config.clone(),
+        &app,
+        &unknown,
+        &options(&slack),
+    )
+    .await
+    .err()
+    .expect("refused");
+    assert_eq!(
+        err.to_string(),
+        "Slack did not accept SLACK_BOT_TOKEN: auth.test: Slack answered `invalid_auth`"
+    );
+    // A trailing slash in SLACK_API_URL is fine.
+    let connection = slack::connect(
+        pipeline,
+        emu_free_config,
+        &app,
+        &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
+        &SlackOptions {
+            api_url: Some(format!("{}/", slack.api_url)),
+            ..options(&slack)
+        },
+    )
+    .await
+    .expect("connects");
+    slack.wait_connections(1).await;
+    connection.shutdown().await;
+}
+
+/// `aws-chatops run`: tokens from the environment, checked; the identity logged, never a
+/// token; SIGTERM stops it cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_command_connects_logs_who_it_is_and_stops_on_sigterm() {
+    let config = root().join("fixtures/config/demo.toml");
+    let bin = env!("CARGO_BIN_EXE_aws-chatops");
+
+    // Missing and malformed tokens: a clear message, exit 2, nothing connects.
+    let out = Command::new(bin)
+        .args(["run", "--config"])
+        .arg(&config)
+        .env_remove("SLACK_APP_TOKEN")
+        .env_remove("SLACK_BOT_TOKEN")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("SLACK_APP_TOKEN is not set"), "{stderr}");
+    let out = Command::new(bin)
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("SLACK_APP_TOKEN", APP_TOKEN)
+        .env("SLACK_BOT_TOKEN", APP_TOKEN)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("SLACK_BOT_TOKEN is not a valid token"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&APP_TOKEN[10..]), "{stderr}");
+
+    let slack = SlackServer::start().await;
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new(bin)
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("SLACK_APP_TOKEN", APP_TOKEN)
+        .env("SLACK_BOT_TOKEN", BOT_TOKEN)
+        .env("SLACK_API_URL", &slack.api_url)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    slack.wait_connections(1).await;
+    // Help needs no AWS call: the whole path through the binary.
+    slack.mention(CHANNEL, ALICE, "lambda --help", None).await;
+    slack.wait_nth_message(CHANNEL, 1).await;
+
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = wait_for("the bot to exit after SIGTERM", || {
+        child.try_wait().unwrap()
+    })
+    .await;
+    assert!(status.success(), "{status:?}");
+    let logged = std::fs::read_to_string(log.path()).unwrap();
+    assert!(logged.contains("Slack accepted the bot token"), "{logged}");
+    assert!(
+        logged.contains(BOT_USER) && logged.contains("T0DEMO"),
+        "{logged}"
+    );
+    assert!(logged.contains("stopped"), "{logged}");
+    for token in [APP_TOKEN, BOT_TOKEN] {
+        assert!(
+            !logged.contains(&token[10..]),
+            "a token in the log: {logged}"
+        );
+    }
+}
