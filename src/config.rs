@@ -24,7 +24,90 @@ pub struct Config {
     /// How long a channel remembers its default account and region.
     #[serde(default = "default_memory_ttl")]
     pub memory_ttl_secs: u64,
+    /// The audit trail: where records go, what is masked, CloudWatch Logs delivery.
+    #[serde(default)]
+    pub audit: AuditConfig,
 }
+
+/// `[audit]`: the audit trail's sinks and data protection (see `crate::audit`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Audit lines are appended to this file; without it they go to standard output (the
+    /// `shell`, `exec` and `explain` commands, whose standard output is the reply, then write
+    /// none).
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// Organisation-specific data identifiers, masked like the managed ones:
+    /// `{ name = "EmployeeId", regex = "EMP-\\d{6}" }` masks as `****(EmployeeId)`.
+    #[serde(default)]
+    pub custom_identifiers: Vec<CustomIdentifier>,
+    /// CloudWatch Logs delivery for the channels with `cloudwatch_logs = true`.
+    #[serde(default)]
+    pub cloudwatch: CloudWatchLogsConfig,
+}
+
+/// A custom data identifier: a name and the regular expression (Rust `regex` syntax) it masks.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CustomIdentifier {
+    pub name: String,
+    pub regex: String,
+}
+
+/// `[audit.cloudwatch]`: how audit records reach CloudWatch Logs, with the bot's own
+/// credentials, in the bot's own account.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatchLogsConfig {
+    /// AWS Chatbot keeps its logs in us-east-1.
+    #[serde(default = "default_logs_region")]
+    pub region: String,
+    /// The log stream written in each channel's log group (default: `aws-chatops-<host>`).
+    #[serde(default)]
+    pub log_stream: Option<String>,
+    /// Records sent in one PutLogEvents call at most.
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// How often waiting records are sent.
+    #[serde(default = "default_flush_interval_ms")]
+    pub flush_interval_ms: u64,
+    /// Records waiting for delivery at most; past that new records are dropped (and counted),
+    /// so a slow or unreachable CloudWatch never holds up a reply.
+    #[serde(default = "default_queue_capacity")]
+    pub queue_capacity: usize,
+}
+
+impl Default for CloudWatchLogsConfig {
+    fn default() -> Self {
+        CloudWatchLogsConfig {
+            region: default_logs_region(),
+            log_stream: None,
+            batch_size: default_batch_size(),
+            flush_interval_ms: default_flush_interval_ms(),
+            queue_capacity: default_queue_capacity(),
+        }
+    }
+}
+
+fn default_logs_region() -> String {
+    "us-east-1".into()
+}
+
+fn default_batch_size() -> usize {
+    500
+}
+
+fn default_flush_interval_ms() -> u64 {
+    2000
+}
+
+fn default_queue_capacity() -> usize {
+    10_000
+}
+
+/// PutLogEvents takes 10,000 events at most.
+const MAX_BATCH: usize = 10_000;
 
 fn default_question_ttl() -> u64 {
     15 * 60
@@ -61,6 +144,16 @@ pub struct ChannelConfig {
     /// When set, only these Slack users may run commands here.
     #[serde(default)]
     pub allowed_users: Option<Vec<String>>,
+    /// Send this channel's audit records to CloudWatch Logs too.
+    #[serde(default)]
+    pub cloudwatch_logs: bool,
+    /// The log group for `cloudwatch_logs` (default `/aws/chatbot/<name>`); created if missing.
+    #[serde(default)]
+    pub log_group: Option<String>,
+    /// Lambda functions whose invoke payloads are written to the audit trail as they are
+    /// (still masked for managed identifiers); every other payload is masked whole.
+    #[serde(default)]
+    pub log_payloads_for: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -244,6 +337,22 @@ impl Config {
                     problem(format!("{at}.guardrails[{j}]"), e.to_string());
                 }
             }
+            if let Some(group) = &channel.log_group {
+                if !is_log_group_name(group) {
+                    problem(
+                        format!("{at}.log_group"),
+                        format!("`{group}` is not a CloudWatch Logs group name (1-512 of a-z A-Z 0-9 _ - / . #)"),
+                    );
+                }
+            }
+            for (j, function) in channel.log_payloads_for.iter().enumerate() {
+                if function.trim().is_empty() || function.contains(char::is_whitespace) {
+                    problem(
+                        format!("{at}.log_payloads_for[{j}]"),
+                        format!("`{function}` is not a Lambda function name"),
+                    );
+                }
+            }
             if let Some(users) = &channel.allowed_users {
                 for (j, user) in users.iter().enumerate() {
                     if !is_slack_id(user, &['U', 'W']) {
@@ -255,7 +364,80 @@ impl Config {
                 }
             }
         }
+        self.audit_problems(&mut problem);
         problems
+    }
+
+    fn audit_problems(&self, problem: &mut impl FnMut(String, String)) {
+        let audit = &self.audit;
+        if let Some(file) = &audit.file {
+            if file.as_os_str().is_empty() {
+                problem("audit.file".into(), "is empty".into());
+            }
+        }
+        let mut names = HashSet::new();
+        for (i, id) in audit.custom_identifiers.iter().enumerate() {
+            let at = format!("audit.custom_identifiers[{i}]");
+            if id.name.is_empty()
+                || !id
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                problem(
+                    format!("{at}.name"),
+                    format!("`{}` is not a name (letters, digits, _ and -)", id.name),
+                );
+            } else if crate::audit::mask::MANAGED.contains(&id.name.as_str())
+                || !names.insert(id.name.as_str())
+            {
+                problem(
+                    format!("{at}.name"),
+                    format!("`{}` is already an identifier", id.name),
+                );
+            }
+            match regex::Regex::new(&id.regex) {
+                Err(e) => problem(format!("{at}.regex"), e.to_string()),
+                Ok(re) if re.is_match("") => problem(
+                    format!("{at}.regex"),
+                    "matches the empty string, so it would mask nothing useful".into(),
+                ),
+                Ok(_) => {}
+            }
+        }
+        let cw = &audit.cloudwatch;
+        if !catalog::is_region(&cw.region) {
+            problem(
+                "audit.cloudwatch.region".into(),
+                format!("`{}` is not an AWS region", cw.region),
+            );
+        }
+        if let Some(stream) = &cw.log_stream {
+            if stream.is_empty() || stream.len() > 512 || stream.contains([':', '*']) {
+                problem(
+                    "audit.cloudwatch.log_stream".into(),
+                    format!("`{stream}` is not a log stream name (1-512 characters, no : or *)"),
+                );
+            }
+        }
+        if !(1..=MAX_BATCH).contains(&cw.batch_size) {
+            problem(
+                "audit.cloudwatch.batch_size".into(),
+                format!("must be from 1 to {MAX_BATCH}"),
+            );
+        }
+        if cw.flush_interval_ms == 0 {
+            problem(
+                "audit.cloudwatch.flush_interval_ms".into(),
+                "must be at least 1".into(),
+            );
+        }
+        if cw.queue_capacity == 0 {
+            problem(
+                "audit.cloudwatch.queue_capacity".into(),
+                "must be at least 1".into(),
+            );
+        }
     }
 
     pub fn channel(&self, id: &str) -> Option<&ChannelConfig> {
@@ -270,6 +452,37 @@ impl ChannelConfig {
             .iter()
             .find(|a| a.id == id_or_name || a.name.eq_ignore_ascii_case(id_or_name))
     }
+
+    /// The CloudWatch Logs group of this channel's audit records: `log_group`, or AWS
+    /// Chatbot's `/aws/chatbot/<configuration-name>` from the channel's name.
+    pub fn log_group_name(&self) -> String {
+        if let Some(group) = &self.log_group {
+            return group.clone();
+        }
+        let name: String = self
+            .name
+            .trim()
+            .trim_start_matches('#')
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_-/.#".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let mut group = format!("/aws/chatbot/{name}");
+        group.truncate(512);
+        group
+    }
+}
+
+fn is_log_group_name(name: &str) -> bool {
+    (1..=512).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-/.#".contains(c))
 }
 
 fn is_slack_id(id: &str, prefixes: &[char]) -> bool {
@@ -360,6 +573,71 @@ role_arn = "not-an-arn"
         let text = DEMO.replace("logging = \"all\"", "loging = \"all\"");
         let err = Config::from_toml(&text).unwrap_err().to_string();
         assert!(err.contains("loging"), "{err}");
+    }
+
+    #[test]
+    fn audit_settings_have_defaults() {
+        let config = Config::from_toml(DEMO).unwrap();
+        assert_eq!(config.audit.file, None);
+        assert!(config.audit.custom_identifiers.is_empty());
+        assert_eq!(config.audit.cloudwatch, CloudWatchLogsConfig::default());
+        assert_eq!(config.audit.cloudwatch.region, "us-east-1");
+        let channel = config.channel("C0DEMO").unwrap();
+        assert!(!channel.cloudwatch_logs);
+        assert!(channel.log_payloads_for.is_empty());
+        assert_eq!(channel.log_group_name(), "/aws/chatbot/ops-demo");
+    }
+
+    #[test]
+    fn audit_problems_are_reported_with_their_paths() {
+        let text = format!(
+            "{}\n{}",
+            DEMO.replace(
+                "logging = \"all\"",
+                "logging = \"errors\"\ncloudwatch_logs = true\nlog_group = \"bad group!\"\nlog_payloads_for = [\"\"]"
+            ),
+            r#"
+[audit]
+file = "/var/log/aws-chatops/audit.log"
+custom_identifiers = [
+  { name = "EmployeeId", regex = "EMP-\\d{6}" },
+  { name = "Broken", regex = "(" },
+  { name = "Everything", regex = ".*" },
+  { name = "EmailAddress", regex = "x@y" },
+]
+[audit.cloudwatch]
+region = "mars-1"
+batch_size = 0
+"#
+        );
+        let Err(ConfigError::Invalid(problems)) = Config::from_toml(&text) else {
+            panic!("expected problems")
+        };
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "channels[0].log_group",
+                "channels[0].log_payloads_for[0]",
+                "audit.custom_identifiers[1].regex",
+                "audit.custom_identifiers[2].regex",
+                "audit.custom_identifiers[3].name",
+                "audit.cloudwatch.region",
+                "audit.cloudwatch.batch_size",
+            ],
+            "{problems:?}"
+        );
+        let fixed = text
+            .replace("bad group!", "/aws/chatbot/custom")
+            .replace("[\"\"]", "[\"myHelloWorld\"]")
+            .replace("  { name = \"Broken\", regex = \"(\" },\n", "")
+            .replace("  { name = \"Everything\", regex = \".*\" },\n", "")
+            .replace("  { name = \"EmailAddress\", regex = \"x@y\" },\n", "")
+            .replace("mars-1", "us-east-1")
+            .replace("batch_size = 0", "batch_size = 100");
+        let config = Config::from_toml(&fixed).unwrap();
+        assert_eq!(config.channels[0].log_group_name(), "/aws/chatbot/custom");
+        assert_eq!(config.audit.custom_identifiers[0].regex, "EMP-\\d{6}");
     }
 
     #[test]

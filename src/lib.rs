@@ -13,15 +13,18 @@
 //! | prompt | [`prompt`] | missing parameters, confirmations, account choice, channel memory |
 //! | execute | [`execute`] | assumes the channel's role and calls AWS |
 //! | render | [`render`] | replies that read well in chat, redacted; `--output`, `--query` |
+//! | audit | [`audit`] | one masked JSON record per message (stdout, file, CloudWatch Logs); masks every log line |
 //!
 //! [`pipeline::Pipeline`] ties the stages together; [`config`] describes workspaces, channels
-//! and accounts.
+//! and accounts; [`metrics`] serves Prometheus metrics, `/healthz` and `/readyz`.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod catalog;
 pub mod config;
 pub mod execute;
 pub mod guard;
+pub mod metrics;
 pub mod normalize;
 pub mod parse;
 pub mod pipeline;

@@ -125,6 +125,7 @@ pub struct Executor {
     endpoint_override: Option<String>,
     credentials: moka::future::Cache<(String, String), CachedCredentials>,
     assume_role_calls: AtomicU64,
+    credential_cache_hits: AtomicU64,
 }
 
 impl Executor {
@@ -156,12 +157,18 @@ impl Executor {
                 .expire_after(RefreshBeforeExpiry)
                 .build(),
             assume_role_calls: AtomicU64::new(0),
+            credential_cache_hits: AtomicU64::new(0),
         }
     }
 
     /// How many times STS AssumeRole has been called (for metrics and tests).
     pub fn assume_role_calls(&self) -> u64 {
         self.assume_role_calls.load(Ordering::Relaxed)
+    }
+
+    /// How many times cached assumed-role credentials were used instead of calling STS.
+    pub fn credential_cache_hits(&self) -> u64 {
+        self.credential_cache_hits.load(Ordering::Relaxed)
     }
 
     /// Runs the request, following pages as the AWS CLI does, and returns the response as the
@@ -257,11 +264,16 @@ impl Executor {
 
     async fn credentials_for(&self, target: &Target) -> Result<Credentials, ExecError> {
         let key = (target.role_arn.clone(), target.user.clone());
-        self.credentials
-            .try_get_with(key, self.assume_role(target))
+        let entry = self
+            .credentials
+            .entry(key)
+            .or_try_insert_with(self.assume_role(target))
             .await
-            .map(|cached| cached.credentials)
-            .map_err(|e| (*e).clone_error())
+            .map_err(|e| (*e).clone_error())?;
+        if !entry.is_fresh() {
+            self.credential_cache_hits.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(entry.into_value().credentials)
     }
 
     async fn assume_role(&self, target: &Target) -> Result<CachedCredentials, ExecError> {
