@@ -717,3 +717,92 @@ async fn the_run_command_connects_logs_who_it_is_and_stops_on_sigterm() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_buttons_close_when_a_question_is_replaced_or_answered_by_message() {
+    let h = Harness::start().await;
+    h.use_dev();
+    h.emu.start_recording();
+    h.slack
+        .mention(
+            CHANNEL,
+            ALICE,
+            "lambda invoke --function-name myHelloWorld",
+            None,
+        )
+        .await;
+    let confirm = h.next_message(CHANNEL, 0).await;
+    h.slack
+        .mention(CHANNEL, ALICE, "lambda get-function", None)
+        .await;
+    let pick = h.next_message(CHANNEL, 1).await;
+    let replaced = wait_for("the first question closed", || {
+        h.slack
+            .message(CHANNEL, &confirm.ts)
+            .filter(|m| !m.has_controls())
+    })
+    .await;
+    assert!(replaced
+        .all_text()
+        .contains("Replaced by a newer question."));
+
+    // A press on the replaced question runs nothing.
+    h.slack.press(&confirm, ALICE, "Yes").await;
+    let stale = wait_for("the stale press answered", || {
+        h.slack
+            .message(CHANNEL, &confirm.ts)
+            .filter(|m| m.updates == 2)
+    })
+    .await;
+    assert!(stale.all_text().contains("no longer open, so nothing ran"));
+    assert_eq!(h.emu.count_invocations(), 0);
+
+    // Typing the answer works too, and the buttons go.
+    h.slack
+        .mention(CHANNEL, ALICE, "function-name myHelloWorld", None)
+        .await;
+    let result = h.next_message(CHANNEL, 2).await;
+    assert!(result.all_text().contains("FunctionName: myHelloWorld"));
+    let closed = wait_for("the second question closed", || {
+        h.slack
+            .message(CHANNEL, &pick.ts)
+            .filter(|m| !m.has_controls())
+    })
+    .await;
+    assert!(closed
+        .all_text()
+        .contains(&format!("Closed by <@{ALICE}>'s next message.")));
+    h.finish().await;
+}
+
+#[test]
+fn the_manifest_asks_for_socket_mode_interactivity_and_only_the_scopes_used() {
+    let manifest = std::fs::read_to_string(root().join("slack-app-manifest.yml")).unwrap();
+    let list_after = |key: &str| -> Vec<String> {
+        manifest
+            .lines()
+            .skip_while(|l| l.trim() != key)
+            .skip(1)
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .map_while(|l| l.trim().strip_prefix("- ").map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(
+        list_after("bot:"),
+        [
+            "app_mentions:read",
+            "chat:write",
+            "files:write",
+            "users:read",
+            "im:history"
+        ]
+    );
+    assert_eq!(list_after("bot_events:"), ["app_mention", "message.im"]);
+    for line in [
+        "socket_mode_enabled: true",
+        "is_enabled: true",
+        "messages_tab_enabled: true",
+    ] {
+        assert!(manifest.contains(line), "{line}");
+    }
+}
