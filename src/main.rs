@@ -21,6 +21,16 @@ use aws_chatops::transport::{self, shell};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Serve Prometheus metrics (/metrics), /healthz and /readyz on this address, e.g.
+    /// 127.0.0.1:9464.
+    #[arg(long, global = true, value_name = "ADDR")]
+    metrics_addr: Option<std::net::SocketAddr>,
+}
+
+/// The process's metrics (served with `--metrics-addr`).
+fn metrics() -> &'static aws_chatops::metrics::Metrics {
+    static METRICS: std::sync::OnceLock<aws_chatops::metrics::Metrics> = std::sync::OnceLock::new();
+    METRICS.get_or_init(aws_chatops::metrics::Metrics::new)
 }
 
 #[derive(Subcommand)]
@@ -84,14 +94,23 @@ struct Who {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     aws_chatops::install_crypto_provider();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-                tracing_subscriber::EnvFilter::new(default_log_level(&cli.command))
-            }),
-        )
-        .init();
+    // Every log line is masked; audit lines go to stdout (or `[audit] file`), except for the
+    // interactive commands, whose stdout is the reply.
+    use aws_chatops::audit::logging::{self, AuditTarget};
+    let audit = match cli.command {
+        Command::Shell(_)
+        | Command::Exec { .. }
+        | Command::Explain { .. }
+        | Command::CheckConfig { .. } => AuditTarget::Off,
+        #[allow(unreachable_patterns)]
+        _ => AuditTarget::Stdout,
+    };
+    let _ = logging::init(
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(default_log_level(&cli.command))
+        }),
+        audit,
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -112,6 +131,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(addr) = cli.metrics_addr {
+        let bound = metrics()
+            .serve(addr)
+            .await
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+        tracing::info!("metrics on http://{bound}/metrics");
+    }
     match cli.command {
         Command::CheckConfig { config } => Ok(check_config(&config)),
         Command::Run {
@@ -191,7 +217,10 @@ async fn setup(who: &Who, text: String) -> anyhow::Result<(Pipeline, Inbound)> {
         .team
         .clone()
         .unwrap_or_else(|| config.slack.team_id.clone());
+    aws_chatops::audit::logging::configure(&config)
+        .with_context(|| format!("cannot open the audit file of {}", who.config.display()))?;
     let executor = Arc::new(Executor::from_env().await);
+    metrics().watch_executor(executor.clone());
     let pipeline = Pipeline::new(Arc::new(config), executor)?;
     let inbound = Inbound {
         team,
@@ -221,7 +250,9 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
     let bot_token = SlackToken::from_env(TokenKind::Bot)?;
     let config =
         Arc::new(Config::load(config).with_context(|| format!("in {}", config.display()))?);
+    aws_chatops::audit::logging::configure(&config).context("cannot open the audit file")?;
     let executor = Arc::new(Executor::from_env().await);
+    metrics().watch_executor(executor.clone());
     let pipeline = Arc::new(Pipeline::new(config.clone(), executor)?);
     let options = SlackOptions {
         shutdown_grace: std::time::Duration::from_secs(shutdown_grace_secs),
