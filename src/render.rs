@@ -104,14 +104,36 @@ pub fn is_presigned_url(text: &str) -> bool {
             || (lower.contains("signature=") && lower.contains("expires=")))
 }
 
+/// Compiles a `--query` expression. The jmespath crate panics on some inputs (a number too
+/// large for its lexer, found by the fuzzer), so numbers are checked first and a panic that
+/// still escapes is turned into an error: bad input must never take the bot down.
+pub fn compile_query(expression: &str) -> Result<jmespath::Expression<'static>, RenderError> {
+    let too_long_number = expression
+        .split(|c: char| !c.is_ascii_digit())
+        .any(|digits| digits.len() > 9);
+    if too_long_number {
+        return Err(RenderError::Query(
+            "numbers in a query can have at most 9 digits".into(),
+        ));
+    }
+    let owned = expression.to_owned();
+    std::panic::catch_unwind(move || jmespath::compile(&owned))
+        .map_err(|_| RenderError::Query("the expression cannot be read".into()))?
+        .map_err(|e| RenderError::Query(first_line(&e.to_string())))
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
 /// Applies `--query` the way the AWS CLI does (JMESPath over the response).
 pub fn query(value: Value, expression: &str) -> Result<Value, RenderError> {
-    let expr = jmespath::compile(expression).map_err(|e| RenderError::Query(e.to_string()))?;
+    let expr = compile_query(expression)?;
     let data = jmespath::Variable::from_json(&value.to_string())
         .map_err(|e| RenderError::Query(e.to_string()))?;
-    let result = expr
-        .search(data)
-        .map_err(|e| RenderError::Query(e.to_string()))?;
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| expr.search(data)))
+        .map_err(|_| RenderError::Query("the expression failed on this result".into()))?
+        .map_err(|e| RenderError::Query(first_line(&e.to_string())))?;
     serde_json::to_value(&*result).map_err(|e| RenderError::Query(e.to_string()))
 }
 

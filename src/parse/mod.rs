@@ -627,11 +627,8 @@ fn globals(matches: &ArgMatches, request: &mut Request) -> Result<(), ParseError
         };
     }
     if let Some(query) = text("query") {
-        if let Err(e) = jmespath::compile(&query) {
-            return Err(ParseError::Query {
-                query,
-                reason: e.to_string().lines().next().unwrap_or_default().to_owned(),
-            });
+        if let Err(crate::render::RenderError::Query(reason)) = crate::render::compile_query(&query) {
+            return Err(ParseError::Query { query, reason });
         }
         request.query = Some(query);
     }
