@@ -256,6 +256,7 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
     let pipeline = Arc::new(Pipeline::new(config.clone(), executor)?);
     let options = SlackOptions {
         shutdown_grace: std::time::Duration::from_secs(shutdown_grace_secs),
+        metrics: Some(metrics().clone()),
         ..SlackOptions::from_env()
     };
     let stats = slack::run(

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_chatops::config::Config;
+use aws_chatops::metrics::Metrics;
 use aws_chatops::pipeline::Pipeline;
 use aws_chatops::transport::slack::{
     self, SlackConnection, SlackOptions, SlackStats, SlackToken, TokenKind,
@@ -46,16 +47,26 @@ impl Harness {
 
     /// moto (seeded, then `seed` runs), the Slack test server, and the bot connected to it.
     async fn start_with(config: Config, seed: impl FnOnce(&Emulator)) -> Harness {
+        Harness::start_with_options(config, seed, |_| {}).await
+    }
+
+    async fn start_with_options(
+        config: Config,
+        seed: impl FnOnce(&Emulator),
+        tweak: impl FnOnce(&mut SlackOptions),
+    ) -> Harness {
         let emu = Emulator::start();
         seed(&emu);
         let slack = SlackServer::start().await;
         let pipeline = Arc::new(pipeline(&emu, config.clone()).await);
+        let mut options = options(&slack);
+        tweak(&mut options);
         let bot = slack::connect(
             pipeline.clone(),
             Arc::new(config),
             &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
             &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
-            &options(&slack),
+            &options,
         )
         .await
         .expect("the bot connects to the test server");
@@ -535,7 +546,10 @@ async fn a_long_output_arrives_as_a_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rate_limit_delays_the_reply_but_loses_nothing() {
-    let h = Harness::start().await;
+    let metrics = Metrics::new();
+    let h =
+        Harness::start_with_options(demo_config(), |_| {}, |o| o.metrics = Some(metrics.clone()))
+            .await;
     h.use_dev();
     h.slack.rate_limit("chat.postMessage", 2, 1);
     h.slack
@@ -550,8 +564,21 @@ async fn a_rate_limit_delays_the_reply_but_loses_nothing() {
     for pair in calls.windows(2) {
         assert!(pair[1].at.duration_since(pair[0].at) >= Duration::from_millis(990));
     }
+    assert!(metrics.is_ready());
     let stats = h.finish().await;
     assert_eq!(stats.rate_limited, 2);
+    // The metrics endpoint saw the same (AWS Chatbot's names, Prometheus style).
+    let text = metrics.encode();
+    for line in [
+        "aws_chatops_events_processed_total 1",
+        "aws_chatops_events_throttled_total 2",
+        "aws_chatops_message_delivery_success_total 1",
+        "aws_chatops_message_delivery_failure_total 0",
+        "aws_chatops_unsupported_events_total 0",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+    assert!(!metrics.is_ready());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

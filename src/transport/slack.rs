@@ -34,6 +34,7 @@ use std::time::Duration;
 use slack_morphism::prelude::*;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::pipeline::{Inbound, Pipeline, Reply};
 use crate::prompt::ConversationKey;
 use api::{Api, ApiError, Client};
@@ -46,7 +47,7 @@ pub use tokens::{SlackToken, TokenError, TokenKind};
 pub const DEFAULT_API_URL: &str = "https://slack.com/api";
 
 /// How the bot connects; the defaults suit production, tests shorten the waits.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SlackOptions {
     /// The Web API base URL (`SLACK_API_URL`); `http://` only on loopback.
     pub api_url: Option<String>,
@@ -60,6 +61,22 @@ pub struct SlackOptions {
     pub shutdown_grace: Duration,
     /// A channel that isn't configured hears so at most once per this interval.
     pub unconfigured_notice_every: Duration,
+    /// Where to count events, throttling, deliveries and readiness (`--metrics-addr`).
+    pub metrics: Option<Metrics>,
+}
+
+impl std::fmt::Debug for SlackOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackOptions")
+            .field("api_url", &self.api_url)
+            .field("connections", &self.connections)
+            .field("reconnect_delay_secs", &self.reconnect_delay_secs)
+            .field("ping_interval_secs", &self.ping_interval_secs)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("unconfigured_notice_every", &self.unconfigured_notice_every)
+            .field("metrics", &self.metrics.is_some())
+            .finish()
+    }
 }
 
 impl Default for SlackOptions {
@@ -71,6 +88,7 @@ impl Default for SlackOptions {
             ping_interval_secs: 15,
             shutdown_grace: Duration::from_secs(30),
             unconfigured_notice_every: Duration::from_secs(3600),
+            metrics: None,
         }
     }
 }
@@ -182,6 +200,7 @@ struct Bot {
     people: moka::future::Cache<String, Person>,
     lanes: Arc<Lanes>,
     counters: Counters,
+    metrics: Option<Metrics>,
 }
 
 /// A running Slack transport; [`SlackConnection::shutdown`] stops it.
@@ -205,7 +224,11 @@ pub async fn connect(
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let api_url = api_url(options)?;
     let client = Arc::new(SlackClient::new(connector(&api_url)));
-    let api = Api::new(client.clone(), bot_token.api_token());
+    let api = Api::new(
+        client.clone(),
+        bot_token.api_token(),
+        options.metrics.clone(),
+    );
     let auth = api.auth_test().await.map_err(|error| SlackError::Auth {
         variable: TokenKind::Bot.variable(),
         error,
@@ -280,6 +303,7 @@ pub async fn connect(
         config,
         lanes: Arc::new(Lanes::default()),
         counters: Counters::default(),
+        metrics: options.metrics.clone(),
     });
 
     let environment = Arc::new(
@@ -297,6 +321,9 @@ pub async fn connect(
             );
             if let Some(bot) = bot_in(&state).await {
                 bump(&bot.counters.connections);
+                if let Some(metrics) = &bot.metrics {
+                    metrics.set_ready(true);
+                }
             }
         })
         .with_push_events(on_push)
@@ -354,6 +381,9 @@ impl SlackConnection {
             grace_secs = self.grace.as_secs(),
             "stopping: closing the Slack connections, letting commands in flight finish"
         );
+        if let Some(metrics) = &self.bot.metrics {
+            metrics.set_ready(false);
+        }
         self.listener.shutdown().await;
         match tokio::time::timeout(self.grace, self.bot.lanes.wait_idle()).await {
             Ok(()) => tracing::info!("stopped: every command in flight finished"),
@@ -438,7 +468,7 @@ async fn on_interaction(
             SlackInteractionEvent::BlockActions(actions) => bot.on_press(actions),
             _ => {
                 bump(&bot.counters.envelopes);
-                bump(&bot.counters.skipped);
+                bot.arrived(false);
                 tracing::debug!("interaction other than block_actions ignored");
             }
         }
@@ -451,9 +481,21 @@ async fn on_interaction(
 fn on_error(
     error: Box<dyn std::error::Error + Send + Sync + 'static>,
     _client: Arc<Client>,
-    _state: SlackClientEventsUserState,
+    state: SlackClientEventsUserState,
 ) -> HttpStatusCode {
-    tracing::warn!(error = %api::scrub(&error.to_string()), "Slack socket error");
+    let text = api::scrub(&error.to_string());
+    tracing::warn!(error = %text, "Slack socket error");
+    // A socket that failed is being replaced: not ready until the next hello.
+    if text.contains("WSS") {
+        if let Ok(storage) = state.try_read() {
+            if let Some(metrics) = storage
+                .get_user_state::<Arc<Bot>>()
+                .and_then(|bot| bot.metrics.as_ref())
+            {
+                metrics.set_ready(false);
+            }
+        }
+    }
     HttpStatusCode::OK
 }
 
@@ -474,6 +516,19 @@ impl Bot {
         }
     }
 
+    /// Counts an envelope (EventsProcessed), and whether it was for the engine.
+    fn arrived(&self, supported: bool) {
+        if let Some(metrics) = &self.metrics {
+            metrics.event_processed();
+            if !supported {
+                metrics.unsupported_event();
+            }
+        }
+        if !supported {
+            bump(&self.counters.skipped);
+        }
+    }
+
     fn on_event(self: &Arc<Self>, event: SlackPushEventCallback) {
         bump(&self.counters.envelopes);
         if !self
@@ -489,11 +544,12 @@ impl Bot {
         let mention = match events::mention(&event.event, &self.identity.user_id) {
             Ok(mention) => mention,
             Err(skip) => {
-                bump(&self.counters.skipped);
+                self.arrived(false);
                 tracing::debug!(event_id = %event.event_id.0, ?skip, "event skipped");
                 return;
             }
         };
+        self.arrived(true);
         let bot = self.clone();
         let team = event.team_id.0.clone();
         self.lanes.submit(
@@ -510,11 +566,12 @@ impl Bot {
         let press = match events::press(&event) {
             Ok(press) => press,
             Err(skip) => {
-                bump(&self.counters.skipped);
+                self.arrived(false);
                 tracing::debug!(?skip, "block action skipped");
                 return;
             }
         };
+        self.arrived(true);
         let bot = self.clone();
         if press.user != press.requester {
             self.lanes
@@ -672,7 +729,7 @@ impl Bot {
             Outgoing::Message(body) => {
                 match self.api.post_message(&key.channel, thread, &body).await {
                     Ok(ts) => {
-                        bump(&self.counters.delivered);
+                        self.delivered(&key.channel, thread, Ok(()));
                         if reply.question.is_some() {
                             self.questions.insert(
                                 key.clone(),
@@ -726,6 +783,9 @@ impl Bot {
 
     /// Counts a delivery; logs one that failed, with the reason.
     fn delivered(&self, channel: &str, thread: Option<&str>, result: Result<(), ApiError>) {
+        if let Some(metrics) = &self.metrics {
+            metrics.message_delivery(result.is_ok());
+        }
         match result {
             Ok(()) => bump(&self.counters.delivered),
             Err(e) => {

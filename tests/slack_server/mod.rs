@@ -193,6 +193,8 @@ struct Shared {
     ids: AtomicU64,
     /// `hello`s sent: connections that came up.
     hellos: AtomicU64,
+    /// Woken on every recorded call, for waits that must not poll (the benchmark).
+    recorded: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -262,6 +264,7 @@ impl SlackServer {
             ts: AtomicU64::new(1),
             ids: AtomicU64::new(1),
             hellos: AtomicU64::new(0),
+            recorded: tokio::sync::Notify::new(),
         });
         let app = Router::new()
             .route("/api/{method}", any(web_api))
@@ -398,6 +401,18 @@ impl SlackServer {
         text: &str,
         thread: Option<&str>,
     ) -> (String, String) {
+        let (envelope, ts) = self.mention_envelope(channel, user, text, thread);
+        (self.send(envelope).await, ts)
+    }
+
+    /// The envelope [`SlackServer::mention`] sends, and the message's ts.
+    pub fn mention_envelope(
+        &self,
+        channel: &str,
+        user: &str,
+        text: &str,
+        thread: Option<&str>,
+    ) -> (Value, String) {
         let mut envelope = fixture("app_mention");
         let ts = self.shared.next_ts();
         let full = format!("<@{BOT_USER}> {text}");
@@ -418,7 +433,7 @@ impl SlackServer {
             }
         }
         envelope["envelope_id"] = Value::Null;
-        (self.send(envelope).await, ts)
+        (envelope, ts)
     }
 
     /// A direct message to the bot.
@@ -551,6 +566,35 @@ impl SlackServer {
             .collect()
     }
 
+    /// The last position in the sequence of calls and acks so far.
+    pub fn position(&self) -> u64 {
+        self.shared.seq.load(Ordering::SeqCst)
+    }
+
+    /// Waits, without polling, for a call of `method` recorded after position `after`.
+    pub async fn next_call(&self, method: &str, after: u64) -> Call {
+        let find = || {
+            self.shared
+                .lock()
+                .calls
+                .iter()
+                .find(|c| c.method == method && c.seq > after)
+                .cloned()
+        };
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let notified = self.shared.recorded.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if let Some(call) = find() {
+                return call;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!("gave up after {WAIT:?} waiting for {method}");
+            }
+        }
+    }
+
     pub fn all_calls(&self) -> Vec<Call> {
         self.shared.lock().calls.clone()
     }
@@ -625,6 +669,7 @@ async fn web_api(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let arrived = Instant::now();
     let mut params = serde_json::Map::new();
     for (k, v) in query {
         params.insert(k, Value::String(v));
@@ -643,6 +688,7 @@ async fn web_api(
                     Value::Object(params),
                     200,
                     json!({"ok": false, "error": "invalid_json"}),
+                    arrived,
                 )
             }
         }
@@ -655,7 +701,7 @@ async fn web_api(
         .get_mut(&method)
         .and_then(|q| q.pop_front());
     if let Some(secs) = retry_after {
-        record(&shared, &method, &params, 429);
+        record(&shared, &method, &params, 429, arrived);
         return (
             StatusCode::TOO_MANY_REQUESTS,
             [("retry-after", secs.to_string())],
@@ -688,6 +734,7 @@ async fn web_api(
             params,
             200,
             json!({"ok": false, "error": error}),
+            arrived,
         );
     }
 
@@ -736,7 +783,7 @@ async fn web_api(
         },
         _ => json!({"ok": false, "error": "unknown_method"}),
     };
-    json_response(&shared, &method, params, 200, answer)
+    json_response(&shared, &method, params, 200, answer, arrived)
 }
 
 fn json_response(
@@ -745,20 +792,22 @@ fn json_response(
     params: Value,
     status: u16,
     answer: Value,
+    arrived: Instant,
 ) -> Response {
-    record(shared, method, &params, status);
+    record(shared, method, &params, status, arrived);
     (StatusCode::from_u16(status).unwrap(), Json(answer)).into_response()
 }
 
-fn record(shared: &Shared, method: &str, params: &Value, status: u16) {
+fn record(shared: &Shared, method: &str, params: &Value, status: u16, arrived: Instant) {
     let seq = shared.next_seq();
     shared.lock().calls.push(Call {
         method: method.to_owned(),
         params: params.clone(),
         status,
         seq,
-        at: Instant::now(),
+        at: arrived,
     });
+    shared.recorded.notify_waiters();
 }
 
 /// Slack's limits on a message, with the error codes Slack answers.
@@ -938,6 +987,7 @@ async fn upload(
         "upload",
         &json!({"file_id": file_id, "bytes": body.len()}),
         200,
+        Instant::now(),
     );
     match shared.lock().uploads.get_mut(&file_id) {
         Some(upload) => {

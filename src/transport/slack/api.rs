@@ -10,6 +10,7 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 use super::message::{FileUpload, MessageBody};
+use crate::metrics::Metrics;
 
 /// The client type: slack-morphism over hyper with rustls.
 pub type Client = SlackClient<SlackClientHyperHttpsConnector>;
@@ -77,6 +78,7 @@ pub struct Api {
     token: SlackApiToken,
     /// Calls answered with HTTP 429 (each waited out, then retried).
     pub rate_limited: AtomicU64,
+    metrics: Option<Metrics>,
 }
 
 /// Calls `$call` (an expression using the session `$s`) until it is not rate limited.
@@ -90,6 +92,9 @@ macro_rules! with_retries {
                 Ok(value) => break Ok(value),
                 Err(SlackClientError::RateLimitError(e)) if tries <= RATE_LIMIT_RETRIES => {
                     $self.rate_limited.fetch_add(1, Ordering::Relaxed);
+                    if let Some(metrics) = &$self.metrics {
+                        metrics.event_throttled();
+                    }
                     let wait = e
                         .retry_after
                         .unwrap_or(Duration::from_secs(1))
@@ -114,11 +119,12 @@ macro_rules! with_retries {
 }
 
 impl Api {
-    pub fn new(client: Arc<Client>, token: SlackApiToken) -> Api {
+    pub fn new(client: Arc<Client>, token: SlackApiToken, metrics: Option<Metrics>) -> Api {
         Api {
             client,
             token,
             rate_limited: AtomicU64::new(0),
+            metrics,
         }
     }
 

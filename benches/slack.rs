@@ -1,0 +1,119 @@
+//! Speed of the Slack transport (issue #5): from the envelope leaving the Slack test server
+//! to the reply's `chat.postMessage` arriving there, with no AWS call on the way.
+//!
+//! `cargo bench --bench slack` runs the real bot (slack-morphism's Socket Mode client, the
+//! lanes, users.info from its cache, `Pipeline::handle`, Block Kit rendering, the Web API call)
+//! against `tests/slack_server` on loopback. Each iteration sends one `app_mention` envelope and
+//! measures until the test server receives the reply, so the figure also holds the test
+//! server's own WebSocket write and HTTP read: an upper bound of the bot's share.
+//!
+//! - `envelope_to_post/help`: `@aws lambda --help` (help text, no AWS);
+//! - `envelope_to_post/refused`: `@aws iam list-users` (the guard's deny list);
+//! - `envelope_to_post/question`: `@aws set default-account` (an account question, a select).
+
+#[path = "../tests/slack_server/mod.rs"]
+mod slack_server;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_chatops::config::Config;
+use aws_chatops::execute::Executor;
+use aws_chatops::pipeline::Pipeline;
+use aws_chatops::transport::slack::{self, SlackOptions, SlackToken, TokenKind};
+use criterion::{criterion_group, criterion_main, Criterion};
+use slack_server::{SlackServer, APP_TOKEN, BOT_TOKEN};
+
+const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/config/demo.toml");
+const CHANNEL: &str = "C0DEMO";
+const USER: &str = "U0DEMO";
+
+const MESSAGES: &[(&str, &str)] = &[
+    ("help", "lambda --help"),
+    ("refused", "iam list-users"),
+    ("question", "set default-account"),
+];
+
+fn envelope_to_post(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (server, connection) = runtime.block_on(async {
+        let server = SlackServer::start().await;
+        let config = Arc::new(Config::load(CONFIG.as_ref()).unwrap());
+        // No AWS call is made: an executor with no endpoint and no credentials will do.
+        let executor = Arc::new(Executor::new(
+            &aws_config::SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .build(),
+        ));
+        let pipeline = Arc::new(Pipeline::new(config.clone(), executor).unwrap());
+        let connection = slack::connect(
+            pipeline,
+            config,
+            &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
+            &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
+            &SlackOptions {
+                api_url: Some(server.api_url.clone()),
+                connections: 1,
+                ..SlackOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+        server.wait_connections(1).await;
+        // Warm up: users.info answered and cached, connections to the Web API pooled.
+        let after = server.position();
+        server.mention(CHANNEL, USER, "lambda --help", None).await;
+        server.next_call("chat.postMessage", after).await;
+        (server, connection)
+    });
+
+    let mut group = c.benchmark_group("envelope_to_post");
+    group.measurement_time(Duration::from_secs(5));
+    for (name, text) in MESSAGES {
+        // Criterion's figures are per sample (a mean over its iterations); each envelope's own
+        // latency is kept too, for its median and 99th percentile.
+        let mut each: Vec<Duration> = Vec::new();
+        group.bench_function(*name, |b| {
+            b.iter_custom(|iters| {
+                runtime.block_on(async {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let (envelope, _) = server.mention_envelope(CHANNEL, USER, text, None);
+                        let after = server.position();
+                        let sent = Instant::now();
+                        server.send(envelope).await;
+                        let call = server.next_call("chat.postMessage", after).await;
+                        assert_eq!(call.status, 200);
+                        let took = call.at.duration_since(sent);
+                        each.push(took);
+                        total += took;
+                    }
+                    total
+                })
+            })
+        });
+        each.sort();
+        if !each.is_empty() {
+            let at = |q: f64| each[((each.len() - 1) as f64 * q) as usize];
+            println!(
+                "envelope_to_post/{name}: {} envelopes, median {:.1} µs, p99 {:.1} µs",
+                each.len(),
+                at(0.5).as_secs_f64() * 1e6,
+                at(0.99).as_secs_f64() * 1e6
+            );
+        }
+    }
+    group.finish();
+    runtime.block_on(async move {
+        let stats = connection.shutdown().await;
+        assert_eq!(stats.undelivered, 0);
+        drop(server);
+    });
+}
+
+criterion_group!(benches, envelope_to_post);
+criterion_main!(benches);
