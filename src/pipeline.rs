@@ -8,9 +8,11 @@ use std::time::Instant;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::audit::{AuditDecision, AuditOutcome, AuditRecord, Auditor};
 use crate::config::{AccountConfig, ChannelConfig, Config};
-use crate::execute::{ExecError, Executor, Target};
+use crate::execute::{Executor, Target};
 use crate::guard::{self, Decision, Guard, Refusal, Sender};
+use crate::metrics::Metrics;
 use crate::normalize::normalize;
 use crate::parse::{self, ParseError, Parsed, Request};
 use crate::prompt::{
@@ -114,6 +116,8 @@ pub struct Pipeline {
     config: Arc<Config>,
     guard: Guard,
     conversations: Conversations,
+    auditor: Arc<Auditor>,
+    metrics: Metrics,
     executor: Arc<Executor>,
 }
 
@@ -155,16 +159,31 @@ const CHOICE_SOURCES: &[(&str, &str, &str, &str)] = &[
 const MAX_CHOICES: usize = 25;
 
 impl Pipeline {
-    pub fn new(
-        config: Arc<Config>,
-        executor: Arc<Executor>,
-    ) -> Result<Pipeline, crate::policy::PolicyError> {
+    /// A pipeline auditing through `tracing` with its own metrics; `with_auditor` and
+    /// `with_metrics` share the process's.
+    pub fn new(config: Arc<Config>, executor: Arc<Executor>) -> Result<Pipeline, PipelineError> {
         Ok(Pipeline {
             guard: Guard::new(&config)?,
             conversations: Conversations::new(&config),
+            auditor: Arc::new(Auditor::new(&config)?),
+            metrics: Metrics::new(),
             config,
             executor,
         })
+    }
+
+    pub fn with_auditor(mut self, auditor: Arc<Auditor>) -> Pipeline {
+        self.auditor = auditor;
+        self
+    }
+
+    pub fn with_metrics(mut self, metrics: Metrics) -> Pipeline {
+        self.metrics = metrics;
+        self
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn executor(&self) -> &Executor {
@@ -175,24 +194,41 @@ impl Pipeline {
         &self.conversations
     }
 
-    /// Handles one message and returns the reply. Never panics on input; every path answers.
+    /// Handles one message and returns the reply. Never panics on input; every path answers,
+    /// and every message leaves exactly one audit record.
     pub async fn handle(&self, inbound: &Inbound) -> Reply {
         let started = Instant::now();
-        let reply = self.handle_inner(inbound).await;
-        tracing::info!(
-            channel = %inbound.channel,
-            user = %inbound.user,
-            outcome = ?reply.outcome,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "message handled"
-        );
+        self.metrics.event_processed();
+        let mut record = AuditRecord::new(&inbound.team, &inbound.channel, &inbound.user);
+        let reply = self.handle_inner(inbound, &mut record).await;
+        record.duration_ms = started.elapsed().as_millis() as u64;
+        record.outcome = match (reply.outcome, record.outcome) {
+            (Outcome::AwsError, code @ AuditOutcome::AwsError(_)) => code,
+            (Outcome::AwsError, _) => AuditOutcome::AwsError("Error".into()),
+            (Outcome::Ok, _) => AuditOutcome::Ok,
+            (Outcome::Refused, _) => AuditOutcome::Refused,
+            (Outcome::Invalid, _) => AuditOutcome::Invalid,
+            (Outcome::Asked, _) => AuditOutcome::Asked,
+        };
+        if record.decision == AuditDecision::Run {
+            if let Some(service) = &record.service {
+                self.metrics.observe_command(service, started.elapsed());
+            }
+        }
+        self.metrics
+            .set_pending_questions(self.conversations.pending_count());
+        self.auditor.record(record);
         reply
     }
 
-    async fn handle_inner(&self, inbound: &Inbound) -> Reply {
+    async fn handle_inner(&self, inbound: &Inbound, record: &mut AuditRecord) -> Reply {
         let channel = match self.admit(inbound) {
             Ok(channel) => channel,
-            Err(refusal) => return Reply::new(Outcome::Refused, refusal.to_string()),
+            Err(refusal) => {
+                record.decision = AuditDecision::Deny;
+                record.reason = Some(refusal.to_string());
+                return Reply::new(Outcome::Refused, refusal.to_string());
+            }
         };
         let text = normalize(&inbound.text);
         let key = ConversationKey {
@@ -209,11 +245,11 @@ impl Pipeline {
             _ => false,
         };
         if let Some(answer) = Answer::parse(&text, known_option) {
-            return self.answer(inbound, channel, &key, answer).await;
+            return self.answer(inbound, channel, &key, answer, record).await;
         }
         // A new command replaces this person's open question.
         self.conversations.close(&key);
-        self.command(inbound, channel, &key, &text).await
+        self.command(inbound, channel, &key, &text, record).await
     }
 
     fn admit(&self, inbound: &Inbound) -> Result<&ChannelConfig, Refusal> {
@@ -230,76 +266,37 @@ impl Pipeline {
 
     /// What the bot would do with a message, without calling AWS or changing any state.
     pub fn explain(&self, inbound: &Inbound) -> Explanation {
-        let mut e = Explanation {
-            decision: "error",
-            service: None,
-            operation: None,
-            params: Map::new(),
-            account: None,
-            role_arn: None,
-            region: None,
-            reason: None,
-        };
-        let channel = match self.admit(inbound) {
-            Ok(c) => c,
+        let mut record = AuditRecord::new(&inbound.team, &inbound.channel, &inbound.user);
+        match self.admit(inbound) {
+            Ok(channel) => {
+                let step = self.step(inbound, channel, &normalize(&inbound.text));
+                describe(&mut record, &step);
+            }
             Err(refusal) => {
-                e.decision = "deny";
-                e.reason = Some(refusal.to_string());
-                return e;
-            }
-        };
-        let step = self.step(inbound, channel, &normalize(&inbound.text));
-        let mut describe = |request: &Request, account: &AccountConfig, region: &str| {
-            e.service = Some(request.service.service.clone());
-            e.operation = Some(request.operation.name.clone());
-            e.params = request.params.clone();
-            e.account = Some(account.id.clone());
-            e.role_arn = Some(account.role_arn.clone());
-            e.region = Some(region.to_owned());
-        };
-        match step {
-            Step::Help(_) => e.decision = "help",
-            Step::Deny(refusal) => {
-                e.decision = "deny";
-                e.service = refusal
-                    .action
-                    .as_ref()
-                    .and_then(|a| a.split(':').next())
-                    .map(str::to_owned);
-                e.reason = Some(refusal.to_string());
-            }
-            Step::Invalid(reason) => e.reason = Some(reason),
-            Step::AskAccount { .. } => {
-                e.decision = "prompt";
-                e.reason = Some("account".into());
-            }
-            Step::AskParameter {
-                request,
-                account,
-                region,
-            } => {
-                describe(&request, &account, &region);
-                e.decision = "prompt";
-                e.reason = request.missing.first().map(|m| m.cli_name.clone());
-            }
-            Step::Confirm {
-                request,
-                account,
-                region,
-            } => {
-                describe(&request, &account, &region);
-                e.decision = "confirm";
-            }
-            Step::Run {
-                request,
-                account,
-                region,
-            } => {
-                describe(&request, &account, &region);
-                e.decision = "run";
+                record.decision = AuditDecision::Deny;
+                record.reason = Some(refusal.to_string());
             }
         }
-        e
+        Explanation {
+            decision: match record.decision {
+                AuditDecision::Run => "run",
+                AuditDecision::Confirm => "confirm",
+                AuditDecision::Prompt => "prompt",
+                AuditDecision::Deny => "deny",
+                AuditDecision::Error => "error",
+                AuditDecision::Help => "help",
+            },
+            service: record.service,
+            operation: record.operation,
+            params: match record.params {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            },
+            account: record.account,
+            role_arn: record.role_arn,
+            region: record.region,
+            reason: record.reason,
+        }
     }
 
     /// Parse, pick the account and region, and ask the guard.
@@ -378,10 +375,18 @@ impl Pipeline {
         channel: &ChannelConfig,
         key: &ConversationKey,
         text: &str,
+        record: &mut AuditRecord,
     ) -> Reply {
-        match self.step(inbound, channel, text) {
+        let step = self.step(inbound, channel, text);
+        describe(record, &step);
+        match step {
             Step::Help(help) => Reply::new(Outcome::Ok, help),
-            Step::Deny(refusal) => Reply::new(Outcome::Refused, refusal.to_string()),
+            Step::Deny(refusal) => {
+                if matches!(refusal.rule, guard::Rule::UnsupportedService { .. }) {
+                    self.metrics.unsupported_event();
+                }
+                Reply::new(Outcome::Refused, refusal.to_string())
+            }
             Step::Invalid(reason) => Reply::new(Outcome::Invalid, reason),
             Step::AskAccount { command } => {
                 let question = account_question(channel, "Which account should this channel use?");
@@ -492,7 +497,7 @@ impl Pipeline {
                 account,
                 region,
             } => {
-                self.run(inbound, channel, &request, &account, &region)
+                self.run(inbound, channel, &request, &account, &region, record)
                     .await
             }
         }
@@ -540,7 +545,10 @@ impl Pipeline {
         request: &Request,
         account: &AccountConfig,
         region: &str,
+        record: &mut AuditRecord,
     ) -> Reply {
+        describe_request(record, request, account, region);
+        record.decision = AuditDecision::Run;
         let mut notes = request.notes.clone();
         if let Some(given) = &request.region {
             let remembered = self.conversations.memory(&channel.id).region;
@@ -556,6 +564,7 @@ impl Pipeline {
             user: inbound.user.clone(),
             region: region.to_owned(),
         };
+        record.session_name = Some(target.session_name());
         let header = format!(
             "{} {} · {} · {}",
             request.service.service, request.operation.name, account, region
@@ -582,11 +591,9 @@ impl Pipeline {
                 Reply::new(Outcome::Ok, text)
             }
             Err(e) => {
-                let outcome = match e {
-                    ExecError::Service { .. } => Outcome::AwsError,
-                    _ => Outcome::AwsError,
-                };
-                Reply::new(outcome, format!("{header}\n{e}"))
+                record.outcome = AuditOutcome::AwsError(e.code().to_owned());
+                record.reason = Some(e.to_string());
+                Reply::new(Outcome::AwsError, format!("{header}\n{e}"))
             }
         }
     }
@@ -597,14 +604,17 @@ impl Pipeline {
         channel: &ChannelConfig,
         key: &ConversationKey,
         answer: Answer,
+        record: &mut AuditRecord,
     ) -> Reply {
+        // Conversation steps that run nothing are recorded as help, like `explain` calls them.
+        record.decision = AuditDecision::Help;
         if let Answer::SetDefaultAccount(choice) = &answer {
             let then = match self.conversations.lookup(key) {
                 Lookup::Open(Pending::Account { command }, _) => command,
                 _ => None,
             };
             return self
-                .set_default_account(inbound, channel, key, choice.as_deref(), then)
+                .set_default_account(inbound, channel, key, choice.as_deref(), then, record)
                 .await;
         }
         let (pending, choices) = match self.conversations.lookup(key) {
@@ -672,9 +682,13 @@ impl Pipeline {
                     &request,
                     guard::resource_arn(&request, &account.id, &region).as_deref(),
                 ) {
-                    Decision::Deny(refusal) => Reply::new(Outcome::Refused, refusal.to_string()),
+                    Decision::Deny(refusal) => {
+                        record.decision = AuditDecision::Deny;
+                        record.reason = Some(refusal.to_string());
+                        Reply::new(Outcome::Refused, refusal.to_string())
+                    }
                     _ => {
-                        self.run(inbound, channel, &request, &account, &region)
+                        self.run(inbound, channel, &request, &account, &region, record)
                             .await
                     }
                 }
@@ -683,10 +697,10 @@ impl Pipeline {
             | (Pending::Confirmation { command, .. }, Answer::Parameter { option, value }) => {
                 self.conversations.close(key);
                 let text = format!("{command} --{option} {}", shell_quote(&value));
-                self.command(inbound, channel, key, &text).await
+                self.command(inbound, channel, key, &text, record).await
             }
             (Pending::Account { command }, Answer::SetDefaultAccount(choice)) => {
-                self.set_default_account(inbound, channel, key, choice.as_deref(), command)
+                self.set_default_account(inbound, channel, key, choice.as_deref(), command, record)
                     .await
             }
             (Pending::Account { .. }, Answer::Yes | Answer::No) => Reply::new(
@@ -710,6 +724,7 @@ impl Pipeline {
         key: &ConversationKey,
         choice: Option<&str>,
         then: Option<String>,
+        record: &mut AuditRecord,
     ) -> Reply {
         let Some(choice) = choice else {
             let current = self
@@ -746,13 +761,82 @@ impl Pipeline {
         match then {
             // The account question came before a command: run that command now.
             Some(command) => {
-                let mut reply = self.command(inbound, channel, key, &command).await;
+                let mut reply = self.command(inbound, channel, key, &command, record).await;
                 reply.text = format!("{text}\n{}", reply.text);
                 reply
             }
             None => Reply::new(Outcome::Ok, text),
         }
     }
+}
+
+/// Why a pipeline could not be built: a guardrail or an audit identifier that does not load.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+}
+
+/// What the stages decided, as the audit trail and `explain` both report it.
+fn describe(record: &mut AuditRecord, step: &Step) {
+    let (decision, reason) = match step {
+        Step::Help(_) => (AuditDecision::Help, None),
+        Step::Deny(refusal) => {
+            record.service = refusal
+                .action
+                .as_ref()
+                .and_then(|a| a.split(':').next())
+                .map(str::to_owned);
+            (AuditDecision::Deny, Some(refusal.to_string()))
+        }
+        Step::Invalid(reason) => (AuditDecision::Error, Some(reason.clone())),
+        Step::AskAccount { .. } => (AuditDecision::Prompt, Some("account".to_owned())),
+        Step::AskParameter {
+            request,
+            account,
+            region,
+        } => {
+            describe_request(record, request, account, region);
+            (
+                AuditDecision::Prompt,
+                request.missing.first().map(|m| m.cli_name.clone()),
+            )
+        }
+        Step::Confirm {
+            request,
+            account,
+            region,
+        } => {
+            describe_request(record, request, account, region);
+            (AuditDecision::Confirm, None)
+        }
+        Step::Run {
+            request,
+            account,
+            region,
+        } => {
+            describe_request(record, request, account, region);
+            (AuditDecision::Run, None)
+        }
+    };
+    record.decision = decision;
+    record.reason = reason;
+}
+
+fn describe_request(
+    record: &mut AuditRecord,
+    request: &Request,
+    account: &AccountConfig,
+    region: &str,
+) {
+    record.service = Some(request.service.service.clone());
+    record.operation = Some(request.operation.name.clone());
+    record.params = Value::Object(request.params.clone());
+    record.account = Some(account.id.clone());
+    record.role_arn = Some(account.role_arn.clone());
+    record.region = Some(region.to_owned());
 }
 
 fn account_question(channel: &ChannelConfig, text: &str) -> Question {
