@@ -221,7 +221,7 @@ async fn setup(who: &Who, text: String) -> anyhow::Result<(Pipeline, Inbound)> {
         .with_context(|| format!("cannot open the audit file of {}", who.config.display()))?;
     let executor = Arc::new(Executor::from_env().await);
     metrics().watch_executor(executor.clone());
-    let pipeline = Pipeline::new(Arc::new(config), executor)?;
+    let pipeline = build_pipeline(Arc::new(config), executor).await?;
     let inbound = Inbound {
         team,
         channel: who.channel.clone(),
@@ -243,6 +243,17 @@ fn default_log_level(command: &Command) -> &'static str {
     }
 }
 
+/// The pipeline with the process's auditor (CloudWatch Logs when a channel asks for it) and
+/// metrics.
+async fn build_pipeline(config: Arc<Config>, executor: Arc<Executor>) -> anyhow::Result<Pipeline> {
+    let auditor = aws_chatops::audit::Auditor::from_env(&config)
+        .await?
+        .with_metrics(metrics().clone());
+    Ok(Pipeline::new(config, executor)?
+        .with_auditor(Arc::new(auditor))
+        .with_metrics(metrics().clone()))
+}
+
 /// `run`: the tokens first (a clear refusal before anything else), then the configuration,
 /// then Slack until a termination signal.
 async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow::Result<ExitCode> {
@@ -253,7 +264,7 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
     aws_chatops::audit::logging::configure(&config).context("cannot open the audit file")?;
     let executor = Arc::new(Executor::from_env().await);
     metrics().watch_executor(executor.clone());
-    let pipeline = Arc::new(Pipeline::new(config.clone(), executor)?);
+    let pipeline = Arc::new(build_pipeline(config.clone(), executor).await?);
     let options = SlackOptions {
         shutdown_grace: std::time::Duration::from_secs(shutdown_grace_secs),
         metrics: Some(metrics().clone()),
