@@ -627,7 +627,8 @@ fn globals(matches: &ArgMatches, request: &mut Request) -> Result<(), ParseError
         };
     }
     if let Some(query) = text("query") {
-        if let Err(crate::render::RenderError::Query(reason)) = crate::render::compile_query(&query) {
+        if let Err(crate::render::RenderError::Query(reason)) = crate::render::compile_query(&query)
+        {
             return Err(ParseError::Query { query, reason });
         }
         request.query = Some(query);
