@@ -833,3 +833,54 @@ fn the_manifest_asks_for_socket_mode_interactivity_and_only_the_scopes_used() {
         assert!(manifest.contains(line), "{line}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_slack_cannot_say_who_wrote_nothing_runs() {
+    let h = Harness::start().await;
+    h.use_dev();
+    h.emu.start_recording();
+    // users.info keeps answering 429 (Retry-After: 0) past the bot's retries.
+    h.slack.rate_limit("users.info", 6, 0);
+    h.slack
+        .mention(
+            CHANNEL,
+            ALICE,
+            "lambda invoke --function-name myHelloWorld",
+            None,
+        )
+        .await;
+    let reply = h.next_message(CHANNEL, 0).await;
+    assert!(
+        reply.all_text().contains("couldn't check who you are"),
+        "{reply:?}"
+    );
+    assert!(!reply.has_controls());
+    assert_eq!(h.slack.calls("users.info").len(), 6);
+    assert_eq!(h.emu.count_invocations(), 0);
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_waits_for_commands_in_flight_no_longer_than_the_grace_period() {
+    let mut h = Harness::start_with_options(
+        demo_config(),
+        |_| {},
+        |o| o.shutdown_grace = Duration::from_millis(200),
+    )
+    .await;
+    h.use_dev();
+    // The reply is held up by a long rate limit, so the command is still in flight.
+    h.slack.rate_limit("chat.postMessage", 1, 60);
+    h.slack
+        .mention(CHANNEL, ALICE, "lambda list-functions", None)
+        .await;
+    wait_for("the rate-limited post", || {
+        h.slack.calls("chat.postMessage").pop()
+    })
+    .await;
+    let stats = tokio::time::timeout(slack_server::WAIT, h.bot.take().unwrap().shutdown())
+        .await
+        .expect("the shutdown is bounded by the grace period");
+    assert_eq!(stats.in_flight, 1);
+    assert_eq!(stats.handled, 0);
+}
