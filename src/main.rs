@@ -1,4 +1,7 @@
 //! The `aws-chatops` command: parse arguments, load the configuration, run.
+// The async state machines of `run` nest deeply (transport → pipeline → executor); the
+// compiler needs more than its default query depth to lay them out.
+#![recursion_limit = "256"]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,8 +13,8 @@ use clap::{Args, Parser, Subcommand};
 use aws_chatops::config::{Config, ConfigError};
 use aws_chatops::execute::Executor;
 use aws_chatops::pipeline::{Inbound, Outcome, Pipeline};
+use aws_chatops::transport::shell;
 use aws_chatops::transport::slack::{self, SlackOptions, SlackToken, TokenKind};
-use aws_chatops::transport::{self, shell};
 
 #[derive(Parser)]
 #[command(
@@ -146,7 +149,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => run_slack(&config, shutdown_grace_secs).await,
         Command::Shell(who) => {
             let (pipeline, inbound) = setup(&who, String::new()).await?;
-            transport::serve(&pipeline, &mut shell::Shell::new(inbound)).await?;
+            shell::Shell::new(inbound).serve(&pipeline).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Exec { who, yes, message } => {

@@ -1,5 +1,10 @@
 //! Where messages come from and replies go. Slack and the terminal `shell` implement the same
-//! [`Transport`] trait, so everything but the socket is tested without Slack.
+//! [`Transport`] trait and take the same path through [`exchange`], so everything but the
+//! socket is tested without Slack.
+//!
+//! Receiving is each transport's own: the shell pulls lines one after another, while Slack
+//! pushes envelopes that must be acked at once and runs different channels side by side.
+//! What happens to a message once it is in is the same for all of them.
 
 pub mod shell;
 pub mod slack;
@@ -14,25 +19,25 @@ pub enum TransportError {
     Delivery(String),
 }
 
-pub trait Transport {
-    /// The next message, or `None` when the transport is done.
-    fn next(&mut self) -> impl Future<Output = Option<Inbound>> + Send;
-    /// Delivers the reply to a message where it belongs (channel, thread, terminal).
-    fn reply(
-        &mut self,
+pub trait Transport: Sync {
+    /// Delivers the reply to a message to the conversation it came from (channel and
+    /// thread, or the terminal).
+    fn deliver(
+        &self,
         to: &Inbound,
         reply: &Reply,
     ) -> impl Future<Output = Result<(), TransportError>> + Send;
 }
 
-/// Handles messages one after another until the transport is done.
-pub async fn serve(
+/// One message through the pipeline, its reply delivered: the path every transport takes.
+/// The reply is returned too, for transports that follow up on it (Slack closes the buttons
+/// of a question it replaces).
+pub async fn exchange<T: Transport>(
     pipeline: &Pipeline,
-    transport: &mut impl Transport,
-) -> Result<(), TransportError> {
-    while let Some(inbound) = transport.next().await {
-        let reply = pipeline.handle(&inbound).await;
-        transport.reply(&inbound, &reply).await?;
-    }
-    Ok(())
+    transport: &T,
+    inbound: &Inbound,
+) -> (Reply, Result<(), TransportError>) {
+    let reply = pipeline.handle(inbound).await;
+    let delivered = transport.deliver(inbound, &reply).await;
+    (reply, delivered)
 }

@@ -5,11 +5,11 @@ use std::io::IsTerminal;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines, Stdin};
 
-use super::{Transport, TransportError};
-use crate::pipeline::{Inbound, Reply};
+use super::{exchange, Transport, TransportError};
+use crate::pipeline::{Inbound, Pipeline, Reply};
 
 pub struct Shell {
-    lines: Lines<BufReader<Stdin>>,
+    lines: tokio::sync::Mutex<Lines<BufReader<Stdin>>>,
     interactive: bool,
     template: Inbound,
 }
@@ -18,7 +18,7 @@ impl Shell {
     /// `template` holds the team, channel, user and account every message is sent as.
     pub fn new(template: Inbound) -> Shell {
         Shell {
-            lines: BufReader::new(tokio::io::stdin()).lines(),
+            lines: tokio::sync::Mutex::new(BufReader::new(tokio::io::stdin()).lines()),
             interactive: std::io::stdin().is_terminal(),
             template,
         }
@@ -39,15 +39,16 @@ pub fn format_reply(reply: &Reply) -> String {
     out
 }
 
-impl Transport for Shell {
-    async fn next(&mut self) -> Option<Inbound> {
+impl Shell {
+    /// The next message typed, or `None` at the end of the input.
+    pub async fn next(&self) -> Option<Inbound> {
         loop {
             if self.interactive {
                 let mut out = tokio::io::stdout();
                 let _ = out.write_all(b"you> ").await;
                 let _ = out.flush().await;
             }
-            let line = self.lines.next_line().await.ok()??;
+            let line = self.lines.lock().await.next_line().await.ok()??;
             if line.trim().is_empty() {
                 continue;
             }
@@ -58,7 +59,17 @@ impl Transport for Shell {
         }
     }
 
-    async fn reply(&mut self, _to: &Inbound, reply: &Reply) -> Result<(), TransportError> {
+    /// Handles the lines one after another until the input ends.
+    pub async fn serve(&self, pipeline: &Pipeline) -> Result<(), TransportError> {
+        while let Some(inbound) = self.next().await {
+            exchange(pipeline, self, &inbound).await.1?;
+        }
+        Ok(())
+    }
+}
+
+impl Transport for Shell {
+    async fn deliver(&self, _to: &Inbound, reply: &Reply) -> Result<(), TransportError> {
         let mut out = tokio::io::stdout();
         let text = format!("{}\n\n", format_reply(reply));
         out.write_all(text.as_bytes())

@@ -17,8 +17,9 @@
 //! 4. Web API calls wait out rate limits; a reply that still cannot be delivered is logged
 //!    with the reason ([`api`]).
 //!
-//! It does not use [`super::Transport`]'s one-message-at-a-time loop: Slack pushes
-//! envelopes, must be acked at once, and different channels must not wait for each other.
+//! Receiving is Slack's own (pushed envelopes, acked at once, lanes so channels don't wait
+//! for each other); once a message is in, it takes [`super::exchange`] like every transport,
+//! with [`Bot`]'s [`super::Transport`] implementation delivering the reply.
 
 pub mod api;
 pub mod events;
@@ -662,14 +663,13 @@ impl Bot {
             direct_message: m.direct_message,
             account: None,
         };
-        let reply = self.pipeline.handle(&inbound).await;
         let key = ConversationKey {
             channel: m.channel,
             user: m.user,
             thread: m.thread,
         };
         let previous = self.questions.get(&key);
-        self.deliver(&key, &reply).await;
+        let (reply, _) = super::exchange(&self.pipeline, &**self, &inbound).await;
         if let Some(previous) = previous {
             self.retire(&key, previous, &reply).await;
         }
@@ -718,12 +718,11 @@ impl Bot {
             direct_message: press.channel.starts_with('D'),
             account: None,
         };
-        let reply = self.pipeline.handle(&inbound).await;
-        self.deliver(&key, &reply).await;
+        let _ = super::exchange(&self.pipeline, &**self, &inbound).await;
     }
 
     /// Posts a reply where the conversation is; remembers a question it asks.
-    async fn deliver(&self, key: &ConversationKey, reply: &Reply) {
+    async fn post_reply(&self, key: &ConversationKey, reply: &Reply) {
         let thread = key.thread.as_deref();
         match message::reply_message(reply, &key.user, thread) {
             Outgoing::Message(body) => {
@@ -798,6 +797,20 @@ impl Bot {
                 );
             }
         }
+    }
+}
+
+impl super::Transport for Bot {
+    /// Failures are logged with their reason and counted (see `delivered`), never dropped
+    /// silently; the lane goes on with the next message either way.
+    async fn deliver(&self, to: &Inbound, reply: &Reply) -> Result<(), super::TransportError> {
+        let key = ConversationKey {
+            channel: to.channel.clone(),
+            user: to.user.clone(),
+            thread: to.thread.clone(),
+        };
+        self.post_reply(&key, reply).await;
+        Ok(())
     }
 }
 
