@@ -464,3 +464,46 @@ fn check_config_reports_every_problem_with_its_path() {
         .unwrap();
     assert_eq!(good.status.code(), Some(0));
 }
+
+#[test]
+fn the_shell_reads_piped_messages_and_answers_questions_by_number() {
+    use std::io::Write;
+    let emu = Emulator::start();
+    let mut child = std::process::Command::new(bin())
+        .args(["shell", "--config"])
+        .arg(root().join("fixtures/config/demo.toml"))
+        .args(["--channel", "C0DEMO", "--user", "U0DEMO"])
+        .env("AWS_ENDPOINT_URL", &emu.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"@aws lambda get-function\n2\n1\n@aws set default-account prod\n@aws lambda list-functions --query Functions[].FunctionName\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The account question first (two accounts), then the function question, then the result.
+    assert!(text.contains("1) dev (111111111111)"), "{text}");
+    assert!(
+        text.contains("This channel now uses prod (222222222222)"),
+        "{text}"
+    );
+    assert!(text.contains("needs --function-name"), "{text}");
+    assert!(
+        text.contains("lambda get-function · prod (222222222222)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("lambda list-functions · prod (222222222222)")
+            && text.contains("prodOnlyFunction"),
+        "{text}"
+    );
+}
