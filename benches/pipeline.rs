@@ -3,7 +3,8 @@
 //! `cargo bench --bench pipeline` measures, without AWS:
 //! - `explain/*`: normalize + parse + guard of typical messages (`Pipeline::explain`, which
 //!   stops before AWS);
-//! - `guard/*`: the guard alone (`Guard::check` on an already parsed request).
+//! - `guard/*`: the guard alone (`Guard::check` on an already parsed request);
+//! - `startup/*`: building a `Pipeline`, and the audit masker within it (once per process).
 //!
 //! Under the emulator (`scripts/with-emulator cargo bench --bench pipeline`, which sets
 //! `MOTO_URL`) it also measures one `lambda list-functions` in account dev three ways, each
@@ -12,14 +13,17 @@
 //!   path (credentials cached in the executor after the warm-up call);
 //! - `aws/executor_run`: `Executor::run` of the parsed request alone;
 //! - `aws/bare_http`: the bare AWS API round trip: one SigV4-signed GET of
-//!   `$MOTO_URL/2015-03-31/functions/` over a pooled hyper client, body read to the end.
+//!   `$MOTO_URL/2015-03-31/functions/` over a pooled hyper client, body read to the end;
+//! - `aws/paired`: the same three taking turns for 600 rounds (not criterion), whose median
+//!   per-round differences are the overheads, free of the emulator's drift;
+//! - `render/lambda_list_functions`: redacting and rendering that reply for chat.
 //!
-//! Without `MOTO_URL` the `aws/*` benchmarks are skipped with a message.
+//! Without `MOTO_URL` the `aws/*` and `render/*` benchmarks are skipped with a message.
 //! `benches/medians.sh` prints the medians criterion recorded.
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_chatops::config::Config;
 use aws_chatops::execute::{Executor, Target};
@@ -110,6 +114,25 @@ fn offline(c: &mut Criterion) {
             })
         });
     }
+    group.finish();
+}
+
+/// What every process pays once before its first command (the `exec` command pays it per
+/// message): building the pipeline, and its largest part, the audit masker's regexes.
+fn startup(c: &mut Criterion) {
+    let config = config();
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build();
+    let executor = Arc::new(Executor::new(&sdk));
+    let mut group = c.benchmark_group("startup");
+    group.sample_size(20);
+    group.bench_function("pipeline_new", |b| {
+        b.iter(|| Pipeline::new(config.clone(), executor.clone()).expect("pipeline"))
+    });
+    group.bench_function("masker_new", |b| {
+        b.iter(|| aws_chatops::audit::mask::Masker::new(&config.audit.custom_identifiers))
+    });
     group.finish();
 }
 
@@ -235,6 +258,18 @@ fn against_emulator(c: &mut Criterion) {
     assert!(String::from_utf8_lossy(&body).contains("devOnlyFunction"));
     let calls = executor.assume_role_calls();
 
+    // Where the pipeline's time beyond the executor goes, in part: redacting and rendering
+    // this reply (no AWS call).
+    let mut group = c.benchmark_group("render");
+    group.bench_function("lambda_list_functions", |b| {
+        b.iter(|| {
+            let mut v = black_box(&value).clone();
+            aws_chatops::render::redact(request.service, request.operation, &mut v);
+            aws_chatops::render::chat(&v)
+        })
+    });
+    group.finish();
+
     let mut group = c.benchmark_group("aws");
     group.measurement_time(Duration::from_secs(10));
     group.bench_function("bare_http", |b| {
@@ -250,6 +285,44 @@ fn against_emulator(c: &mut Criterion) {
         b.iter(|| rt.block_on(pipeline.handle(black_box(&message))))
     });
     group.finish();
+
+    // Criterion measures the three one after another, so a drift in the emulator's speed
+    // shows up as a difference. Here they take turns in a rotating order, and the overhead
+    // is the median of the per-round differences.
+    let rounds = 600;
+    let mut times: [Vec<f64>; 3] = [vec![], vec![], vec![]];
+    for round in 0..rounds {
+        for k in 0..3 {
+            let which = (round + k) % 3;
+            let started = Instant::now();
+            match which {
+                0 => drop(rt.block_on(bare.list_functions())),
+                1 => drop(rt.block_on(executor.run(&target, &request)).expect("runs")),
+                _ => drop(rt.block_on(pipeline.handle(&message))),
+            }
+            times[which].push(started.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    let diff = |a: usize, b: usize| -> Vec<f64> {
+        times[a].iter().zip(&times[b]).map(|(x, y)| x - y).collect()
+    };
+    let summary = serde_json::json!({
+        "rounds": rounds,
+        "median_us": {
+            "bare_http": median(times[0].clone()),
+            "executor_run": median(times[1].clone()),
+            "pipeline_handle": median(times[2].clone()),
+        },
+        "median_difference_us": {
+            "pipeline_handle - bare_http": median(diff(2, 0)),
+            "executor_run - bare_http": median(diff(1, 0)),
+            "pipeline_handle - executor_run": median(diff(2, 1)),
+        },
+    });
+    eprintln!("aws/paired ({rounds} rounds, interleaved): {summary:#}");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/criterion/aws");
+    let _ = std::fs::create_dir_all(&dir);
+    let _ = std::fs::write(dir.join("paired.json"), format!("{summary:#}\n"));
     assert_eq!(
         executor.assume_role_calls(),
         calls,
@@ -257,5 +330,15 @@ fn against_emulator(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, offline, against_emulator);
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+criterion_group!(benches, offline, startup, against_emulator);
 criterion_main!(benches);

@@ -44,6 +44,7 @@ pub const MANAGED: &[&str] = &[
 /// text and the candidate's byte range.
 type Check = fn(&str, Range<usize>) -> bool;
 
+#[derive(Clone)]
 struct Rule {
     name: String,
     regex: Regex,
@@ -100,126 +101,14 @@ impl Masker {
     /// The managed data identifiers plus the configuration's custom ones (checked after the
     /// managed ones, so a custom pattern can never leave part of a credential behind).
     pub fn new(custom: &[CustomIdentifier]) -> Result<Masker, regex::Error> {
-        let rule = |name: &str, pattern: &str, group: usize, check: Option<Check>| Rule {
-            name: name.to_owned(),
-            regex: Regex::new(pattern).expect("managed identifier patterns compile"),
-            group,
-            check,
-            key_group: None,
-        };
-        let mut rules = vec![
-            rule(
-                "OpenSshPrivateKey",
-                r"-----BEGIN OPENSSH PRIVATE KEY-----(?s:.*?)(?:-----END OPENSSH PRIVATE KEY-----|\z)",
-                0,
-                None,
-            ),
-            rule(
-                "PgpPrivateKey",
-                r"-----BEGIN PGP PRIVATE KEY BLOCK-----(?s:.*?)(?:-----END PGP PRIVATE KEY BLOCK-----|\z)",
-                0,
-                None,
-            ),
-            rule(
-                "PuttyPrivateKey",
-                r"PuTTY-User-Key-File-\d+:(?s:.*?)(?:Private-MAC: ?[0-9A-Fa-f]+|\z)",
-                0,
-                None,
-            ),
-            rule(
-                "PkcsPrivateKey",
-                r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.*?)(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\z)",
-                0,
-                None,
-            ),
-            rule(
-                "SlackToken",
-                r"\b(?:xox[a-z](?:\.xox[a-z])?-\d[0-9A-Za-z-]{8,}|xapp-\d-[0-9A-Za-z-]{8,})|https://hooks\.slack\.com/(?:services|workflows|triggers)/[0-9A-Za-z_/-]{8,}",
-                0,
-                None,
-            ),
-            // STS session tokens: by their fixed prefixes, or any long base64 run right after
-            // a session-token keyword. URL-encoded tokens (%2F, %2B, %3D) are covered too.
-            rule(
-                "AwsSessionToken",
-                r"(?:FQoGZXIvYXdzE|FwoGZXIvYXdzE|IQoJb3JpZ2luX2Vj)(?:[0-9A-Za-z/+=]|%[0-9A-Fa-f]{2}){16,}",
-                0,
-                Some(b64_boundaries),
-            ),
-            rule(
-                "AwsSessionToken",
-                r#"(?i:session[-_ ]?token|security[-_ ]?token)[\\"'\s:=>]{1,8}((?:[0-9A-Za-z/+=]|%[0-9A-Fa-f]{2}){100,})"#,
-                1,
-                None,
-            ),
-            rule(
-                "AwsSecretKey",
-                r"[0-9A-Za-z/+]{40,}",
-                0,
-                Some(aws_secret_key),
-            ),
-            rule(
-                "AwsAccessKeyId",
-                r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
-                0,
-                None,
-            ),
-            Rule {
-                key_group: Some(1),
-                ..rule(
-                    "Secret",
-                    &format!(
-                        r#"(?i)((?:{SECRET_WORDS_TEXT})[0-9A-Za-z_.-]*)[\\"'\s]*(?:=>|=|:)[\\"'\s]*([^\s"'\\,;&}}<>\])]{{3,}})"#,
-                        SECRET_WORDS_TEXT = SECRET_WORDS.trim_end_matches("|^token$")
-                    ),
-                    2,
-                    None,
-                )
-            },
-            rule(
-                "Secret",
-                r"(?i)\bbearer\s+([0-9A-Za-z._~+/-]{16,}=*)",
-                1,
-                None,
-            ),
-            rule("Secret", r"://[^\s:/@]+:([^\s@/]{3,})@", 1, None),
-            rule(
-                "EmailAddress",
-                r"[0-9A-Za-z._%+-]+@[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*\.[A-Za-z]{2,}\b",
-                0,
-                None,
-            ),
-            rule(
-                "CreditCardNumber",
-                r"\b(?:\d{13,19}|\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{4}(?:[ -]\d{3})?|\d{4}[ -]\d{6}[ -]\d{4,5}|\d{4}[ -]\d{4}[ -]\d{4}[ -]\d)\b",
-                0,
-                Some(credit_card),
-            ),
-            rule(
-                "IpAddress",
-                r"\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\b",
-                0,
-                Some(ipv4),
-            ),
-            rule(
-                "IpAddress",
-                r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}",
-                0,
-                Some(ipv6),
-            ),
-            rule(
-                "PhoneNumber",
-                r"\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,5}",
-                0,
-                Some(international_phone),
-            ),
-            rule(
-                "PhoneNumber",
-                r"(?:\b1[ .-])?(?:\(\d{3}\) ?|\b\d{3}[ .-])\d{3}[ .-]\d{4}\b",
-                0,
-                Some(not_inside_number),
-            ),
-        ];
+        // The managed patterns compile once per process (a few milliseconds, which every
+        // `exec` would otherwise pay several times); a Regex clone shares the compiled program.
+        static MANAGED: std::sync::LazyLock<Vec<Rule>> = std::sync::LazyLock::new(managed_rules);
+        static SECRET_KEY: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+            Regex::new(&format!("(?i)(?:{SECRET_WORDS}|credential)"))
+                .expect("the secret keyword pattern compiles")
+        });
+        let mut rules = MANAGED.clone();
         for identifier in custom {
             rules.push(Rule {
                 name: identifier.name.clone(),
@@ -231,8 +120,7 @@ impl Masker {
         }
         Ok(Masker {
             rules,
-            secret_key: Regex::new(&format!("(?i)(?:{SECRET_WORDS}|credential)"))
-                .expect("the secret keyword pattern compiles"),
+            secret_key: SECRET_KEY.clone(),
         })
     }
 
@@ -510,6 +398,130 @@ fn not_inside_number(text: &str, r: Range<usize>) -> bool {
         && !glued(after)
         && !dotted_digit(after, after2)
         && !dotted_digit(before, before2)
+}
+
+/// The managed data identifiers, in the order they are applied.
+fn managed_rules() -> Vec<Rule> {
+    let rule = |name: &str, pattern: &str, group: usize, check: Option<Check>| Rule {
+        name: name.to_owned(),
+        regex: Regex::new(pattern).expect("managed identifier patterns compile"),
+        group,
+        check,
+        key_group: None,
+    };
+    vec![
+        rule(
+            "OpenSshPrivateKey",
+            r"-----BEGIN OPENSSH PRIVATE KEY-----(?s:.*?)(?:-----END OPENSSH PRIVATE KEY-----|\z)",
+            0,
+            None,
+        ),
+        rule(
+            "PgpPrivateKey",
+            r"-----BEGIN PGP PRIVATE KEY BLOCK-----(?s:.*?)(?:-----END PGP PRIVATE KEY BLOCK-----|\z)",
+            0,
+            None,
+        ),
+        rule(
+            "PuttyPrivateKey",
+            r"PuTTY-User-Key-File-\d+:(?s:.*?)(?:Private-MAC: ?[0-9A-Fa-f]+|\z)",
+            0,
+            None,
+        ),
+        rule(
+            "PkcsPrivateKey",
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.*?)(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\z)",
+            0,
+            None,
+        ),
+        rule(
+            "SlackToken",
+            r"\b(?:xox[a-z](?:\.xox[a-z])?-\d[0-9A-Za-z-]{8,}|xapp-\d-[0-9A-Za-z-]{8,})|https://hooks\.slack\.com/(?:services|workflows|triggers)/[0-9A-Za-z_/-]{8,}",
+            0,
+            None,
+        ),
+        // STS session tokens: by their fixed prefixes, or any long base64 run right after
+        // a session-token keyword. URL-encoded tokens (%2F, %2B, %3D) are covered too.
+        rule(
+            "AwsSessionToken",
+            r"(?:FQoGZXIvYXdzE|FwoGZXIvYXdzE|IQoJb3JpZ2luX2Vj)(?:[0-9A-Za-z/+=]|%[0-9A-Fa-f]{2}){16,}",
+            0,
+            Some(b64_boundaries),
+        ),
+        rule(
+            "AwsSessionToken",
+            r#"(?i:session[-_ ]?token|security[-_ ]?token)[\\"'\s:=>]{1,8}((?:[0-9A-Za-z/+=]|%[0-9A-Fa-f]{2}){100,})"#,
+            1,
+            None,
+        ),
+        rule(
+            "AwsSecretKey",
+            r"[0-9A-Za-z/+]{40,}",
+            0,
+            Some(aws_secret_key),
+        ),
+        rule(
+            "AwsAccessKeyId",
+            r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
+            0,
+            None,
+        ),
+        Rule {
+            key_group: Some(1),
+            ..rule(
+                "Secret",
+                &format!(
+                    r#"(?i)((?:{SECRET_WORDS_TEXT})[0-9A-Za-z_.-]*)[\\"'\s]*(?:=>|=|:)[\\"'\s]*([^\s"'\\,;&}}<>\])]{{3,}})"#,
+                    SECRET_WORDS_TEXT = SECRET_WORDS.trim_end_matches("|^token$")
+                ),
+                2,
+                None,
+            )
+        },
+        rule(
+            "Secret",
+            r"(?i)\bbearer\s+([0-9A-Za-z._~+/-]{16,}=*)",
+            1,
+            None,
+        ),
+        rule("Secret", r"://[^\s:/@]+:([^\s@/]{3,})@", 1, None),
+        rule(
+            "EmailAddress",
+            r"[0-9A-Za-z._%+-]+@[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*\.[A-Za-z]{2,}\b",
+            0,
+            None,
+        ),
+        rule(
+            "CreditCardNumber",
+            r"\b(?:\d{13,19}|\d{4}[ -]\d{4}[ -]\d{4}[ -]\d{4}(?:[ -]\d{3})?|\d{4}[ -]\d{6}[ -]\d{4,5}|\d{4}[ -]\d{4}[ -]\d{4}[ -]\d)\b",
+            0,
+            Some(credit_card),
+        ),
+        rule(
+            "IpAddress",
+            r"\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\b",
+            0,
+            Some(ipv4),
+        ),
+        rule(
+            "IpAddress",
+            r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}",
+            0,
+            Some(ipv6),
+        ),
+        rule(
+            "PhoneNumber",
+            r"\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,5}",
+            0,
+            Some(international_phone),
+        ),
+        rule(
+            "PhoneNumber",
+            r"(?:\b1[ .-])?(?:\(\d{3}\) ?|\b\d{3}[ .-])\d{3}[ .-]\d{4}\b",
+            0,
+            Some(not_inside_number),
+        ),
+    ]
 }
 
 #[cfg(test)]
