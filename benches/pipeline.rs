@@ -23,7 +23,7 @@
 
 use std::hint::black_box;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use aws_chatops::config::Config;
 use aws_chatops::execute::{Executor, Target};
@@ -140,9 +140,6 @@ mod bare {
     //! The baseline: one signed HTTP request, as any AWS client has to send.
     use super::*;
     use aws_credential_types::Credentials;
-    use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-    use aws_sigv4::sign::v4;
-    use aws_smithy_runtime_api::client::identity::Identity;
     use bytes::Bytes;
     use http_body_util::{BodyExt, Empty};
     use hyper_util::client::legacy::{connect::HttpConnector, Client};
@@ -188,27 +185,14 @@ mod bare {
             request
                 .headers_mut()
                 .insert(http::header::HOST, host.parse().expect("host header"));
-            let identity: Identity = self.credentials.clone().into();
-            let params = v4::SigningParams::builder()
-                .identity(&identity)
-                .region(REGION)
-                .name("lambda")
-                .time(SystemTime::now())
-                .settings(SigningSettings::default())
-                .build()
-                .expect("signing params")
-                .into();
-            let headers: Vec<(&str, &str)> = request
-                .headers()
-                .iter()
-                .filter_map(|(k, v)| Some((k.as_str(), v.to_str().ok()?)))
-                .collect();
-            let uri = request.uri().to_string();
-            let signable =
-                SignableRequest::new("GET", &uri, headers.into_iter(), SignableBody::Bytes(&[]))
-                    .expect("signable");
-            let (instructions, _) = sign(signable, &params).expect("sign").into_parts();
-            instructions.apply_to_request_http1x(&mut request);
+            aws_chatops::execute::sign_request(
+                &mut request,
+                &[],
+                &self.credentials,
+                REGION,
+                "lambda",
+            )
+            .expect("sign");
             let response = self.client.request(request).await.expect("moto answers");
             assert!(response.status().is_success(), "HTTP {}", response.status());
             response

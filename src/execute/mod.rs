@@ -409,8 +409,10 @@ fn is_retryable(e: &ServiceError) -> bool {
         || e.code == "RequestLimitExceeded"
 }
 
-fn sign_request(
-    request: &mut http::Request<Full<Bytes>>,
+/// Signs a request with SigV4 for `name` in `region` (public for the benchmarks' bare round
+/// trip, which must sign exactly as the executor does).
+pub fn sign_request<B>(
+    request: &mut http::Request<B>,
     body: &[u8],
     credentials: &Credentials,
     region: &str,
