@@ -55,11 +55,18 @@ struct Rule {
     key_group: Option<usize>,
 }
 
-/// Finds and masks sensitive values in text and JSON. Cheap to share (`Arc`); building one
-/// compiles its regexes, so build it once.
+/// The managed identifiers, compiled once per process and only when first needed: a one-shot
+/// command that logs nothing never pays the few milliseconds they take.
+static MANAGED_RULES: std::sync::LazyLock<Vec<Rule>> = std::sync::LazyLock::new(managed_rules);
+static SECRET_KEY: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
+    Regex::new(&format!("(?i)(?:{SECRET_WORDS}|credential)"))
+        .expect("the secret keyword pattern compiles")
+});
+
+/// Finds and masks sensitive values in text and JSON. Cheap to build and share: the managed
+/// rules are shared by every masker, only custom identifiers are compiled per masker.
 pub struct Masker {
-    rules: Vec<Rule>,
-    secret_key: Regex,
+    custom: Vec<Rule>,
 }
 
 impl std::fmt::Debug for Masker {
@@ -67,11 +74,7 @@ impl std::fmt::Debug for Masker {
         f.debug_struct("Masker")
             .field(
                 "identifiers",
-                &self
-                    .rules
-                    .iter()
-                    .map(|r| r.name.as_str())
-                    .collect::<Vec<_>>(),
+                &self.rules().map(|r| r.name.as_str()).collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -101,14 +104,7 @@ impl Masker {
     /// The managed data identifiers plus the configuration's custom ones (checked after the
     /// managed ones, so a custom pattern can never leave part of a credential behind).
     pub fn new(custom: &[CustomIdentifier]) -> Result<Masker, regex::Error> {
-        // The managed patterns compile once per process (a few milliseconds, which every
-        // `exec` would otherwise pay several times); a Regex clone shares the compiled program.
-        static MANAGED: std::sync::LazyLock<Vec<Rule>> = std::sync::LazyLock::new(managed_rules);
-        static SECRET_KEY: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| {
-            Regex::new(&format!("(?i)(?:{SECRET_WORDS}|credential)"))
-                .expect("the secret keyword pattern compiles")
-        });
-        let mut rules = MANAGED.clone();
+        let mut rules = Vec::new();
         for identifier in custom {
             rules.push(Rule {
                 name: identifier.name.clone(),
@@ -118,16 +114,18 @@ impl Masker {
                 key_group: None,
             });
         }
-        Ok(Masker {
-            rules,
-            secret_key: SECRET_KEY.clone(),
-        })
+        Ok(Masker { custom: rules })
+    }
+
+    /// Managed rules first, so a custom pattern can never leave part of a credential behind.
+    fn rules(&self) -> impl Iterator<Item = &Rule> {
+        MANAGED_RULES.iter().chain(&self.custom)
     }
 
     /// The identifier names this masker applies, managed first.
     pub fn identifiers(&self) -> Vec<&str> {
         let mut names: Vec<&str> = Vec::new();
-        for rule in &self.rules {
+        for rule in self.rules() {
             if !names.contains(&rule.name.as_str()) {
                 names.push(&rule.name);
             }
@@ -144,7 +142,7 @@ impl Masker {
         });
         let mut found: Vec<(Range<usize>, &str)> =
             MASKED.find_iter(text).map(|m| (m.range(), "")).collect();
-        for rule in &self.rules {
+        for rule in self.rules() {
             for caps in rule.regex.captures_iter(text) {
                 let Some(m) = caps.get(rule.group) else {
                     continue;
@@ -192,7 +190,7 @@ impl Masker {
 
     /// Whether a JSON member's name says its value is a secret (`DB_PASSWORD`, `apiKey`…).
     pub fn is_secret_key(&self, key: &str) -> bool {
-        self.secret_key.is_match(key) && !describes_a_secret(key)
+        SECRET_KEY.is_match(key) && !describes_a_secret(key)
     }
 
     /// Masks a JSON value in place: every string is masked as text, and the whole value of a
