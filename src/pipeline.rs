@@ -404,59 +404,8 @@ impl Pipeline {
                 account,
                 region,
             } => {
-                let member = request.missing[0];
-                let shape = request.service.shape(&member.shape);
-                let mut text = format!(
-                    "`{} {}` in {account} · {region} needs --{} ({}).",
-                    request.service.service,
-                    request.operation.name,
-                    member.cli_name,
-                    parse::help::member_line(request.service, member)
-                );
-                let choices = self
-                    .existing_values(inbound, &member.cli_name, &account, &region)
-                    .await;
-                let choices: Vec<Choice> = if choices.is_empty() {
-                    match shape {
-                        crate::catalog::Shape::String {
-                            enum_values: Some(values),
-                            ..
-                        } => values.clone(),
-                        _ => vec![],
-                    }
-                } else {
-                    choices
-                }
-                .into_iter()
-                .take(MAX_CHOICES)
-                .map(|v| Choice {
-                    answer: format!("{} {}", member.cli_name, v),
-                    label: v,
-                })
-                .collect();
-                text.push_str(&format!(
-                    " Reply `@aws {} <value>`{}, or `@aws cancel`.",
-                    member.cli_name,
-                    if choices.is_empty() {
-                        ""
-                    } else {
-                        " or pick one"
-                    }
-                ));
-                let command = request.command_line();
-                self.conversations.ask(
-                    key.clone(),
-                    Pending::Parameter {
-                        command,
-                        option: member.cli_name.clone(),
-                    },
-                    choices.clone(),
-                );
-                Reply::ask(Question {
-                    kind: QuestionKind::Parameter,
-                    text,
-                    choices,
-                })
+                self.ask_parameter(inbound, key, &request, &account, &region, None)
+                    .await
             }
             Step::Confirm {
                 request,
@@ -501,6 +450,116 @@ impl Pipeline {
                     .await
             }
         }
+    }
+
+    /// Asks for the request's first missing parameter, offering the values that exist (those
+    /// containing `typed`, when an answer matched none exactly) or the allowed ones.
+    async fn ask_parameter(
+        &self,
+        inbound: &Inbound,
+        key: &ConversationKey,
+        request: &Request,
+        account: &AccountConfig,
+        region: &str,
+        typed: Option<&str>,
+    ) -> Reply {
+        let member = request.missing[0];
+        let mut values = self
+            .existing_values(inbound, &member.cli_name, account, region)
+            .await;
+        if let Some(typed) = typed {
+            let typed = typed.to_lowercase();
+            values.retain(|v| v.to_lowercase().contains(&typed));
+        }
+        if values.is_empty() {
+            if let crate::catalog::Shape::String {
+                enum_values: Some(allowed),
+                ..
+            } = request.service.shape(&member.shape)
+            {
+                values = allowed.clone();
+            }
+        }
+        let choices: Vec<Choice> = values
+            .into_iter()
+            .take(MAX_CHOICES)
+            .map(|v| Choice {
+                answer: format!("{} {}", member.cli_name, v),
+                label: v,
+            })
+            .collect();
+        let mut text = match typed {
+            Some(typed) => format!(
+                "There is no {} `{typed}` in {account} · {region}. Did you mean one of these?",
+                member.cli_name
+            ),
+            None => format!(
+                "`{} {}` in {account} · {region} needs --{} ({}).",
+                request.service.service,
+                request.operation.name,
+                member.cli_name,
+                parse::help::member_line(request.service, member)
+            ),
+        };
+        text.push_str(&format!(
+            " Reply `@aws {} <value>`{}, or `@aws cancel`.",
+            member.cli_name,
+            if choices.is_empty() {
+                ""
+            } else {
+                " or pick one"
+            }
+        ));
+        self.conversations.ask(
+            key.clone(),
+            Pending::Parameter {
+                command: request.command_line(),
+                option: member.cli_name.clone(),
+            },
+            choices.clone(),
+        );
+        Reply::ask(Question {
+            kind: QuestionKind::Parameter,
+            text,
+            choices,
+        })
+    }
+
+    /// When an answer names no existing resource but a few contain what was typed, the
+    /// question comes back with those: a typo in a function name becomes a pick, not an
+    /// AWS error. `None` when the answer should simply run.
+    async fn narrow_answer(
+        &self,
+        inbound: &Inbound,
+        channel: &ChannelConfig,
+        key: &ConversationKey,
+        command: &str,
+        value: &str,
+    ) -> Option<Reply> {
+        let Ok(Parsed::Command(request)) = parse::parse(command) else {
+            return None;
+        };
+        let member = request.missing.first()?;
+        let account = self.account(inbound, channel)?;
+        let region = request
+            .region
+            .clone()
+            .or_else(|| self.conversations.memory(&channel.id).region)
+            .unwrap_or_else(|| channel.region.clone());
+        let values = self
+            .existing_values(inbound, &member.cli_name, &account, &region)
+            .await;
+        let typed = value.to_lowercase();
+        if values.is_empty()
+            || values.iter().any(|v| v == value)
+            || !values.iter().any(|v| v.to_lowercase().contains(&typed))
+        {
+            return None;
+        }
+        Some(
+            self.ask_parameter(inbound, key, &request, &account, &region, Some(value))
+                .await,
+        )
     }
 
     /// Values that exist for a resource-naming option, from the matching list call.
@@ -692,6 +751,25 @@ impl Pipeline {
                             .await
                     }
                 }
+            }
+            (
+                Pending::Parameter {
+                    command,
+                    option: asked,
+                },
+                Answer::Parameter { option, value },
+            ) if option == asked => {
+                if let Some(narrowed) = self
+                    .narrow_answer(inbound, channel, key, &command, &value)
+                    .await
+                {
+                    record.decision = AuditDecision::Prompt;
+                    record.reason = Some(option);
+                    return narrowed;
+                }
+                self.conversations.close(key);
+                let text = format!("{command} --{option} {}", shell_quote(&value));
+                self.command(inbound, channel, key, &text, record).await
             }
             (Pending::Parameter { command, .. }, Answer::Parameter { option, value })
             | (Pending::Confirmation { command, .. }, Answer::Parameter { option, value }) => {

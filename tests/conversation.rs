@@ -155,3 +155,40 @@ async fn a_one_account_channel_never_asks() {
     assert_eq!(reply.outcome, Outcome::Ok, "{}", reply.text);
     assert!(reply.text.contains("dev (111111111111)"), "{}", reply.text);
 }
+
+#[tokio::test]
+async fn an_answer_that_names_nothing_offers_what_it_resembles() {
+    let emu = Emulator::start();
+    let p = pipeline(&emu, demo_config()).await;
+    say(&p, message_in("dev", "@aws lambda get-function")).await;
+    let narrowed = say(&p, message_in("dev", "@aws function-name hello")).await;
+    assert_eq!(narrowed.outcome, Outcome::Asked, "{}", narrowed.text);
+    assert!(
+        narrowed.text.contains("no function-name `hello`"),
+        "{}",
+        narrowed.text
+    );
+    let labels: Vec<String> = narrowed
+        .question
+        .unwrap()
+        .choices
+        .into_iter()
+        .map(|c| c.label)
+        .collect();
+    assert_eq!(labels, ["myHelloWorld"]);
+    let picked = say(&p, message_in("dev", "1")).await;
+    assert!(
+        picked.text.contains("FunctionName: myHelloWorld"),
+        "{}",
+        picked.text
+    );
+    // A name that resembles nothing runs as typed, and AWS says what is wrong.
+    say(&p, message_in("dev", "@aws lambda get-function")).await;
+    let missing = say(&p, message_in("dev", "@aws function-name zzz")).await;
+    assert_eq!(missing.outcome, Outcome::AwsError, "{}", missing.text);
+    assert!(
+        missing.text.contains("ResourceNotFoundException"),
+        "{}",
+        missing.text
+    );
+}
