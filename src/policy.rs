@@ -14,7 +14,7 @@
 //! Wildcards: the matcher is written here rather than taken from a crate. It is a
 //! few dozen lines, and IAM's resource rule is not a plain glob: a `*` inside an ARN
 //! segment does not match `:` unless it is the last character of its segment (see
-//! [`Glob`]), which no general-purpose glob crate (e.g. `wildmatch`) models. It runs
+//! `Glob`), which no general-purpose glob crate (e.g. `wildmatch`) models. It runs
 //! as a set-of-states simulation, so patterns like `*a*a*a*b` cost
 //! O(pattern × text) with no recursion or backtracking blowup.
 

@@ -6,9 +6,9 @@
 //! (`apps.connections.open` with the app-level token) and Slack pushes envelopes down it.
 //!
 //! How an envelope travels:
-//! 1. slack-morphism parses it and calls [`on_push`] or [`on_interaction`], and acks it only
+//! 1. slack-morphism parses it and calls `on_push` or `on_interaction`, and acks it only
 //!    once the callback returns. So the callbacks only validate and dedupe (a redelivered
-//!    event id runs nothing), hand the work to a lane ([`lanes`]) and return at once; the error
+//!    event id runs nothing), hand the work to a lane (`lanes`) and return at once; the error
 //!    handler always answers OK so nothing is redelivered because of us.
 //! 2. The lane of the (channel, user) runs the work in order: who the user is (`users.info`,
 //!    cached: their team decides whether they are external), the pipeline, the reply.
@@ -19,7 +19,7 @@
 //!
 //! Receiving is Slack's own (pushed envelopes, acked at once, lanes so channels don't wait
 //! for each other); once a message is in, it takes [`super::exchange`] like every transport,
-//! with [`Bot`]'s [`super::Transport`] implementation delivering the reply.
+//! with `Bot`'s [`super::Transport`] implementation delivering the reply.
 
 pub mod api;
 pub mod events;
@@ -220,9 +220,7 @@ pub async fn connect(
     bot_token: &SlackToken,
     options: &SlackOptions,
 ) -> Result<SlackConnection, SlackError> {
-    // rustls needs one crypto provider for the process (the AWS SDK and slack-morphism bring
-    // two); the same choice as main.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    crate::install_crypto_provider();
     let api_url = api_url(options)?;
     let client = Arc::new(SlackClient::new(connector(&api_url)));
     let api = Api::new(
