@@ -416,16 +416,7 @@ impl Pipeline {
                 let text = format!(
                     "Run `{command}` in {account} · {region}? It changes things in AWS. Reply `@aws yes` or `@aws no`."
                 );
-                let choices = vec![
-                    Choice {
-                        label: "Yes".into(),
-                        answer: "yes".into(),
-                    },
-                    Choice {
-                        label: "No".into(),
-                        answer: "no".into(),
-                    },
-                ];
+                let choices = crate::prompt::yes_no();
                 self.conversations.ask(
                     key.clone(),
                     Pending::Confirmation {

@@ -69,6 +69,20 @@ pub struct Choice {
     pub answer: String,
 }
 
+/// The two answers of a confirmation.
+pub fn yes_no() -> Vec<Choice> {
+    vec![
+        Choice {
+            label: "Yes".into(),
+            answer: "yes".into(),
+        },
+        Choice {
+            label: "No".into(),
+            answer: "no".into(),
+        },
+    ]
+}
+
 /// What a pending question is waiting to complete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pending {

