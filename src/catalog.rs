@@ -5,7 +5,7 @@
 //! HTTP bindings, paginators, and whether an operation is read-only. Parsing, help, the guard,
 //! the executor and rendering all read it, so they cannot disagree about a command.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use serde::Deserialize;
@@ -22,6 +22,8 @@ pub struct Service {
     pub target_prefix: Option<String>,
     pub json_version: Option<String>,
     pub xml_namespace: Option<String>,
+    /// The IAM service prefix (`lambda`); it differs from the CLI name for some services.
+    pub iam_prefix: String,
     pub operations: Vec<Operation>,
     pub shapes: HashMap<String, Shape>,
 }
@@ -48,6 +50,46 @@ pub struct Operation {
     pub output: Option<String>,
     pub result_wrapper: Option<String>,
     pub paginator: Option<Paginator>,
+    /// What IAM authorizes, from AWS's Service Authorization Reference.
+    pub iam: Iam,
+}
+
+/// An operation's authorization, as the guard evaluates guardrails against it.
+#[derive(Debug, Deserialize)]
+pub struct Iam {
+    /// The IAM actions the operation needs (`lambda:InvokeFunction` for `lambda invoke`);
+    /// empty when the reference has none, and the guard then refuses the operation.
+    pub actions: Vec<IamAction>,
+    /// Resources the parameters name that IAM doesn't authorize the actions on
+    /// (`list-event-source-mappings --function-name`): a Deny on them holds too.
+    pub related: Vec<IamResource>,
+    /// Input members whose value is a whole ARN (`Resource`, `ResourceARN`).
+    pub arn_members: Vec<String>,
+    /// Lambda: the member that names a version or alias of the function (`Qualifier`).
+    pub qualifier_member: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IamAction {
+    /// `lambda:InvokeFunction`
+    pub action: String,
+    /// `List`, `Read`, `Write`, `Permissions management`, `Tagging`
+    pub access_level: String,
+    /// The resource types the action authorizes against; none means IAM checks it against `*`.
+    pub resources: Vec<IamResource>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IamResource {
+    /// `function`, `alarm`, `layerVersion`
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Whether every call names one (otherwise the action also works without it).
+    pub required: bool,
+    /// The ARN format: `arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}`.
+    pub arn: String,
+    /// ARN variable → the input member that fills it (`AlarmName` → `AlarmNames`).
+    pub variables: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -232,9 +274,9 @@ impl Service {
         }
     }
 
-    /// The IAM action for an operation: `lambda:ListFunctions`.
-    pub fn action(&self, op: &Operation) -> String {
-        format!("{}:{}", self.service, op.api)
+    /// The IAM actions an operation needs, by name (`lambda:InvokeFunction`).
+    pub fn actions<'a>(&self, op: &'a Operation) -> impl Iterator<Item = &'a str> {
+        op.iam.actions.iter().map(|a| a.action.as_str())
     }
 }
 
@@ -242,6 +284,8 @@ impl Service {
 pub struct Catalog {
     services: Vec<Service>,
     regions: Vec<String>,
+    /// Region → partition, for the regions outside `aws`.
+    partitions: HashMap<String, String>,
     /// Operation name → services that have it, for the simplified form (`invoke my-fn`).
     by_operation: HashMap<String, Vec<usize>>,
 }
@@ -249,6 +293,7 @@ pub struct Catalog {
 #[derive(Deserialize)]
 struct Regions {
     regions: Vec<String>,
+    partitions: HashMap<String, String>,
 }
 
 const SERVICE_FILES: [&str; 3] = [
@@ -264,11 +309,11 @@ static BUILTIN: LazyLock<Catalog> = LazyLock::new(|| {
         .collect();
     let regions: Regions = serde_json::from_str(include_str!("../commands/regions.json"))
         .expect("commands/regions.json is valid");
-    Catalog::new(services, regions.regions)
+    Catalog::new(services, regions)
 });
 
 impl Catalog {
-    fn new(mut services: Vec<Service>, regions: Vec<String>) -> Catalog {
+    fn new(mut services: Vec<Service>, regions: Regions) -> Catalog {
         let mut by_operation: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, service) in services.iter_mut().enumerate() {
             service.operations.sort_by(|a, b| a.name.cmp(&b.name));
@@ -278,7 +323,8 @@ impl Catalog {
         }
         Catalog {
             services,
-            regions,
+            regions: regions.regions,
+            partitions: regions.partitions,
             by_operation,
         }
     }
@@ -308,6 +354,26 @@ impl Catalog {
     pub fn regions(&self) -> &[String] {
         &self.regions
     }
+
+    /// The ARN partition of a region: `aws`, or `aws-cn`, `aws-us-gov`… as botocore lists them.
+    pub fn partition(&self, region: &str) -> &str {
+        self.partitions.get(region).map_or("aws", String::as_str)
+    }
+}
+
+/// The API name for an AWS CLI name (`get-password-data` → `GetPasswordData`), as IAM spells
+/// most actions; only for names the catalog doesn't know (the catalog carries the real ones).
+pub fn api_name(cli_name: &str) -> String {
+    cli_name
+        .split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
 }
 
 /// Whether `name` is a real AWS region.

@@ -320,11 +320,10 @@ impl Pipeline {
             }
             Err(e) => return refusal_or_invalid(e),
         };
-        // The deny list and option rules don't depend on the account: refuse before asking.
+        // What holds whatever the account (the deny list, the option rules, a guardrail that
+        // denies an action everywhere) refuses before asking which account.
         if let Decision::Deny(refusal) = self.guard.check(channel, &request, None) {
-            if !matches!(refusal.rule, guard::Rule::Guardrail { .. }) {
-                return Step::Deny(refusal);
-            }
+            return Step::Deny(refusal);
         }
         let Some(account) = self.account(inbound, channel) else {
             return Step::AskAccount {
@@ -336,8 +335,11 @@ impl Pipeline {
             .clone()
             .or_else(|| self.conversations.memory(&channel.id).region)
             .unwrap_or_else(|| channel.region.clone());
-        let resource = guard::resource_arn(&request, &account.id, &region);
-        match self.guard.check(channel, &request, resource.as_deref()) {
+        let place = guard::Place {
+            account: &account.id,
+            region: &region,
+        };
+        match self.guard.check(channel, &request, Some(place)) {
             Decision::Deny(refusal) => Step::Deny(refusal),
             _ if !request.missing.is_empty() => Step::AskParameter {
                 request,
@@ -727,11 +729,11 @@ impl Pipeline {
                     return Reply::new(Outcome::Invalid, "That command no longer parses.");
                 };
                 // The guard decides again: the configuration may have changed since the question.
-                match self.guard.check(
-                    channel,
-                    &request,
-                    guard::resource_arn(&request, &account.id, &region).as_deref(),
-                ) {
+                let place = guard::Place {
+                    account: &account.id,
+                    region: &region,
+                };
+                match self.guard.check(channel, &request, Some(place)) {
                     Decision::Deny(refusal) => {
                         record.decision = AuditDecision::Deny;
                         record.reason = Some(refusal.to_string());

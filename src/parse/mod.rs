@@ -786,9 +786,18 @@ impl Request {
         line
     }
 
-    /// The IAM action this request needs: `lambda:ListFunctions`.
+    /// The IAM actions this request needs (`lambda:InvokeFunction` for `lambda invoke`).
+    pub fn actions(&self) -> impl Iterator<Item = &'static str> {
+        self.operation.iam.actions.iter().map(|a| a.action.as_str())
+    }
+
+    /// The first IAM action, for messages and the audit trail; `service:Api` when AWS's
+    /// reference has none.
     pub fn action(&self) -> String {
-        self.service.action(self.operation)
+        match self.actions().next() {
+            Some(action) => action.to_owned(),
+            None => format!("{}:{}", self.service.iam_prefix, self.operation.api),
+        }
     }
 }
 

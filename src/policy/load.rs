@@ -465,16 +465,7 @@ fn check_action(pattern: &str) -> Result<(), String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-*?".contains(c))
     {
-        let iam_name: String = op
-            .split('-')
-            .map(|w| {
-                let mut cs = w.chars();
-                match cs.next() {
-                    Some(first) => first.to_ascii_uppercase().to_string() + cs.as_str(),
-                    None => String::new(),
-                }
-            })
-            .collect();
+        let iam_name = crate::catalog::api_name(op);
         return Err(format!(
             "looks like an AWS CLI command name; IAM actions use the API operation name, e.g. `{service}:{iam_name}`"
         ));

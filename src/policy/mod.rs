@@ -20,8 +20,10 @@
 
 mod glob;
 mod load;
+mod scope;
 
 pub use load::{Hint, PolicyError, StatementRef};
+pub use scope::{severity, NamedResource, Scope};
 
 use glob::Glob;
 
@@ -42,6 +44,25 @@ pub fn builtin_deny() -> Policy {
         .expect("policies/builtin-deny.json is compiled in and tested to load")
 }
 
+/// Whether `arn` has the shape of an ARN format from AWS's reference
+/// (`arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}`), each variable
+/// standing for any text: the guard's test of whether a parameter's ARN is the resource an
+/// action authorizes against, or another one (a KMS key, an event source).
+pub fn fits_arn_format(format: &str, arn: &str) -> bool {
+    let mut pattern = String::with_capacity(format.len());
+    let mut rest = format;
+    while let Some(start) = rest.find("${") {
+        pattern.push_str(&rest[..start].replace(['*', '?'], ""));
+        pattern.push('*');
+        match rest[start..].find('}') {
+            Some(end) => rest = &rest[start + end + 1..],
+            None => return false,
+        }
+    }
+    pattern.push_str(rest);
+    Glob::resource(&pattern).matches(arn)
+}
+
 /// A loaded, validated policy document.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -59,6 +80,9 @@ pub enum Evaluation {
     ExplicitDeny { sid: Option<String> },
     /// No statement matched.
     ImplicitDeny,
+    /// The resource is unknown and a statement scoped to particular resources might decide
+    /// ([`Policy::decide`] only): a Deny (`deny`, whose `sid` is given) or only an Allow.
+    Unresolved { sid: Option<String>, deny: bool },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,10 +156,15 @@ impl Policy {
 impl Statement {
     /// `action` is already lower-cased.
     fn matches(&self, action: &str, resource: Option<&str>) -> bool {
+        self.matches_action(action) && self.matches_resource(resource)
+    }
+
+    fn matches_action(&self, action: &str) -> bool {
         let action_hit = self.actions.globs.iter().any(|g| g.matches(action));
-        if action_hit == self.actions.negated {
-            return false;
-        }
+        action_hit != self.actions.negated
+    }
+
+    fn matches_resource(&self, resource: Option<&str>) -> bool {
         let resource_hit = match resource {
             Some(arn) => self.resources.globs.iter().any(|g| g.matches(arn)),
             None => self.resources.globs.iter().any(|g| g.source == "*"),

@@ -1,0 +1,334 @@
+//! What a command asks IAM for: its IAM actions and, per action, the resources it acts on,
+//! built from the command's parameters with the ARN formats of AWS's Service Authorization
+//! Reference (`commands/*.json`, `iam`). Guardrails are evaluated against these, so an admin's
+//! `"Resource": "arn:aws:lambda:*:111111111111:function:prod-*"` holds however the command
+//! names the function.
+//!
+//! Each ARN format's variables are filled from the input members the generator bound to them
+//! (`${AlarmName}` from `--alarm-names`, one ARN per name); `${Partition}`, `${Region}` and
+//! `${Account}` from the channel's account and the command's region. A member that carries a
+//! whole ARN (`--resource`, `--resource-arn`) is the resource when it fits one of the action's
+//! formats. Lambda function names are resolved as Lambda resolves them ([`super::lambda`]).
+//! Whatever cannot be built is [`Scope::Unknown`], and resource-scoped guardrails then fail
+//! closed.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::lambda::FunctionRef;
+use crate::catalog::{Catalog, IamAction, IamResource};
+use crate::parse::Request;
+use crate::policy::{self, NamedResource, Scope};
+
+/// Where a command runs: the channel's account and the command's region.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+}
+
+/// One IAM action a command needs, and what it acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorization {
+    pub action: &'static str,
+    pub scope: Scope,
+}
+
+/// A resource ARN in another account than the channel's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherAccount {
+    pub arn: String,
+    pub account: String,
+}
+
+/// Bounds the ARNs one command can produce (`--alarm-names` takes a list): past this, the
+/// scope is unknown and scoped guardrails refuse.
+const MAX_RESOURCES: usize = 100;
+
+/// The authorizations a request needs. Without a place (the account isn't chosen yet), every
+/// resource-scoped action is [`Scope::Unknown`]: only what holds for every resource decides.
+pub fn authorizations(
+    request: &Request,
+    place: Option<Place<'_>>,
+) -> Result<Vec<Authorization>, OtherAccount> {
+    let related = match place {
+        Some(place) => related(request, place),
+        None => vec![],
+    };
+    request
+        .operation
+        .iam
+        .actions
+        .iter()
+        .map(|action| {
+            let scope = match place {
+                _ if action.resources.is_empty() && related.is_empty() => Scope::Unscoped,
+                // `*` as a resource is what IAM checks an unscoped action against.
+                _ if action.resources.is_empty() => Scope::Named(vec![NamedResource {
+                    arn: "*".into(),
+                    deny_also: related.clone(),
+                }]),
+                None => Scope::Unknown("the account isn't chosen yet".into()),
+                Some(place) => match scope(request, action, place) {
+                    Scope::Named(mut named) => {
+                        for resource in &mut named {
+                            resource.deny_also.extend(related.iter().cloned());
+                        }
+                        Scope::Named(named)
+                    }
+                    other => other,
+                },
+            };
+            if let (Some(place), Scope::Named(named)) = (place, &scope) {
+                in_account(named, place)?;
+            }
+            Ok(Authorization {
+                action: action.action.as_str(),
+                scope,
+            })
+        })
+        .collect()
+}
+
+/// The ARNs of the related resources the request names, and the resources' related ARNs.
+fn related(request: &Request, place: Place<'_>) -> Vec<String> {
+    let partition = Catalog::builtin().partition(place.region);
+    let mut named = Vec::new();
+    for resource in &request.operation.iam.related {
+        if is_lambda_function(request, resource) {
+            lambda_functions(request, resource, partition, place, &mut named);
+        } else if let Some(arns) = fill(
+            &resource.arn,
+            &resource.variables,
+            request,
+            partition,
+            place,
+        ) {
+            named.extend(arns.into_iter().map(NamedResource::new));
+        }
+    }
+    let mut arns: Vec<String> = named
+        .into_iter()
+        .flat_map(|r| std::iter::once(r.arn).chain(r.deny_also))
+        .collect();
+    arns.sort();
+    arns.dedup();
+    arns
+}
+
+/// Every ARN must be in the channel's account (or name none, as S3 buckets' don't).
+fn in_account(named: &[NamedResource], place: Place<'_>) -> Result<(), OtherAccount> {
+    for resource in named {
+        for arn in std::iter::once(&resource.arn).chain(&resource.deny_also) {
+            let account = arn.split(':').nth(4).unwrap_or_default();
+            if !account.is_empty() && account != place.account {
+                return Err(OtherAccount {
+                    arn: arn.clone(),
+                    account: account.to_owned(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+fn scope(request: &Request, action: &IamAction, place: Place<'_>) -> Scope {
+    let partition = Catalog::builtin().partition(place.region);
+    let mut named: Vec<NamedResource> = Vec::new();
+    // Whether the command names a resource at all (a value we may fail to read).
+    let mut names_one = false;
+
+    for member in &request.operation.iam.arn_members {
+        for value in values(request.params.get(member)) {
+            names_one = true;
+            if action
+                .resources
+                .iter()
+                .any(|r| policy::fits_arn_format(&r.arn, &value))
+            {
+                named.push(NamedResource::new(value));
+            }
+        }
+    }
+    for resource in &action.resources {
+        if resource.variables.is_empty() {
+            continue;
+        }
+        names_one |= resource
+            .variables
+            .values()
+            .any(|m| request.params.contains_key(m));
+        if is_lambda_function(request, resource) {
+            lambda_functions(request, resource, partition, place, &mut named);
+        } else if let Some(arns) = fill(
+            &resource.arn,
+            &resource.variables,
+            request,
+            partition,
+            place,
+        ) {
+            named.extend(arns.into_iter().map(NamedResource::new));
+        }
+    }
+    named.sort_by(|a, b| a.arn.cmp(&b.arn));
+    named.dedup();
+
+    let kinds = kinds(action);
+    if named.len() > MAX_RESOURCES {
+        return Scope::Unknown(format!("it names more than {MAX_RESOURCES} resources"));
+    }
+    if named.is_empty() {
+        return if names_one {
+            Scope::Unknown(format!(
+                "the bot can't build the ARN of the {kinds} it names"
+            ))
+        } else if action.resources.iter().any(|r| r.required) {
+            Scope::Unknown(format!("it names no {kinds}, so it acts on any {kinds}"))
+        } else {
+            Scope::Unscoped
+        };
+    }
+    Scope::Named(named)
+}
+
+/// `function` or `alarm`, or `function or function alias` for an action with several types.
+fn kinds(action: &IamAction) -> String {
+    let mut kinds: Vec<&str> = action.resources.iter().map(|r| r.kind.as_str()).collect();
+    kinds.dedup();
+    kinds.join(" or ")
+}
+
+/// Lambda's function resources (`function`, `function alias`, `function version`), whose
+/// `${FunctionName}` is filled from a `FunctionName` member.
+fn is_lambda_function(request: &Request, resource: &IamResource) -> bool {
+    request.service.iam_prefix == "lambda"
+        && resource.arn.contains(":function:${FunctionName}")
+        && resource.variables.contains_key("FunctionName")
+}
+
+fn lambda_functions(
+    request: &Request,
+    resource: &IamResource,
+    partition: &str,
+    place: Place<'_>,
+    named: &mut Vec<NamedResource>,
+) {
+    let iam = &request.operation.iam;
+    // The alias operations name the alias in `Name`: IAM authorizes them on the function, and
+    // a Deny on the alias holds too. `Qualifier` (and `name:qualifier`) address the version or
+    // alias itself, which IAM authorizes, and a Deny on the function holds too.
+    let alias_member = iam
+        .qualifier_member
+        .as_deref()
+        .filter(|m| *m != "Qualifier");
+    let qualifier_param = iam
+        .qualifier_member
+        .as_deref()
+        .and_then(|m| request.params.get(m))
+        .and_then(Value::as_str)
+        .filter(|q| !q.is_empty());
+    for value in values(request.params.get(&resource.variables["FunctionName"])) {
+        // A value Lambda would refuse names nothing we can check: the scope stays unknown.
+        let Some(function) = FunctionRef::parse(&value) else {
+            continue;
+        };
+        let region = function.region.as_deref().unwrap_or(place.region);
+        let partition = match (&function.partition, &function.region) {
+            (Some(p), _) => p.as_str(),
+            (None, Some(_)) => Catalog::builtin().partition(region),
+            (None, None) => partition,
+        };
+        let unqualified = function.arn(partition, region, place.account, None);
+        let mut qualifiers: Vec<&str> = function.qualifier.iter().map(String::as_str).collect();
+        if let Some(q) = qualifier_param {
+            if !qualifiers.contains(&q) {
+                qualifiers.push(q);
+            }
+        }
+        if qualifiers.is_empty() {
+            named.push(NamedResource::new(unqualified));
+            continue;
+        }
+        for q in qualifiers {
+            let qualified = function.arn(partition, region, place.account, Some(q));
+            let from_alias_name = alias_member.is_some() && Some(q) == qualifier_param;
+            named.push(if from_alias_name {
+                NamedResource {
+                    arn: unqualified.clone(),
+                    deny_also: vec![qualified],
+                }
+            } else {
+                NamedResource {
+                    arn: qualified,
+                    deny_also: vec![unqualified.clone()],
+                }
+            });
+        }
+    }
+}
+
+/// The ARNs an ARN format gives with the request's values: one per combination of list
+/// values; `None` when a variable has no value. A value that is itself an ARN stands for
+/// the format up to its variable (`--layer-name arn:…:layer:x` with `${LayerVersion}`).
+fn fill(
+    format: &str,
+    variables: &BTreeMap<String, String>,
+    request: &Request,
+    partition: &str,
+    place: Place<'_>,
+) -> Option<Vec<String>> {
+    let mut arns = vec![String::new()];
+    let mut rest = format;
+    while let Some(start) = rest.find("${") {
+        let end = start + rest[start..].find('}')?;
+        let var = &rest[start + 2..end];
+        let literal = &rest[..start];
+        rest = &rest[end + 1..];
+        let values: Vec<String> = match var {
+            "Partition" => vec![partition.to_owned()],
+            "Region" => vec![place.region.to_owned()],
+            "Account" => vec![place.account.to_owned()],
+            _ => {
+                let values = values(request.params.get(variables.get(var)?));
+                if values.is_empty() {
+                    return None;
+                }
+                values
+            }
+        };
+        if arns.len() * values.len() > MAX_RESOURCES + 1 {
+            return None;
+        }
+        arns = arns
+            .iter()
+            .flat_map(|arn| {
+                values.iter().map(move |v| {
+                    if v.starts_with("arn:") {
+                        v.clone()
+                    } else {
+                        format!("{arn}{literal}{v}")
+                    }
+                })
+            })
+            .collect();
+    }
+    Some(arns.into_iter().map(|arn| arn + rest).collect())
+}
+
+/// The values of a parameter as text: a string, a number, or a list of them.
+fn values(value: Option<&Value>) -> Vec<String> {
+    let items: &[Value] = match value {
+        Some(Value::Array(items)) => items,
+        Some(v) => std::slice::from_ref(v),
+        None => &[],
+    };
+    items
+        .iter()
+        .filter_map(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .collect()
+}

@@ -1,0 +1,953 @@
+//! Decides, before any AWS call, whether a command may run. A chat channel is a shared
+//! terminal into an AWS account that anyone in it can type into from a phone, so the guard
+//! fails closed and every refusal names the rule that refused it.
+//!
+//! In order: who is asking (configured channel, same workspace, allowed user); the built-in
+//! deny list (IAM, STS, KMS, credential-returning calls), whatever the role allows; options
+//! and values that could redirect the call or read files; the read-only rule with its short
+//! allowlist of state-changing commands that ask for confirmation; the channel's guardrails.
+//!
+//! Every rule speaks IAM: a command is the IAM actions it needs and the resources each acts
+//! on ([`authorize`]), and policies are evaluated on those as IAM evaluates them ([`policy`]).
+
+mod authorize;
+mod lambda;
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde_json::Value;
+
+pub use authorize::{authorizations, Authorization, OtherAccount, Place};
+pub use lambda::FunctionRef;
+
+use crate::config::{ChannelConfig, Config};
+use crate::parse::Request;
+use crate::policy::{self, Evaluation, NamedResource, Policy, Scope};
+
+/// State-changing IAM actions a channel may run, after a Yes. Everything else that changes
+/// resources is refused.
+pub const CONFIRM_ALLOWLIST: &[&str] = &[
+    "lambda:InvokeFunction",
+    "support:CreateCase",
+    "support:AddCommunicationToCase",
+    "support:ResolveCase",
+    "support:RefreshTrustedAdvisorCheck",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    Run,
+    Confirm,
+    Deny(Refusal),
+}
+
+/// Why a message was refused: the rule, and for a denied action the action and the resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub rule: Rule,
+    pub action: Option<String>,
+    /// The resource ARN the refusal is about, when one is.
+    pub resource: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    /// The always-on deny list; `sid` is the statement that matched.
+    BuiltinDeny {
+        sid: String,
+    },
+    UnsupportedService {
+        service: String,
+    },
+    /// The operation has no IAM action in AWS's reference, so no policy can be checked.
+    NoIamAction,
+    ReadOnly,
+    Attachments,
+    Option {
+        option: String,
+    },
+    FileValue {
+        value: String,
+    },
+    Chaining {
+        operator: String,
+    },
+    LookAlike {
+        detail: String,
+    },
+    /// A guardrail denies it (`sid`), or no statement allows it (`sid` is `None`).
+    Guardrail {
+        file: String,
+        sid: Option<String>,
+    },
+    /// A guardrail scoped to particular resources might apply, and the command's resources
+    /// are unknown (`why`). With `deny`, a Deny (`sid`) might hold; otherwise an Allow is
+    /// scoped to resources the command may leave.
+    GuardrailUnresolved {
+        file: String,
+        sid: Option<String>,
+        deny: bool,
+        why: String,
+    },
+    /// The command names a resource in another account than the channel's.
+    OtherAccount {
+        account: String,
+    },
+    ChannelNotConfigured,
+    ExternalUser {
+        team: String,
+    },
+    DirectMessage,
+    UserNotAllowed,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let action = self.action.as_deref().unwrap_or("this command");
+        let on = match &self.resource {
+            Some(arn) => format!(" on {arn}"),
+            None => String::new(),
+        };
+        match &self.rule {
+            Rule::BuiltinDeny { sid } => write!(
+                f,
+                "Refused by the built-in deny list (policies/builtin-deny.json, statement {sid}): {action} is never run from chat, whatever the channel's role allows."
+            ),
+            Rule::UnsupportedService { service } => write!(
+                f,
+                "Refused: `{service}` is not a supported service. Supported services: {}.",
+                crate::parse::supported_services()
+            ),
+            Rule::NoIamAction => write!(
+                f,
+                "Refused: {action} has no IAM action in AWS's Service Authorization Reference, so the bot can't check it against this channel's rules."
+            ),
+            Rule::ReadOnly => write!(
+                f,
+                "Refused by the read-only rule: {action} changes resources, and channels may only run read-only commands (plus {}).",
+                CONFIRM_ALLOWLIST.join(", ")
+            ),
+            Rule::Attachments => write!(
+                f,
+                "Refused: attachments can't be added from a channel ({action})."
+            ),
+            Rule::Option { option } => write!(
+                f,
+                "Refused by the option rule: `{option}` could redirect the call or change whose credentials are used, so it is not accepted in chat."
+            ),
+            Rule::FileValue { value } => write!(
+                f,
+                "Refused by the option rule: `{value}` names a file; the bot reads and writes no files. Paste the value itself."
+            ),
+            Rule::Chaining { operator } => write!(
+                f,
+                "Refused by the single-command rule: the message chains a second command with {operator}, so none of it was run."
+            ),
+            Rule::LookAlike { detail } => write!(
+                f,
+                "Refused by the plain-names rule: {detail}."
+            ),
+            Rule::Guardrail { file, sid } => match sid {
+                Some(sid) => write!(
+                    f,
+                    "Refused by this channel's guardrail {file} (statement {sid}): {action} is denied{on}."
+                ),
+                None => write!(
+                    f,
+                    "Refused by this channel's guardrail {file}: no statement allows {action}{on}."
+                ),
+            },
+            Rule::GuardrailUnresolved { file, sid, deny: true, why } => write!(
+                f,
+                "Refused by this channel's guardrail {file} (statement {}): it denies {action} on some resources, and {why}, so the bot can't tell that this command stays clear of them. Name the resource exactly.",
+                sid.as_deref().unwrap_or("without a Sid")
+            ),
+            Rule::GuardrailUnresolved { file, why, .. } => write!(
+                f,
+                "Refused by this channel's guardrail {file}: {action} is allowed only on particular resources, and {why}. Name the resource exactly."
+            ),
+            Rule::OtherAccount { account } => write!(
+                f,
+                "Refused: {}is in account {account}, not in this channel's account. Commands only reach the account the channel is bound to.",
+                self.resource.as_deref().map(|arn| format!("{arn} ")).unwrap_or_default()
+            ),
+            Rule::ChannelNotConfigured => write!(
+                f,
+                "This channel isn't set up for AWS commands. An admin can add it to the aws-chatops configuration."
+            ),
+            Rule::ExternalUser { team } => write!(
+                f,
+                "Refused: commands are only taken from members of this workspace (you are in {team})."
+            ),
+            Rule::DirectMessage => write!(
+                f,
+                "Refused: direct messages aren't enabled for AWS commands; use a configured channel."
+            ),
+            Rule::UserNotAllowed => write!(
+                f,
+                "Refused: you are not on this channel's list of users who may run AWS commands."
+            ),
+        }
+    }
+}
+
+impl Refusal {
+    pub fn new(rule: Rule) -> Refusal {
+        Refusal {
+            rule,
+            action: None,
+            resource: None,
+        }
+    }
+
+    fn of(rule: Rule, action: &str) -> Refusal {
+        Refusal {
+            rule,
+            action: Some(action.to_owned()),
+            resource: None,
+        }
+    }
+
+    /// The rule's short name, for `explain` and the audit trail.
+    pub fn rule_name(&self) -> &'static str {
+        match self.rule {
+            Rule::BuiltinDeny { .. } => "builtin-deny",
+            Rule::UnsupportedService { .. } => "unsupported-service",
+            Rule::NoIamAction => "no-iam-action",
+            Rule::ReadOnly => "read-only",
+            Rule::Attachments => "attachments",
+            Rule::Option { .. } | Rule::FileValue { .. } => "option",
+            Rule::Chaining { .. } => "single-command",
+            Rule::LookAlike { .. } => "plain-names",
+            Rule::Guardrail { .. } => "guardrail",
+            Rule::GuardrailUnresolved { .. } => "guardrail-resource-unknown",
+            Rule::OtherAccount { .. } => "other-account",
+            Rule::ChannelNotConfigured => "channel-not-configured",
+            Rule::ExternalUser { .. } => "external-user",
+            Rule::DirectMessage => "direct-message",
+            Rule::UserNotAllowed => "user-not-allowed",
+        }
+    }
+}
+
+/// Who sent a message, as the guard needs to know it.
+#[derive(Debug, Clone)]
+pub struct Sender<'a> {
+    pub team: &'a str,
+    pub channel: &'a str,
+    pub user: &'a str,
+    pub direct_message: bool,
+}
+
+pub struct Guard {
+    builtin: Policy,
+    guardrails: HashMap<String, Vec<Policy>>,
+}
+
+impl Guard {
+    /// Loads every channel's guardrails; a file that fails to load stops startup (check-config
+    /// reports the same problem with its path).
+    pub fn new(config: &Config) -> Result<Guard, policy::PolicyError> {
+        let mut guardrails = HashMap::new();
+        for channel in &config.channels {
+            let policies = channel
+                .guardrails
+                .iter()
+                .map(|path| Policy::load(path))
+                .collect::<Result<Vec<_>, _>>()?;
+            guardrails.insert(channel.id.clone(), policies);
+        }
+        Ok(Guard {
+            builtin: policy::builtin_deny(),
+            guardrails,
+        })
+    }
+
+    /// The channel whose accounts and rules apply, or why the sender may not run commands.
+    pub fn admit<'c>(
+        &self,
+        config: &'c Config,
+        sender: &Sender,
+    ) -> Result<&'c ChannelConfig, Refusal> {
+        if sender.team != config.slack.team_id {
+            return Err(Refusal::new(Rule::ExternalUser {
+                team: sender.team.to_owned(),
+            }));
+        }
+        let channel = if sender.direct_message {
+            if !config.slack.allow_direct_messages {
+                return Err(Refusal::new(Rule::DirectMessage));
+            }
+            config
+                .slack
+                .direct_message_channel
+                .as_deref()
+                .and_then(|id| config.channel(id))
+                .ok_or_else(|| Refusal::new(Rule::DirectMessage))?
+        } else {
+            config
+                .channel(sender.channel)
+                .ok_or_else(|| Refusal::new(Rule::ChannelNotConfigured))?
+        };
+        if let Some(users) = &channel.allowed_users {
+            if !users.iter().any(|u| u == sender.user) {
+                return Err(Refusal::new(Rule::UserNotAllowed));
+            }
+        }
+        Ok(channel)
+    }
+
+    /// A service the bot doesn't run: refused by the deny list if it is on it, otherwise as
+    /// unsupported.
+    pub fn unsupported(&self, service: &str, operation: Option<&str>) -> Refusal {
+        let action = format!(
+            "{service}:{}",
+            operation
+                .map(crate::catalog::api_name)
+                .unwrap_or_else(|| "*".into())
+        );
+        match self.builtin.evaluate(&action, None) {
+            Evaluation::ExplicitDeny { sid } => Refusal::of(
+                Rule::BuiltinDeny {
+                    sid: sid.unwrap_or_default(),
+                },
+                &action,
+            ),
+            _ => Refusal::of(
+                Rule::UnsupportedService {
+                    service: service.to_owned(),
+                },
+                &action,
+            ),
+        }
+    }
+
+    /// The decision for a parsed command in a channel. `place` is the account and region it
+    /// runs in; without one (before the account is chosen) only what holds for every resource
+    /// decides, so a refusal then is final and anything else waits for the account.
+    pub fn check(
+        &self,
+        channel: &ChannelConfig,
+        request: &Request,
+        place: Option<Place<'_>>,
+    ) -> Decision {
+        let authorizations = match authorizations(request, place) {
+            Ok(a) => a,
+            Err(other) => {
+                return Decision::Deny(Refusal {
+                    rule: Rule::OtherAccount {
+                        account: other.account,
+                    },
+                    action: Some(request.action()),
+                    resource: Some(other.arn),
+                })
+            }
+        };
+        let action = request.action();
+        let refuse = |rule| Decision::Deny(Refusal::of(rule, &action));
+        if authorizations.is_empty() {
+            return refuse(Rule::NoIamAction);
+        }
+        for a in &authorizations {
+            if let Evaluation::ExplicitDeny { sid } = self.builtin.decide(a.action, &a.scope) {
+                return Decision::Deny(Refusal::of(
+                    Rule::BuiltinDeny {
+                        sid: sid.unwrap_or_default(),
+                    },
+                    a.action,
+                ));
+            }
+        }
+        if let Some(option) = request.refused_options.first() {
+            return refuse(Rule::Option {
+                option: option.clone(),
+            });
+        }
+        if let Some(value) = request.file_values.first() {
+            return refuse(Rule::FileValue {
+                value: value.clone(),
+            });
+        }
+        if request.operation.api == "AddAttachmentsToSet"
+            || request
+                .params
+                .get("attachmentSetId")
+                .is_some_and(|v| v != &Value::Null)
+        {
+            return refuse(Rule::Attachments);
+        }
+        let needs_confirmation = !request.operation.read_only;
+        if needs_confirmation
+            && !authorizations
+                .iter()
+                .all(|a| CONFIRM_ALLOWLIST.contains(&a.action))
+        {
+            return refuse(Rule::ReadOnly);
+        }
+        for policy in self.guardrails.get(&channel.id).into_iter().flatten() {
+            for a in &authorizations {
+                if let Some(refusal) = guardrail_refusal(policy, a, place.is_some()) {
+                    return Decision::Deny(refusal);
+                }
+            }
+        }
+        if needs_confirmation {
+            Decision::Confirm
+        } else {
+            Decision::Run
+        }
+    }
+}
+
+/// A guardrail's refusal of one authorization, if it refuses it. Before the account is known
+/// (`final_pass` false), only a decision that holds for every resource refuses.
+fn guardrail_refusal(policy: &Policy, a: &Authorization, final_pass: bool) -> Option<Refusal> {
+    let file = policy.name().to_owned();
+    let resources: Vec<(Evaluation, Option<&NamedResource>)> = match &a.scope {
+        Scope::Named(named) => named
+            .iter()
+            .map(|r| (policy.decide_resource(a.action, r), Some(r)))
+            .collect(),
+        scope => vec![(policy.decide(a.action, scope), None)],
+    };
+    let (evaluation, resource) = resources
+        .into_iter()
+        .max_by_key(|(e, _)| policy::severity(e))?;
+    let why = match &a.scope {
+        Scope::Unknown(why) => why.clone(),
+        _ => String::new(),
+    };
+    let rule = match evaluation {
+        Evaluation::Allowed { .. } => return None,
+        Evaluation::Unresolved { .. } if !final_pass => return None,
+        Evaluation::ExplicitDeny { sid } => Rule::Guardrail { file, sid },
+        Evaluation::ImplicitDeny => Rule::Guardrail { file, sid: None },
+        Evaluation::Unresolved { sid, deny } => Rule::GuardrailUnresolved {
+            file,
+            sid,
+            deny,
+            why,
+        },
+    };
+    Some(Refusal {
+        rule,
+        action: Some(a.action.to_owned()),
+        resource: resource.map(|r| r.arn.clone()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::parse::{parse, Parsed};
+
+    fn config(guardrails: &[&str]) -> Config {
+        let mut config = Config::from_toml(include_str!("../../fixtures/config/demo.toml"))
+            .expect("demo config");
+        config.channels[0].guardrails = guardrails
+            .iter()
+            .map(|g| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(g))
+            .collect();
+        config
+    }
+
+    const PLACE: Place<'static> = Place {
+        account: "111111111111",
+        region: "us-east-1",
+    };
+
+    /// The guard's decision for a message, as the pipeline reaches it.
+    fn decide(guard: &Guard, config: &Config, text: &str) -> Decision {
+        let channel = &config.channels[0];
+        match parse(&crate::normalize::normalize(text)) {
+            Ok(Parsed::Command(r)) => guard.check(channel, &r, Some(PLACE)),
+            Ok(Parsed::Unsupported { service, operation }) => {
+                Decision::Deny(guard.unsupported(&service, operation.as_deref()))
+            }
+            Ok(Parsed::Help(_)) => panic!("{text}: help"),
+            Err(e) if e.is_refusal() => Decision::Deny(Refusal::new(Rule::Chaining {
+                operator: e.to_string(),
+            })),
+            Err(e) => panic!("{text}: {e}"),
+        }
+    }
+
+    fn builtin_deny_actions() -> Vec<String> {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("../../policies/builtin-deny.json")).unwrap();
+        doc["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|s| match &s["Action"] {
+                serde_json::Value::Array(actions) => actions.clone(),
+                one => vec![one.clone()],
+            })
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// `ec2:GetPasswordData` → `get-password-data`.
+    fn cli_name(api: &str) -> String {
+        let mut out = String::new();
+        for (i, c) in api.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
+
+    #[test]
+    fn every_builtin_denied_action_is_refused_in_any_spelling() {
+        let config = config(&[]);
+        let guard = Guard::new(&config).unwrap();
+        for action in builtin_deny_actions() {
+            let (service, op) = action.split_once(':').unwrap();
+            let op = if op == "*" {
+                "list-users".to_owned()
+            } else {
+                cli_name(op)
+            };
+            for text in [
+                format!("{service} {op}"),
+                format!("{} {}", service.to_uppercase(), op.to_uppercase()),
+                format!("@aws {service} {op} --region us-east-1"),
+                format!("{} {op}", service[..1].to_uppercase() + &service[1..]),
+            ] {
+                match decide(&guard, &config, &text) {
+                    Decision::Deny(Refusal {
+                        rule: Rule::BuiltinDeny { .. },
+                        ..
+                    }) => {}
+                    other => panic!("{text}: {other:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn read_only_operations_run_and_state_changing_ones_are_refused_but_the_allowlist() {
+        let config = config(&[]);
+        let guard = Guard::new(&config).unwrap();
+        let channel = &config.channels[0];
+        for service in Catalog::builtin().services() {
+            for op in &service.operations {
+                // Required parameters don't matter to the guard; build the request directly.
+                let Ok(Parsed::Command(mut r)) = parse(&format!("{} {}", service.service, op.name))
+                else {
+                    panic!("{} {}", service.service, op.name)
+                };
+                r.missing.clear();
+                let decision = guard.check(channel, &r, None);
+                let action = r.action();
+                let expected = if op.read_only {
+                    Decision::Run
+                } else if op.iam.actions.is_empty() {
+                    Decision::Deny(Refusal::of(Rule::NoIamAction, &action))
+                } else if CONFIRM_ALLOWLIST.contains(&action.as_str()) {
+                    Decision::Confirm
+                } else if op.api == "AddAttachmentsToSet" {
+                    Decision::Deny(Refusal::of(Rule::Attachments, &action))
+                } else {
+                    Decision::Deny(Refusal::of(Rule::ReadOnly, &action))
+                };
+                assert_eq!(decision, expected, "{action}");
+            }
+        }
+    }
+
+    #[test]
+    fn refused_options_and_files() {
+        let config = config(&[]);
+        let guard = Guard::new(&config).unwrap();
+        for (text, rule) in [
+            ("lambda list-functions --endpoint-url http://x", "option"),
+            ("lambda list-functions --profile admin", "option"),
+            ("lambda list-functions --no-verify-ssl", "option"),
+            ("lambda list-functions --debug", "option"),
+            ("lambda list-functions --cli-input-json {}", "option"),
+            ("invoke f --payload file://x.json", "option"),
+            ("invoke f --payload fileb://x.bin", "option"),
+        ] {
+            match decide(&guard, &config, text) {
+                Decision::Deny(r) => assert_eq!(r.rule_name(), rule, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_guardrail_narrows_the_channel_and_is_named_in_the_refusal() {
+        let config = config(&["policies/examples/cloudwatch-describe-only.json"]);
+        let guard = Guard::new(&config).unwrap();
+        assert_eq!(
+            decide(&guard, &config, "cloudwatch describe-alarms"),
+            Decision::Run
+        );
+        let Decision::Deny(refusal) = decide(&guard, &config, "lambda list-functions") else {
+            panic!("list-functions must be refused")
+        };
+        let text = refusal.to_string();
+        assert!(text.contains("cloudwatch-describe-only.json"), "{text}");
+        assert!(text.contains("lambda:ListFunctions"), "{text}");
+
+        let config = config_with_no_invoke();
+        let guard = Guard::new(&config).unwrap();
+        let Decision::Deny(refusal) = decide(&guard, &config, "invoke f --payload {}") else {
+            panic!("invoke must be refused")
+        };
+        assert!(
+            refusal.to_string().contains("statement NoInvoke"),
+            "{refusal}"
+        );
+    }
+
+    fn config_with_no_invoke() -> Config {
+        config(&["policies/examples/lambda-readonly-no-invoke.json"])
+    }
+
+    /// The rule that refused a message, or "run" / "confirm".
+    fn verdict(guard: &Guard, config: &Config, text: &str) -> String {
+        match decide(guard, config, text) {
+            Decision::Run => "run".into(),
+            Decision::Confirm => "confirm".into(),
+            Decision::Deny(r) => r.rule_name().into(),
+        }
+    }
+
+    #[test]
+    fn issue_9_guardrails_speak_iam_names_and_hold_for_every_way_of_naming_a_resource() {
+        let config = config(&["policies/examples/no-prod-resources.json"]);
+        let guard = Guard::new(&config).unwrap();
+        for (text, expected) in [
+            // Lambda: every form Lambda resolves to prod-db.
+            ("invoke prod-db", "guardrail"),
+            ("lambda invoke --function-name prod-db --payload {}", "guardrail"),
+            ("lambda get-function --function-name prod-db", "guardrail"),
+            ("lambda get-function --function-name prod-db:PROD", "guardrail"),
+            ("lambda get-function --function-name prod-db --qualifier PROD", "guardrail"),
+            ("lambda get-function --function-name prod-db:$LATEST", "guardrail"),
+            ("lambda get-function --function-name 111111111111:function:prod-db", "guardrail"),
+            ("lambda get-function --function-name 111111111111:function:prod-db:3", "guardrail"),
+            (
+                "lambda get-function --function-name arn:aws:lambda:eu-west-1:111111111111:function:prod-db",
+                "guardrail",
+            ),
+            ("lambda get-alias --function-name prod-db --name PROD", "guardrail"),
+            ("lambda list-aliases --function-name prod-db", "guardrail"),
+            (
+                "lambda list-tags --resource arn:aws:lambda:us-east-1:111111111111:function:prod-db",
+                "guardrail",
+            ),
+            ("lambda get-policy --function-name prod-db --qualifier 1", "guardrail"),
+            // Other accounts are out of reach whatever the guardrail says.
+            ("lambda get-function --function-name 222222222222:function:x", "other-account"),
+            (
+                "lambda get-function --function-name arn:aws:lambda:us-east-1:222222222222:function:x",
+                "other-account",
+            ),
+            (
+                "lambda list-tags --resource arn:aws:lambda:us-east-1:222222222222:function:x",
+                "other-account",
+            ),
+            // A value Lambda wouldn't take as a name: nothing to check it against, so refused.
+            ("lambda get-function --function-name prod*", "guardrail-resource-unknown"),
+            (
+                "lambda list-tags --resource arn:aws:s3:::not-a-lambda-resource",
+                "guardrail-resource-unknown",
+            ),
+            // CloudWatch: names, lists of names, ARNs.
+            ("cloudwatch describe-alarms --alarm-names prod-x", "guardrail"),
+            ("cloudwatch describe-alarms --alarm-names dev-x prod-y", "guardrail"),
+            ("cloudwatch describe-alarm-history --alarm-name prod-x", "guardrail"),
+            (
+                "cloudwatch list-tags-for-resource --resource-arn arn:aws:cloudwatch:us-east-1:111111111111:alarm:prod-x",
+                "guardrail",
+            ),
+            // Reading every alarm could read the prod ones: fail closed.
+            ("cloudwatch describe-alarms", "guardrail-resource-unknown"),
+            ("cloudwatch describe-alarms --alarm-name-prefix dev", "guardrail-resource-unknown"),
+            // What the guardrail leaves alone still runs.
+            ("lambda list-functions", "run"),
+            ("lambda get-function --function-name dev-db", "run"),
+            ("lambda get-function --function-name production", "run"),
+            ("invoke dev-db", "confirm"),
+            ("cloudwatch describe-alarms --alarm-names dev-x", "run"),
+            ("cloudwatch list-metrics", "run"),
+            ("cloudwatch get-metric-data --metric-data-queries Id=a,Expression=1 --start-time 2026-01-01 --end-time 2026-01-02", "run"),
+        ] {
+            assert_eq!(verdict(&guard, &config, text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn issue_9_refusals_name_the_statement_the_action_and_the_resource() {
+        let config = config(&["policies/examples/no-prod-resources.json"]);
+        let guard = Guard::new(&config).unwrap();
+        let Decision::Deny(r) = decide(&guard, &config, "invoke prod-db:PROD") else {
+            panic!("refused")
+        };
+        let text = r.to_string();
+        for part in [
+            "no-prod-resources.json",
+            "NoProdFunctions",
+            "lambda:InvokeFunction",
+            "arn:aws:lambda:us-east-1:111111111111:function:prod-db",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+        let Decision::Deny(r) = decide(&guard, &config, "cloudwatch describe-alarms") else {
+            panic!("refused")
+        };
+        let text = r.to_string();
+        assert!(text.contains("NoProdAlarms"), "{text}");
+        assert!(text.contains("names no alarm"), "{text}");
+    }
+
+    #[test]
+    fn issue_9_an_allow_list_in_iam_names_allows_what_it_names_and_nothing_else() {
+        let config = config(&["policies/examples/invoke-dev-only.json"]);
+        let guard = Guard::new(&config).unwrap();
+        for (text, expected) in [
+            ("invoke dev-api", "confirm"),
+            ("lambda invoke --function-name dev-api:LIVE", "confirm"),
+            ("invoke prod-api", "guardrail"),
+            ("lambda list-functions", "run"),
+            ("lambda get-layer-version-by-arn --arn arn:aws:lambda:us-east-1:111111111111:layer:x:1", "run"),
+            ("cloudwatch describe-alarms", "run"),
+            ("support describe-cases", "guardrail"),
+        ] {
+            assert_eq!(verdict(&guard, &config, text), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn issue_9_a_guardrail_that_denies_everywhere_refuses_before_the_account_is_known() {
+        let config = config_with_no_invoke();
+        let guard = Guard::new(&config).unwrap();
+        let channel = &config.channels[0];
+        let request = |text: &str| match parse(text) {
+            Ok(Parsed::Command(r)) => r,
+            other => panic!("{text}: {other:?}"),
+        };
+        let Decision::Deny(refusal) = guard.check(channel, &request("invoke myfn"), None) else {
+            panic!("refused before the account is chosen")
+        };
+        assert_eq!(refusal.rule_name(), "guardrail");
+        // A Deny scoped to some resources waits for the account.
+        let config = self::config(&["policies/examples/no-prod-resources.json"]);
+        let guard = Guard::new(&config).unwrap();
+        assert_eq!(
+            guard.check(&config.channels[0], &request("invoke prod-db"), None),
+            Decision::Confirm
+        );
+        assert!(matches!(
+            guard.check(&config.channels[0], &request("invoke prod-db"), Some(PLACE)),
+            Decision::Deny(_)
+        ));
+    }
+
+    #[test]
+    fn the_deny_list_and_the_allowlist_use_iam_names() {
+        let catalog_actions: Vec<&str> = Catalog::builtin()
+            .services()
+            .iter()
+            .flat_map(|s| s.operations.iter())
+            .flat_map(|op| op.iam.actions.iter().map(|a| a.action.as_str()))
+            .collect();
+        for action in CONFIRM_ALLOWLIST {
+            assert!(
+                catalog_actions.contains(action),
+                "{action} is no IAM action"
+            );
+        }
+        // `lambda:Invoke` is an API name, not an IAM action.
+        assert!(!catalog_actions.contains(&"lambda:Invoke"));
+        for action in builtin_deny_actions() {
+            let (service, op) = action.split_once(':').unwrap();
+            if let Some(s) = Catalog::builtin()
+                .services()
+                .iter()
+                .find(|s| s.iam_prefix == service)
+            {
+                assert!(
+                    op == "*"
+                        || s.operations.iter().any(|o| o
+                            .iam
+                            .actions
+                            .iter()
+                            .any(|a| a.action == action)),
+                    "{action}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_operation_maps_to_iam_actions_of_its_service_with_well_formed_arn_formats() {
+        for service in Catalog::builtin().services() {
+            for op in &service.operations {
+                let actions = &op.iam.actions;
+                if actions.is_empty() {
+                    // Refused by the guard: see every_operation_is_classified.
+                    continue;
+                }
+                for a in actions {
+                    assert!(
+                        a.action.starts_with(&format!("{}:", service.iam_prefix)),
+                        "{}: {}",
+                        op.name,
+                        a.action
+                    );
+                    for r in &a.resources {
+                        assert!(r.arn.starts_with("arn:${Partition}:"), "{}", r.arn);
+                        for member in r.variables.values() {
+                            assert!(
+                                service.input_members(op).iter().any(|m| &m.name == member),
+                                "{} {}: {member}",
+                                service.service,
+                                op.name
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let unmapped: Vec<String> = Catalog::builtin()
+            .services()
+            .iter()
+            .flat_map(|s| {
+                s.operations
+                    .iter()
+                    .filter(|o| o.iam.actions.is_empty())
+                    .map(move |o| format!("{} {}", s.service, o.name))
+            })
+            .collect();
+        // Reviewed in scripts/gen-commands.py (IAM_ACTION): none in AWS's reference.
+        assert_eq!(unmapped, ["cloudwatch describe-alarm-contributors"]);
+    }
+
+    fn spellings(name: &str) -> Vec<String> {
+        vec![
+            name.to_owned(),
+            format!("{name}:PROD"),
+            format!("{name}:7"),
+            format!("{name}:$LATEST"),
+            format!("111111111111:function:{name}"),
+            format!("111111111111:function:{name}:PROD"),
+            format!("arn:aws:lambda:us-east-1:111111111111:function:{name}"),
+            format!("arn:aws:lambda:eu-west-1:111111111111:function:{name}:PROD"),
+        ]
+    }
+
+    proptest::proptest! {
+        /// A Deny on `function:prod-*` holds for every operation that names a function,
+        /// however the function is spelled, with or without a qualifier.
+        #[test]
+        fn issue_9_no_spelling_of_a_denied_function_gets_through(
+            suffix in "[a-zA-Z0-9_-]{1,12}",
+            spelling in 0usize..8,
+            qualifier in proptest::option::of("[A-Za-z0-9_]{1,6}"),
+        ) {
+            let config = config(&["policies/examples/no-prod-resources.json"]);
+            let guard = Guard::new(&config).unwrap();
+            let lambda = Catalog::builtin().service("lambda").unwrap();
+            let name = spellings(&format!("prod-{suffix}"))[spelling].clone();
+            for op in &lambda.operations {
+                let members = lambda.input_members(op);
+                if !members.iter().any(|m| m.name == "FunctionName") {
+                    continue;
+                }
+                let mut text = format!("lambda {} --function-name {name}", op.name);
+                if let (Some(q), true) = (&qualifier, members.iter().any(|m| m.name == "Qualifier")) {
+                    text.push_str(&format!(" --qualifier {q}"));
+                }
+                let Ok(Parsed::Command(mut r)) = parse(&text) else { continue };
+                r.missing.clear();
+                let decision = guard.check(&config.channels[0], &r, Some(PLACE));
+                proptest::prop_assert!(matches!(decision, Decision::Deny(_)), "{}: {:?}", text, decision);
+            }
+        }
+
+        /// A function in another account is refused, however it is named.
+        #[test]
+        fn issue_9_other_accounts_are_out_of_reach(
+            name in "[a-z][a-zA-Z0-9_-]{0,12}",
+            account in "[0-9]{12}",
+        ) {
+            proptest::prop_assume!(account != "111111111111");
+            let config = config(&[]);
+            let guard = Guard::new(&config).unwrap();
+            for value in [
+                format!("{account}:function:{name}"),
+                format!("arn:aws:lambda:us-east-1:{account}:function:{name}:PROD"),
+            ] {
+                let text = format!("lambda get-function --function-name {value}");
+                let Ok(Parsed::Command(r)) = parse(&text) else { panic!("{text}") };
+                let decision = guard.check(&config.channels[0], &r, Some(PLACE));
+                let refused_as_other_account = matches!(
+                    &decision,
+                    Decision::Deny(Refusal { rule: Rule::OtherAccount { .. }, .. })
+                );
+                proptest::prop_assert!(refused_as_other_account, "{}: {:?}", text, decision);
+            }
+        }
+    }
+
+    #[test]
+    fn who_may_ask() {
+        let mut config = config(&[]);
+        let guard = Guard::new(&config).unwrap();
+        let sender = |team, channel, dm| Sender {
+            team,
+            channel,
+            user: "U1",
+            direct_message: dm,
+        };
+        assert!(guard
+            .admit(&config, &sender("T0DEMO", "C0DEMO", false))
+            .is_ok());
+        let rule = |r: Result<&ChannelConfig, Refusal>| r.unwrap_err().rule_name();
+        assert_eq!(
+            rule(guard.admit(&config, &sender("TOTHER", "C0DEMO", false))),
+            "external-user"
+        );
+        assert_eq!(
+            rule(guard.admit(&config, &sender("T0DEMO", "CNOPE", false))),
+            "channel-not-configured"
+        );
+        assert_eq!(
+            rule(guard.admit(&config, &sender("T0DEMO", "D123", true))),
+            "direct-message"
+        );
+        config.channels[0].allowed_users = Some(vec!["U2".into()]);
+        assert_eq!(
+            rule(guard.admit(&config, &sender("T0DEMO", "C0DEMO", false))),
+            "user-not-allowed"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn nothing_on_the_deny_list_ever_runs(
+            service in proptest::sample::select(vec!["iam", "sts", "kms", "IAM", "Sts", "kMs"]),
+            op in "[a-z]{1,10}(-[a-z]{1,10}){0,3}",
+            args in "( --[a-z-]{1,10}( [a-zA-Z0-9]{1,8})?){0,3}",
+        ) {
+            let config = config(&[]);
+            let guard = Guard::new(&config).unwrap();
+            let text = format!("{service} {op}{args}");
+            if let Ok(Parsed::Command(r)) = parse(&text) {
+                let d = guard.check(&config.channels[0], &r, None);
+                proptest::prop_assert!(matches!(d, Decision::Deny(_)), "{}: {:?}", text, d);
+            } else if let Ok(Parsed::Unsupported { service, operation }) = parse(&text) {
+                let refusal = guard.unsupported(&service, operation.as_deref());
+                proptest::prop_assert!(matches!(refusal.rule, Rule::BuiltinDeny { .. }), "{}", text);
+            }
+        }
+    }
+}
