@@ -15,6 +15,8 @@
 //! | render | [`render`] | replies that read well in chat, redacted; `--output`, `--query` |
 //! | audit | [`audit`] | one masked JSON record per message (stdout, file, CloudWatch Logs); masks every log line |
 //!
+//! Beside it, the event path ([`events`]): queue → decode → route → format → post.
+//!
 //! [`pipeline::Pipeline`] ties the stages together; [`config`] describes workspaces, channels
 //! and accounts; [`metrics`] serves Prometheus metrics, `/healthz` and `/readyz`.
 #![forbid(unsafe_code)]
@@ -22,6 +24,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod config;
+pub mod events;
 pub mod execute;
 pub mod guard;
 pub mod metrics;

@@ -60,7 +60,10 @@ async fn issue_9_a_resource_scoped_deny_holds_for_every_spelling_and_makes_no_ca
     assert_eq!(reply.outcome, Outcome::Ok, "{}", reply.text);
     let reply = say(
         &p,
-        message_in("dev", "@aws lambda get-function --function-name devOnlyFunction"),
+        message_in(
+            "dev",
+            "@aws lambda get-function --function-name devOnlyFunction",
+        ),
     )
     .await;
     assert_eq!(reply.outcome, Outcome::Ok, "{}", reply.text);
@@ -79,7 +82,11 @@ async fn issue_9_a_function_in_another_account_is_refused() {
     )
     .await;
     assert_eq!(reply.outcome, Outcome::Refused, "{}", reply.text);
-    assert!(reply.text.contains("account 222222222222"), "{}", reply.text);
+    assert!(
+        reply.text.contains("account 222222222222"),
+        "{}",
+        reply.text
+    );
 }
 
 #[tokio::test]

@@ -84,12 +84,7 @@ pub enum Rule {
     /// A guardrail scoped to particular resources might apply, and the command's resources
     /// are unknown (`why`). With `deny`, a Deny (`sid`) might hold; otherwise an Allow is
     /// scoped to resources the command may leave.
-    GuardrailUnresolved {
-        file: String,
-        sid: Option<String>,
-        deny: bool,
-        why: String,
-    },
+    GuardrailUnresolved(Box<Unresolved>),
     /// The command names a resource in another account than the channel's.
     OtherAccount {
         account: String,
@@ -100,6 +95,15 @@ pub enum Rule {
     },
     DirectMessage,
     UserNotAllowed,
+}
+
+/// A guardrail that might apply to resources the bot can't name (see [`Rule::GuardrailUnresolved`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved {
+    pub file: String,
+    pub sid: Option<String>,
+    pub deny: bool,
+    pub why: String,
 }
 
 impl fmt::Display for Refusal {
@@ -158,14 +162,17 @@ impl fmt::Display for Refusal {
                     "Refused by this channel's guardrail {file}: no statement allows {action}{on}."
                 ),
             },
-            Rule::GuardrailUnresolved { file, sid, deny: true, why } => write!(
+            Rule::GuardrailUnresolved(u) if u.deny => write!(
                 f,
-                "Refused by this channel's guardrail {file} (statement {}): it denies {action} on some resources, and {why}, so the bot can't tell that this command stays clear of them. Name the resource exactly.",
-                sid.as_deref().unwrap_or("without a Sid")
+                "Refused by this channel's guardrail {} (statement {}): it denies {action} on some resources, and {}, so the bot can't tell that this command stays clear of them. Name the resource exactly.",
+                u.file,
+                u.sid.as_deref().unwrap_or("without a Sid"),
+                u.why
             ),
-            Rule::GuardrailUnresolved { file, why, .. } => write!(
+            Rule::GuardrailUnresolved(u) => write!(
                 f,
-                "Refused by this channel's guardrail {file}: {action} is allowed only on particular resources, and {why}. Name the resource exactly."
+                "Refused by this channel's guardrail {}: {action} is allowed only on particular resources, and {}. Name the resource exactly.",
+                u.file, u.why
             ),
             Rule::OtherAccount { account } => write!(
                 f,
@@ -221,7 +228,7 @@ impl Refusal {
             Rule::Chaining { .. } => "single-command",
             Rule::LookAlike { .. } => "plain-names",
             Rule::Guardrail { .. } => "guardrail",
-            Rule::GuardrailUnresolved { .. } => "guardrail-resource-unknown",
+            Rule::GuardrailUnresolved(_) => "guardrail-resource-unknown",
             Rule::OtherAccount { .. } => "other-account",
             Rule::ChannelNotConfigured => "channel-not-configured",
             Rule::ExternalUser { .. } => "external-user",
@@ -423,12 +430,12 @@ fn guardrail_refusal(policy: &Policy, a: &Authorization, final_pass: bool) -> Op
         Evaluation::Unresolved { .. } if !final_pass => return None,
         Evaluation::ExplicitDeny { sid } => Rule::Guardrail { file, sid },
         Evaluation::ImplicitDeny => Rule::Guardrail { file, sid: None },
-        Evaluation::Unresolved { sid, deny } => Rule::GuardrailUnresolved {
+        Evaluation::Unresolved { sid, deny } => Rule::GuardrailUnresolved(Box::new(Unresolved {
             file,
             sid,
             deny,
             why,
-        },
+        })),
     };
     Some(Refusal {
         rule,

@@ -221,10 +221,10 @@ mod tests {
 
     #[test]
     fn unknown_resources_fail_closed_against_scoped_statements() {
-        let scoped_deny = policy(&format!(
-            r#"{{"Sid": "NoProd", "Effect": "Deny", "Action": "cloudwatch:DescribeAlarms", "Resource": "arn:aws:cloudwatch:*:*:alarm:prod-*"}},
-               {{"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}}"#
-        ));
+        let scoped_deny = policy(
+            r#"{"Sid": "NoProd", "Effect": "Deny", "Action": "cloudwatch:DescribeAlarms", "Resource": "arn:aws:cloudwatch:*:*:alarm:prod-*"},
+               {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"}"#,
+        );
         let unknown = Scope::Unknown("it names no alarm".into());
         assert_eq!(
             scoped_deny.decide("cloudwatch:DescribeAlarms", &unknown),
