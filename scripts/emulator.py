@@ -11,6 +11,10 @@ Accounts (the bot's own base credentials land in moto's default account 12345678
                        and prod-only-alarm (OK)
 Both have the roles chatops-readonly (what the bot assumes) and lambda-basic-execution,
 and AWS/Lambda Invocations data points for myHelloWorld.
+The bot's account 123456789012 has the notification path: the SNS topic `alarms`
+subscribed (raw message delivery off) by the SQS queue `aws-chatops-notifications`, whose
+redrive policy moves a message received 5 times to `aws-chatops-notifications-dlq`. (moto
+delivers SNS to SQS only within one account, so the topic sits beside the queue.)
 
 Unlike stock moto: `lambda invoke` echoes the payload (and fails for a function the
 account lacks), support cases stay "opened", and the request recorder
@@ -148,6 +152,32 @@ def seed_account(session, url, account):
         alarm("prod-only-alarm", "prodOnlyFunction", "OK")
 
 
+NOTIFICATION_TOPIC = "alarms"
+NOTIFICATION_QUEUE = "aws-chatops-notifications"
+
+
+def seed_notifications(session, url):
+    """The topic → queue path the bot reads notifications from, in the bot's own account."""
+    sns = session.client("sns", endpoint_url=url)
+    sqs = session.client("sqs", endpoint_url=url)
+    dlq_url = sqs.create_queue(QueueName=NOTIFICATION_QUEUE + "-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    queue_url = sqs.create_queue(
+        QueueName=NOTIFICATION_QUEUE,
+        Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "5"}),
+            "VisibilityTimeout": "30",
+        },
+    )["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    topic_arn = sns.create_topic(Name=NOTIFICATION_TOPIC)["TopicArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+
+
 def one_line_errors(record):
     lines = record.getMessage().strip().splitlines()
     if record.levelno >= logging.ERROR and len(lines) > 1:
@@ -254,6 +284,7 @@ def serve(args):
             )
             for account in ACCOUNTS:
                 seed_account(session, url, account)
+            seed_notifications(session, url)
         except Exception as e:
             print(f"emulator: seeding failed: {type(e).__name__}: {e}", file=sys.stderr)
             return 1
