@@ -27,6 +27,19 @@ pub struct Config {
     /// The audit trail: where records go, what is masked, CloudWatch Logs delivery.
     #[serde(default)]
     pub audit: AuditConfig,
+    /// `[notifications]`: the SQS queues AWS events arrive on.
+    #[serde(default)]
+    pub notifications: NotificationsConfig,
+}
+
+/// `[notifications]`: SNS topics deliver to SQS queues (raw message delivery off), which the
+/// bot long-polls with its own credentials; each channel says which topics it shows.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationsConfig {
+    /// Queue URLs: `https://sqs.<region>.amazonaws.com/<account>/<name>`.
+    #[serde(default)]
+    pub queues: Vec<String>,
 }
 
 /// `[audit]`: the audit trail's sinks and data protection (see `crate::audit`).
@@ -154,6 +167,9 @@ pub struct ChannelConfig {
     /// (still masked for managed identifiers); every other payload is masked whole.
     #[serde(default)]
     pub log_payloads_for: Vec<String>,
+    /// SNS topics whose notifications this channel shows, routed by the envelope's TopicArn.
+    #[serde(default)]
+    pub sns_topics: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -365,7 +381,47 @@ impl Config {
             }
         }
         self.audit_problems(&mut problem);
+        self.notification_problems(&mut problem);
         problems
+    }
+
+    fn notification_problems(&self, problem: &mut impl FnMut(String, String)) {
+        for (i, url) in self.notifications.queues.iter().enumerate() {
+            if queue_url_parts(url).is_none() {
+                problem(
+                    format!("notifications.queues[{i}]"),
+                    format!("`{url}` is not an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)"),
+                );
+            }
+        }
+        let mut any_topic = false;
+        for (i, channel) in self.channels.iter().enumerate() {
+            for (j, topic) in channel.sns_topics.iter().enumerate() {
+                any_topic = true;
+                if !is_topic_arn(topic) {
+                    problem(
+                        format!("channels[{i}].sns_topics[{j}]"),
+                        format!("`{topic}` is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)"),
+                    );
+                }
+            }
+        }
+        if any_topic && self.notifications.queues.is_empty() {
+            problem(
+                "notifications.queues".into(),
+                "channels name SNS topics, but no queue is configured for their notifications to arrive on".into(),
+            );
+        }
+    }
+
+    /// The channels that show a topic's notifications.
+    pub fn channels_for_topic<'a>(
+        &'a self,
+        topic_arn: &'a str,
+    ) -> impl Iterator<Item = &'a ChannelConfig> {
+        self.channels
+            .iter()
+            .filter(move |c| c.sns_topics.iter().any(|t| t == topic_arn))
     }
 
     fn audit_problems(&self, problem: &mut impl FnMut(String, String)) {
@@ -494,6 +550,60 @@ fn is_slack_id(id: &str, prefixes: &[char]) -> bool {
 
 fn is_account_id(id: &str) -> bool {
     id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The region (when the host names one), account and name of an SQS queue URL. The host is
+/// `sqs.<region>.amazonaws.com` (`.com.cn` in China), or a loopback address for a local AWS.
+pub fn queue_url_parts(url: &str) -> Option<(Option<&str>, &str, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let (host, path) = rest.split_once('/')?;
+    let (account, name) = path.split_once('/')?;
+    let name_ok = !name.is_empty()
+        && name.len() <= 80
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !is_account_id(account) || !name_ok {
+        return None;
+    }
+    let hostname = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let loopback = hostname
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
+        || hostname == "localhost";
+    match scheme {
+        "https" => {
+            let region = host
+                .strip_prefix("sqs.")
+                .and_then(|h| {
+                    h.strip_suffix(".amazonaws.com")
+                        .or(h.strip_suffix(".amazonaws.com.cn"))
+                })
+                .filter(|r| catalog::is_region(r));
+            match region {
+                Some(r) => Some((Some(r), account, name)),
+                None if loopback => Some((None, account, name)),
+                None => None,
+            }
+        }
+        "http" if loopback => Some((None, account, name)),
+        _ => None,
+    }
+}
+
+/// Whether `arn` is an SNS topic ARN.
+pub fn is_topic_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    matches!(parts.as_slice(),
+        ["arn", partition, "sns", region, account, name]
+            if partition.starts_with("aws")
+                && catalog::is_region(region)
+                && is_account_id(account)
+                && !name.is_empty()
+                && name.len() <= 256
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
 }
 
 /// The account id of an IAM role ARN, if it is one.
@@ -638,6 +748,72 @@ batch_size = 0
         let config = Config::from_toml(&fixed).unwrap();
         assert_eq!(config.channels[0].log_group_name(), "/aws/chatbot/custom");
         assert_eq!(config.audit.custom_identifiers[0].regex, "EMP-\\d{6}");
+    }
+
+    #[test]
+    fn notification_queues_and_topics_are_checked_with_their_paths() {
+        let base = include_str!("../fixtures/config/demo.toml");
+        let text = format!(
+            "{base}\n[notifications]\nqueues = [\"https://sqs.us-east-1.amazonaws.com/123456789012/q\", \"https://example.com/123456789012/q\", \"http://127.0.0.1:4566/123456789012/local\"]\n"
+        )
+        .replace(
+            "logging = \"all\"",
+            "logging = \"all\"\nsns_topics = [\"arn:aws:sns:us-east-1:111111111111:alarms\", \"arn:aws:sqs:us-east-1:111111111111:x\"]",
+        );
+        let Err(ConfigError::Invalid(problems)) = Config::from_toml(&text) else {
+            panic!("problems expected")
+        };
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["notifications.queues[1]", "channels[0].sns_topics[1]"],
+            "{problems:?}"
+        );
+        let without_queue = base.replace(
+            "logging = \"all\"",
+            "logging = \"all\"\nsns_topics = [\"arn:aws:sns:us-east-1:111111111111:alarms\"]",
+        );
+        let Err(ConfigError::Invalid(problems)) = Config::from_toml(&without_queue) else {
+            panic!("a topic without a queue is a problem")
+        };
+        assert_eq!(problems[0].path, "notifications.queues");
+        let config = Config::from_toml(&format!(
+            "{without_queue}\n[notifications]\nqueues = [\"https://sqs.eu-west-1.amazonaws.com/123456789012/q\"]\n"
+        ))
+        .unwrap();
+        let routed: Vec<&str> = config
+            .channels_for_topic("arn:aws:sns:us-east-1:111111111111:alarms")
+            .map(|c| c.id.as_str())
+            .collect();
+        assert_eq!(routed, ["C0DEMO"]);
+        assert_eq!(
+            config
+                .channels_for_topic("arn:aws:sns:us-east-1:111111111111:other")
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn queue_urls() {
+        assert_eq!(
+            queue_url_parts("https://sqs.eu-west-1.amazonaws.com/123456789012/alerts"),
+            Some((Some("eu-west-1"), "123456789012", "alerts"))
+        );
+        assert_eq!(
+            queue_url_parts("http://[::1]:9000/123456789012/q.fifo"),
+            Some((None, "123456789012", "q.fifo"))
+        );
+        for bad in [
+            "http://sqs.us-east-1.amazonaws.com/123456789012/q",
+            "https://sqs.mars-1.amazonaws.com/123456789012/q",
+            "https://sqs.us-east-1.amazonaws.com/12345/q",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/",
+            "http://127.0.0.1.example.com/123456789012/q",
+            "sqs.us-east-1.amazonaws.com/123456789012/q",
+        ] {
+            assert_eq!(queue_url_parts(bad), None, "{bad}");
+        }
     }
 
     #[test]

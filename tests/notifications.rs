@@ -12,15 +12,29 @@ const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alarms";
 fn publish(emu: &Emulator, subject: &str, message: &str) {
     let out = std::process::Command::new(root().join(".venv/bin/aws"))
         .args([
-            "sns", "publish", "--endpoint-url", &emu.url, "--region", "us-east-1",
-            "--topic-arn", TOPIC, "--subject", subject, "--message", message,
+            "sns",
+            "publish",
+            "--endpoint-url",
+            &emu.url,
+            "--region",
+            "us-east-1",
+            "--topic-arn",
+            TOPIC,
+            "--subject",
+            subject,
+            "--message",
+            message,
         ])
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env_remove("AWS_PROFILE")
         .output()
         .expect("the AWS CLI runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[tokio::test]

@@ -37,9 +37,15 @@ pub struct Queue {
 }
 
 impl Queue {
+    /// A queue in the region its URL names (a queue is only reachable there), with the
+    /// bot's own credentials.
     pub fn new(config: &aws_config::SdkConfig, url: &str) -> Queue {
+        let mut builder = aws_sdk_sqs::config::Builder::from(config);
+        if let Some((Some(region), _, _)) = crate::config::queue_url_parts(url) {
+            builder = builder.region(aws_sdk_sqs::config::Region::new(region.to_owned()));
+        }
         Queue {
-            client: aws_sdk_sqs::Client::new(config),
+            client: aws_sdk_sqs::Client::from_conf(builder.build()),
             url: url.to_owned(),
             wait_seconds: WAIT_SECONDS,
         }
