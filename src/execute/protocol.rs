@@ -720,11 +720,6 @@ fn xml_error(status: u16, body: &[u8]) -> ServiceError {
     }
 }
 
-/// Seconds since the epoch as the JSON protocols send them (used by tests).
-pub fn epoch(text: &str) -> Option<f64> {
-    parse_timestamp(text).map(|t: DateTime| t.as_secs_f64())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

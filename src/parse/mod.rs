@@ -786,6 +786,47 @@ impl Request {
         line
     }
 
+    /// Whether `cli_name` (without dashes) is one of this operation's options.
+    pub fn takes_option(&self, cli_name: &str) -> bool {
+        cli_members(self.service, self.operation)
+            .iter()
+            .any(|m| m.cli_name == cli_name)
+    }
+
+    /// Sets an option from its typed value, as `--cli-name raw` would have: the answer to a
+    /// question. Everything else of the request (output, query, paging) stays as it was.
+    pub fn set_option(&mut self, cli_name: &str, raw: &str) -> Result<(), ParseError> {
+        let service = self.service;
+        let Some(member) = cli_members(service, self.operation)
+            .into_iter()
+            .find(|m| m.cli_name == cli_name)
+        else {
+            return Err(ParseError::Option(
+                format!("`{} {}` has no option `--{cli_name}`.", service.service, self.operation.name),
+                format!("{} {}", service.service, self.operation.name),
+            ));
+        };
+        let raw = [raw.to_owned()];
+        let value = match service.shape(&member.shape) {
+            Shape::Boolean {} => match raw[0].to_ascii_lowercase().as_str() {
+                "true" | "yes" => Value::Bool(true),
+                "false" | "no" => Value::Bool(false),
+                _ => {
+                    return Err(ParseError::Value(ValueError {
+                        option: cli_name.into(),
+                        message: format!("`{}` is not true or false", raw[0]),
+                        at: None,
+                    }))
+                }
+            },
+            _ => value::from_cli(service, &member.shape, &raw, &member.cli_name)?,
+        };
+        note_file_values(&raw, &mut self.file_values);
+        self.params.insert(member.name.clone(), value);
+        self.missing.retain(|m| m.cli_name != cli_name);
+        Ok(())
+    }
+
     /// The IAM action this request needs: `lambda:ListFunctions`.
     pub fn action(&self) -> String {
         self.service.action(self.operation)
