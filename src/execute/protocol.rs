@@ -7,7 +7,7 @@
 //! credentials from the SDK (see [`super`]). Three protocols cover them: `rest-json` (Lambda),
 //! `json` (Support) and `query` (CloudWatch, as the AWS CLI v1 speaks it).
 
-use aws_smithy_types::date_time::{DateTime, Format};
+use aws_smithy_types::date_time::Format;
 use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
