@@ -393,6 +393,20 @@ fn paging_members(op: &Operation) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// The paging members the AWS CLI hides but still takes (`--marker`, `--next-token`,
+/// `--max-records`): given, they are sent as typed and automatic paging is off, as there.
+/// A member spelled like one of the AWS CLI's own paging options (Lambda's `MaxItems`) stays
+/// shadowed by it.
+fn hidden_paging_members<'a>(service: &'a Service, op: &Operation) -> Vec<&'a Member> {
+    let paging = paging_members(op);
+    service
+        .input_members(op)
+        .iter()
+        .filter(|m| paging.contains(&m.name.as_str()))
+        .filter(|m| !matches!(m.cli_name.as_str(), "starting-token" | "max-items" | "page-size"))
+        .collect()
+}
+
 /// The options of an operation as the AWS CLI shows them: input members (less the paging
 /// ones it replaces) in model order.
 pub fn cli_members<'a>(service: &'a Service, op: &Operation) -> Vec<&'a Member> {
@@ -437,6 +451,15 @@ pub fn clap_command(service: &Service, op: &Operation) -> Command {
                     .action(ArgAction::Set),
             ),
         };
+    }
+    for member in hidden_paging_members(service, op) {
+        cmd = cmd.arg(
+            Arg::new(member.name.clone())
+                .long(member.cli_name.clone())
+                .num_args(1)
+                .action(ArgAction::Set)
+                .hide(true),
+        );
     }
     if let Some(paginator) = &op.paginator {
         cmd = cmd
@@ -529,6 +552,15 @@ fn build_request(
             note_file_values(&raw, &mut request.file_values);
             let value = value::from_cli(service, &member.shape, &raw, &member.cli_name)?;
             request.params.insert(member.name.clone(), value);
+        }
+    }
+    for member in hidden_paging_members(service, op) {
+        if let Some(raw) = matches.get_one::<String>(&member.name) {
+            let raw = [raw.clone()];
+            note_file_values(&raw, &mut request.file_values);
+            let value = value::from_cli(service, &member.shape, &raw, &member.cli_name)?;
+            request.params.insert(member.name.clone(), value);
+            request.paging.paginate = false;
         }
     }
     let mut positionals: Vec<String> = matches
