@@ -659,6 +659,7 @@ fn globals(matches: &ArgMatches, request: &mut Request) -> Result<(), ParseError
         };
     }
     if let Some(query) = text("query") {
+        let query = legacy_literals(&query);
         if let Err(crate::render::RenderError::Query(reason)) = crate::render::compile_query(&query)
         {
             return Err(ParseError::Query { query, reason });
@@ -685,6 +686,69 @@ fn globals(matches: &ArgMatches, request: &mut Request) -> Result<(), ParseError
         request.paging.paginate = false;
     }
     Ok(())
+}
+
+/// JMESPath backtick literals as the AWS CLI reads them: jmespath.py takes a literal that is
+/// not JSON (`` `python3.12` ``, `` `nodejs18.x` ``) as a string (JEP-12's deprecated form,
+/// still what every AWS CLI accepts); the jmespath crate refuses it. Such literals are
+/// rewritten as the JSON strings jmespath.py makes of them; everything else is left as typed.
+pub fn legacy_literals(query: &str) -> String {
+    let chars: Vec<char> = query.chars().collect();
+    let mut out = String::with_capacity(query.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        // Raw strings and quoted identifiers may hold backticks of their own.
+        if c == '\'' || c == '"' {
+            let mut j = i + 1;
+            while j < chars.len() && chars[j] != c {
+                j += if chars[j] == '\\' { 2 } else { 1 };
+            }
+            let end = j.min(chars.len() - 1);
+            out.extend(&chars[i..=end]);
+            i = end + 1;
+            continue;
+        }
+        if c != '`' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        let mut lexeme = String::new();
+        while j < chars.len() && chars[j] != '`' {
+            if chars[j] == '\\' && chars.get(j + 1) == Some(&'`') {
+                lexeme.push('`');
+                j += 2;
+            } else {
+                lexeme.push(chars[j]);
+                j += 1;
+            }
+        }
+        if j >= chars.len() {
+            // Unclosed: left for the compiler to report.
+            out.extend(&chars[i..]);
+            break;
+        }
+        let literal: String = chars[i..=j].iter().collect();
+        let as_string = || {
+            serde_json::from_str::<String>(&format!("\"{}\"", lexeme.trim_start())).ok()
+        };
+        match serde_json::from_str::<Value>(&lexeme) {
+            Ok(_) => out.push_str(&literal),
+            Err(_) => match as_string() {
+                Some(text) => {
+                    let json = Value::String(text).to_string().replace('`', "\\`");
+                    out.push('`');
+                    out.push_str(&json);
+                    out.push('`');
+                }
+                None => out.push_str(&literal),
+            },
+        }
+        i = j + 1;
+    }
+    out
 }
 
 /// clap's error as one line naming the closest valid option.

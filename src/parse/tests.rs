@@ -240,3 +240,29 @@ fn issue_9_hidden_paging_members_are_taken() {
     let err = error("cloudwatch describe-alarms --max-records many");
     assert!(err.contains("--max-records"), "{err}");
 }
+
+/// Issue 9: backtick literals the AWS CLI (jmespath.py) reads as strings work here too.
+#[test]
+fn issue_9_legacy_jmespath_literals() {
+    use super::legacy_literals;
+    let cases = [
+        ("Functions[?Runtime==`nodejs18.x`]", r#"Functions[?Runtime==`"nodejs18.x"`]"#),
+        ("a[?b==`python3.12`].c", r#"a[?b==`"python3.12"`].c"#),
+        ("a[?b==`1`]", "a[?b==`1`]"),
+        (r#"a[?b==`"x"`]"#, r#"a[?b==`"x"`]"#),
+        ("a[?b==`true`]", "a[?b==`true`]"),
+        ("a[?b==`[1, 2]`]", "a[?b==`[1, 2]`]"),
+        ("a[?b==` spaced`]", r#"a[?b==`"spaced"`]"#),
+        ("a[?b=='`raw`']", "a[?b=='`raw`']"),
+        ("a[?b==`unclosed", "a[?b==`unclosed"),
+        (r"a[?b==`x\`y`]", r#"a[?b==`"x\`y"`]"#),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(legacy_literals(query), expected, "{query}");
+    }
+    let r = request("lambda list-functions --query 'Functions[?Runtime==`nodejs18.x`].FunctionName'");
+    assert_eq!(
+        r.query.as_deref(),
+        Some(r#"Functions[?Runtime==`"nodejs18.x"`].FunctionName"#)
+    );
+}
