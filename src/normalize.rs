@@ -233,7 +233,8 @@ mod tests {
     /// argument; JMESPath backtick literals inside a quoted `--query` stay.
     #[test]
     fn issue_9_code_formatting_only_around_whole_words() {
-        let query = "lambda list-functions --query 'Functions[?Runtime==`nodejs18.x`].FunctionName'";
+        let query =
+            "lambda list-functions --query 'Functions[?Runtime==`nodejs18.x`].FunctionName'";
         let cases = [
             (query.to_owned(), query),
             (format!("@aws {query}"), query),

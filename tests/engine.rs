@@ -397,9 +397,15 @@ fn exec_exit_codes_and_explain_json() {
     );
     // With --output, stdout is the output alone (`exec … | jq` works); the header goes to
     // stderr.
-    let json = exec(&[], "@aws lambda list-functions --output json --query Functions[].FunctionName");
+    let json = exec(
+        &[],
+        "@aws lambda list-functions --output json --query Functions[].FunctionName",
+    );
     let names: Value = serde_json::from_slice(&json.stdout).unwrap();
-    assert!(names.as_array().unwrap().contains(&Value::from("myHelloWorld")));
+    assert!(names
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("myHelloWorld")));
     assert!(String::from_utf8_lossy(&json.stderr).starts_with("lambda list-functions · dev"));
     let yes = exec(
         &["--yes"],

@@ -41,12 +41,21 @@ async fn issue_9_explain_and_handle_agree_on_every_message() {
         (dev("function-name myHelloWorld"), "run"),
         (dev("@aws lambda get-function"), "prompt"),
         (dev("lambda list-functions"), "run"),
-        (dev("@aws lambda delete-function --function-name myHelloWorld"), "deny"),
-        (dev("@aws lambda invoke --function-name myHelloWorld --payload {}"), "confirm"),
+        (
+            dev("@aws lambda delete-function --function-name myHelloWorld"),
+            "deny",
+        ),
+        (
+            dev("@aws lambda invoke --function-name myHelloWorld --payload {}"),
+            "confirm",
+        ),
         (dev("3"), "error"),
         (dev("payload {\"x\":1}"), "confirm"),
         (dev("no"), "help"),
-        (dev("@aws lambda invoke --function-name myHelloWorld --payload {}"), "confirm"),
+        (
+            dev("@aws lambda invoke --function-name myHelloWorld --payload {}"),
+            "confirm",
+        ),
         (dev("yes"), "run"),
         (dev("@aws lambda get-function --function-name nope"), "run"),
         (
@@ -57,8 +66,7 @@ async fn issue_9_explain_and_handle_agree_on_every_message() {
             "deny",
         ),
     ];
-    let mut seen = 0;
-    for (inbound, expected) in &table {
+    for (seen, (inbound, expected)) in table.iter().enumerate() {
         let explained = p.explain(inbound);
         let reply = p.handle(inbound).await;
         let lines: Vec<Value> = audit
@@ -67,7 +75,6 @@ async fn issue_9_explain_and_handle_agree_on_every_message() {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(lines.len(), seen + 1, "one record per message");
-        seen += 1;
         let record = lines.last().unwrap();
         let what = format!("{}: {} / {}", inbound.text, reply.text, record);
         assert_eq!(explained.decision, *expected, "{what}");
@@ -78,8 +85,16 @@ async fn issue_9_explain_and_handle_agree_on_every_message() {
             explained.operation.as_deref(),
             "{what}"
         );
-        assert_eq!(record["account"].as_str(), explained.account.as_deref(), "{what}");
-        assert_eq!(record["region"].as_str(), explained.region.as_deref(), "{what}");
+        assert_eq!(
+            record["account"].as_str(),
+            explained.account.as_deref(),
+            "{what}"
+        );
+        assert_eq!(
+            record["region"].as_str(),
+            explained.region.as_deref(),
+            "{what}"
+        );
         match explained.decision {
             "deny" => assert!(explained.rule.is_some(), "{what}"),
             _ => assert_eq!(explained.rule, None, "{what}"),
@@ -96,7 +111,9 @@ async fn issue_9_explain_and_handle_agree_on_every_message() {
         // Commands that reached AWS carry the request id AWS gave them.
         if record["decision"] == "run" {
             assert!(
-                record["request_id"].as_str().is_some_and(|id| !id.is_empty()),
+                record["request_id"]
+                    .as_str()
+                    .is_some_and(|id| !id.is_empty()),
                 "{what}"
             );
         }
@@ -159,18 +176,29 @@ fn issue_9_explain_and_check_config_load_no_aws_configuration() {
         "--account",
         "dev",
     ];
-    let explain = run(&[&["explain"][..], &who, &["--", "@aws lambda list-functions"]].concat());
+    let explain = run(&[
+        &["explain"][..],
+        &who,
+        &["--", "@aws lambda list-functions"],
+    ]
+    .concat());
     let stderr = String::from_utf8_lossy(&explain.stderr);
     assert!(explain.status.success(), "{stderr}");
     assert!(!stderr.to_lowercase().contains("aws"), "explain: {stderr}");
-    assert!(stderr.trim().is_empty(), "explain wrote to stderr: {stderr}");
+    assert!(
+        stderr.trim().is_empty(),
+        "explain wrote to stderr: {stderr}"
+    );
     let e: Value = serde_json::from_slice(&explain.stdout).unwrap();
     assert_eq!(e["decision"], "run");
 
     let check = run(&["check-config", "--config", config.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&check.stderr);
     assert!(check.status.success(), "{stderr}");
-    assert!(stderr.trim().is_empty(), "check-config wrote to stderr: {stderr}");
+    assert!(
+        stderr.trim().is_empty(),
+        "check-config wrote to stderr: {stderr}"
+    );
 
     // The environment is observable: a command that does load the AWS configuration shows it.
     let exec = run(&[&["exec"][..], &who, &["--", "@aws lambda list-functions"]].concat());

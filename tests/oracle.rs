@@ -142,7 +142,15 @@ fn exec(emu: &Emulator, message: &str) -> (String, String) {
     let out = Command::new(bin())
         .args(["exec", "--config"])
         .arg(&config)
-        .args(["--channel", "C0DEMO", "--user", "U0DEMO", "--account", "dev", "--"])
+        .args([
+            "--channel",
+            "C0DEMO",
+            "--user",
+            "U0DEMO",
+            "--account",
+            "dev",
+            "--",
+        ])
         .arg(message)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -217,7 +225,11 @@ async fn issue_9_exec_stdout_is_the_aws_clis() {
                 String::from_utf8_lossy(&theirs.stderr)
             );
             let (ours, header) = exec(&emu, &format!("@aws {line}"));
-            assert_eq!(ours, String::from_utf8(theirs.stdout).unwrap(), "{line}\n{header}");
+            assert_eq!(
+                ours,
+                String::from_utf8(theirs.stdout).unwrap(),
+                "{line}\n{header}"
+            );
             let command_name: Vec<&str> = command.split(' ').take(2).collect();
             assert!(
                 header.starts_with(&format!("{} · dev (111111111111)", command_name.join(" "))),

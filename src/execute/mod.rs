@@ -612,7 +612,13 @@ fn python_json(value: &Value) -> String {
         Value::Object(map) => {
             let members: Vec<String> = map
                 .iter()
-                .map(|(k, v)| format!("{}: {}", python_json(&Value::from(k.as_str())), python_json(v)))
+                .map(|(k, v)| {
+                    format!(
+                        "{}: {}",
+                        python_json(&Value::from(k.as_str())),
+                        python_json(v)
+                    )
+                })
                 .collect();
             format!("{{{}}}", members.join(", "))
         }
@@ -716,8 +722,7 @@ mod tests {
     fn pagination_tokens_are_botocores() {
         use base64::Engine;
         let decode = |t: &str| {
-            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(t).unwrap())
-                .unwrap()
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(t).unwrap()).unwrap()
         };
         // Python: base64.b64encode(json.dumps({...}).encode())
         let keys = vec!["Marker".to_owned()];
@@ -731,7 +736,11 @@ mod tests {
         );
         let two = vec!["A".to_owned(), "B".to_owned()];
         assert_eq!(
-            decode(&encode_token(&two, &[Value::from("é\u{1F600}"), Value::from(3)], None)),
+            decode(&encode_token(
+                &two,
+                &[Value::from("é\u{1F600}"), Value::from(3)],
+                None
+            )),
             r#"{"A": "\u00e9\ud83d\ude00", "B": 3}"#
         );
     }
@@ -739,7 +748,14 @@ mod tests {
     #[test]
     fn request_ids_come_from_headers_or_the_xml() {
         let mut headers = http::HeaderMap::new();
-        assert_eq!(request_id(&headers, b"<R><ResponseMetadata><RequestId> abc </RequestId></ResponseMetadata></R>").as_deref(), Some("abc"));
+        assert_eq!(
+            request_id(
+                &headers,
+                b"<R><ResponseMetadata><RequestId> abc </RequestId></ResponseMetadata></R>"
+            )
+            .as_deref(),
+            Some("abc")
+        );
         headers.insert("x-amzn-RequestId", "hdr".parse().unwrap());
         assert_eq!(request_id(&headers, b"{}").as_deref(), Some("hdr"));
         assert_eq!(request_id(&http::HeaderMap::new(), b"{}"), None);

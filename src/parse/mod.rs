@@ -403,7 +403,12 @@ fn hidden_paging_members<'a>(service: &'a Service, op: &Operation) -> Vec<&'a Me
         .input_members(op)
         .iter()
         .filter(|m| paging.contains(&m.name.as_str()))
-        .filter(|m| !matches!(m.cli_name.as_str(), "starting-token" | "max-items" | "page-size"))
+        .filter(|m| {
+            !matches!(
+                m.cli_name.as_str(),
+                "starting-token" | "max-items" | "page-size"
+            )
+        })
         .collect()
 }
 
@@ -731,9 +736,8 @@ pub fn legacy_literals(query: &str) -> String {
             break;
         }
         let literal: String = chars[i..=j].iter().collect();
-        let as_string = || {
-            serde_json::from_str::<String>(&format!("\"{}\"", lexeme.trim_start())).ok()
-        };
+        let as_string =
+            || serde_json::from_str::<String>(&format!("\"{}\"", lexeme.trim_start())).ok();
         match serde_json::from_str::<Value>(&lexeme) {
             Ok(_) => out.push_str(&literal),
             Err(_) => match as_string() {
@@ -898,7 +902,10 @@ impl Request {
             .find(|m| m.cli_name == cli_name)
         else {
             return Err(ParseError::Option(
-                format!("`{} {}` has no option `--{cli_name}`.", service.service, self.operation.name),
+                format!(
+                    "`{} {}` has no option `--{cli_name}`.",
+                    service.service, self.operation.name
+                ),
                 format!("{} {}", service.service, self.operation.name),
             ));
         };

@@ -236,7 +236,10 @@ fn issue_9_hidden_paging_members_are_taken() {
     let Ok(Parsed::Help(h)) = parse("cloudwatch describe-alarms --help") else {
         panic!()
     };
-    assert!(!h.contains("--next-token") && !h.contains("--max-records"), "{h}");
+    assert!(
+        !h.contains("--next-token") && !h.contains("--max-records"),
+        "{h}"
+    );
     let err = error("cloudwatch describe-alarms --max-records many");
     assert!(err.contains("--max-records"), "{err}");
 }
@@ -246,7 +249,10 @@ fn issue_9_hidden_paging_members_are_taken() {
 fn issue_9_legacy_jmespath_literals() {
     use super::legacy_literals;
     let cases = [
-        ("Functions[?Runtime==`nodejs18.x`]", r#"Functions[?Runtime==`"nodejs18.x"`]"#),
+        (
+            "Functions[?Runtime==`nodejs18.x`]",
+            r#"Functions[?Runtime==`"nodejs18.x"`]"#,
+        ),
         ("a[?b==`python3.12`].c", r#"a[?b==`"python3.12"`].c"#),
         ("a[?b==`1`]", "a[?b==`1`]"),
         (r#"a[?b==`"x"`]"#, r#"a[?b==`"x"`]"#),
@@ -260,7 +266,8 @@ fn issue_9_legacy_jmespath_literals() {
     for (query, expected) in cases {
         assert_eq!(legacy_literals(query), expected, "{query}");
     }
-    let r = request("lambda list-functions --query 'Functions[?Runtime==`nodejs18.x`].FunctionName'");
+    let r =
+        request("lambda list-functions --query 'Functions[?Runtime==`nodejs18.x`].FunctionName'");
     assert_eq!(
         r.query.as_deref(),
         Some(r#"Functions[?Runtime==`"nodejs18.x"`].FunctionName"#)

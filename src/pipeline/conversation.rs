@@ -412,11 +412,7 @@ impl Pipeline {
         text.push_str(&format!(
             " Reply with the value (or `@aws {} <value>`){}, or `@aws cancel`.",
             member.cli_name,
-            if choices.is_empty() {
-                ""
-            } else {
-                ", pick one"
-            }
+            if choices.is_empty() { "" } else { ", pick one" }
         ));
         self.conversations.ask(
             key.clone(),
@@ -450,7 +446,7 @@ impl Pipeline {
             .await;
         let typed = narrow.typed.to_lowercase();
         if values.is_empty()
-            || values.iter().any(|v| *v == narrow.typed)
+            || values.contains(&narrow.typed)
             || !values.iter().any(|v| v.to_lowercase().contains(&typed))
         {
             return None;

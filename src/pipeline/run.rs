@@ -70,10 +70,7 @@ impl Pipeline {
                 request,
                 account,
                 region,
-            } => {
-                self.run(inbound, &request, &account, &region, record)
-                    .await
-            }
+            } => self.run(inbound, &request, &account, &region, record).await,
         };
         if let Some(preface) = plan.preface {
             reply.text = format!("{preface}\n{}", reply.text);

@@ -63,10 +63,16 @@ fn summary(plan: &Plan) -> (&'static str, String) {
         ),
         Step::Confirm {
             request, account, ..
-        } => ("confirm", format!("{} in {}", request.command_line(), account.name)),
+        } => (
+            "confirm",
+            format!("{} in {}", request.command_line(), account.name),
+        ),
         Step::Run {
             request, account, ..
-        } => ("run", format!("{} in {}", request.command_line(), account.name)),
+        } => (
+            "run",
+            format!("{} in {}", request.command_line(), account.name),
+        ),
     }
 }
 
@@ -85,24 +91,64 @@ fn commands_plan_without_aws() {
         (message("@aws --help"), "help", ""),
         (message("@aws lambda"), "help", ""),
         (message("@aws iam list-users"), "deny", "builtin-deny"),
-        (message("@aws ec2 describe-instances"), "deny", "unsupported-service"),
-        (message("@aws lambda list-functions; ls"), "deny", "single-command"),
+        (
+            message("@aws ec2 describe-instances"),
+            "deny",
+            "unsupported-service",
+        ),
+        (
+            message("@aws lambda list-functions; ls"),
+            "deny",
+            "single-command",
+        ),
         (message("@aws lаmbda list-functions"), "deny", "plain-names"),
-        (in_dev("@aws lambda delete-function --function-name f"), "deny", "read-only"),
-        (in_dev("@aws lambda list-functions --endpoint-url http://x"), "deny", "option"),
-        (message("@aws lamda list-functions"), "invalid", "Unknown service `lamda`"),
+        (
+            in_dev("@aws lambda delete-function --function-name f"),
+            "deny",
+            "read-only",
+        ),
+        (
+            in_dev("@aws lambda list-functions --endpoint-url http://x"),
+            "deny",
+            "option",
+        ),
+        (
+            message("@aws lamda list-functions"),
+            "invalid",
+            "Unknown service `lamda`",
+        ),
         // Two accounts and none chosen: the deny list first, then the account question.
-        (message("@aws lambda list-functions"), "ask-account", "lambda list-functions"),
-        (in_dev("@aws lambda list-functions"), "run", "lambda list-functions in dev"),
-        (in_dev("@aws lambda get-function"), "ask-parameter", "function-name"),
+        (
+            message("@aws lambda list-functions"),
+            "ask-account",
+            "lambda list-functions",
+        ),
+        (
+            in_dev("@aws lambda list-functions"),
+            "run",
+            "lambda list-functions in dev",
+        ),
+        (
+            in_dev("@aws lambda get-function"),
+            "ask-parameter",
+            "function-name",
+        ),
         (
             in_dev("@aws invoke myHelloWorld --payload {}"),
             "confirm",
             "lambda invoke --function-name myHelloWorld --payload {} in dev",
         ),
         (message("set default-account"), "ask-account", ""),
-        (message("set default-account prod"), "help", "This channel now uses prod (22"),
-        (message("set default-account nope"), "invalid", "`nope` is not one of this channel's accounts"),
+        (
+            message("set default-account prod"),
+            "help",
+            "This channel now uses prod (22",
+        ),
+        (
+            message("set default-account nope"),
+            "invalid",
+            "`nope` is not one of this channel's accounts",
+        ),
         (message("yes"), "invalid", "There's no open question"),
         (message("cancel"), "help", "There's nothing to cancel."),
         (
@@ -133,7 +179,10 @@ fn commands_plan_without_aws() {
         );
     }
     // Planning changed nothing: no question, no memory.
-    assert!(matches!(p.conversations.lookup(&key()), crate::prompt::Lookup::None));
+    assert!(matches!(
+        p.conversations.lookup(&key()),
+        crate::prompt::Lookup::None
+    ));
     assert_eq!(p.conversations.memory("C0DEMO").account, None);
 }
 
@@ -159,8 +208,7 @@ fn an_answer_keeps_everything_typed_with_the_command() {
         "@aws `myHelloWorld`",
         "'myHelloWorld'",
     ] {
-        p.conversations
-            .ask(key(), pending(asked.clone()), vec![]);
+        p.conversations.ask(key(), pending(asked.clone()), vec![]);
         let plan = p.plan(&message(answer));
         assert_eq!(plan.effect, Effect::Close, "{answer}");
         assert!(plan.narrow.is_some(), "{answer}");
@@ -177,12 +225,18 @@ fn an_answer_keeps_everything_typed_with_the_command() {
         assert_eq!(request.query.as_deref(), Some("Configuration.FunctionName"));
         assert_eq!(request.region.as_deref(), Some("eu-west-1"));
         assert_eq!(request.notes, ["kept"]);
-        assert_eq!((account.name.as_str(), region.as_str()), ("dev", "eu-west-1"));
+        assert_eq!(
+            (account.name.as_str(), region.as_str()),
+            ("dev", "eu-west-1")
+        );
     }
     // A bare answer that is a command is a command, and a deny-listed one is refused.
     p.conversations.ask(key(), pending(asked.clone()), vec![]);
     let (kind, detail) = summary(&p.plan(&in_dev("lambda list-functions")));
-    assert_eq!((kind, detail.as_str()), ("run", "lambda list-functions in dev"));
+    assert_eq!(
+        (kind, detail.as_str()),
+        ("run", "lambda list-functions in dev")
+    );
     let (kind, detail) = summary(&p.plan(&in_dev("iam delete-user --user-name x")));
     assert_eq!((kind, detail.as_str()), ("deny", "builtin-deny"));
     // Conversation words are not values.
@@ -258,7 +312,9 @@ fn the_account_answer_goes_on_with_the_waiting_command() {
         assert_eq!(account.name, "prod");
         assert_eq!(request.output, Output::Yaml);
     }
-    assert!(matches!(p.plan(&message("yes")).step, Step::Invalid(ref t) if t.contains("Pick an account")));
+    assert!(
+        matches!(p.plan(&message("yes")).step, Step::Invalid(ref t) if t.contains("Pick an account"))
+    );
 }
 
 #[test]
@@ -277,12 +333,11 @@ fn the_guard_is_asked_in_one_place_with_the_account() {
 fn expired_questions_say_so_and_close() {
     let clock = crate::prompt::ManualClock::new();
     let p = offline().with_clock(Arc::new(clock.clone()));
-    p.conversations.ask(
-        key(),
-        Pending::Account { request: None },
-        vec![],
-    );
-    clock.advance(std::time::Duration::from_secs(p.config.question_ttl_secs + 1));
+    p.conversations
+        .ask(key(), Pending::Account { request: None }, vec![]);
+    clock.advance(std::time::Duration::from_secs(
+        p.config.question_ttl_secs + 1,
+    ));
     let plan = p.plan(&message("yes"));
     assert_eq!(plan.effect, Effect::Close);
     assert!(matches!(&plan.step, Step::Invalid(t) if t.contains("expired")));
@@ -307,7 +362,10 @@ async fn a_panic_still_replies_and_leaves_an_audit_record() {
         .to_owned();
     assert!(!id.is_empty());
     let logs = logs.contents();
-    assert!(logs.contains(&id) && logs.contains("injected for a test"), "{logs}");
+    assert!(
+        logs.contains(&id) && logs.contains("injected for a test"),
+        "{logs}"
+    );
     let audit = audit.contents();
     let record: serde_json::Value = serde_json::from_str(
         audit
