@@ -245,3 +245,53 @@ async fn issue_9_answers_keep_output_query_and_paging() {
     let ran = say(&p, message_in("dev", "yes")).await;
     assert_eq!(ran.output.as_deref(), Some("200"), "{}", ran.text);
 }
+
+/// The values a question offers come from a list call, which the guard decides like any
+/// command: a channel whose guardrail denies listing functions is not shown their names.
+#[tokio::test]
+async fn choices_are_listed_only_where_the_guard_allows_the_list_call() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("no-listing.json");
+    std::fs::write(
+        &policy,
+        r#"{"Version": "2012-10-17", "Statement": [
+            {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Sid": "NoListing", "Effect": "Deny", "Action": "lambda:ListFunctions", "Resource": "*"}
+        ]}"#,
+    )
+    .unwrap();
+    let mut config = demo_config();
+    config.channels[0].guardrails = vec![policy];
+    let guarded = pipeline(&emu, config).await;
+    let open = pipeline(&emu, demo_config()).await;
+    let choices = |reply: &aws_chatops::pipeline::Reply| -> Vec<String> {
+        reply
+            .question
+            .as_ref()
+            .unwrap_or_else(|| panic!("no question: {}", reply.text))
+            .choices
+            .iter()
+            .map(|c| c.label.clone())
+            .collect()
+    };
+    let asked = say(&open, message_in("dev", "@aws lambda get-function")).await;
+    assert!(choices(&asked).contains(&"myHelloWorld".to_owned()));
+    emu.start_recording();
+    let asked = say(&guarded, message_in("dev", "@aws lambda get-function")).await;
+    assert!(choices(&asked).is_empty(), "{}", asked.text);
+    assert!(
+        !emu.recorded()
+            .iter()
+            .any(|(url, _)| url.ends_with("/functions/") || url.contains("/functions/?")),
+        "{:?}",
+        emu.recorded()
+    );
+    // The question itself still works.
+    let got = say(&guarded, message_in("dev", "myHelloWorld")).await;
+    assert!(
+        got.text.contains("FunctionName: myHelloWorld"),
+        "{}",
+        got.text
+    );
+}

@@ -479,6 +479,17 @@ impl Pipeline {
         let Ok(Parsed::Command(request)) = parse::parse(&format!("{service} {op}")) else {
             return vec![];
         };
+        // The list call is a command like any other: a channel that may not list these
+        // resources does not see them in a question either.
+        let Some(channel) = self.channel_of(inbound) else {
+            return vec![];
+        };
+        if matches!(
+            self.decide(channel, &request, Some((account, region))),
+            crate::guard::Decision::Deny(_)
+        ) {
+            return vec![];
+        }
         match self.execute(inbound, &request, account, region).await {
             Ok(executed) => match render::query(executed.value, query) {
                 Ok(Value::Array(items)) => items

@@ -79,7 +79,7 @@ impl Pipeline {
     }
 
     /// The channel whose rules apply to this sender (already admitted by planning).
-    fn channel_of(&self, inbound: &Inbound) -> Option<&crate::config::ChannelConfig> {
+    pub(crate) fn channel_of(&self, inbound: &Inbound) -> Option<&crate::config::ChannelConfig> {
         self.guard
             .admit(
                 &self.config,
