@@ -40,7 +40,9 @@ fn metrics() -> &'static aws_chatops::metrics::Metrics {
 enum Command {
     /// A terminal chat: type messages as you would in the channel.
     Shell(Who),
-    /// Handle one message and print the reply (exit 0 ran, 1 AWS error, 2 refused or invalid).
+    /// Handle one message and print the reply (exit 0 ran, 1 AWS error, 2 refused or invalid,
+    /// 3 internal error). With `--output json|yaml|text|table` standard output is exactly the
+    /// AWS CLI's, and the header line goes to standard error.
     Exec {
         #[command(flatten)]
         who: Who,
@@ -148,12 +150,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             shutdown_grace_secs,
         } => run_slack(&config, shutdown_grace_secs).await,
         Command::Shell(who) => {
-            let (pipeline, inbound) = setup(&who, String::new()).await?;
+            let (pipeline, inbound) = setup(&who, String::new(), Aws::FromEnv).await?;
             shell::Shell::new(inbound).serve(&pipeline).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Exec { who, yes, message } => {
-            let (pipeline, inbound) = setup(&who, message.join(" ")).await?;
+            let (pipeline, inbound) = setup(&who, message.join(" "), Aws::FromEnv).await?;
             let mut reply = pipeline.handle(&inbound).await;
             if yes
                 && reply
@@ -168,15 +170,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     })
                     .await;
             }
-            println!("{}", shell::format_reply(&reply));
+            match &reply.output {
+                // `--output json|yaml|text|table`: standard output is exactly what the AWS CLI
+                // prints, so `exec … | jq` works; the header and notes go to standard error.
+                Some(output) => {
+                    let (header, rest) = reply.text.split_once('\n').unwrap_or((&reply.text, ""));
+                    eprintln!("{header}");
+                    println!("{output}");
+                    let notes = rest.strip_prefix(output.as_str()).unwrap_or_default();
+                    if !notes.trim().is_empty() {
+                        eprintln!("{}", notes.trim());
+                    }
+                }
+                None => println!("{}", shell::format_reply(&reply)),
+            }
             Ok(ExitCode::from(match reply.outcome {
                 Outcome::Ok => 0,
                 Outcome::AwsError => 1,
                 Outcome::Refused | Outcome::Invalid | Outcome::Asked => 2,
+                Outcome::InternalError => 3,
             }))
         }
         Command::Explain { who, message } => {
-            let (pipeline, inbound) = setup(&who, message.join(" ")).await?;
+            // No AWS call, so no AWS configuration: nothing reads ~/.aws or asks IMDS.
+            let (pipeline, inbound) = setup(&who, message.join(" "), Aws::Offline).await?;
             let explanation = pipeline.explain(&inbound);
             println!("{}", serde_json::to_string_pretty(&explanation)?);
             Ok(ExitCode::SUCCESS)
@@ -213,7 +230,15 @@ fn check_config(path: &std::path::Path) -> ExitCode {
     }
 }
 
-async fn setup(who: &Who, text: String) -> anyhow::Result<(Pipeline, Inbound)> {
+/// Whether a command may reach AWS (and so loads the bot's AWS configuration).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Aws {
+    FromEnv,
+    /// `explain`: an executor that is never called, built without reading any configuration.
+    Offline,
+}
+
+async fn setup(who: &Who, text: String, aws: Aws) -> anyhow::Result<(Pipeline, Inbound)> {
     let config =
         Config::load(&who.config).with_context(|| format!("in {}", who.config.display()))?;
     let team = who
@@ -222,9 +247,19 @@ async fn setup(who: &Who, text: String) -> anyhow::Result<(Pipeline, Inbound)> {
         .unwrap_or_else(|| config.slack.team_id.clone());
     aws_chatops::audit::logging::configure(&config)
         .with_context(|| format!("cannot open the audit file of {}", who.config.display()))?;
-    let executor = Arc::new(Executor::from_env().await);
-    metrics().watch_executor(executor.clone());
-    let pipeline = build_pipeline(Arc::new(config), executor).await?;
+    let pipeline = match aws {
+        Aws::FromEnv => {
+            let executor = Arc::new(Executor::from_env().await);
+            metrics().watch_executor(executor.clone());
+            build_pipeline(Arc::new(config), executor).await?
+        }
+        Aws::Offline => {
+            let sdk = aws_config::SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .build();
+            Pipeline::new(Arc::new(config), Arc::new(Executor::new(&sdk)))?
+        }
+    };
     let inbound = Inbound {
         team,
         channel: who.channel.clone(),

@@ -73,7 +73,11 @@ fn unescape_entities(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
-/// Removes Slack code formatting around the command: ```` ```…``` ```` and `` `…` ``.
+/// Removes Slack code formatting where it wraps the whole command (```` ```…``` ```` or
+/// `` `…` ``) or a whole argument (`` --function-name `my-fn` ``). Backticks inside quotes are
+/// the command's own (JMESPath literals: ``--query 'Functions[?Runtime==`python3.12`]'``) and
+/// are kept; so is a backtick that wraps nothing whole, which the guard refuses as command
+/// substitution.
 fn strip_code_formatting(text: &str) -> String {
     let trimmed = text.trim();
     if let Some(inner) = trimmed
@@ -85,13 +89,48 @@ fn strip_code_formatting(text: &str) -> String {
     if !text.contains('`') {
         return text.to_owned();
     }
-    // Inline code spans are formatting only when they pair up; a lone backtick is left for the
-    // guard, which refuses it as command substitution.
-    if text.matches('`').count() % 2 == 0 {
-        text.replace('`', "")
-    } else {
-        text.to_owned()
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut quote: Option<char> = None;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '`') if i == 0 || chars[i - 1].is_whitespace() => {
+                if let Some(end) = code_span_end(&chars, i + 1) {
+                    out.extend(&chars[i + 1..end]);
+                    i = end + 1;
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        out.push(c);
+        i += 1;
     }
+    out
+}
+
+/// The index of the backtick closing a code span whose content starts at `start`: the first
+/// one outside the content's own quotes that ends a word.
+fn code_span_end(chars: &[char], start: usize) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    for (i, &c) in chars.iter().enumerate().skip(start) {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '`') => {
+                return (i > start && chars.get(i + 1).is_none_or(|n| n.is_whitespace()))
+                    .then_some(i);
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// `—option` and `–option` (what phones make of `--option`) become `--option`. Only at the start
@@ -186,6 +225,40 @@ mod tests {
     #[test]
     fn a_lone_backtick_is_kept_for_the_guard() {
         assert_eq!(normalize("x `id"), "x `id");
+        assert_eq!(normalize("x a`id`"), "x a`id`");
+        assert_eq!(normalize("x `id`b"), "x `id`b");
+    }
+
+    /// Issue 9: code formatting goes only where it wraps the whole command or a whole
+    /// argument; JMESPath backtick literals inside a quoted `--query` stay.
+    #[test]
+    fn issue_9_code_formatting_only_around_whole_words() {
+        let query =
+            "lambda list-functions --query 'Functions[?Runtime==`nodejs18.x`].FunctionName'";
+        let cases = [
+            (query.to_owned(), query),
+            (format!("@aws {query}"), query),
+            (format!("`{query}`"), query),
+            (format!("@aws `{query}`"), query),
+            (format!("```{query}```"), query),
+            (format!("```\n{query}\n```"), query),
+            (
+                "lambda get-function --function-name `myHelloWorld`".to_owned(),
+                "lambda get-function --function-name myHelloWorld",
+            ),
+            (
+                "lambda get-function `--function-name myHelloWorld`".to_owned(),
+                "lambda get-function --function-name myHelloWorld",
+            ),
+            (
+                "x --query \"a[?b==`1`]\" --y `z`".to_owned(),
+                "x --query \"a[?b==`1`]\" --y z",
+            ),
+            ("`myHelloWorld`".to_owned(), "myHelloWorld"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(normalize(&input), expected, "{input}");
+        }
     }
 
     #[test]

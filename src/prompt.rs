@@ -9,9 +9,11 @@
 //! answer each other's questions. The channel memory (default account, region) is shared by
 //! the channel.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::parse::Request;
 
 /// Optional parameters a conversation asks for anyway, after the required ones, the way AWS
 /// Chatbot walks through a support case: (service, operation, options).
@@ -83,19 +85,74 @@ pub fn yes_no() -> Vec<Choice> {
     ]
 }
 
-/// What a pending question is waiting to complete.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a pending question is waiting to complete. It keeps the parsed request itself, so
+/// everything typed with the command (`--output`, `--query`, `--max-items`…) survives the
+/// answer.
+#[derive(Debug, Clone)]
 pub enum Pending {
-    /// `command` (normalized, without the missing option) waits for `option`.
-    Parameter { command: String, option: String },
-    /// `command` runs in `account` and `region` after a Yes.
-    Confirmation {
-        command: String,
+    /// `request` waits for `option`, asked about `account` (id) · `region`.
+    Parameter {
+        request: Box<Request>,
+        option: String,
         account: String,
         region: String,
     },
-    /// The channel's account is being chosen, then `command` (if any) runs.
-    Account { command: Option<String> },
+    /// `request` runs in `account` (id) and `region` after a Yes.
+    Confirmation {
+        request: Box<Request>,
+        account: String,
+        region: String,
+    },
+    /// The channel's account is being chosen, then `request` (if any) goes on.
+    Account { request: Option<Box<Request>> },
+}
+
+/// Where conversations read the time. Questions and channel memory expire by this clock, so
+/// tests move time forward instead of sleeping.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Instant;
+}
+
+/// The real monotonic clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+/// A clock that moves only when told to (for tests).
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    start: Instant,
+    offset: Arc<Mutex<Duration>>,
+}
+
+impl Default for ManualClock {
+    fn default() -> ManualClock {
+        ManualClock {
+            start: Instant::now(),
+            offset: Arc::default(),
+        }
+    }
+}
+
+impl ManualClock {
+    pub fn new() -> ManualClock {
+        ManualClock::default()
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.offset.lock().unwrap_or_else(|p| p.into_inner()) += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Instant {
+        self.start + *self.offset.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -155,7 +212,7 @@ impl Answer {
 
 /// The answer's value: one quoted word loses its quotes (`'Disk full'`); anything else,
 /// spaces included, is taken as typed (`Disk full`).
-fn unquote(rest: &str) -> String {
+pub fn unquote(rest: &str) -> String {
     if rest.starts_with(['\'', '"']) {
         if let Ok(tokens) = crate::parse::tokens::tokenize(rest) {
             if let [crate::parse::Token::Word(word)] = tokens.as_slice() {
@@ -173,15 +230,25 @@ pub struct ChannelMemory {
     pub region: Option<String>,
 }
 
-/// Pending questions and channel memory, in moka caches with their times to live.
+/// A channel's memory and when it was last written.
+#[derive(Debug, Clone)]
+struct Remembered {
+    memory: ChannelMemory,
+    at: Instant,
+}
+
+/// Pending questions and channel memory, in moka caches. Expiry is decided by the injected
+/// [`Clock`]; moka's times to live only bound how long stale entries take memory.
 pub struct Conversations {
     pending: moka::sync::Cache<ConversationKey, Entry>,
-    memory: moka::sync::Cache<String, ChannelMemory>,
+    memory: moka::sync::Cache<String, Remembered>,
     question_ttl: Duration,
+    memory_ttl: Duration,
+    clock: Arc<dyn Clock>,
 }
 
 /// How an answer found its question.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Lookup {
     Open(Pending, Vec<Choice>),
     Expired { minutes: u64 },
@@ -190,7 +257,13 @@ pub enum Lookup {
 
 impl Conversations {
     pub fn new(config: &Config) -> Conversations {
+        Conversations::with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// Conversations whose questions and memory expire by `clock`.
+    pub fn with_clock(config: &Config, clock: Arc<dyn Clock>) -> Conversations {
         let question_ttl = Duration::from_secs(config.question_ttl_secs);
+        let memory_ttl = Duration::from_secs(config.memory_ttl_secs);
         Conversations {
             // Kept an hour past expiry, so a late answer hears that its question expired.
             pending: moka::sync::Cache::builder()
@@ -199,9 +272,11 @@ impl Conversations {
                 .build(),
             memory: moka::sync::Cache::builder()
                 .max_capacity(1_000_000)
-                .time_to_live(Duration::from_secs(config.memory_ttl_secs))
+                .time_to_live(memory_ttl)
                 .build(),
             question_ttl,
+            memory_ttl,
+            clock,
         }
     }
 
@@ -211,18 +286,20 @@ impl Conversations {
             Entry {
                 pending,
                 choices,
-                asked_at: Instant::now(),
+                asked_at: self.clock.now(),
             },
         );
     }
 
-    /// The open question of this person here, if any; a question found past its time to live
-    /// is removed and reported as expired.
+    /// The open question of this person here, if any, or that it expired. It changes nothing
+    /// (`explain` calls it too): whoever acts on an expired question closes it.
     pub fn lookup(&self, key: &ConversationKey) -> Lookup {
         match self.pending.get(key) {
             None => Lookup::None,
-            Some(entry) if entry.asked_at.elapsed() > self.question_ttl => {
-                self.pending.invalidate(key);
+            Some(entry)
+                if self.clock.now().saturating_duration_since(entry.asked_at)
+                    > self.question_ttl =>
+            {
                 Lookup::Expired {
                     minutes: self.question_ttl.as_secs().div_ceil(60),
                 }
@@ -239,20 +316,30 @@ impl Conversations {
         self.pending.remove(key).is_some()
     }
 
+    /// What the channel remembers, unless it was last written longer than the memory's time
+    /// to live ago.
     pub fn memory(&self, channel: &str) -> ChannelMemory {
-        self.memory.get(channel).unwrap_or_default()
+        self.memory
+            .get(channel)
+            .filter(|r| self.clock.now().saturating_duration_since(r.at) <= self.memory_ttl)
+            .map(|r| r.memory)
+            .unwrap_or_default()
+    }
+
+    fn remember(&self, channel: &str, change: impl FnOnce(&mut ChannelMemory)) {
+        let mut memory = self.memory(channel);
+        change(&mut memory);
+        let at = self.clock.now();
+        self.memory
+            .insert(channel.to_owned(), Remembered { memory, at });
     }
 
     pub fn remember_account(&self, channel: &str, account: &str) {
-        let mut m = self.memory(channel);
-        m.account = Some(account.to_owned());
-        self.memory.insert(channel.to_owned(), m);
+        self.remember(channel, |m| m.account = Some(account.to_owned()));
     }
 
     pub fn remember_region(&self, channel: &str, region: &str) {
-        let mut m = self.memory(channel);
-        m.region = Some(region.to_owned());
-        self.memory.insert(channel.to_owned(), m);
+        self.remember(channel, |m| m.region = Some(region.to_owned()));
     }
 
     /// Applies moka's pending maintenance, so entry counts and memory are current (metrics,
@@ -316,18 +403,29 @@ mod tests {
     fn questions_expire_and_say_so() {
         let mut config =
             crate::config::Config::from_toml(include_str!("../fixtures/config/demo.toml")).unwrap();
-        config.question_ttl_secs = 1;
-        let c = Conversations::new(&config);
+        config.question_ttl_secs = 60;
+        config.memory_ttl_secs = 600;
+        let clock = ManualClock::new();
+        let c = Conversations::with_clock(&config, Arc::new(clock.clone()));
         let key = ConversationKey {
             channel: "C".into(),
             user: "U".into(),
             thread: None,
         };
-        c.ask(key.clone(), Pending::Account { command: None }, vec![]);
+        c.ask(key.clone(), Pending::Account { request: None }, vec![]);
+        c.remember_region("C", "eu-west-1");
+        clock.advance(Duration::from_secs(60));
         assert!(matches!(c.lookup(&key), Lookup::Open(..)));
-        std::thread::sleep(Duration::from_millis(1100));
-        assert_eq!(c.lookup(&key), Lookup::Expired { minutes: 1 });
-        assert_eq!(c.lookup(&key), Lookup::None);
+        clock.advance(Duration::from_secs(1));
+        assert!(matches!(c.lookup(&key), Lookup::Expired { minutes: 1 }));
+        // Looking changes nothing; closing does.
+        assert!(matches!(c.lookup(&key), Lookup::Expired { .. }));
+        assert!(c.close(&key));
+        assert!(matches!(c.lookup(&key), Lookup::None));
+        // The channel memory has its own, longer, time to live.
+        assert_eq!(c.memory("C").region.as_deref(), Some("eu-west-1"));
+        clock.advance(Duration::from_secs(540));
+        assert_eq!(c.memory("C").region, None);
     }
 
     #[test]
@@ -344,8 +442,8 @@ mod tests {
             user: "B".into(),
             ..alice.clone()
         };
-        c.ask(alice.clone(), Pending::Account { command: None }, vec![]);
-        assert_eq!(c.lookup(&bob), Lookup::None);
+        c.ask(alice.clone(), Pending::Account { request: None }, vec![]);
+        assert!(matches!(c.lookup(&bob), Lookup::None));
         assert!(matches!(c.lookup(&alice), Lookup::Open(..)));
         c.remember_region("C", "eu-west-1");
         assert_eq!(c.memory("C").region.as_deref(), Some("eu-west-1"));

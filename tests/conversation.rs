@@ -2,8 +2,12 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use aws_chatops::pipeline::Outcome;
-use aws_chatops::prompt::QuestionKind;
+use aws_chatops::prompt::{ManualClock, QuestionKind};
+use serde_json::Value;
 use support::*;
 
 #[tokio::test]
@@ -115,14 +119,20 @@ async fn a_new_command_replaces_the_pending_question() {
 async fn the_account_question_comes_back_when_the_memory_expires() {
     let emu = Emulator::start();
     let mut config = demo_config();
-    config.memory_ttl_secs = 1;
-    let p = pipeline(&emu, config).await;
+    config.memory_ttl_secs = 60;
+    let clock = ManualClock::new();
+    let p = pipeline(&emu, config)
+        .await
+        .with_clock(Arc::new(clock.clone()));
     let first = say(&p, message("U1", "@aws lambda list-functions")).await;
     assert_eq!(first.outcome, Outcome::Asked);
     say(&p, message("U1", "@aws set default-account dev")).await;
     let remembered = say(&p, message("U1", "@aws lambda list-functions")).await;
     assert_eq!(remembered.outcome, Outcome::Ok, "{}", remembered.text);
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    clock.advance(Duration::from_secs(59));
+    let still = say(&p, message("U1", "@aws lambda list-functions")).await;
+    assert_eq!(still.outcome, Outcome::Ok, "{}", still.text);
+    clock.advance(Duration::from_secs(61));
     let again = say(&p, message("U1", "@aws lambda list-functions")).await;
     assert_eq!(again.outcome, Outcome::Asked, "{}", again.text);
 }
@@ -131,15 +141,18 @@ async fn the_account_question_comes_back_when_the_memory_expires() {
 async fn a_late_answer_hears_that_its_question_expired() {
     let emu = Emulator::start();
     let mut config = demo_config();
-    config.question_ttl_secs = 1;
-    let p = pipeline(&emu, config).await;
+    config.question_ttl_secs = 60;
+    let clock = ManualClock::new();
+    let p = pipeline(&emu, config)
+        .await
+        .with_clock(Arc::new(clock.clone()));
     emu.start_recording();
     say(
         &p,
         message_in("dev", "@aws invoke myHelloWorld --payload {}"),
     )
     .await;
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    clock.advance(Duration::from_secs(61));
     let late = say(&p, message_in("dev", "yes")).await;
     assert!(late.text.contains("expired"), "{}", late.text);
     assert_eq!(emu.count_invocations(), 0);
@@ -190,5 +203,95 @@ async fn an_answer_that_names_nothing_offers_what_it_resembles() {
         missing.text.contains("ResourceNotFoundException"),
         "{}",
         missing.text
+    );
+}
+
+/// Issue 9: an answer completes the request that was asked about, with everything typed
+/// with it; a bare value answers the open question.
+#[tokio::test]
+async fn issue_9_answers_keep_output_query_and_paging() {
+    let emu = Emulator::start();
+    let p = pipeline(&emu, demo_config()).await;
+    let asked = say(
+        &p,
+        message_in(
+            "dev",
+            "@aws lambda get-function --output json --query Configuration.[FunctionName,Runtime]",
+        ),
+    )
+    .await;
+    assert_eq!(asked.outcome, Outcome::Asked, "{}", asked.text);
+    let answered = say(&p, message_in("dev", "myHelloWorld")).await;
+    assert_eq!(answered.outcome, Outcome::Ok, "{}", answered.text);
+    let output: Value = serde_json::from_str(answered.output.as_deref().unwrap()).unwrap();
+    assert_eq!(output[0], "myHelloWorld", "{}", answered.text);
+
+    // A bare answer that is a command is a command.
+    say(&p, message_in("dev", "@aws lambda get-function")).await;
+    let listed = say(&p, message_in("dev", "lambda list-functions --output json")).await;
+    assert_eq!(listed.outcome, Outcome::Ok, "{}", listed.text);
+    assert!(listed.text.contains("\"Functions\""), "{}", listed.text);
+
+    // Confirmed with Yes: --output and --query survive the question.
+    let confirm = say(
+        &p,
+        message_in(
+            "dev",
+            "@aws lambda invoke --function-name myHelloWorld --payload {} --output json --query StatusCode",
+        ),
+    )
+    .await;
+    assert_eq!(confirm.outcome, Outcome::Asked, "{}", confirm.text);
+    let ran = say(&p, message_in("dev", "yes")).await;
+    assert_eq!(ran.output.as_deref(), Some("200"), "{}", ran.text);
+}
+
+/// The values a question offers come from a list call, which the guard decides like any
+/// command: a channel whose guardrail denies listing functions is not shown their names.
+#[tokio::test]
+async fn choices_are_listed_only_where_the_guard_allows_the_list_call() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("no-listing.json");
+    std::fs::write(
+        &policy,
+        r#"{"Version": "2012-10-17", "Statement": [
+            {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Sid": "NoListing", "Effect": "Deny", "Action": "lambda:ListFunctions", "Resource": "*"}
+        ]}"#,
+    )
+    .unwrap();
+    let mut config = demo_config();
+    config.channels[0].guardrails = vec![policy];
+    let guarded = pipeline(&emu, config).await;
+    let open = pipeline(&emu, demo_config()).await;
+    let choices = |reply: &aws_chatops::pipeline::Reply| -> Vec<String> {
+        reply
+            .question
+            .as_ref()
+            .unwrap_or_else(|| panic!("no question: {}", reply.text))
+            .choices
+            .iter()
+            .map(|c| c.label.clone())
+            .collect()
+    };
+    let asked = say(&open, message_in("dev", "@aws lambda get-function")).await;
+    assert!(choices(&asked).contains(&"myHelloWorld".to_owned()));
+    emu.start_recording();
+    let asked = say(&guarded, message_in("dev", "@aws lambda get-function")).await;
+    assert!(choices(&asked).is_empty(), "{}", asked.text);
+    assert!(
+        !emu.recorded()
+            .iter()
+            .any(|(url, _)| url.ends_with("/functions/") || url.contains("/functions/?")),
+        "{:?}",
+        emu.recorded()
+    );
+    // The question itself still works.
+    let got = say(&guarded, message_in("dev", "myHelloWorld")).await;
+    assert!(
+        got.text.contains("FunctionName: myHelloWorld"),
+        "{}",
+        got.text
     );
 }

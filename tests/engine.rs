@@ -395,6 +395,18 @@ fn exec_exit_codes_and_explain_json() {
             .code(),
         Some(2)
     );
+    // With --output, stdout is the output alone (`exec … | jq` works); the header goes to
+    // stderr.
+    let json = exec(
+        &[],
+        "@aws lambda list-functions --output json --query Functions[].FunctionName",
+    );
+    let names: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(names
+        .as_array()
+        .unwrap()
+        .contains(&Value::from("myHelloWorld")));
+    assert!(String::from_utf8_lossy(&json.stderr).starts_with("lambda list-functions · dev"));
     let yes = exec(
         &["--yes"],
         "@aws lambda invoke --function-name myHelloWorld --payload {}",
@@ -429,6 +441,15 @@ fn exec_exit_codes_and_explain_json() {
         .as_str()
         .unwrap()
         .contains("DenyIam"));
+    assert_eq!(explain("@aws iam list-users")["rule"], "builtin-deny");
+    assert_eq!(
+        explain("@aws lambda delete-function --function-name x")["rule"],
+        "read-only"
+    );
+    assert_eq!(explain("@aws --help")["rule"], Value::Null);
+    // Issue 9: `set default-account` is a conversation step, not a service.
+    assert_eq!(explain("@aws set default-account dev")["decision"], "help");
+    assert_eq!(explain("@aws set default-account")["decision"], "prompt");
     assert_eq!(explain("@aws lamda x")["decision"], "error");
     assert_eq!(explain("@aws lambda list-functions")["decision"], "prompt");
     assert_eq!(explain("@aws lambda list-functions")["reason"], "account");

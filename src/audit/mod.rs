@@ -63,6 +63,8 @@ pub enum AuditOutcome {
     Asked,
     /// `invalid`: it could not be understood.
     Invalid,
+    /// `internal_error`: the bot failed while handling it; the reply names the log line.
+    InternalError,
 }
 
 impl AuditOutcome {
@@ -73,6 +75,7 @@ impl AuditOutcome {
             AuditOutcome::Refused => "refused",
             AuditOutcome::Asked => "asked",
             AuditOutcome::Invalid => "invalid",
+            AuditOutcome::InternalError => "internal_error",
         }
     }
 }
@@ -106,10 +109,16 @@ pub struct AuditRecord {
     pub decision: AuditDecision,
     /// The rule that refused it, the question asked, or the problem found.
     pub reason: Option<String>,
+    /// The machine-readable name of the rule that refused it (`builtin-deny`, `read-only`,
+    /// `guardrail`…), for filtering the trail.
+    pub rule: Option<String>,
     pub outcome: AuditOutcome,
     pub duration_ms: u64,
     /// The STS session name used (`chatbot-<user>`), as CloudTrail shows it.
     pub session_name: Option<String>,
+    /// The request id AWS gave the call (its `x-amzn-RequestId`), to find it in CloudTrail
+    /// or show AWS Support.
+    pub request_id: Option<String>,
 }
 
 impl AuditRecord {
@@ -133,9 +142,11 @@ impl AuditRecord {
             params: Value::Object(Default::default()),
             decision: AuditDecision::Error,
             reason: None,
+            rule: None,
             outcome: AuditOutcome::Invalid,
             duration_ms: 0,
             session_name: None,
+            request_id: None,
         }
     }
 
@@ -143,7 +154,10 @@ impl AuditRecord {
     pub fn is_failure(&self) -> bool {
         matches!(
             self.outcome,
-            AuditOutcome::AwsError(_) | AuditOutcome::Refused | AuditOutcome::Invalid
+            AuditOutcome::AwsError(_)
+                | AuditOutcome::Refused
+                | AuditOutcome::Invalid
+                | AuditOutcome::InternalError
         ) || matches!(self.decision, AuditDecision::Deny | AuditDecision::Error)
     }
 }
@@ -250,10 +264,6 @@ impl Auditor {
         }
         self.metrics = Some(metrics);
         self
-    }
-
-    pub fn masker(&self) -> &Arc<Masker> {
-        &self.masker
     }
 
     pub fn cloudwatch(&self) -> Option<&CloudWatchSink> {

@@ -10,7 +10,6 @@
 pub mod protocol;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::SdkConfig;
@@ -28,6 +27,13 @@ use serde_json::{Map, Value};
 use crate::catalog::Service;
 use crate::parse::Request;
 pub use protocol::ServiceError;
+
+/// A response, and the request id AWS gave it (for the audit trail).
+#[derive(Debug, Clone)]
+pub struct Executed {
+    pub value: Value,
+    pub request_id: Option<String>,
+}
 
 /// Where a command runs: the role to assume, for whom, in which region.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -174,6 +180,15 @@ impl Executor {
     /// Runs the request, following pages as the AWS CLI does, and returns the response as the
     /// AWS CLI would print it.
     pub async fn run(&self, target: &Target, request: &Request) -> Result<Value, ExecError> {
+        self.run_traced(target, request).await.map(|e| e.value)
+    }
+
+    /// [`Executor::run`], with the request id AWS gave the (last) call.
+    pub async fn run_traced(
+        &self,
+        target: &Target,
+        request: &Request,
+    ) -> Result<Executed, ExecError> {
         let credentials = self.credentials_for(target).await?;
         let service = request.service;
         let op = request.operation;
@@ -184,82 +199,113 @@ impl Executor {
         if let (Some(limit), Some(size)) = (&paginator.limit_key, request.paging.page_size) {
             params.insert(limit.clone(), Value::from(size));
         }
+        // botocore's PageIterator: the input tokens of the page being read (null before the
+        // first), how much of the first page an earlier --max-items already showed, and a
+        // NextToken naming the page and the items of it shown so far when --max-items cuts
+        // mid-page.
+        let mut page_tokens: Vec<Value> = vec![Value::Null; paginator.input_token.len()];
         let mut skip = 0usize;
         if let Some(token) = &request.paging.starting_token {
-            let (tokens, truncate) = decode_token(token);
-            for (key, value) in paginator.input_token.iter().zip(tokens) {
-                params.insert(key.clone(), value);
-            }
+            let (tokens, truncate) = decode_token(&paginator.input_token, token);
+            page_tokens = tokens;
             skip = truncate;
+            inject_tokens(&mut params, &paginator.input_token, &page_tokens);
         }
         let max_items = request.paging.max_items.map(|n| n as usize);
         // Result keys appear once a page has them, in the paginator's order, then the other
         // members of the first page: botocore's build_full_result, which the AWS CLI prints.
         let mut merged = Map::new();
         let mut next_token = None;
+        let mut total = 0usize;
+        let mut request_id = None;
         for page in 0..MAX_PAGES {
-            let response = self
+            let executed = self
                 .call(service, op, &params, target, &credentials)
                 .await?;
-            let Value::Object(mut response) = response else {
+            request_id = executed.request_id;
+            let Value::Object(mut response) = executed.value else {
                 break;
             };
-            for key in &paginator.result_key {
-                if let Some(Value::Array(items)) = response.remove(key) {
-                    let start = if page == 0 { skip.min(items.len()) } else { 0 };
-                    if let Value::Array(all) = merged
-                        .entry(key.clone())
-                        .or_insert_with(|| Value::Array(Vec::new()))
-                    {
-                        all.extend(items.into_iter().skip(start));
+            let starting_truncation = if page == 0 { skip } else { 0 };
+            let mut primary_len = 0;
+            let mut truncate_to = None;
+            for (index, key) in paginator.result_key.iter().enumerate() {
+                let Some(Value::Array(mut items)) = response.remove(key) else {
+                    continue;
+                };
+                if page == 0 && skip > 0 {
+                    // Secondary result keys were shown whole with the earlier page.
+                    items = if index == 0 {
+                        items.split_off(skip.min(items.len()))
+                    } else {
+                        Vec::new()
+                    };
+                }
+                if index == 0 {
+                    primary_len = items.len();
+                    if let Some(max) = max_items {
+                        if total + primary_len > max {
+                            let keep = max - total;
+                            items.truncate(keep);
+                            truncate_to = Some(keep);
+                        }
                     }
                 }
+                if let Value::Array(all) = merged
+                    .entry(key.clone())
+                    .or_insert_with(|| Value::Array(Vec::new()))
+                {
+                    all.extend(items);
+                }
             }
-            let tokens: Vec<Value> = paginator
-                .output_token
-                .iter()
-                .map(|k| response.get(k).cloned().unwrap_or(Value::Null))
-                .collect();
+            let tokens: Vec<Value> = if paginator
+                .more_results
+                .as_ref()
+                .is_none_or(|k| response.get(k) == Some(&Value::Bool(true)))
+            {
+                paginator
+                    .output_token
+                    .iter()
+                    .map(|k| match response.get(k) {
+                        Some(Value::String(s)) if s.is_empty() => Value::Null,
+                        Some(v) => v.clone(),
+                        None => Value::Null,
+                    })
+                    .collect()
+            } else {
+                vec![Value::Null; paginator.input_token.len()]
+            };
             for key in response.keys().cloned().collect::<Vec<_>>() {
                 if !paginator.output_token.contains(&key) && !merged.contains_key(&key) {
                     merged.insert(key.clone(), response[&key].clone());
                 }
             }
-            let more = paginator
-                .more_results
-                .as_ref()
-                .is_none_or(|k| response.get(k) == Some(&Value::Bool(true)));
-            let has_token = tokens.iter().any(|t| !t.is_null() && t != "");
-            let collected = paginator
-                .result_key
-                .iter()
-                .map(|k| merged.get(k).and_then(Value::as_array).map_or(0, Vec::len))
-                .sum::<usize>();
-            if !(more && has_token) {
+            if let Some(keep) = truncate_to {
+                next_token = Some(encode_token(
+                    &paginator.input_token,
+                    &page_tokens,
+                    Some(keep + starting_truncation),
+                ));
                 break;
             }
-            if max_items.is_some_and(|max| collected >= max) || page + 1 == MAX_PAGES {
-                next_token = Some(encode_token(&paginator.input_token, &tokens, 0));
+            total += primary_len;
+            if tokens.iter().all(Value::is_null) {
                 break;
             }
-            for (key, value) in paginator.input_token.iter().zip(tokens) {
-                params.insert(key.clone(), value);
+            if max_items == Some(total) || page + 1 == MAX_PAGES {
+                next_token = Some(encode_token(&paginator.input_token, &tokens, None));
+                break;
             }
-        }
-        if let Some(max) = max_items {
-            for key in &paginator.result_key {
-                if let Some(Value::Array(items)) = merged.get_mut(key) {
-                    if items.len() > max {
-                        items.truncate(max);
-                        next_token = Some(encode_token(&paginator.input_token, &[], skip + max));
-                    }
-                }
-            }
+            inject_tokens(&mut params, &paginator.input_token, &tokens);
+            page_tokens = tokens;
         }
         if let Some(token) = next_token {
             merged.insert("NextToken".into(), Value::String(token));
         }
-        Ok(Value::Object(merged))
+        Ok(Executed {
+            value: Value::Object(merged),
+            request_id,
+        })
     }
 
     async fn credentials_for(&self, target: &Target) -> Result<Credentials, ExecError> {
@@ -341,7 +387,7 @@ impl Executor {
         params: &Map<String, Value>,
         target: &Target,
         credentials: &Credentials,
-    ) -> Result<Value, ExecError> {
+    ) -> Result<Executed, ExecError> {
         let wire = protocol::serialize(service, op, params);
         let (endpoint, signing_region) = self.endpoint(service, &target.region);
         let transport = |reason: String| ExecError::Transport {
@@ -383,7 +429,12 @@ impl Executor {
                 .map_err(|e| transport(e.to_string()))?
                 .to_bytes();
             match protocol::deserialize(service, op, status, &parts.headers, &body) {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    return Ok(Executed {
+                        value,
+                        request_id: request_id(&parts.headers, &body),
+                    })
+                }
                 Err(e) if is_retryable(&e) && attempt < 3 => {
                     tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
                 }
@@ -511,21 +562,93 @@ impl ExecError {
     }
 }
 
-/// The AWS CLI's pagination token: base64 of JSON naming the next input tokens and how many
-/// items of that page were already shown.
-fn encode_token(keys: &[String], tokens: &[Value], truncate: usize) -> String {
-    let mut doc = Map::new();
-    for (k, v) in keys.iter().zip(tokens) {
-        doc.insert(k.clone(), v.clone());
+/// The request id of a response: the `x-amzn-RequestId` (or S3-style `x-amz-request-id`)
+/// header, or for the query protocol the XML's `<RequestId>`.
+fn request_id(headers: &http::HeaderMap, body: &[u8]) -> Option<String> {
+    ["x-amzn-requestid", "x-amz-request-id"]
+        .iter()
+        .find_map(|h| headers.get(*h)?.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            let text = std::str::from_utf8(body).ok()?;
+            let start = text.find("<RequestId>")? + "<RequestId>".len();
+            let len = text[start..].find("</RequestId>")?;
+            Some(text[start..start + len].trim().to_owned())
+        })
+        .filter(|id| !id.is_empty())
+}
+
+/// Sets the next page's input tokens; a null token leaves its member out, as botocore does.
+fn inject_tokens(params: &mut Map<String, Value>, keys: &[String], tokens: &[Value]) {
+    for (key, token) in keys.iter().zip(tokens) {
+        if token.is_null() || token == "None" {
+            params.remove(key);
+        } else {
+            params.insert(key.clone(), token.clone());
+        }
     }
-    if truncate > 0 {
+}
+
+/// The AWS CLI's pagination token, byte for byte: base64 of botocore's `json.dumps` of the
+/// input tokens (by input member name, null when absent) and, when `--max-items` cut a page,
+/// `boto_truncate_amount`, the items of that page shown so far. Tokens pass between the bot
+/// and the AWS CLI in both directions.
+fn encode_token(keys: &[String], tokens: &[Value], truncate: Option<usize>) -> String {
+    let mut doc = Map::new();
+    for (key, token) in keys.iter().zip(tokens) {
+        doc.insert(key.clone(), token.clone());
+    }
+    if let Some(truncate) = truncate {
         doc.insert("boto_truncate_amount".into(), Value::from(truncate));
     }
     use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(Value::Object(doc).to_string())
+    base64::engine::general_purpose::STANDARD.encode(python_json(&Value::Object(doc)))
 }
 
-fn decode_token(token: &str) -> (Vec<Value>, usize) {
+/// JSON as Python's `json.dumps` writes it with its defaults: `, ` and `: ` separators and
+/// every non-ASCII character escaped.
+fn python_json(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let members: Vec<String> = map
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{}: {}",
+                        python_json(&Value::from(k.as_str())),
+                        python_json(v)
+                    )
+                })
+                .collect();
+            format!("{{{}}}", members.join(", "))
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(python_json).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::String(_) => {
+            let compact = value.to_string();
+            let mut out = String::with_capacity(compact.len());
+            for c in compact.chars() {
+                if c.is_ascii() {
+                    out.push(c);
+                } else {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        out.push_str(&format!("\\u{unit:04x}"));
+                    }
+                }
+            }
+            out
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The input tokens (in `keys` order) and truncation a starting token names. A token that is
+/// not botocore's base64 JSON is taken as the service's own token for the first input member
+/// (as people paste a raw `NextMarker`).
+fn decode_token(keys: &[String], token: &str) -> (Vec<Value>, usize) {
     use base64::Engine;
     let doc: Value = base64::engine::general_purpose::STANDARD
         .decode(token)
@@ -538,20 +661,20 @@ fn decode_token(token: &str) -> (Vec<Value>, usize) {
                 .get("boto_truncate_amount")
                 .and_then(Value::as_u64)
                 .unwrap_or(0) as usize;
-            let tokens = map
-                .into_iter()
-                .filter(|(k, _)| k != "boto_truncate_amount")
-                .map(|(_, v)| v)
+            let tokens = keys
+                .iter()
+                .map(|k| map.get(k).cloned().unwrap_or(Value::Null))
                 .collect();
             (tokens, truncate)
         }
-        // A raw service token (as some users paste NextMarker) is used as it is.
-        _ => (vec![Value::String(token.to_owned())], 0),
+        _ => {
+            let mut tokens = vec![Value::Null; keys.len().max(1)];
+            tokens[0] = Value::String(token.to_owned());
+            tokens.truncate(keys.len().max(1));
+            (tokens, 0)
+        }
     }
 }
-
-/// Shared handle used by the pipeline.
-pub type SharedExecutor = Arc<Executor>;
 
 #[cfg(test)]
 mod tests {
@@ -590,8 +713,51 @@ mod tests {
     #[test]
     fn pagination_tokens_round_trip() {
         let keys = vec!["Marker".to_owned()];
-        let token = encode_token(&keys, &[Value::from("abc")], 3);
-        assert_eq!(decode_token(&token), (vec![Value::from("abc")], 3));
-        assert_eq!(decode_token("raw!"), (vec![Value::from("raw!")], 0));
+        let token = encode_token(&keys, &[Value::from("abc")], Some(3));
+        assert_eq!(decode_token(&keys, &token), (vec![Value::from("abc")], 3));
+        assert_eq!(decode_token(&keys, "raw!"), (vec![Value::from("raw!")], 0));
+    }
+
+    #[test]
+    fn pagination_tokens_are_botocores() {
+        use base64::Engine;
+        let decode = |t: &str| {
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(t).unwrap()).unwrap()
+        };
+        // Python: base64.b64encode(json.dumps({...}).encode())
+        let keys = vec!["Marker".to_owned()];
+        assert_eq!(
+            decode(&encode_token(&keys, &[Value::Null], Some(2))),
+            r#"{"Marker": null, "boto_truncate_amount": 2}"#
+        );
+        assert_eq!(
+            encode_token(&keys, &[Value::from("x")], None),
+            "eyJNYXJrZXIiOiAieCJ9"
+        );
+        let two = vec!["A".to_owned(), "B".to_owned()];
+        assert_eq!(
+            decode(&encode_token(
+                &two,
+                &[Value::from("é\u{1F600}"), Value::from(3)],
+                None
+            )),
+            r#"{"A": "\u00e9\ud83d\ude00", "B": 3}"#
+        );
+    }
+
+    #[test]
+    fn request_ids_come_from_headers_or_the_xml() {
+        let mut headers = http::HeaderMap::new();
+        assert_eq!(
+            request_id(
+                &headers,
+                b"<R><ResponseMetadata><RequestId> abc </RequestId></ResponseMetadata></R>"
+            )
+            .as_deref(),
+            Some("abc")
+        );
+        headers.insert("x-amzn-RequestId", "hdr".parse().unwrap());
+        assert_eq!(request_id(&headers, b"{}").as_deref(), Some("hdr"));
+        assert_eq!(request_id(&http::HeaderMap::new(), b"{}"), None);
     }
 }

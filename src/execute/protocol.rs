@@ -7,7 +7,7 @@
 //! credentials from the SDK (see [`super`]). Three protocols cover them: `rest-json` (Lambda),
 //! `json` (Support) and `query` (CloudWatch, as the AWS CLI v1 speaks it).
 
-use aws_smithy_types::date_time::{DateTime, Format};
+use aws_smithy_types::date_time::Format;
 use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method};
@@ -718,11 +718,6 @@ fn xml_error(status: u16, body: &[u8]) -> ServiceError {
             request_id: None,
         },
     }
-}
-
-/// Seconds since the epoch as the JSON protocols send them (used by tests).
-pub fn epoch(text: &str) -> Option<f64> {
-    parse_timestamp(text).map(|t: DateTime| t.as_secs_f64())
 }
 
 #[cfg(test)]

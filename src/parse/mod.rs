@@ -393,6 +393,25 @@ fn paging_members(op: &Operation) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// The paging members the AWS CLI hides but still takes (`--marker`, `--next-token`,
+/// `--max-records`): given, they are sent as typed and automatic paging is off, as there.
+/// A member spelled like one of the AWS CLI's own paging options (Lambda's `MaxItems`) stays
+/// shadowed by it.
+fn hidden_paging_members<'a>(service: &'a Service, op: &Operation) -> Vec<&'a Member> {
+    let paging = paging_members(op);
+    service
+        .input_members(op)
+        .iter()
+        .filter(|m| paging.contains(&m.name.as_str()))
+        .filter(|m| {
+            !matches!(
+                m.cli_name.as_str(),
+                "starting-token" | "max-items" | "page-size"
+            )
+        })
+        .collect()
+}
+
 /// The options of an operation as the AWS CLI shows them: input members (less the paging
 /// ones it replaces) in model order.
 pub fn cli_members<'a>(service: &'a Service, op: &Operation) -> Vec<&'a Member> {
@@ -437,6 +456,15 @@ pub fn clap_command(service: &Service, op: &Operation) -> Command {
                     .action(ArgAction::Set),
             ),
         };
+    }
+    for member in hidden_paging_members(service, op) {
+        cmd = cmd.arg(
+            Arg::new(member.name.clone())
+                .long(member.cli_name.clone())
+                .num_args(1)
+                .action(ArgAction::Set)
+                .hide(true),
+        );
     }
     if let Some(paginator) = &op.paginator {
         cmd = cmd
@@ -529,6 +557,15 @@ fn build_request(
             note_file_values(&raw, &mut request.file_values);
             let value = value::from_cli(service, &member.shape, &raw, &member.cli_name)?;
             request.params.insert(member.name.clone(), value);
+        }
+    }
+    for member in hidden_paging_members(service, op) {
+        if let Some(raw) = matches.get_one::<String>(&member.name) {
+            let raw = [raw.clone()];
+            note_file_values(&raw, &mut request.file_values);
+            let value = value::from_cli(service, &member.shape, &raw, &member.cli_name)?;
+            request.params.insert(member.name.clone(), value);
+            request.paging.paginate = false;
         }
     }
     let mut positionals: Vec<String> = matches
@@ -627,6 +664,7 @@ fn globals(matches: &ArgMatches, request: &mut Request) -> Result<(), ParseError
         };
     }
     if let Some(query) = text("query") {
+        let query = legacy_literals(&query);
         if let Err(crate::render::RenderError::Query(reason)) = crate::render::compile_query(&query)
         {
             return Err(ParseError::Query { query, reason });
@@ -653,6 +691,68 @@ fn globals(matches: &ArgMatches, request: &mut Request) -> Result<(), ParseError
         request.paging.paginate = false;
     }
     Ok(())
+}
+
+/// JMESPath backtick literals as the AWS CLI reads them: jmespath.py takes a literal that is
+/// not JSON (`` `python3.12` ``, `` `nodejs18.x` ``) as a string (JEP-12's deprecated form,
+/// still what every AWS CLI accepts); the jmespath crate refuses it. Such literals are
+/// rewritten as the JSON strings jmespath.py makes of them; everything else is left as typed.
+pub fn legacy_literals(query: &str) -> String {
+    let chars: Vec<char> = query.chars().collect();
+    let mut out = String::with_capacity(query.len());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        // Raw strings and quoted identifiers may hold backticks of their own.
+        if c == '\'' || c == '"' {
+            let mut j = i + 1;
+            while j < chars.len() && chars[j] != c {
+                j += if chars[j] == '\\' { 2 } else { 1 };
+            }
+            let end = j.min(chars.len() - 1);
+            out.extend(&chars[i..=end]);
+            i = end + 1;
+            continue;
+        }
+        if c != '`' {
+            out.push(c);
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        let mut lexeme = String::new();
+        while j < chars.len() && chars[j] != '`' {
+            if chars[j] == '\\' && chars.get(j + 1) == Some(&'`') {
+                lexeme.push('`');
+                j += 2;
+            } else {
+                lexeme.push(chars[j]);
+                j += 1;
+            }
+        }
+        if j >= chars.len() {
+            // Unclosed: left for the compiler to report.
+            out.extend(&chars[i..]);
+            break;
+        }
+        let literal: String = chars[i..=j].iter().collect();
+        let as_string =
+            || serde_json::from_str::<String>(&format!("\"{}\"", lexeme.trim_start())).ok();
+        match serde_json::from_str::<Value>(&lexeme) {
+            Ok(_) => out.push_str(&literal),
+            Err(_) => match as_string() {
+                Some(text) => {
+                    let json = Value::String(text).to_string().replace('`', "\\`");
+                    out.push('`');
+                    out.push_str(&json);
+                    out.push('`');
+                }
+                None => out.push_str(&literal),
+            },
+        }
+        i = j + 1;
+    }
+    out
 }
 
 /// clap's error as one line naming the closest valid option.
@@ -784,6 +884,50 @@ impl Request {
             line.push_str(&format!(" --region {region}"));
         }
         line
+    }
+
+    /// Whether `cli_name` (without dashes) is one of this operation's options.
+    pub fn takes_option(&self, cli_name: &str) -> bool {
+        cli_members(self.service, self.operation)
+            .iter()
+            .any(|m| m.cli_name == cli_name)
+    }
+
+    /// Sets an option from its typed value, as `--cli-name raw` would have: the answer to a
+    /// question. Everything else of the request (output, query, paging) stays as it was.
+    pub fn set_option(&mut self, cli_name: &str, raw: &str) -> Result<(), ParseError> {
+        let service = self.service;
+        let Some(member) = cli_members(service, self.operation)
+            .into_iter()
+            .find(|m| m.cli_name == cli_name)
+        else {
+            return Err(ParseError::Option(
+                format!(
+                    "`{} {}` has no option `--{cli_name}`.",
+                    service.service, self.operation.name
+                ),
+                format!("{} {}", service.service, self.operation.name),
+            ));
+        };
+        let raw = [raw.to_owned()];
+        let value = match service.shape(&member.shape) {
+            Shape::Boolean {} => match raw[0].to_ascii_lowercase().as_str() {
+                "true" | "yes" => Value::Bool(true),
+                "false" | "no" => Value::Bool(false),
+                _ => {
+                    return Err(ParseError::Value(ValueError {
+                        option: cli_name.into(),
+                        message: format!("`{}` is not true or false", raw[0]),
+                        at: None,
+                    }))
+                }
+            },
+            _ => value::from_cli(service, &member.shape, &raw, &member.cli_name)?,
+        };
+        note_file_values(&raw, &mut self.file_values);
+        self.params.insert(member.name.clone(), value);
+        self.missing.retain(|m| m.cli_name != cli_name);
+        Ok(())
     }
 
     /// The IAM actions this request needs (`lambda:InvokeFunction` for `lambda invoke`).

@@ -213,3 +213,63 @@ proptest::proptest! {
         let _ = parse(&format!("{op} {}", args.join(" ")));
     }
 }
+
+/// Issue 9: the paging members the AWS CLI hides but takes are taken, sent as typed, and
+/// turn automatic paging off, as in the AWS CLI.
+#[test]
+fn issue_9_hidden_paging_members_are_taken() {
+    let r = request("cloudwatch describe-alarms --max-records 5 --next-token abc");
+    assert_eq!(r.params["MaxRecords"], 5);
+    assert_eq!(r.params["NextToken"], "abc");
+    assert!(!r.paging.paginate);
+    let r = request("lambda list-functions --marker m");
+    assert_eq!(r.params["Marker"], "m");
+    assert!(!r.paging.paginate);
+    // Lambda's own MaxItems stays shadowed by the AWS CLI's --max-items.
+    let r = request("lambda list-functions --max-items 3");
+    assert_eq!(r.paging.max_items, Some(3));
+    assert!(r.params.get("MaxItems").is_none());
+    assert!(r.paging.paginate);
+    let r = request("cloudwatch describe-alarms");
+    assert!(r.paging.paginate && r.params.is_empty());
+    // Hidden, as in the AWS CLI's help.
+    let Ok(Parsed::Help(h)) = parse("cloudwatch describe-alarms --help") else {
+        panic!()
+    };
+    assert!(
+        !h.contains("--next-token") && !h.contains("--max-records"),
+        "{h}"
+    );
+    let err = error("cloudwatch describe-alarms --max-records many");
+    assert!(err.contains("--max-records"), "{err}");
+}
+
+/// Issue 9: backtick literals the AWS CLI (jmespath.py) reads as strings work here too.
+#[test]
+fn issue_9_legacy_jmespath_literals() {
+    use super::legacy_literals;
+    let cases = [
+        (
+            "Functions[?Runtime==`nodejs18.x`]",
+            r#"Functions[?Runtime==`"nodejs18.x"`]"#,
+        ),
+        ("a[?b==`python3.12`].c", r#"a[?b==`"python3.12"`].c"#),
+        ("a[?b==`1`]", "a[?b==`1`]"),
+        (r#"a[?b==`"x"`]"#, r#"a[?b==`"x"`]"#),
+        ("a[?b==`true`]", "a[?b==`true`]"),
+        ("a[?b==`[1, 2]`]", "a[?b==`[1, 2]`]"),
+        ("a[?b==` spaced`]", r#"a[?b==`"spaced"`]"#),
+        ("a[?b=='`raw`']", "a[?b=='`raw`']"),
+        ("a[?b==`unclosed", "a[?b==`unclosed"),
+        (r"a[?b==`x\`y`]", r#"a[?b==`"x\`y"`]"#),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(legacy_literals(query), expected, "{query}");
+    }
+    let r =
+        request("lambda list-functions --query 'Functions[?Runtime==`nodejs18.x`].FunctionName'");
+    assert_eq!(
+        r.query.as_deref(),
+        Some(r#"Functions[?Runtime==`"nodejs18.x"`].FunctionName"#)
+    );
+}

@@ -404,8 +404,15 @@ fn api_url(options: &SlackOptions) -> Result<String, SlackError> {
     let uri: http::Uri = url
         .parse()
         .map_err(|_| SlackError::ApiUrl(url.to_owned()))?;
-    let loopback = matches!(uri.host(), Some("localhost" | "[::1]" | "::1"))
-        || uri.host().is_some_and(|h| h.starts_with("127."));
+    // An IP literal on the loopback interface, not any name that starts like one
+    // (`127.0.0.1.example.com`).
+    let loopback = uri.host().is_some_and(|h| {
+        h == "localhost"
+            || h.trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    });
     match uri.scheme_str() {
         Some("https") => Ok(url.to_owned()),
         Some("http") if loopback => Ok(url.to_owned()),
@@ -834,5 +841,9 @@ mod tests {
             Err(SlackError::ApiUrl(_))
         ));
         assert!(api_url(&with("not a url")).is_err());
+        assert!(api_url(&with("http://[::1]:4000/api")).is_ok());
+        assert!(api_url(&with("http://127.9.9.9:4000/api")).is_ok());
+        // A name that merely starts like a loopback address is somewhere else.
+        assert!(api_url(&with("http://127.0.0.1.example.com/api")).is_err());
     }
 }

@@ -406,6 +406,7 @@ mod tests {
             text: text.into(),
             outcome: Outcome::Ok,
             question: None,
+            output: None,
         }
     }
 

@@ -1,0 +1,356 @@
+//! One message's way through the bot: normalize → parse → guard → prompt → execute → render.
+//! Every transport (Slack, the terminal shell, `exec`, tests) calls [`Pipeline::handle`];
+//! `explain` runs the same planning but stops before anything happens.
+//!
+//! * [`plan`]: the pure part. A message becomes a [`plan::Plan`]: what to do, decided by
+//!   parse → guard → account and region, with no AWS call and no change of state. `handle`
+//!   and `explain` both start here, so they agree on every message.
+//! * [`conversation`]: what an answer means for the question it answers, and the questions
+//!   themselves (missing parameter, confirmation, account).
+//! * [`run`]: carries a plan out: asks, remembers, calls AWS and renders the reply.
+
+mod conversation;
+mod plan;
+mod run;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::audit::{AuditDecision, AuditOutcome, AuditRecord, Auditor};
+use crate::config::{AccountConfig, Config};
+use crate::execute::Executor;
+use crate::guard::Guard;
+use crate::metrics::Metrics;
+use crate::parse::Request;
+use crate::prompt::{Clock, ConversationKey, Conversations, Question};
+use plan::Step;
+
+/// A message from a user, as any transport delivers it.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub team: String,
+    pub channel: String,
+    pub user: String,
+    pub thread: Option<String>,
+    pub text: String,
+    pub direct_message: bool,
+    /// An account chosen outside the conversation (`--account` of `exec` and `shell`).
+    pub account: Option<String>,
+}
+
+impl Inbound {
+    fn conversation_key(&self) -> ConversationKey {
+        ConversationKey {
+            channel: self.channel.clone(),
+            user: self.user.clone(),
+            thread: self.thread.clone(),
+        }
+    }
+}
+
+/// What became of a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// The command ran, or help or a conversation step was answered.
+    Ok,
+    /// AWS returned an error.
+    AwsError,
+    /// The guard refused it.
+    Refused,
+    /// It could not be understood.
+    Invalid,
+    /// A question was asked; nothing ran yet.
+    Asked,
+    /// The bot failed while handling it (a bug); the reply names the log line.
+    InternalError,
+}
+
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub text: String,
+    pub outcome: Outcome,
+    pub question: Option<Question>,
+    /// A command's output exactly as the AWS CLI prints it for `--output json|yaml|text|table`
+    /// (no header, no notes): what `exec` writes to standard output.
+    pub output: Option<String>,
+}
+
+impl Reply {
+    fn new(outcome: Outcome, text: impl Into<String>) -> Reply {
+        Reply {
+            text: text.into(),
+            outcome,
+            question: None,
+            output: None,
+        }
+    }
+
+    fn ask(question: Question) -> Reply {
+        Reply {
+            text: question.text.clone(),
+            outcome: Outcome::Asked,
+            question: Some(question),
+            output: None,
+        }
+    }
+}
+
+/// `explain`'s answer: what the bot would do, without calling AWS.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Explanation {
+    pub decision: &'static str,
+    pub service: Option<String>,
+    pub operation: Option<String>,
+    pub params: Map<String, Value>,
+    pub account: Option<String>,
+    pub role_arn: Option<String>,
+    pub region: Option<String>,
+    pub reason: Option<String>,
+    /// The machine-readable name of the rule that refused it (`builtin-deny`, `read-only`…).
+    pub rule: Option<String>,
+}
+
+pub struct Pipeline {
+    config: Arc<Config>,
+    guard: Guard,
+    conversations: Conversations,
+    auditor: Arc<Auditor>,
+    metrics: Metrics,
+    executor: Arc<Executor>,
+    /// Messages with exactly this text panic while being handled: the only way to test the
+    /// panic path, compiled into unit tests alone.
+    #[cfg(test)]
+    panic_on: Option<String>,
+}
+
+impl Pipeline {
+    /// A pipeline auditing through `tracing` with its own metrics; `with_auditor` and
+    /// `with_metrics` share the process's.
+    pub fn new(config: Arc<Config>, executor: Arc<Executor>) -> Result<Pipeline, PipelineError> {
+        Ok(Pipeline {
+            guard: Guard::new(&config)?,
+            conversations: Conversations::new(&config),
+            auditor: Arc::new(Auditor::new(&config)?),
+            metrics: Metrics::new(),
+            config,
+            executor,
+            #[cfg(test)]
+            panic_on: None,
+        })
+    }
+
+    pub fn with_auditor(mut self, auditor: Arc<Auditor>) -> Pipeline {
+        self.auditor = auditor;
+        self
+    }
+
+    pub fn with_metrics(mut self, metrics: Metrics) -> Pipeline {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Questions and channel memory expire by `clock` (tests move it instead of sleeping).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Pipeline {
+        self.conversations = Conversations::with_clock(&self.config, clock);
+        self
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    pub fn executor(&self) -> &Executor {
+        &self.executor
+    }
+
+    pub fn conversations(&self) -> &Conversations {
+        &self.conversations
+    }
+
+    /// Handles one message and returns the reply. Every path answers, a panic included
+    /// ("internal error, logged as …"), and every message leaves exactly one audit record.
+    pub async fn handle(&self, inbound: &Inbound) -> Reply {
+        let started = Instant::now();
+        self.metrics.event_processed();
+        let mut record = AuditRecord::new(&inbound.team, &inbound.channel, &inbound.user);
+        let handled = std::panic::AssertUnwindSafe(self.handle_inner(inbound, &mut record))
+            .catch_unwind()
+            .await;
+        let reply = handled.unwrap_or_else(|panic| {
+            let id = incident_id();
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            tracing::error!(incident = %id, panic = %what, "internal error while handling a message");
+            record.decision = AuditDecision::Error;
+            record.reason = Some(format!("internal error {id}"));
+            Reply::new(
+                Outcome::InternalError,
+                format!("Sorry, something went wrong on my side: internal error, logged as {id}."),
+            )
+        });
+        record.duration_ms = started.elapsed().as_millis() as u64;
+        record.outcome = match (reply.outcome, record.outcome.clone()) {
+            (Outcome::AwsError, code @ AuditOutcome::AwsError(_)) => code,
+            (Outcome::AwsError, _) => AuditOutcome::AwsError("Error".into()),
+            (Outcome::Ok, _) => AuditOutcome::Ok,
+            (Outcome::Refused, _) => AuditOutcome::Refused,
+            (Outcome::Invalid, _) => AuditOutcome::Invalid,
+            (Outcome::Asked, _) => AuditOutcome::Asked,
+            (Outcome::InternalError, _) => AuditOutcome::InternalError,
+        };
+        if record.decision == AuditDecision::Run {
+            if let Some(service) = &record.service {
+                self.metrics.observe_command(service, started.elapsed());
+            }
+        }
+        self.metrics
+            .set_pending_questions(self.conversations.pending_count());
+        self.auditor.record(record);
+        reply
+    }
+
+    async fn handle_inner(&self, inbound: &Inbound, record: &mut AuditRecord) -> Reply {
+        let plan = self.plan(inbound);
+        describe(record, &plan.step);
+        #[cfg(test)]
+        if self.panic_on.as_deref() == Some(inbound.text.as_str()) {
+            panic!("injected for a test");
+        }
+        self.carry_out(inbound, plan, record).await
+    }
+
+    /// What the bot would do with a message, without calling AWS or changing any state: the
+    /// same plan `handle` carries out. One thing only `handle` can know: when an answer names
+    /// no existing resource but resembles some, it asks again instead (that takes a list call).
+    pub fn explain(&self, inbound: &Inbound) -> Explanation {
+        let mut record = AuditRecord::new(&inbound.team, &inbound.channel, &inbound.user);
+        describe(&mut record, &self.plan(inbound).step);
+        Explanation {
+            decision: decision_name(record.decision),
+            service: record.service,
+            operation: record.operation,
+            params: match record.params {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            },
+            account: record.account,
+            role_arn: record.role_arn,
+            region: record.region,
+            reason: record.reason,
+            rule: record.rule,
+        }
+    }
+
+    #[cfg(test)]
+    fn panicking_on(mut self, text: &str) -> Pipeline {
+        self.panic_on = Some(text.to_owned());
+        self
+    }
+}
+
+/// A short id naming one internal error in the reply and the log line: milliseconds since
+/// the epoch and a per-process counter, in hex.
+fn incident_id() -> String {
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    format!(
+        "{millis:x}-{:x}",
+        COUNT.fetch_add(1, Ordering::Relaxed) & 0xffff
+    )
+}
+
+pub fn decision_name(decision: AuditDecision) -> &'static str {
+    match decision {
+        AuditDecision::Run => "run",
+        AuditDecision::Confirm => "confirm",
+        AuditDecision::Prompt => "prompt",
+        AuditDecision::Deny => "deny",
+        AuditDecision::Error => "error",
+        AuditDecision::Help => "help",
+    }
+}
+
+/// Why a pipeline could not be built: a guardrail or an audit identifier that does not load.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+}
+
+/// What the plan decided, as the audit trail and `explain` both report it.
+fn describe(record: &mut AuditRecord, step: &Step) {
+    let (decision, reason) = match step {
+        Step::Help(_) => (AuditDecision::Help, None),
+        Step::Deny(refusal) => {
+            record.service = refusal
+                .action
+                .as_ref()
+                .and_then(|a| a.split(':').next())
+                .map(str::to_owned);
+            record.rule = Some(refusal.rule_name().to_owned());
+            (AuditDecision::Deny, Some(refusal.to_string()))
+        }
+        Step::Invalid(reason) => (AuditDecision::Error, Some(reason.clone())),
+        Step::AskAccount { .. } => (AuditDecision::Prompt, Some("account".to_owned())),
+        Step::AskParameter {
+            request,
+            account,
+            region,
+        } => {
+            describe_request(record, request, account, region);
+            (
+                AuditDecision::Prompt,
+                request.missing.first().map(|m| m.cli_name.clone()),
+            )
+        }
+        Step::Confirm {
+            request,
+            account,
+            region,
+        } => {
+            describe_request(record, request, account, region);
+            (AuditDecision::Confirm, None)
+        }
+        Step::Run {
+            request,
+            account,
+            region,
+        } => {
+            describe_request(record, request, account, region);
+            (AuditDecision::Run, None)
+        }
+    };
+    record.decision = decision;
+    record.reason = reason;
+}
+
+fn describe_request(
+    record: &mut AuditRecord,
+    request: &Request,
+    account: &AccountConfig,
+    region: &str,
+) {
+    record.service = Some(request.service.service.clone());
+    record.operation = Some(request.operation.name.clone());
+    record.params = Value::Object(request.params.clone());
+    record.account = Some(account.id.clone());
+    record.role_arn = Some(account.role_arn.clone());
+    record.region = Some(region.to_owned());
+}
+
+#[cfg(test)]
+mod tests;

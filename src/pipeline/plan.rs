@@ -1,0 +1,237 @@
+//! Planning: what to do with a message, decided without calling AWS or changing any state.
+//!
+//! parse → guard → account and region → a [`Step`]. Answers to open questions are planned
+//! in [`super::conversation`], which comes back here with the completed request.
+
+use crate::config::{AccountConfig, ChannelConfig};
+use crate::guard::{self, Decision, Refusal, Rule, Sender};
+use crate::normalize::normalize;
+use crate::parse::{self, ParseError, Parsed, Request};
+
+use super::{Inbound, Pipeline};
+
+/// Where the stages leave a message, before anything happens.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// Help text, or a conversation step answered (cancelled, account chosen).
+    Help(String),
+    Deny(Refusal),
+    Invalid(String),
+    /// Ask which account the channel uses; `request` goes on once it is chosen.
+    AskAccount {
+        request: Option<Box<Request>>,
+        text: String,
+    },
+    AskParameter {
+        request: Box<Request>,
+        account: AccountConfig,
+        region: String,
+    },
+    Confirm {
+        request: Box<Request>,
+        account: AccountConfig,
+        region: String,
+    },
+    Run {
+        request: Box<Request>,
+        account: AccountConfig,
+        region: String,
+    },
+}
+
+/// What happens to this person's open question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// It stays open (an answer that did not fit it).
+    Keep,
+    /// It is closed: answered, cancelled, expired, or replaced by a new command.
+    Close,
+    /// It is closed, and the channel uses this account (id) by default from now on.
+    RememberAccount(String),
+}
+
+/// An answer to check against the values that exist before it runs (see
+/// [`Pipeline::narrow_answer`]).
+#[derive(Debug)]
+pub(crate) struct Narrow {
+    /// The request as it was asked, still missing the answered option.
+    pub asked: Box<Request>,
+    pub account: AccountConfig,
+    pub region: String,
+    pub typed: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct Plan {
+    pub step: Step,
+    pub effect: Effect,
+    /// Said before the step's own reply.
+    pub preface: Option<String>,
+    pub narrow: Option<Narrow>,
+}
+
+impl Plan {
+    pub fn new(step: Step, effect: Effect) -> Plan {
+        Plan {
+            step,
+            effect,
+            preface: None,
+            narrow: None,
+        }
+    }
+}
+
+impl Pipeline {
+    /// The plan for a message: refused at the door, an answer to the open question, or a
+    /// new command (which replaces the open question).
+    pub(crate) fn plan(&self, inbound: &Inbound) -> Plan {
+        let sender = Sender {
+            team: &inbound.team,
+            channel: &inbound.channel,
+            user: &inbound.user,
+            direct_message: inbound.direct_message,
+        };
+        let channel = match self.guard.admit(&self.config, &sender) {
+            Ok(channel) => channel,
+            Err(refusal) => return Plan::new(Step::Deny(refusal), Effect::Keep),
+        };
+        let text = normalize(&inbound.text);
+        let key = inbound.conversation_key();
+        let lookup = self.conversations.lookup(&key);
+        if let Some(answer) = self.recognize_answer(&text, &lookup) {
+            return self.plan_answer(inbound, channel, answer, lookup);
+        }
+        Plan::new(self.plan_command(inbound, channel, &text), Effect::Close)
+    }
+
+    /// A new command: parse it, then plan the request.
+    pub(crate) fn plan_command(
+        &self,
+        inbound: &Inbound,
+        channel: &ChannelConfig,
+        text: &str,
+    ) -> Step {
+        match parse::parse(text) {
+            Ok(Parsed::Help(help)) => Step::Help(help),
+            Ok(Parsed::Unsupported { service, operation }) => {
+                Step::Deny(self.guard.unsupported(&service, operation.as_deref()))
+            }
+            Ok(Parsed::Command(mut request)) => {
+                // Optional parameters worth a question (support create-case's service,
+                // category and severity) are asked after the required ones.
+                for member in crate::prompt::guided_members(&request) {
+                    if !request.params.contains_key(&member.name)
+                        && !request.missing.iter().any(|m| m.name == member.name)
+                    {
+                        request.missing.push(member);
+                    }
+                }
+                self.plan_request(inbound, channel, request, None)
+            }
+            Err(e) => refusal_or_invalid(e),
+        }
+    }
+
+    /// A parsed request: refused outright, then the account (`chosen`, or as
+    /// [`Pipeline::account`] finds it) and region, then the guard's decision there.
+    pub(crate) fn plan_request(
+        &self,
+        inbound: &Inbound,
+        channel: &ChannelConfig,
+        request: Box<Request>,
+        chosen: Option<AccountConfig>,
+    ) -> Step {
+        // What holds whatever the account (the deny list, the option rules, a guardrail that
+        // denies an action everywhere) refuses before asking which account.
+        if let Decision::Deny(refusal) = self.decide(channel, &request, None) {
+            return Step::Deny(refusal);
+        }
+        let Some(account) = chosen.or_else(|| self.account(inbound, channel)) else {
+            return Step::AskAccount {
+                request: Some(request),
+                text: "Which account should this channel use?".into(),
+            };
+        };
+        let region = self.region(channel, &request);
+        self.plan_in(channel, request, account, region)
+    }
+
+    /// The guard's decision for a request in a given account and region.
+    pub(crate) fn plan_in(
+        &self,
+        channel: &ChannelConfig,
+        request: Box<Request>,
+        account: AccountConfig,
+        region: String,
+    ) -> Step {
+        match self.decide(channel, &request, Some((&account, &region))) {
+            Decision::Deny(refusal) => Step::Deny(refusal),
+            _ if !request.missing.is_empty() => Step::AskParameter {
+                request,
+                account,
+                region,
+            },
+            Decision::Confirm => Step::Confirm {
+                request,
+                account,
+                region,
+            },
+            Decision::Run => Step::Run {
+                request,
+                account,
+                region,
+            },
+        }
+    }
+
+    /// The only place the guard is asked about a request: everything the guard needs to know
+    /// (the account and region, when known, for resource ARNs) goes through here.
+    pub(crate) fn decide(
+        &self,
+        channel: &ChannelConfig,
+        request: &Request,
+        account: Option<(&AccountConfig, &str)>,
+    ) -> Decision {
+        let place = account.map(|(account, region)| guard::Place {
+            account: &account.id,
+            region,
+        });
+        self.guard.check(channel, request, place)
+    }
+
+    /// The account a command runs in: given outright, the only one, or the channel's default.
+    pub(crate) fn account(
+        &self,
+        inbound: &Inbound,
+        channel: &ChannelConfig,
+    ) -> Option<AccountConfig> {
+        if let Some(chosen) = inbound.account.as_deref().and_then(|a| channel.account(a)) {
+            return Some(chosen.clone());
+        }
+        if let [only] = channel.accounts.as_slice() {
+            return Some(only.clone());
+        }
+        let remembered = self.conversations.memory(&channel.id).account?;
+        channel.account(&remembered).cloned()
+    }
+
+    /// The region a command runs in: given with it, remembered by the channel, or the
+    /// channel's own.
+    pub(crate) fn region(&self, channel: &ChannelConfig, request: &Request) -> String {
+        request
+            .region
+            .clone()
+            .or_else(|| self.conversations.memory(&channel.id).region)
+            .unwrap_or_else(|| channel.region.clone())
+    }
+}
+
+fn refusal_or_invalid(e: ParseError) -> Step {
+    match e {
+        ParseError::Chained(operator) => Step::Deny(Refusal::new(Rule::Chaining { operator })),
+        ParseError::Suspicious { name, found } => Step::Deny(Refusal::new(Rule::LookAlike {
+            detail: format!("`{name}` contains invisible or look-alike characters ({found})"),
+        })),
+        other => Step::Invalid(other.to_string()),
+    }
+}

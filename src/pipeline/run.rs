@@ -1,0 +1,197 @@
+//! Carrying a plan out: the conversation's questions asked or closed, the channel's memory
+//! updated, the command run in AWS and its reply rendered.
+
+use serde_json::Value;
+
+use crate::audit::{AuditDecision, AuditOutcome, AuditRecord};
+use crate::config::AccountConfig;
+use crate::execute::{ExecError, Executed, Target};
+use crate::guard::Rule;
+use crate::parse::{self, Request};
+use crate::render;
+
+use super::plan::{Effect, Plan, Step};
+use super::{Inbound, Outcome, Pipeline, Reply};
+
+impl Pipeline {
+    /// Does what the plan says and answers.
+    pub(crate) async fn carry_out(
+        &self,
+        inbound: &Inbound,
+        plan: Plan,
+        record: &mut AuditRecord,
+    ) -> Reply {
+        let key = inbound.conversation_key();
+        if let Some(narrow) = plan.narrow {
+            if let Some(reply) = self.narrow_answer(inbound, &key, narrow).await {
+                record.decision = AuditDecision::Prompt;
+                return reply;
+            }
+        }
+        match plan.effect {
+            Effect::Keep => {}
+            Effect::Close => {
+                self.conversations.close(&key);
+            }
+            Effect::RememberAccount(account) => {
+                self.conversations.close(&key);
+                if let Some(channel) = self.channel_of(inbound) {
+                    self.conversations.remember_account(&channel.id, &account);
+                }
+            }
+        }
+        let mut reply = match plan.step {
+            Step::Help(text) => Reply::new(Outcome::Ok, text),
+            Step::Deny(refusal) => {
+                if matches!(refusal.rule, Rule::UnsupportedService { .. }) {
+                    self.metrics.unsupported_event();
+                }
+                Reply::new(Outcome::Refused, refusal.to_string())
+            }
+            Step::Invalid(text) => Reply::new(Outcome::Invalid, text),
+            Step::AskAccount { request, text } => match self.channel_of(inbound) {
+                Some(channel) => self.ask_account(&key, channel, request, &text),
+                None => Reply::new(Outcome::Invalid, "This channel isn't set up."),
+            },
+            Step::AskParameter {
+                request,
+                account,
+                region,
+            } => {
+                self.ask_parameter(inbound, &key, request, &account, &region, None)
+                    .await
+            }
+            Step::Confirm {
+                request,
+                account,
+                region,
+            } => self.ask_confirmation(&key, request, &account, region),
+            Step::Run {
+                request,
+                account,
+                region,
+            } => self.run(inbound, &request, &account, &region, record).await,
+        };
+        if let Some(preface) = plan.preface {
+            reply.text = format!("{preface}\n{}", reply.text);
+        }
+        reply
+    }
+
+    /// The channel whose rules apply to this sender (already admitted by planning).
+    pub(crate) fn channel_of(&self, inbound: &Inbound) -> Option<&crate::config::ChannelConfig> {
+        self.guard
+            .admit(
+                &self.config,
+                &crate::guard::Sender {
+                    team: &inbound.team,
+                    channel: &inbound.channel,
+                    user: &inbound.user,
+                    direct_message: inbound.direct_message,
+                },
+            )
+            .ok()
+    }
+
+    /// Calls AWS as the account's role, for the sender.
+    pub(crate) async fn execute(
+        &self,
+        inbound: &Inbound,
+        request: &Request,
+        account: &AccountConfig,
+        region: &str,
+    ) -> Result<Executed, ExecError> {
+        let target = Target {
+            role_arn: account.role_arn.clone(),
+            user: inbound.user.clone(),
+            region: region.to_owned(),
+        };
+        self.executor.run_traced(&target, request).await
+    }
+
+    /// Runs a request the guard let through and renders the reply: a header line naming the
+    /// command, account and region, then the output, then notes.
+    async fn run(
+        &self,
+        inbound: &Inbound,
+        request: &Request,
+        account: &AccountConfig,
+        region: &str,
+        record: &mut AuditRecord,
+    ) -> Reply {
+        record.decision = AuditDecision::Run;
+        let mut notes = request.notes.clone();
+        if let (Some(given), Some(channel)) = (&request.region, self.channel_of(inbound)) {
+            let remembered = self.conversations.memory(&channel.id).region;
+            if remembered.as_deref() != Some(given.as_str())
+                && (remembered.is_some() || given != &channel.region)
+            {
+                notes.push(format!("This channel now uses region {given}."));
+            }
+            self.conversations.remember_region(&channel.id, given);
+        }
+        record.session_name = Some(
+            Target {
+                role_arn: account.role_arn.clone(),
+                user: inbound.user.clone(),
+                region: region.to_owned(),
+            }
+            .session_name(),
+        );
+        let header = format!(
+            "{} {} · {} · {}",
+            request.service.service, request.operation.name, account, region
+        );
+        match self.execute(inbound, request, account, region).await {
+            Ok(Executed { value, request_id }) => {
+                record.request_id = request_id;
+                let mut value = value;
+                render::redact(request.service, request.operation, &mut value);
+                let value = match &request.query {
+                    Some(q) => match render::query(value, q) {
+                        Ok(v) => v,
+                        Err(e) => return Reply::new(Outcome::Invalid, format!("{header}\n{e}")),
+                    },
+                    None => value,
+                };
+                let (body, output) = if request.output == parse::Output::Chat {
+                    (chat_body(request, value), None)
+                } else {
+                    let text = render::format(&value, request.output);
+                    (text.clone(), Some(text))
+                };
+                let mut text = format!("{header}\n{body}");
+                for note in notes {
+                    text.push_str(&format!("\n_{note}_"));
+                }
+                Reply {
+                    output,
+                    ..Reply::new(Outcome::Ok, text)
+                }
+            }
+            Err(e) => {
+                record.outcome = AuditOutcome::AwsError(e.code().to_owned());
+                record.reason = Some(e.to_string());
+                if let ExecError::Service { request_id, .. } = &e {
+                    record.request_id = request_id.clone();
+                }
+                Reply::new(Outcome::AwsError, format!("{header}\n{e}"))
+            }
+        }
+    }
+}
+
+/// The Lambda invoke reply shows the decoded payload as JSON; everything else reads as lines.
+fn chat_body(request: &Request, mut value: Value) -> String {
+    if request.operation.api == "Invoke" {
+        if let Some(Value::String(payload)) =
+            value.as_object_mut().and_then(|m| m.remove("Payload"))
+        {
+            let pretty = serde_json::from_str::<Value>(&payload)
+                .map(|v| render::json(&v))
+                .unwrap_or(payload);
+            return format!("{}\nPayload:\n```\n{pretty}\n```", render::chat(&value));
+        }
+    }
+    render::chat(&value)
+}
