@@ -59,3 +59,162 @@ async fn an_alarm_published_to_sns_arrives_on_the_queue_as_a_card_and_is_deleted
     queue.delete(&messages[0]).await.expect("deletes");
     assert!(queue.receive().await.expect("receives").is_empty());
 }
+
+use aws_chatops::audit::Auditor;
+use aws_chatops::events::format::Card;
+use aws_chatops::events::notify::{CardSink, Disposition, KeepReason, Notifier, SinkError};
+use aws_chatops::metrics::Metrics;
+use std::sync::{Arc, Mutex};
+
+/// A test transport for cards: records every post, and fails in the channels it is told to.
+#[derive(Default)]
+struct Recorder {
+    posts: Mutex<Vec<(String, String, Option<String>)>>,
+    failing: Mutex<Vec<String>>,
+}
+
+impl CardSink for Recorder {
+    async fn post(
+        &self,
+        channel: &str,
+        card: &Card,
+        thread: Option<&str>,
+    ) -> Result<String, SinkError> {
+        if self.failing.lock().unwrap().iter().any(|c| c == channel) {
+            return Err(SinkError {
+                channel: channel.into(),
+                reason: "channel_not_found".into(),
+            });
+        }
+        let mut posts = self.posts.lock().unwrap();
+        posts.push((
+            channel.into(),
+            card.title.clone(),
+            thread.map(str::to_owned),
+        ));
+        Ok(format!("ts-{}", posts.len()))
+    }
+}
+
+fn notifier(emu: &Emulator, channels: &[&str]) -> Notifier<Recorder> {
+    let mut config = demo_config();
+    config.notifications.queues = vec![format!("{}{QUEUE}", emu.url)];
+    let template = config.channels[0].clone();
+    config.channels = channels
+        .iter()
+        .map(|id| {
+            let mut c = template.clone();
+            c.id = (*id).into();
+            c.sns_topics = vec![TOPIC.into()];
+            c
+        })
+        .collect();
+    let auditor = Arc::new(Auditor::new(&config).unwrap());
+    Notifier::new(
+        Arc::new(config),
+        Recorder::default(),
+        Metrics::new(),
+        auditor,
+    )
+}
+
+async fn one(queue: &Queue) -> aws_chatops::events::queue::QueueMessage {
+    let mut messages = queue.receive().await.expect("receives");
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    messages.remove(0)
+}
+
+const ALARM: &str = include_str!("../fixtures/notifications/cloudwatch-alarm.json");
+
+#[tokio::test]
+async fn issue_11_a_state_change_goes_into_the_alarms_thread_and_redeliveries_post_once() {
+    let emu = Emulator::start();
+    let queue =
+        Queue::new(&emu.sdk_config().await, &format!("{}{QUEUE}", emu.url)).with_wait_seconds(1);
+    let n = notifier(&emu, &["C0DEMO"]);
+
+    publish(&emu, "ALARM", ALARM);
+    let first = one(&queue).await;
+    assert_eq!(n.handle(&first).await, Disposition::Delete);
+    // SQS hands the same message out again (a crash before the delete): nothing new is posted.
+    assert_eq!(n.handle(&first).await, Disposition::Delete);
+    queue.delete(&first).await.unwrap();
+
+    publish(
+        &emu,
+        "OK",
+        &ALARM.replace("\"NewStateValue\": \"ALARM\"", "\"NewStateValue\": \"OK\""),
+    );
+    let second = one(&queue).await;
+    assert_eq!(n.handle(&second).await, Disposition::Delete);
+
+    let posts = n.sink().posts.lock().unwrap().clone();
+    assert_eq!(
+        posts,
+        [
+            (
+                "C0DEMO".to_owned(),
+                "ALARM: myHelloWorld-errors".to_owned(),
+                None
+            ),
+            (
+                "C0DEMO".to_owned(),
+                "OK: myHelloWorld-errors".to_owned(),
+                Some("ts-1".to_owned())
+            ),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn issue_11_a_channel_that_fails_gets_the_card_on_redelivery_and_the_others_not_twice() {
+    let emu = Emulator::start();
+    let queue =
+        Queue::new(&emu.sdk_config().await, &format!("{}{QUEUE}", emu.url)).with_wait_seconds(1);
+    let n = notifier(&emu, &["C0DEMO", "C0OPS"]);
+    n.sink().failing.lock().unwrap().push("C0OPS".into());
+
+    publish(&emu, "ALARM", ALARM);
+    let message = one(&queue).await;
+    let Disposition::Keep(KeepReason::NotPosted(failures)) = n.handle(&message).await else {
+        panic!("kept for the channel that failed")
+    };
+    assert_eq!(failures[0].channel, "C0OPS");
+
+    n.sink().failing.lock().unwrap().clear();
+    assert_eq!(n.handle(&message).await, Disposition::Delete);
+    let channels: Vec<String> = n
+        .sink()
+        .posts
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|p| p.0.clone())
+        .collect();
+    assert_eq!(channels, ["C0DEMO", "C0OPS"]);
+}
+
+#[tokio::test]
+async fn issue_11_what_cannot_be_decoded_or_routed_stays_on_the_queue() {
+    let emu = Emulator::start();
+    let n = notifier(&emu, &[]);
+    let queue =
+        Queue::new(&emu.sdk_config().await, &format!("{}{QUEUE}", emu.url)).with_wait_seconds(1);
+    publish(&emu, "ALARM", ALARM);
+    let message = one(&queue).await;
+    assert_eq!(
+        n.handle(&message).await,
+        Disposition::Keep(KeepReason::Unrouted {
+            topic: TOPIC.into()
+        })
+    );
+    let poison = aws_chatops::events::queue::QueueMessage {
+        body: "not an SNS notification".into(),
+        ..message
+    };
+    assert!(matches!(
+        n.handle(&poison).await,
+        Disposition::Keep(KeepReason::Undecodable(_))
+    ));
+    assert!(n.sink().posts.lock().unwrap().is_empty());
+}

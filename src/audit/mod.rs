@@ -47,6 +47,8 @@ pub enum AuditDecision {
     Error,
     /// Help was shown, or a conversation step (cancel, set default-account) was answered.
     Help,
+    /// A notification was posted in the channel (or could not be).
+    Notify,
 }
 
 /// What became of the message.

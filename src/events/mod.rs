@@ -11,4 +11,5 @@
 
 pub mod decode;
 pub mod format;
+pub mod notify;
 pub mod queue;

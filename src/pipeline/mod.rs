@@ -279,6 +279,7 @@ pub fn decision_name(decision: AuditDecision) -> &'static str {
         AuditDecision::Deny => "deny",
         AuditDecision::Error => "error",
         AuditDecision::Help => "help",
+        AuditDecision::Notify => "notify",
     }
 }
 

@@ -1,0 +1,194 @@
+//! One queue message's way to the channels: decode → route → format → post, then whether the
+//! message may leave the queue.
+//!
+//! Nothing is lost and nothing is posted twice: a message is deleted only once every channel
+//! it goes to has taken the card; a channel that took it is remembered (by SNS `MessageId`),
+//! so a redelivery, after a failure elsewhere or a crash, posts only where it is missing. A
+//! message that can't be decoded or routed stays on the queue, logged and counted, until the
+//! queue's redrive policy moves it to the dead-letter queue.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::decode::{self, Envelope};
+use super::format::{self, Card};
+use super::queue::QueueMessage;
+use crate::audit::{AuditDecision, AuditOutcome, AuditRecord, Auditor};
+use crate::config::Config;
+use crate::metrics::Metrics;
+
+/// Where cards are posted: Slack, the terminal, or a test.
+pub trait CardSink: Sync {
+    /// Posts `card` in `channel`, in the thread of the message `thread` when given (an id this
+    /// sink returned before), and returns the posted message's id.
+    fn post(
+        &self,
+        channel: &str,
+        card: &Card,
+        thread: Option<&str>,
+    ) -> impl Future<Output = Result<String, SinkError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("could not post in {channel}: {reason}")]
+pub struct SinkError {
+    pub channel: String,
+    pub reason: String,
+}
+
+/// What to do with a queue message once handled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Disposition {
+    /// Posted everywhere it goes (or already had been): delete it.
+    Delete,
+    /// Leave it on the queue: SQS hands it out again after its visibility timeout, and the
+    /// redrive policy moves it to the dead-letter queue after too many tries.
+    Keep(KeepReason),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeepReason {
+    /// The body is no SNS notification.
+    Undecodable(String),
+    /// No channel shows this topic.
+    Unrouted { topic: String },
+    /// Some channels did not take the card.
+    NotPosted(Vec<SinkError>),
+}
+
+/// How long posted message ids and thread starts are remembered: past SQS's longest
+/// visibility timeout (12 h), so any redelivery is recognised.
+const REMEMBER: Duration = Duration::from_secs(24 * 3600);
+/// Bounds the memory of posted ids and threads.
+const REMEMBERED_AT_MOST: u64 = 100_000;
+
+fn remembered<K, V>() -> moka::sync::Cache<K, V>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    moka::sync::Cache::builder()
+        .max_capacity(REMEMBERED_AT_MOST)
+        .time_to_live(REMEMBER)
+        .build()
+}
+
+pub struct Notifier<S> {
+    config: Arc<Config>,
+    sink: S,
+    metrics: Metrics,
+    auditor: Arc<Auditor>,
+    /// (SNS MessageId, channel) posted.
+    posted: moka::sync::Cache<(String, String), ()>,
+    /// (channel, thread key) → the id of the thread's first message.
+    threads: moka::sync::Cache<(String, String), String>,
+}
+
+impl<S: CardSink> Notifier<S> {
+    pub fn new(config: Arc<Config>, sink: S, metrics: Metrics, auditor: Arc<Auditor>) -> Self {
+        Notifier {
+            config,
+            sink,
+            metrics,
+            auditor,
+            posted: remembered(),
+            threads: remembered(),
+        }
+    }
+
+    pub fn sink(&self) -> &S {
+        &self.sink
+    }
+
+    /// Posts a queue message's card in every channel that shows its topic and says whether the
+    /// message may be deleted.
+    pub async fn handle(&self, message: &QueueMessage) -> Disposition {
+        self.metrics.event_processed();
+        let envelope = match decode::envelope(&message.body) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                self.metrics.unsupported_event();
+                tracing::warn!(message_id = %message.id, receive_count = message.receive_count, error = %e, "notification not decoded; left for the dead-letter queue");
+                return Disposition::Keep(KeepReason::Undecodable(e.to_string()));
+            }
+        };
+        let channels: Vec<String> = self
+            .config
+            .channels_for_topic(&envelope.topic_arn)
+            .map(|c| c.id.clone())
+            .collect();
+        if channels.is_empty() {
+            self.metrics.unsupported_event();
+            tracing::warn!(topic = %envelope.topic_arn, message_id = %envelope.message_id, "no channel shows this topic; left for the dead-letter queue");
+            return Disposition::Keep(KeepReason::Unrouted {
+                topic: envelope.topic_arn,
+            });
+        }
+        let card = format::card(&envelope, &decode::event(&envelope));
+        let mut failures = Vec::new();
+        for channel in channels {
+            let key = (envelope.message_id.clone(), channel.clone());
+            if self.posted.contains_key(&key) {
+                continue;
+            }
+            match self.post(&channel, &card).await {
+                Ok(()) => {
+                    self.posted.insert(key, ());
+                    self.audit(&envelope, &card, &channel, AuditOutcome::Ok, None);
+                }
+                Err(e) => {
+                    self.audit(
+                        &envelope,
+                        &card,
+                        &channel,
+                        AuditOutcome::AwsError("PostFailed".into()),
+                        Some(e.reason.clone()),
+                    );
+                    failures.push(e);
+                }
+            }
+        }
+        if failures.is_empty() {
+            Disposition::Delete
+        } else {
+            Disposition::Keep(KeepReason::NotPosted(failures))
+        }
+    }
+
+    /// Posts in the card's thread when its thread has started in this channel, and starts it
+    /// otherwise.
+    async fn post(&self, channel: &str, card: &Card) -> Result<(), SinkError> {
+        let thread_key = card.thread.clone().map(|t| (channel.to_owned(), t));
+        let thread = thread_key.as_ref().and_then(|k| self.threads.get(k));
+        let result = self.sink.post(channel, card, thread.as_deref()).await;
+        self.metrics.message_delivery(result.is_ok());
+        let id = result?;
+        if let (Some(key), None) = (thread_key, thread) {
+            self.threads.insert(key, id);
+        }
+        Ok(())
+    }
+
+    fn audit(
+        &self,
+        envelope: &Envelope,
+        card: &Card,
+        channel: &str,
+        outcome: AuditOutcome,
+        reason: Option<String>,
+    ) {
+        let mut record = AuditRecord::new(&self.config.slack.team_id, channel, "aws-notification");
+        record.decision = AuditDecision::Notify;
+        record.service = Some(card.kind.clone());
+        record.operation = Some("notification".into());
+        record.params = serde_json::json!({
+            "TopicArn": envelope.topic_arn,
+            "MessageId": envelope.message_id,
+            "Title": card.title,
+        });
+        record.outcome = outcome;
+        record.reason = reason;
+        self.auditor.record(record);
+    }
+}
