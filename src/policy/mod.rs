@@ -12,11 +12,13 @@
 //! silently ignoring a `Condition` would turn a narrow Allow into a broad one.
 //!
 //! Wildcards: the matcher is written here rather than taken from a crate. It is a
-//! few dozen lines, and IAM's resource rule is not a plain glob: a `*` inside an ARN
-//! segment does not match `:` unless it is the last character of its segment (see
-//! `Glob`), which no general-purpose glob crate (e.g. `wildmatch`) models. It runs
-//! as a set-of-states simulation, so patterns like `*a*a*a*b` cost
-//! O(pattern × text) with no recursion or backtracking blowup.
+//! few dozen lines, and IAM's resource rule is not a plain glob: an ARN pattern is
+//! matched segment by segment (partition, service, region, account, then the resource
+//! part, in which `*` also matches `:` and `/`; see `Glob`), which no general-purpose
+//! glob crate (e.g. `wildmatch`) models. It is the greedy algorithm that backtracks
+//! only to the last `*`, so patterns like `*a*a*a*b` cost O(pattern × text) with no
+//! recursion, no allocation and no backtracking blowup. `tests/guardrail_reference.rs`
+//! checks evaluation against an independent IAM evaluator.
 
 mod glob;
 mod load;
@@ -287,7 +289,7 @@ mod tests {
                     Some("arn:aws:lambda:eu-west-1:111111111111:function:my-"),
                     allowed("MyFunctions"),
                 ),
-                // The trailing `*` ends its segment, so it may span a qualifier.
+                // In the resource part, `*` spans the qualifier's `:`.
                 (
                     "lambda:GetFunction",
                     Some("arn:aws:lambda:us-east-1:111111111111:function:my-api:PROD"),
@@ -320,11 +322,23 @@ mod tests {
     }
 
     #[test]
-    fn mid_segment_star_does_not_cross_colons_but_question_mark_does_one_char() {
+    fn wildcards_stay_in_their_segment_but_cross_colons_in_the_resource_part() {
         check(
             &doc(r#"{"Sid": "R", "Effect": "Allow", "Action": "*",
-                     "Resource": ["arn:aws:logs:us-*-1:111111111111:log-group:app", "arn:aws:s3:::bucket-?/*"]}"#),
+                     "Resource": ["arn:aws:logs:us-*-1:111111111111:log-group:app", "arn:aws:s3:::bucket-?/*",
+                                  "arn:aws:lambda:*:111111111111:function:my-*-x"]}"#),
             &[
+                // In the resource part a mid-segment `*` matches `:` too.
+                (
+                    "lambda:GetFunction",
+                    Some("arn:aws:lambda:us-east-1:111111111111:function:my-a:b-x"),
+                    allowed("R"),
+                ),
+                (
+                    "lambda:GetFunction",
+                    Some("arn:aws:lambda:us-east-1:111111111111:function:my-a-x:PROD"),
+                    IMPLICIT,
+                ),
                 (
                     "logs:GetLogEvents",
                     Some("arn:aws:logs:us-east-1:111111111111:log-group:app"),
@@ -407,10 +421,11 @@ mod tests {
         let text = "a".repeat(5000);
         assert!(!Glob::compile("*a*a*a*a*a*a*a*a*a*b", false).matches(&text));
         assert!(Glob::compile("*a*a*a*a*a*a*a*a*a*", false).matches(&text));
-        // The segment rule: a trailing-in-segment `*` crosses colons, a mid-segment one does not.
-        assert!(Glob::compile("arn:*:x", true).matches("arn:a:b:x"));
-        assert!(!Glob::compile("arn:a*b:x", true).matches("arn:a:b:x"));
-        assert!(Glob::compile("arn:a*b:x", true).matches("arn:aZZb:x"));
+        // ARN segments: a wildcard in the region stays in the region, wherever it stands;
+        // in the resource part `*` crosses colons, wherever it stands.
+        assert!(!Glob::resource("arn:aws:s3:*:1:x").matches("arn:aws:s3:a:b:1:x"));
+        assert!(Glob::resource("arn:aws:s3:a*b:1:x").matches("arn:aws:s3:aZZb:1:x"));
+        assert!(Glob::resource("arn:aws:s3:::a*b:x").matches("arn:aws:s3:::a:b:x"));
     }
 
     /// (name, document, expected error variant check, words the message must contain)
