@@ -112,7 +112,7 @@ impl Segment {
     fn matches(&self, text: &str) -> bool {
         let tokens = &self.tokens;
         let (mut t, mut at) = (0, 0); // next token; byte offset in text
-        // After the last `*` seen: the token after it, and where its run ends in text.
+                                      // After the last `*` seen: the token after it, and where its run ends in text.
         let mut last_star: Option<(usize, usize)> = None;
         loop {
             let next = text[at..].chars().next();

@@ -615,6 +615,12 @@ mod tests {
                 &["service part"],
             ),
             (
+                "wildcard in the resource type",
+                stmt(r#"{"Effect": "Deny", "Action": "*", "Resource": ["arn:aws:lambda:*:*:function:*", "arn:aws:logs:*:*:*:*"]}"#),
+                |e| matches!(e, PolicyError::BadResource { pattern, .. } if pattern == "arn:aws:logs:*:*:*:*"),
+                &["resource type", "arn:aws:logs:*:*:*"],
+            ),
+            (
                 "policy variable",
                 stmt(r#"{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::home/${aws:username}/*"}"#),
                 |e| matches!(e, PolicyError::BadResource { .. }),
@@ -648,6 +654,21 @@ mod tests {
 
     #[test]
     fn accepted_shapes() {
+        // Wildcards in the resource part, but not in a resource type that a `:` or `/` ends.
+        for pattern in [
+            "arn:aws:lambda:*:*:func*",
+            "arn:aws:lambda:*:*:*",
+            "arn:aws:s3:::*/key",
+            "arn:aws:ec2:*:*:instance/*",
+            "arn:aws:lambda:*:*:function:*:PROD",
+        ] {
+            let json = doc(&format!(
+                r#"{{"Effect": "Deny", "Action": "*", "Resource": "{pattern}"}}"#
+            ));
+            if let Err(e) = Policy::from_json("p.json", &json) {
+                panic!("{pattern}: {e}");
+            }
+        }
         // Statement as a single object, Id ignored, byte-order mark tolerated.
         let p = Policy::from_json(
             "x.json",

@@ -7,23 +7,25 @@
 // unknown action, an ARN that is no resource type of the action). The Rust test treats an error
 // as a failure, so a generator that drifts out of the simulator's data is noticed.
 //
-// The policy is the only identity policy of an IAM user in the resource's own account. There is
+// The policy is the only identity policy of an IAM user in the resource's own account (the
+// account in the ARN, or 111111111111 for ARNs without one, such as S3's). There is
 // no resource policy, no permission boundary, no session policy, and no SCP or RCP (empty lists,
 // which the simulator treats as "not in an organization"), so the decision is the identity
 // policy's alone, which is what the bot's guard evaluates.
 import { createInterface } from 'node:readline';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
 
-const ACCOUNT = '111111111111';
-const PRINCIPAL = `arn:aws:iam::${ACCOUNT}:user/chatops-reference`;
+const DEFAULT_ACCOUNT = '111111111111';
 
 async function decide({ policy, action, resource }) {
+  const arnAccount = resource.split(':')[4];
+  const account = /^[0-9]{12}$/.test(arnAccount ?? '') ? arnAccount : DEFAULT_ACCOUNT;
   const response = await runSimulation(
     {
       request: {
-        principal: PRINCIPAL,
+        principal: `arn:aws:iam::${account}:user/chatops-reference`,
         action,
-        resource: { resource, accountId: ACCOUNT },
+        resource: { resource, accountId: account },
         contextVariables: {},
       },
       identityPolicies: [{ name: 'guardrail', policy }],
