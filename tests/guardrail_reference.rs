@@ -83,35 +83,37 @@ impl Drop for Reference {
     }
 }
 
-/// Our decision, in the reference's words.
-fn ours(policy: &Value, action: &str, resource: &str) -> Result<&'static str, String> {
+/// Our decision, in the reference's words. `None`: a command that names no resource.
+fn ours(policy: &Value, action: &str, resource: Option<&str>) -> Result<&'static str, String> {
     let policy =
         Policy::from_json("generated.json", &policy.to_string()).map_err(|e| e.to_string())?;
-    Ok(match policy.evaluate(action, Some(resource)) {
+    Ok(match policy.evaluate(action, resource) {
         Evaluation::Allowed { .. } => "Allowed",
         Evaluation::ExplicitDeny { .. } => "ExplicitlyDenied",
         Evaluation::ImplicitDeny => "ImplicitlyDenied",
     })
 }
 
-/// Both decisions for one case; on disagreement, the whole case.
+/// Both decisions for one case; on disagreement, the whole case. A request with no resource
+/// is put to the reference as IAM sees an action that supports no resource-level
+/// permissions: on the resource `*` (only such actions are sent without a resource).
 fn compare(
     reference: &mut Reference,
     policy: &Value,
     action: &str,
-    resource: &str,
+    resource: Option<&str>,
 ) -> Result<&'static str, String> {
-    let theirs = reference.decide(policy, action, resource);
-    let mine = ours(policy, action, resource)?;
-    if mine == theirs {
-        Ok(mine)
-    } else {
-        Err(format!(
-            "our evaluator says {mine}, the reference says {theirs}\n  action:   {action}\n  \
-             resource: {resource}\n  policy:   {}",
-            serde_json::to_string_pretty(policy).unwrap()
-        ))
-    }
+    let theirs = reference.decide(policy, action, resource.unwrap_or("*"));
+    let mine = match ours(policy, action, resource) {
+        Ok(mine) if mine == theirs => return Ok(mine),
+        Ok(mine) => mine.to_string(),
+        Err(e) => format!("nothing: it refused to load the policy ({e})"),
+    };
+    Err(format!(
+        "our evaluator says {mine}, the reference says {theirs}\n  action:   {action}\n  \
+         resource: {resource:?}\n  policy:   {}",
+        serde_json::to_string_pretty(policy).unwrap()
+    ))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -275,17 +277,34 @@ fn concrete_arn() -> impl Strategy<Value = (usize, String)> {
     (0..KINDS.len(), names()).prop_map(|(kind, names)| (kind, (KINDS[kind].build)(&names)))
 }
 
+/// Actions that support no resource-level permissions: the bot sends them with no resource.
+const RESOURCELESS_ACTIONS: &[&str] = &[
+    "lambda:ListFunctions",
+    "ec2:DescribeInstances",
+    "s3:ListAllMyBuckets",
+    "logs:DescribeLogGroups",
+];
+
 #[derive(Debug, Clone)]
 struct Request {
     action: &'static str,
-    resource: String,
+    resource: Option<String>,
 }
 
+/// Mostly an action on an ARN of its resource type; now and then one that takes none.
 fn request() -> impl Strategy<Value = Request> {
-    (concrete_arn(), any::<prop::sample::Index>()).prop_map(|((kind, resource), pick)| Request {
-        action: KINDS[kind].actions[pick.index(KINDS[kind].actions.len())],
-        resource,
-    })
+    let with_resource =
+        (concrete_arn(), any::<prop::sample::Index>()).prop_map(|((kind, resource), pick)| {
+            Request {
+                action: KINDS[kind].actions[pick.index(KINDS[kind].actions.len())],
+                resource: Some(resource),
+            }
+        });
+    let without = prop::sample::select(RESOURCELESS_ACTIONS).prop_map(|action| Request {
+        action,
+        resource: None,
+    });
+    prop_oneof![5 => with_resource, 1 => without]
 }
 
 // ---------------------------------------------------------------------------------------
@@ -420,10 +439,16 @@ fn statement(request: Request) -> impl Strategy<Value = Value> {
         any::<bool>(),
     )
         .prop_map(|(base, edits, flip)| action_pattern(base, &edits, flip));
-    let resource_base = prop_oneof![
-        Just(request.resource.clone()),
-        concrete_arn().prop_map(|(_, arn)| arn)
-    ];
+    // Half the patterns are made from the request's own ARN (when it has one), so that they
+    // often match it; the others from any ARN.
+    let own = request.resource.clone();
+    let resource_base =
+        (any::<bool>(), concrete_arn()).prop_map(move |(use_own, (_, arn))| {
+            match (&own, use_own) {
+                (Some(own), true) => own.clone(),
+                _ => arn,
+            }
+        });
     let resource = (resource_base, prop::collection::vec(edit(), 1..=6))
         .prop_map(|(base, edits)| resource_pattern(&base, &edits));
     (
@@ -482,7 +507,7 @@ fn random_guardrails_decide_as_the_reference_iam_evaluator() {
             &mut reference.borrow_mut(),
             &policy,
             request.action,
-            &request.resource,
+            request.resource.as_deref(),
         )
         .map_err(TestCaseError::fail)?;
         let slot = ["Allowed", "ExplicitlyDenied", "ImplicitlyDenied"]
@@ -694,7 +719,7 @@ fn documented_iam_cases_decide_as_documented_in_both_evaluators() {
             r#"{{"Version": "2012-10-17", "Statement": [{statements}]}}"#
         ))
         .unwrap_or_else(|e| panic!("{what}: {e}"));
-        match compare(&mut reference, &policy, action, resource) {
+        match compare(&mut reference, &policy, action, Some(resource)) {
             Ok(decision) if decision == documented => {}
             Ok(decision) => failures.push(format!(
                 "{what}: both evaluators say {decision}, the documentation {documented}"

@@ -96,8 +96,9 @@ impl Policy {
     /// reported is that of the first deciding statement in file order.
     ///
     /// `action` is "service:OperationName" (e.g. "lambda:ListFunctions"), matched
-    /// case-insensitively. `resource` is the ARN the command names, matched
-    /// case-sensitively, or `None` when the command names none (e.g. `list-functions`).
+    /// case-insensitively. `resource` is the ARN the command names, matched segment by
+    /// segment as IAM does (see `Glob`; the resource part case-sensitively), or `None`
+    /// when the command names none (e.g. `list-functions`).
     ///
     /// A request with no resource is treated as IAM treats actions that do not support
     /// resource-level permissions: as the resource `*`. So a `Resource` statement
