@@ -504,7 +504,28 @@ fn check_resource(pattern: &str) -> Result<(), &'static str> {
     if parts[2].contains(['*', '?']) {
         return Err("has a wildcard in the service part, which IAM does not allow");
     }
+    if wildcard_in_resource_type(&parts) {
+        return Err("has a wildcard in the resource type (the part before the first `:` or `/` after the account, as in `function:` or `instance/`), which IAM documents as incorrect and does not match; spell the type out (e.g. `function:*`), or end the ARN with a lone `*` (e.g. `arn:aws:logs:*:*:*`)");
+    }
     Ok(())
+}
+
+/// Whether a wildcard stands in the resource type: the resource part up to its first `:`
+/// or `/`, when one follows (`*:x`, `fun*tion:x`, `*/i-1`). IAM's documentation calls this
+/// incorrect wildcard usage, and the reference evaluator of `tests/guardrail_reference.rs`
+/// never matches such a pattern, so a Deny written that way would quietly deny nothing;
+/// refusing it is the fail-closed choice. S3 paths (`arn:aws:s3:::bucket*/key`, no region
+/// and no account) have no resource type: the text before the `/` is the bucket name.
+fn wildcard_in_resource_type(parts: &[&str]) -> bool {
+    let [_, _, service, region, account, resource] = parts else {
+        return false;
+    };
+    if *service == "s3" && region.is_empty() && account.is_empty() {
+        return false;
+    }
+    resource
+        .find([':', '/'])
+        .is_some_and(|end| resource[..end].contains(['*', '?']))
 }
 
 fn expect_object(policy: &str, at: &str, node: Node) -> Result<Vec<(String, Node)>, PolicyError> {

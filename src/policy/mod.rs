@@ -12,11 +12,13 @@
 //! silently ignoring a `Condition` would turn a narrow Allow into a broad one.
 //!
 //! Wildcards: the matcher is written here rather than taken from a crate. It is a
-//! few dozen lines, and IAM's resource rule is not a plain glob: a `*` inside an ARN
-//! segment does not match `:` unless it is the last character of its segment (see
-//! `Glob`), which no general-purpose glob crate (e.g. `wildmatch`) models. It runs
-//! as a set-of-states simulation, so patterns like `*a*a*a*b` cost
-//! O(pattern × text) with no recursion or backtracking blowup.
+//! few dozen lines, and IAM's resource rule is not a plain glob: an ARN pattern is
+//! matched segment by segment (partition, service, region, account, then the resource
+//! part, in which `*` also matches `:` and `/`; see `Glob`), which no general-purpose
+//! glob crate (e.g. `wildmatch`) models. It is the greedy algorithm that backtracks
+//! only to the last `*`, so patterns like `*a*a*a*b` cost O(pattern × text) with no
+//! recursion, no allocation and no backtracking blowup. `tests/guardrail_reference.rs`
+//! checks evaluation against an independent IAM evaluator.
 
 mod glob;
 mod load;
@@ -118,8 +120,9 @@ impl Policy {
     /// reported is that of the first deciding statement in file order.
     ///
     /// `action` is "service:OperationName" (e.g. "lambda:ListFunctions"), matched
-    /// case-insensitively. `resource` is the ARN the command names, matched
-    /// case-sensitively, or `None` when the command names none (e.g. `list-functions`).
+    /// case-insensitively. `resource` is the ARN the command names, matched segment by
+    /// segment as IAM does (see `Glob`; the resource part case-sensitively), or `None`
+    /// when the command names none (e.g. `list-functions`).
     ///
     /// A request with no resource is treated as IAM treats actions that do not support
     /// resource-level permissions: as the resource `*`. So a `Resource` statement
@@ -316,7 +319,7 @@ mod tests {
                     Some("arn:aws:lambda:eu-west-1:111111111111:function:my-"),
                     allowed("MyFunctions"),
                 ),
-                // The trailing `*` ends its segment, so it may span a qualifier.
+                // In the resource part, `*` spans the qualifier's `:`.
                 (
                     "lambda:GetFunction",
                     Some("arn:aws:lambda:us-east-1:111111111111:function:my-api:PROD"),
@@ -349,11 +352,23 @@ mod tests {
     }
 
     #[test]
-    fn mid_segment_star_does_not_cross_colons_but_question_mark_does_one_char() {
+    fn wildcards_stay_in_their_segment_but_cross_colons_in_the_resource_part() {
         check(
             &doc(r#"{"Sid": "R", "Effect": "Allow", "Action": "*",
-                     "Resource": ["arn:aws:logs:us-*-1:111111111111:log-group:app", "arn:aws:s3:::bucket-?/*"]}"#),
+                     "Resource": ["arn:aws:logs:us-*-1:111111111111:log-group:app", "arn:aws:s3:::bucket-?/*",
+                                  "arn:aws:lambda:*:111111111111:function:my-*-x"]}"#),
             &[
+                // In the resource part a mid-segment `*` matches `:` too.
+                (
+                    "lambda:GetFunction",
+                    Some("arn:aws:lambda:us-east-1:111111111111:function:my-a:b-x"),
+                    allowed("R"),
+                ),
+                (
+                    "lambda:GetFunction",
+                    Some("arn:aws:lambda:us-east-1:111111111111:function:my-a-x:PROD"),
+                    IMPLICIT,
+                ),
                 (
                     "logs:GetLogEvents",
                     Some("arn:aws:logs:us-east-1:111111111111:log-group:app"),
@@ -436,10 +451,11 @@ mod tests {
         let text = "a".repeat(5000);
         assert!(!Glob::compile("*a*a*a*a*a*a*a*a*a*b", false).matches(&text));
         assert!(Glob::compile("*a*a*a*a*a*a*a*a*a*", false).matches(&text));
-        // The segment rule: a trailing-in-segment `*` crosses colons, a mid-segment one does not.
-        assert!(Glob::compile("arn:*:x", true).matches("arn:a:b:x"));
-        assert!(!Glob::compile("arn:a*b:x", true).matches("arn:a:b:x"));
-        assert!(Glob::compile("arn:a*b:x", true).matches("arn:aZZb:x"));
+        // ARN segments: a wildcard in the region stays in the region, wherever it stands;
+        // in the resource part `*` crosses colons, wherever it stands.
+        assert!(!Glob::resource("arn:aws:s3:*:1:x").matches("arn:aws:s3:a:b:1:x"));
+        assert!(Glob::resource("arn:aws:s3:a*b:1:x").matches("arn:aws:s3:aZZb:1:x"));
+        assert!(Glob::resource("arn:aws:s3:::a*b:x").matches("arn:aws:s3:::a:b:x"));
     }
 
     /// (name, document, expected error variant check, words the message must contain)
@@ -629,6 +645,12 @@ mod tests {
                 &["service part"],
             ),
             (
+                "wildcard in the resource type",
+                stmt(r#"{"Effect": "Deny", "Action": "*", "Resource": ["arn:aws:lambda:*:*:function:*", "arn:aws:logs:*:*:*:*"]}"#),
+                |e| matches!(e, PolicyError::BadResource { pattern, .. } if pattern == "arn:aws:logs:*:*:*:*"),
+                &["resource type", "arn:aws:logs:*:*:*"],
+            ),
+            (
                 "policy variable",
                 stmt(r#"{"Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::home/${aws:username}/*"}"#),
                 |e| matches!(e, PolicyError::BadResource { .. }),
@@ -662,6 +684,21 @@ mod tests {
 
     #[test]
     fn accepted_shapes() {
+        // Wildcards in the resource part, but not in a resource type that a `:` or `/` ends.
+        for pattern in [
+            "arn:aws:lambda:*:*:func*",
+            "arn:aws:lambda:*:*:*",
+            "arn:aws:s3:::*/key",
+            "arn:aws:ec2:*:*:instance/*",
+            "arn:aws:lambda:*:*:function:*:PROD",
+        ] {
+            let json = doc(&format!(
+                r#"{{"Effect": "Deny", "Action": "*", "Resource": "{pattern}"}}"#
+            ));
+            if let Err(e) = Policy::from_json("p.json", &json) {
+                panic!("{pattern}: {e}");
+            }
+        }
         // Statement as a single object, Id ignored, byte-order mark tolerated.
         let p = Policy::from_json(
             "x.json",
