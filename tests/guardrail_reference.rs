@@ -12,7 +12,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 
-use aws_chatops::policy::{Evaluation, Policy};
+use aws_chatops::policy::{Evaluation, NamedResource, Policy, Scope};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Value};
@@ -84,14 +84,27 @@ impl Drop for Reference {
 }
 
 /// Our decision, in the reference's words. `None`: a command that names no resource.
+/// Both ways in are checked: `evaluate` on the ARN, and `decide`, which the guard calls, on
+/// the same ARN named alone (or on no resource); they must agree.
 fn ours(policy: &Value, action: &str, resource: Option<&str>) -> Result<&'static str, String> {
     let policy =
         Policy::from_json("generated.json", &policy.to_string()).map_err(|e| e.to_string())?;
-    Ok(match policy.evaluate(action, resource) {
+    let words = |e: Evaluation| match e {
         Evaluation::Allowed { .. } => "Allowed",
         Evaluation::ExplicitDeny { .. } => "ExplicitlyDenied",
         Evaluation::ImplicitDeny => "ImplicitlyDenied",
-    })
+        Evaluation::Unresolved { .. } => "Unresolved (impossible with a known resource)",
+    };
+    let evaluated = words(policy.evaluate(action, resource));
+    let scope = match resource {
+        Some(arn) => Scope::Named(vec![NamedResource::new(arn)]),
+        None => Scope::Unscoped,
+    };
+    let decided = words(policy.decide(action, &scope));
+    if evaluated != decided {
+        return Err(format!("evaluate says {evaluated}, decide says {decided}"));
+    }
+    Ok(evaluated)
 }
 
 /// Both decisions for one case; on disagreement, the whole case. A request with no resource
