@@ -300,7 +300,8 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
     let config =
         Arc::new(Config::load(config).with_context(|| format!("in {}", config.display()))?);
     aws_chatops::audit::logging::configure(&config).context("cannot open the audit file")?;
-    let executor = Arc::new(Executor::from_env().await);
+    let sdk = aws_config::load_from_env().await;
+    let executor = Arc::new(Executor::new(&sdk));
     metrics().watch_executor(executor.clone());
     let pipeline = Arc::new(build_pipeline(config.clone(), executor).await?);
     let options = SlackOptions {
@@ -308,15 +309,40 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
         metrics: Some(metrics().clone()),
         ..SlackOptions::from_env()
     };
-    let stats = slack::run(
-        pipeline,
-        config,
-        &app_token,
-        &bot_token,
-        &options,
-        termination(),
-    )
-    .await?;
+    let auditor = pipeline.auditor();
+    let connection =
+        slack::connect(pipeline, config.clone(), &app_token, &bot_token, &options).await?;
+    // Notifications: one reader per queue, posting through the same Slack connection.
+    let (stop_notifications, stopped) = tokio::sync::watch::channel(());
+    let notifier = Arc::new(aws_chatops::events::notify::Notifier::new(
+        config.clone(),
+        connection.cards(),
+        metrics().clone(),
+        auditor,
+    ));
+    let readers: Vec<_> = config
+        .notifications
+        .queues
+        .iter()
+        .map(|url| {
+            let queue = aws_chatops::events::queue::Queue::new(&sdk, url);
+            let mut stopped = stopped.clone();
+            tracing::info!(queue = %url, "reading notifications");
+            tokio::spawn(aws_chatops::events::serve(
+                queue,
+                notifier.clone(),
+                async move {
+                    let _ = stopped.changed().await;
+                },
+            ))
+        })
+        .collect();
+    termination().await;
+    drop(stop_notifications);
+    for reader in readers {
+        let _ = reader.await;
+    }
+    let stats = connection.shutdown().await;
     tracing::info!(
         messages = stats.handled,
         replies = stats.delivered,

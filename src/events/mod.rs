@@ -6,10 +6,68 @@
 //! a transport-agnostic [`format::Card`], from data in `notifications/formats.json` where it
 //! can.
 //!
-//! Still to come (issue #11): the queue consumer, routing by topic, posting with charts and
-//! Show logs.
+//! [`queue`] long-polls SQS, [`notify`] routes by topic (channels' `sns_topics`), threads and
+//! posts each card once per channel through a [`notify::CardSink`] (Slack, a test), and says
+//! whether the message may leave the queue; [`serve`] runs that loop.
+//!
+//! Still to come (issue #11): charts, Show logs, pacing bursts per channel, the shell.
 
 pub mod decode;
 pub mod format;
 pub mod notify;
 pub mod queue;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use notify::{CardSink, Disposition, Notifier};
+use queue::Queue;
+
+/// Waits after a failed receive, doubling up to this (SQS unreachable, credentials expired).
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// Reads one queue until `stop` resolves: each message is posted where it goes, then deleted
+/// if it may be. A receive that fails is retried with backoff; stopping mid-poll loses
+/// nothing (SQS hands the messages out again after their visibility timeout).
+pub async fn serve<S: CardSink>(
+    queue: Queue,
+    notifier: Arc<Notifier<S>>,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(stop);
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        let received = tokio::select! {
+            () = &mut stop => return,
+            received = queue.receive() => received,
+        };
+        match received {
+            Ok(messages) => {
+                backoff = Duration::from_secs(1);
+                for message in messages {
+                    match notifier.handle(&message).await {
+                        Disposition::Delete => {
+                            if let Err(e) = queue.delete(&message).await {
+                                // Posted already; the redelivery is recognised and not posted again.
+                                tracing::warn!(error = %e, "notification posted but not deleted");
+                            }
+                        }
+                        Disposition::Keep(reason) => {
+                            tracing::warn!(message_id = %message.id, receive_count = message.receive_count, reason = ?reason, "notification left on the queue");
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_secs = backoff.as_secs(), "cannot read the notification queue");
+                // Waiting here is the point: the queue is unreachable, and a tight loop
+                // would only flood the log. Stopping still ends the wait at once.
+                tokio::select! {
+                    () = &mut stop => return,
+                    () = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}

@@ -161,6 +161,11 @@ impl Pipeline {
         self
     }
 
+    /// The audit trail this pipeline writes to (the notifications write there too).
+    pub fn auditor(&self) -> Arc<Auditor> {
+        self.auditor.clone()
+    }
+
     pub fn metrics(&self) -> &Metrics {
         &self.metrics
     }

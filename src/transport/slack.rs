@@ -22,6 +22,7 @@
 //! with `Bot`'s [`super::Transport`] implementation delivering the reply.
 
 pub mod api;
+pub mod cards;
 pub mod events;
 mod lanes;
 pub mod message;
@@ -365,6 +366,11 @@ pub async fn run(
 impl SlackConnection {
     pub fn identity(&self) -> &Identity {
         &self.bot.identity
+    }
+
+    /// Posts notification cards through this connection's Web API client.
+    pub fn cards(&self) -> cards::SlackCards {
+        cards::SlackCards(self.bot.clone())
     }
 
     pub fn stats(&self) -> SlackStats {

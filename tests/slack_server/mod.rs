@@ -830,9 +830,27 @@ fn check_message(params: &Value) -> Result<(), &'static str> {
             return Err("invalid_blocks");
         }
         match block["type"].as_str() {
+            // A section has a text (under 3,000 characters), or fields instead (1 to 10,
+            // each under 2,000), as Slack's Block Kit reference says.
             Some("section") => {
                 let n = chars(&block["text"]["text"]);
-                if n == 0 || n >= 3_000 {
+                let bad_field = |f: &Value| chars(&f["text"]) == 0 || chars(&f["text"]) > 2_000;
+                let valid = match block["fields"].as_array() {
+                    Some(fields) => {
+                        !fields.is_empty()
+                            && fields.len() <= 10
+                            && !fields.iter().any(bad_field)
+                            && n < 3_000
+                    }
+                    None => n > 0 && n < 3_000,
+                };
+                if !valid {
+                    return Err("invalid_blocks");
+                }
+            }
+            Some("header") => {
+                let n = chars(&block["text"]["text"]);
+                if block["text"]["type"] != "plain_text" || n == 0 || n > 150 {
                     return Err("invalid_blocks");
                 }
             }
