@@ -23,6 +23,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod clock;
 pub mod config;
 pub mod events;
 pub mod execute;

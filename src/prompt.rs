@@ -9,7 +9,7 @@
 //! answer each other's questions. The channel memory (default account, region) is shared by
 //! the channel.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
@@ -107,53 +107,7 @@ pub enum Pending {
     Account { request: Option<Box<Request>> },
 }
 
-/// Where conversations read the time. Questions and channel memory expire by this clock, so
-/// tests move time forward instead of sleeping.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> Instant;
-}
-
-/// The real monotonic clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Instant {
-        Instant::now()
-    }
-}
-
-/// A clock that moves only when told to (for tests).
-#[derive(Debug, Clone)]
-pub struct ManualClock {
-    start: Instant,
-    offset: Arc<Mutex<Duration>>,
-}
-
-impl Default for ManualClock {
-    fn default() -> ManualClock {
-        ManualClock {
-            start: Instant::now(),
-            offset: Arc::default(),
-        }
-    }
-}
-
-impl ManualClock {
-    pub fn new() -> ManualClock {
-        ManualClock::default()
-    }
-
-    pub fn advance(&self, by: Duration) {
-        *self.offset.lock().unwrap_or_else(|p| p.into_inner()) += by;
-    }
-}
-
-impl Clock for ManualClock {
-    fn now(&self) -> Instant {
-        self.start + *self.offset.lock().unwrap_or_else(|p| p.into_inner())
-    }
-}
+pub use crate::clock::{Clock, ManualClock, SystemClock};
 
 #[derive(Debug, Clone)]
 struct Entry {

@@ -218,3 +218,99 @@ async fn issue_11_what_cannot_be_decoded_or_routed_stays_on_the_queue() {
     ));
     assert!(n.sink().posts.lock().unwrap().is_empty());
 }
+
+/// Publishes `n` alarms fast (boto3 from the emulator's venv; the AWS CLI takes a second each).
+fn publish_many(emu: &Emulator, n: usize) {
+    let script = r#"
+import sys, boto3
+url, n, message = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+sns = boto3.client("sns", endpoint_url=url, region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing")
+for i in range(n):
+    sns.publish(TopicArn="arn:aws:sns:us-east-1:123456789012:alarms", Message=message.replace("myHelloWorld-errors", "alarm-%d" % i))
+"#;
+    let out = std::process::Command::new(root().join(".venv/bin/python"))
+        .args(["-c", script, &emu.url, &n.to_string(), ALARM])
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn issue_11_a_burst_of_200_alarms_posts_ten_and_one_summary_and_loses_none() {
+    use aws_chatops::clock::ManualClock;
+    use aws_chatops::events::pace::Limits;
+    use std::time::Duration;
+
+    let emu = Emulator::start();
+    let queue =
+        Queue::new(&emu.sdk_config().await, &format!("{}{QUEUE}", emu.url)).with_wait_seconds(1);
+    let mut config = demo_config();
+    config.channels[0].sns_topics = vec![TOPIC.into()];
+    config.notifications.queues = vec![format!("{}{QUEUE}", emu.url)];
+    let clock = ManualClock::new();
+    let metrics = Metrics::new();
+    let auditor = Arc::new(Auditor::new(&config).unwrap());
+    let n = Notifier::with_pacing(
+        Arc::new(config),
+        Recorder::default(),
+        metrics.clone(),
+        auditor,
+        Arc::new(clock.clone()),
+        Limits {
+            spacing: Duration::ZERO,
+            ..Limits::default()
+        },
+    );
+
+    publish_many(&emu, 200);
+    let mut deferred = std::collections::HashMap::new();
+    let (mut deleted, mut seen) = (0, 0);
+    while seen < 200 {
+        let messages = queue.receive().await.unwrap();
+        assert!(!messages.is_empty(), "only {seen} of 200 arrived");
+        for m in messages {
+            seen += 1;
+            match n.handle(&m).await {
+                Disposition::Delete => {
+                    queue.delete(&m).await.unwrap();
+                    deleted += 1;
+                }
+                Disposition::Defer { notification } => {
+                    deferred.insert(notification, m);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    assert_eq!(deleted, 10);
+    assert_eq!(deferred.len(), 190);
+    assert!(
+        n.flush().await.is_empty(),
+        "no summary before the window ends"
+    );
+
+    clock.advance(Limits::default().window);
+    let done = n.flush().await;
+    assert_eq!(done.len(), 190);
+    for id in done {
+        queue.delete(&deferred.remove(&id).unwrap()).await.unwrap();
+    }
+    let posts = n.sink().posts.lock().unwrap().clone();
+    assert_eq!(posts.len(), 11);
+    assert_eq!(posts[10].1, "190 more notifications in this burst");
+    assert!(
+        metrics
+            .encode()
+            .contains("aws_chatops_events_throttled_total 190"),
+        "{}",
+        metrics.encode()
+    );
+    assert!(
+        queue.receive().await.unwrap().is_empty(),
+        "every message left the queue"
+    );
+}

@@ -15,13 +15,26 @@
 pub mod decode;
 pub mod format;
 pub mod notify;
+pub mod pace;
 pub mod queue;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use notify::{CardSink, Disposition, Notifier};
-use queue::Queue;
+use queue::{Queue, QueueMessage};
+
+async fn delete(queue: &Queue, message: &QueueMessage) {
+    if let Err(e) = queue.delete(message).await {
+        // Posted already; the redelivery is recognised and not posted again.
+        tracing::warn!(error = %e, "notification posted but not deleted");
+    }
+}
+
+/// Messages held for burst summaries at most; past it the reader stops taking more.
+const MAX_DEFERRED: usize = 10_000;
 
 /// Waits after a failed receive, doubling up to this (SQS unreachable, credentials expired).
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -36,7 +49,23 @@ pub async fn serve<S: CardSink>(
 ) {
     tokio::pin!(stop);
     let mut backoff = Duration::from_secs(1);
+    // Messages whose cards wait in a burst summary, by SNS MessageId (the latest receipt).
+    let mut deferred: HashMap<String, QueueMessage> = HashMap::new();
     loop {
+        // At least once per long poll: post the summaries of bursts that have ended.
+        for id in notifier.flush().await {
+            if let Some(message) = deferred.remove(&id) {
+                delete(&queue, &message).await;
+            }
+        }
+        if deferred.len() >= MAX_DEFERRED {
+            // Backpressure: take no more until a summary lets some go (at the latest when
+            // its window ends); the queue holds the rest meanwhile.
+            tokio::select! {
+                () = &mut stop => return,
+                () = tokio::time::sleep(Duration::from_secs(1)) => continue,
+            }
+        }
         let received = tokio::select! {
             () = &mut stop => return,
             received = queue.receive() => received,
@@ -46,11 +75,9 @@ pub async fn serve<S: CardSink>(
                 backoff = Duration::from_secs(1);
                 for message in messages {
                     match notifier.handle(&message).await {
-                        Disposition::Delete => {
-                            if let Err(e) = queue.delete(&message).await {
-                                // Posted already; the redelivery is recognised and not posted again.
-                                tracing::warn!(error = %e, "notification posted but not deleted");
-                            }
+                        Disposition::Delete => delete(&queue, &message).await,
+                        Disposition::Defer { notification } => {
+                            deferred.insert(notification, message);
                         }
                         Disposition::Keep(reason) => {
                             tracing::warn!(message_id = %message.id, receive_count = message.receive_count, reason = ?reason, "notification left on the queue");

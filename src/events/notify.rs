@@ -11,10 +11,15 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use super::decode::{self, Envelope};
 use super::format::{self, Card};
+use super::pace::{Admission, Limits, Pacer};
 use super::queue::QueueMessage;
 use crate::audit::{AuditDecision, AuditOutcome, AuditRecord, Auditor};
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::metrics::Metrics;
 
@@ -42,6 +47,9 @@ pub struct SinkError {
 pub enum Disposition {
     /// Posted everywhere it goes (or already had been): delete it.
     Delete,
+    /// Part of a burst summary not posted yet: delete it once [`Notifier::flush`] names its
+    /// SNS `MessageId`.
+    Defer { notification: String },
     /// Leave it on the queue: SQS hands it out again after its visibility timeout, and the
     /// redrive policy moves it to the dead-letter queue after too many tries.
     Keep(KeepReason),
@@ -83,10 +91,32 @@ pub struct Notifier<S> {
     posted: moka::sync::Cache<(String, String), ()>,
     /// (channel, thread key) → the id of the thread's first message.
     threads: moka::sync::Cache<(String, String), String>,
+    pacer: Pacer,
+    /// MessageId → the channels whose summary still holds its card.
+    deferred: Mutex<HashMap<String, Vec<String>>>,
 }
 
 impl<S: CardSink> Notifier<S> {
     pub fn new(config: Arc<Config>, sink: S, metrics: Metrics, auditor: Arc<Auditor>) -> Self {
+        Notifier::with_pacing(
+            config,
+            sink,
+            metrics,
+            auditor,
+            Arc::new(SystemClock),
+            Limits::default(),
+        )
+    }
+
+    /// With the clock bursts are timed by, and the pacing limits.
+    pub fn with_pacing(
+        config: Arc<Config>,
+        sink: S,
+        metrics: Metrics,
+        auditor: Arc<Auditor>,
+        clock: Arc<dyn Clock>,
+        limits: Limits,
+    ) -> Self {
         Notifier {
             config,
             sink,
@@ -94,7 +124,42 @@ impl<S: CardSink> Notifier<S> {
             auditor,
             posted: remembered(),
             threads: remembered(),
+            pacer: Pacer::new(clock, limits),
+            deferred: Mutex::new(HashMap::new()),
         }
+    }
+
+    fn deferred(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<String>>> {
+        self.deferred.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Posts the summaries of the bursts whose window has ended, and returns the SNS
+    /// `MessageId`s of the deferred messages that are now posted everywhere (to delete).
+    pub async fn flush(&self) -> Vec<String> {
+        let mut done = Vec::new();
+        for summary in self.pacer.due() {
+            let card = summary.card();
+            let result = self.sink.post(&summary.channel, &card, None).await;
+            self.metrics.message_delivery(result.is_ok());
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "burst summary not posted; trying again later");
+                self.pacer.restore(summary);
+                continue;
+            }
+            let mut deferred = self.deferred();
+            for collapsed in &summary.cards {
+                self.posted
+                    .insert((collapsed.message_id.clone(), summary.channel.clone()), ());
+                if let Some(channels) = deferred.get_mut(&collapsed.message_id) {
+                    channels.retain(|c| *c != summary.channel);
+                    if channels.is_empty() {
+                        deferred.remove(&collapsed.message_id);
+                        done.push(collapsed.message_id.clone());
+                    }
+                }
+            }
+        }
+        done
     }
 
     pub fn sink(&self) -> &S {
@@ -127,10 +192,35 @@ impl<S: CardSink> Notifier<S> {
         }
         let card = format::card(&envelope, &decode::event(&envelope));
         let mut failures = Vec::new();
+        let mut collapsed = false;
         for channel in channels {
             let key = (envelope.message_id.clone(), channel.clone());
             if self.posted.contains_key(&key) {
                 continue;
+            }
+            let waiting = self
+                .deferred()
+                .get(&envelope.message_id)
+                .is_some_and(|c| c.contains(&channel));
+            if waiting {
+                // A redelivery of a card already in a summary: it waits with the summary.
+                collapsed = true;
+                continue;
+            }
+            match self.pacer.admit(&channel, &envelope.message_id, &card) {
+                Admission::Collapse => {
+                    self.metrics.event_throttled();
+                    self.deferred()
+                        .entry(envelope.message_id.clone())
+                        .or_default()
+                        .push(channel.clone());
+                    collapsed = true;
+                    continue;
+                }
+                // Slack takes about a message a second per channel: waiting for the slot is
+                // the pacing itself.
+                Admission::Post { after } if !after.is_zero() => tokio::time::sleep(after).await,
+                Admission::Post { .. } => {}
             }
             match self.post(&channel, &card).await {
                 Ok(()) => {
@@ -149,10 +239,14 @@ impl<S: CardSink> Notifier<S> {
                 }
             }
         }
-        if failures.is_empty() {
-            Disposition::Delete
-        } else {
+        if !failures.is_empty() {
             Disposition::Keep(KeepReason::NotPosted(failures))
+        } else if collapsed {
+            Disposition::Defer {
+                notification: envelope.message_id,
+            }
+        } else {
+            Disposition::Delete
         }
     }
 

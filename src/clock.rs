@@ -1,0 +1,52 @@
+//! The time, injectable: the real monotonic clock, or one tests move by hand.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Where the bot reads the time. Questions and channel memory expire, and notification
+/// bursts are paced, by this clock, so tests move time forward instead of sleeping.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Instant;
+}
+
+/// The real monotonic clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+}
+
+/// A clock that moves only when told to (for tests).
+#[derive(Debug, Clone)]
+pub struct ManualClock {
+    start: Instant,
+    offset: Arc<Mutex<Duration>>,
+}
+
+impl Default for ManualClock {
+    fn default() -> ManualClock {
+        ManualClock {
+            start: Instant::now(),
+            offset: Arc::default(),
+        }
+    }
+}
+
+impl ManualClock {
+    pub fn new() -> ManualClock {
+        ManualClock::default()
+    }
+
+    pub fn advance(&self, by: Duration) {
+        *self.offset.lock().unwrap_or_else(|p| p.into_inner()) += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Instant {
+        self.start + *self.offset.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
