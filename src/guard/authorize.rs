@@ -42,6 +42,12 @@ pub struct OtherAccount {
     pub account: String,
 }
 
+/// Parameters that need an IAM action of their own when set: CloudWatch Logs returns data
+/// its data protection masked only with `--unmask`, which needs `logs:Unmask` (on the log
+/// group); the built-in deny list refuses that action, so nobody sees unmasked data through
+/// the bot.
+pub(super) const IMPLIED: &[(&str, &str, &str)] = &[("logs", "unmask", "logs:Unmask")];
+
 /// Bounds the ARNs one command can produce (`--alarm-names` takes a list): past this, the
 /// scope is unknown and scoped guardrails refuse.
 const MAX_RESOURCES: usize = 100;
@@ -56,7 +62,7 @@ pub fn authorizations(
         Some(place) => related(request, place),
         None => vec![],
     };
-    request
+    let mut authorizations: Vec<Authorization> = request
         .operation
         .iam
         .actions
@@ -88,7 +94,20 @@ pub fn authorizations(
                 scope,
             })
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    for (prefix, member, action) in IMPLIED {
+        let set = request.service.iam_prefix == *prefix
+            && request.params.iter().any(|(name, value)| {
+                name.eq_ignore_ascii_case(member) && value == &Value::Bool(true)
+            });
+        if set {
+            let scope = authorizations
+                .first()
+                .map_or(Scope::Unscoped, |a| a.scope.clone());
+            authorizations.push(Authorization { action, scope });
+        }
+    }
+    Ok(authorizations)
 }
 
 /// The ARNs of the related resources the request names, and the resources' related ARNs.

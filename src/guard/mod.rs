@@ -514,6 +514,38 @@ mod tests {
         let guard = Guard::new(&config).unwrap();
         for action in builtin_deny_actions() {
             let (service, op) = action.split_once(':').unwrap();
+            if let Some((_, member, _)) = authorize::IMPLIED.iter().find(|(.., a)| *a == action) {
+                // An action a parameter implies: every operation that takes the parameter.
+                let s = Catalog::builtin().service(service).unwrap();
+                let mut taking = 0;
+                for o in s.operations.iter().filter(|o| o.read_only) {
+                    let Some(m) = s.input_members(o).iter().find(|m| m.name == *member) else {
+                        continue;
+                    };
+                    taking += 1;
+                    let Ok(Parsed::Command(mut r)) =
+                        parse(&format!("{service} {} --{}", o.name, m.cli_name))
+                    else {
+                        panic!("{} {}", service, o.name)
+                    };
+                    r.missing.clear();
+                    let d = guard.check(&config.channels[0], &r, Some(PLACE));
+                    assert!(
+                        matches!(
+                            &d,
+                            Decision::Deny(Refusal {
+                                rule: Rule::BuiltinDeny { .. },
+                                ..
+                            })
+                        ),
+                        "{} {}: {d:?}",
+                        service,
+                        o.name
+                    );
+                }
+                assert!(taking > 0, "{action}: no operation takes --{member}");
+                continue;
+            }
             let op = if op == "*" {
                 "list-users".to_owned()
             } else {
@@ -678,6 +710,9 @@ mod tests {
             // Reading every alarm could read the prod ones: fail closed.
             ("cloudwatch describe-alarms", "guardrail-resource-unknown"),
             ("cloudwatch describe-alarms --alarm-name-prefix dev", "guardrail-resource-unknown"),
+            // Data CloudWatch Logs masked stays masked: `--unmask` needs logs:Unmask.
+            ("logs get-log-events --log-group-name g --log-stream-name s --unmask", "builtin-deny"),
+            ("logs filter-log-events --log-group-name g --unmask", "builtin-deny"),
             // What the guardrail leaves alone still runs.
             ("lambda list-functions", "run"),
             ("lambda get-function --function-name dev-db", "run"),
@@ -776,6 +811,9 @@ mod tests {
         assert!(!catalog_actions.contains(&"lambda:Invoke"));
         for action in builtin_deny_actions() {
             let (service, op) = action.split_once(':').unwrap();
+            if authorize::IMPLIED.iter().any(|(.., a)| *a == action) {
+                continue;
+            }
             if let Some(s) = Catalog::builtin()
                 .services()
                 .iter()
@@ -835,7 +873,13 @@ mod tests {
             })
             .collect();
         // Reviewed in scripts/gen-commands.py (IAM_ACTION): none in AWS's reference.
-        assert_eq!(unmapped, ["cloudwatch describe-alarm-contributors"]);
+        assert_eq!(
+            unmapped,
+            [
+                "cloudwatch describe-alarm-contributors",
+                "logs get-log-object"
+            ]
+        );
     }
 
     fn spellings(name: &str) -> Vec<String> {

@@ -114,7 +114,7 @@ fn refused_options_and_file_values_are_recorded_for_the_guard() {
 fn unknown_names_suggest_the_closest() {
     assert_eq!(
         error("lamda list-functions"),
-        "Unknown service `lamda`. Did you mean `lambda`? Supported services: cloudwatch, lambda, support."
+        "Unknown service `lamda`. Did you mean `lambda`? Supported services: cloudwatch, lambda, logs, support."
     );
     assert!(error("lambda list-functon").contains("Did you mean `list-functions`?"));
     assert!(
