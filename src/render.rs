@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use crate::catalog::{Operation, Service, Shape};
+use crate::parse::limits::{self, LimitError};
 use crate::parse::Output;
 
 /// What replaces a secret in every output format.
@@ -17,6 +18,8 @@ pub const REDACTED_URL: &str = "****(presigned URL redacted)";
 pub enum RenderError {
     #[error("--query failed: {0}")]
     Query(String),
+    #[error(transparent)]
+    Limit(#[from] LimitError),
 }
 
 /// Replaces secrets in a response: values the API model marks sensitive (Lambda environment
@@ -106,8 +109,11 @@ pub fn is_presigned_url(text: &str) -> bool {
 
 /// Compiles a `--query` expression. The jmespath crate panics on some inputs (a number too
 /// large for its lexer, found by the fuzzer), so numbers are checked first and a panic that
-/// still escapes is turned into an error: bad input must never take the bot down.
+/// still escapes is turned into an error: bad input must never take the bot down. It also
+/// recurses once per nesting level and operator, which no `catch_unwind` survives (a stack
+/// overflow aborts the process), so the expression's size is checked before it compiles.
 pub fn compile_query(expression: &str) -> Result<jmespath::Expression<'static>, RenderError> {
+    limits::check_query(expression)?;
     let too_long_number = expression
         .split(|c: char| !c.is_ascii_digit())
         .any(|digits| digits.len() > 9);
@@ -569,6 +575,47 @@ mod tests {
             t.contains("| FunctionName |") && t.contains("| f            |"),
             "{t}"
         );
+    }
+
+    /// The worst queries within the limits compile, run and drop on a quarter of a tokio
+    /// worker's stack (2 MiB), in a debug build.
+    #[test]
+    fn the_largest_queries_allowed_fit_on_a_small_stack() {
+        use limits::{MAX_NESTING, MAX_QUERY_OPERATORS};
+        let n = MAX_QUERY_OPERATORS;
+        let nested = |open: &str, close: &str| {
+            format!("{}@{}", open.repeat(MAX_NESTING), close.repeat(MAX_NESTING))
+        };
+        let worst = [
+            format!("{}a", "!".repeat(n)),
+            vec!["a"; n + 1].join("."),
+            vec!["a"; n + 1].join("|"),
+            vec!["a"; n / 2 + 1].join("||"),
+            vec!["a"; n / 2 + 1].join("&&"),
+            format!("a{}", "[]".repeat(n / 2)),
+            format!("a{}", "[*].b".repeat(n / 3)),
+            format!("{}@", "&".repeat(n)),
+            nested("(", ")"),
+            nested("[", "]"),
+            nested("{a: ", "}"),
+            format!("`{}1{}`", "[".repeat(MAX_NESTING), "]".repeat(MAX_NESTING)),
+        ];
+        let mut data = json!("x");
+        for _ in 0..100 {
+            data = json!({"a": [data]});
+        }
+        let handle = std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || {
+                for q in &worst {
+                    assert!(limits::check_query(q).is_ok(), "{q}");
+                    let _ = query(data.clone(), q);
+                }
+            })
+            .unwrap();
+        handle.join().expect("no stack overflow");
+        assert!(compile_query(&"!".repeat(3_200)).is_err());
+        assert!(compile_query(&"[".repeat(2_000)).is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! `try_get_matches_from_mut` is used, never `get_matches`, which would exit the process.
 
 pub mod help;
+pub mod limits;
 pub mod tokens;
 pub mod value;
 
@@ -14,6 +15,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{Map, Value};
 
 use crate::catalog::{self, Catalog, Location, Member, Operation, Service, Shape};
+pub use limits::LimitError;
 pub use tokens::{Token, TokenError};
 pub use value::ValueError;
 
@@ -108,6 +110,9 @@ pub enum ParseError {
     Region { given: String, hint: String },
     #[error("Invalid --query `{query}`: {reason}")]
     Query { query: String, reason: String },
+    /// The message, a value or the query is larger or deeper than the bot reads.
+    #[error("{0}")]
+    Limit(#[from] LimitError),
 }
 
 impl ParseError {
@@ -230,7 +235,10 @@ const POSITIONAL: &str = "__positional";
 
 /// Parses a normalized message (see [`crate::normalize`]).
 pub fn parse(text: &str) -> Result<Parsed, ParseError> {
-    let tokens = tokens::tokenize(text)?;
+    let tokens = tokens::tokenize(text).map_err(|e| match e {
+        TokenError::Limit(limit) => ParseError::Limit(limit),
+        other => ParseError::Token(other),
+    })?;
     let mut words = Vec::with_capacity(tokens.len());
     for token in tokens {
         match token {
@@ -627,9 +635,12 @@ fn globals(matches: &ArgMatches, request: &mut Request) -> Result<(), ParseError
         };
     }
     if let Some(query) = text("query") {
-        if let Err(crate::render::RenderError::Query(reason)) = crate::render::compile_query(&query)
-        {
-            return Err(ParseError::Query { query, reason });
+        match crate::render::compile_query(&query) {
+            Ok(_) => {}
+            Err(crate::render::RenderError::Query(reason)) => {
+                return Err(ParseError::Query { query, reason })
+            }
+            Err(crate::render::RenderError::Limit(limit)) => return Err(ParseError::Limit(limit)),
         }
         request.query = Some(query);
     }

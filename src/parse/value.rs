@@ -7,6 +7,7 @@ use std::fmt;
 use aws_smithy_types::date_time::{DateTime, Format};
 use serde_json::{Map, Number, Value};
 
+use super::limits::{self, MAX_NESTING};
 use crate::catalog::{Service, Shape};
 
 /// A value that does not fit its option. Display is the message the user reads; for syntax
@@ -27,17 +28,33 @@ impl fmt::Display for ValueError {
             let line_end = input[*offset..]
                 .find('\n')
                 .map_or(input.len(), |i| offset + i);
-            let column = input[line_start..*offset].chars().count();
+            // A window of the line around the spot: a 40,000-character value must not come
+            // back whole in the reply.
+            let before: Vec<char> = input[line_start..*offset].chars().collect();
+            let skip = before.len().saturating_sub(CONTEXT_CHARS);
+            let shown_before: String = before[skip..].iter().collect();
+            let after = &input[*offset..line_end];
+            let shown_after: String = after.chars().take(CONTEXT_CHARS).collect();
+            let (lead, trail) = (
+                if skip > 0 { "…" } else { "" },
+                if shown_after.len() < after.len() {
+                    "…"
+                } else {
+                    ""
+                },
+            );
             write!(
                 f,
-                "\n{}\n{}^",
-                &input[line_start..line_end],
-                " ".repeat(column)
+                "\n{lead}{shown_before}{shown_after}{trail}\n{}^",
+                " ".repeat(before.len() - skip + lead.chars().count())
             )?;
         }
         Ok(())
     }
 }
+
+/// Characters of the input shown on each side of the spot an error points at.
+const CONTEXT_CHARS: usize = 60;
 
 impl ValueError {
     fn new(option: &str, message: impl Into<String>) -> ValueError {
@@ -98,7 +115,11 @@ fn document(shape: &Shape, raw: &str, option: &str) -> Result<Value, ValueError>
     }
 }
 
+/// Every JSON value given in a message comes through here (or is a blob that stays text).
 fn parse_json(raw: &str, option: &str) -> Result<Value, ValueError> {
+    if limits::nesting_exceeds(raw, MAX_NESTING) {
+        return Err(too_deep(option));
+    }
     serde_json::from_str(raw).map_err(|e| {
         let offset = offset_of(raw, e.line(), e.column());
         let message = e.to_string();
@@ -111,6 +132,15 @@ fn parse_json(raw: &str, option: &str) -> Result<Value, ValueError> {
             at: Some((raw.to_owned(), offset)),
         }
     })
+}
+
+fn too_deep(option: &str) -> ValueError {
+    ValueError::new(
+        option,
+        format!(
+            "the value nests more than {MAX_NESTING} levels deep; I read at most {MAX_NESTING}"
+        ),
+    )
 }
 
 fn offset_of(text: &str, line: usize, column: usize) -> usize {
@@ -367,6 +397,8 @@ struct Shorthand<'a> {
     input: &'a str,
     pos: usize,
     option: &'a str,
+    /// `{` and `[` open around the current position; at most [`MAX_NESTING`].
+    depth: usize,
 }
 
 impl<'a> Shorthand<'a> {
@@ -375,6 +407,7 @@ impl<'a> Shorthand<'a> {
             input,
             pos: 0,
             option,
+            depth: 0,
         }
     }
 
@@ -498,14 +531,25 @@ impl<'a> Shorthand<'a> {
         key_len > 0 && rest[key_len..].trim_start().starts_with('=')
     }
 
+    /// Counts a level of nesting before the parser recurses into it.
+    fn enter(&mut self) -> Result<(), ValueError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(too_deep(self.option));
+        }
+        Ok(())
+    }
+
     fn explicit_list(&mut self) -> Result<Value, ValueError> {
         self.expect('[')?;
+        self.enter()?;
         let mut items = Vec::new();
         loop {
             self.skip_ws();
             match self.peek_char() {
                 Some(']') => {
                     self.pos += 1;
+                    self.depth -= 1;
                     return Ok(Value::Array(items));
                 }
                 Some('[') => items.push(self.explicit_list()?),
@@ -525,8 +569,10 @@ impl<'a> Shorthand<'a> {
 
     fn hash_literal(&mut self) -> Result<Value, ValueError> {
         self.expect('{')?;
+        self.enter()?;
         let params = self.keyvals(Some('}'))?;
         self.expect('}')?;
+        self.depth -= 1;
         Ok(Value::Object(params))
     }
 
@@ -613,6 +659,49 @@ mod tests {
         assert!(err.to_string().contains("expected `}`"), "{err}");
         let err = shorthand("A='open").unwrap_err();
         assert!(err.to_string().contains("never closed"), "{err}");
+    }
+
+    #[test]
+    fn nesting_is_bounded_before_recursion() {
+        // Deep enough to overflow a 2 MiB stack if the parser recursed into it.
+        let deep_hash = format!("{}x{}", "A={".repeat(20_000), "}".repeat(20_000));
+        let deep_list = format!("A={}x{}", "[".repeat(20_000), "]".repeat(20_000));
+        for input in [&deep_hash, &deep_list] {
+            let err = shorthand(input).unwrap_err();
+            assert!(
+                err.to_string().contains("more than 32 levels deep"),
+                "{err}"
+            );
+            // The reply shows a window of the input, not all of it.
+            assert!(err.to_string().len() < 400, "{}", err.to_string().len());
+        }
+        let ok = format!("{}A=x{}", "A={".repeat(31), "}".repeat(31));
+        assert!(shorthand(&ok).is_ok());
+        let too_deep = format!("{}A=x{}", "A={".repeat(33), "}".repeat(33));
+        assert!(shorthand(&too_deep).is_err());
+        let json = format!("{}1{}", "[".repeat(33), "]".repeat(33));
+        let err = parse_json(&json, "p").unwrap_err().to_string();
+        assert!(err.contains("more than 32 levels deep"), "{err}");
+        let json = format!("{}1{}", "[".repeat(32), "]".repeat(32));
+        assert!(parse_json(&json, "p").is_ok());
+    }
+
+    #[test]
+    fn long_inputs_are_shown_around_the_spot() {
+        let input = format!("{}=", "a".repeat(5_000));
+        let err = shorthand(&format!("{input},{input}"))
+            .unwrap_err()
+            .to_string();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 3, "{err}");
+        assert!(
+            lines[1].starts_with('…') && lines[1].ends_with('…'),
+            "{err}"
+        );
+        // The second key is the duplicate: the caret is just after the comma.
+        assert!(err.contains("given twice"), "{err}");
+        let caret = lines[2].chars().count() - 1;
+        assert_eq!(lines[1].chars().nth(caret - 1), Some(','), "{err}");
     }
 
     #[test]
