@@ -586,7 +586,7 @@ impl Bot {
             Busy::Lane { first } => (
                 first,
                 format!(
-                    "<@{user}>, you have {} commands waiting or running here already, so I didn't run this one. \
+                    "You have {} commands waiting or running here already, so I didn't run this one. \
                      Please wait for your earlier commands to finish, then send it again.",
                     self.lanes.per_lane()
                 ),
