@@ -49,3 +49,39 @@ proptest! {
         }
     }
 }
+
+/// Issue 9: a line of invalid UTF-8 used to end the shell silently.
+#[test]
+fn issue_9_the_shell_says_a_line_is_not_utf8_and_reads_on() {
+    use std::io::Write;
+    let mut child = std::process::Command::new(support::bin())
+        .args(["shell", "--config"])
+        .arg(support::root().join("fixtures/config/demo.toml"))
+        .args(["--channel", "C0DEMO", "--user", "U0DEMO"])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"@aws lambda \xff\xfe list-functions\n@aws lambda --help\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("the shell writes UTF-8");
+    assert!(
+        text.contains("That line is not UTF-8 text (byte 0xff at position 12)"),
+        "{text}"
+    );
+    assert!(text.contains("list-functions"), "{text}");
+    assert!(
+        text.contains("invoke"),
+        "the help after the bad line: {text}"
+    );
+}

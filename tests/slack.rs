@@ -902,10 +902,16 @@ async fn issue_9_huge_and_deeply_nested_messages_get_an_error_and_the_bot_keeps_
     };
     let dims = "cloudwatch describe-alarms-for-metric --metric-name M --namespace N --dimensions ";
     let shapes = [
-        (fill("lambda list-functions --query ", "!"), "characters long"),
+        (
+            fill("lambda list-functions --query ", "!"),
+            "characters long",
+        ),
         (fill("lambda list-functions --query ", "["), "levels deep"),
         (fill("lambda list-functions --query '", "["), "never closed"),
-        (fill("lambda list-functions --query a", ".a"), "characters long"),
+        (
+            fill("lambda list-functions --query a", ".a"),
+            "characters long",
+        ),
         (fill(dims, "A={"), "levels deep"),
         (fill(&format!("{dims}A="), "["), "levels deep"),
         (fill(&format!("{dims}'"), "{\"A\":"), "never closed"),
@@ -956,7 +962,8 @@ async fn issue_9_a_flood_from_one_person_gets_one_busy_reply_and_nothing_is_lost
     h.slack.rate_limit("users.info", 1, 2);
     const BURST: usize = 6;
     for _ in 0..BURST {
-        let text = "lambda get-function --function-name myHelloWorld --query Configuration.FunctionName";
+        let text =
+            "lambda get-function --function-name myHelloWorld --query Configuration.FunctionName";
         h.slack.mention(CHANNEL, ALICE, text, None).await;
     }
     let busy = wait_for("the busy reply", || {
@@ -967,7 +974,8 @@ async fn issue_9_a_flood_from_one_person_gets_one_busy_reply_and_nothing_is_lost
     })
     .await;
     assert!(
-        busy.all_text().contains("You have 2 commands waiting or running"),
+        busy.all_text()
+            .contains("You have 2 commands waiting or running"),
         "{busy:?}"
     );
     let stats = h
