@@ -459,6 +459,12 @@ impl<'a> Shorthand<'a> {
             }
             let key_start = self.pos;
             let key = self.key()?;
+            // `key@=value`: in the AWS CLI the value may then be `file://…` to read a file
+            // (refused here, like every file value); otherwise the same as `key=value`.
+            self.skip_ws();
+            if self.input[self.pos..].starts_with("@=") {
+                self.pos += 1;
+            }
             self.expect('=')?;
             let value = self.values()?;
             if params.insert(key.clone(), value).is_some() {
@@ -510,6 +516,10 @@ impl<'a> Shorthand<'a> {
                 break;
             }
             self.pos += 1;
+            self.skip_ws();
+            if self.pos == self.input.len() {
+                return Err(self.error("expected a value after `,`, found the end"));
+            }
             if self.looks_like_keyval() {
                 self.pos = save;
                 break;
@@ -523,12 +533,27 @@ impl<'a> Shorthand<'a> {
         })
     }
 
+    /// Whether what follows a comma in a list of values is the next `key=` instead: as in the
+    /// AWS CLI, a value there cannot hold a quote or `=`, so the item ends at one of those or
+    /// at a comma (`\,` is an escaped comma, part of the value), and an `=` (or `@=`) means
+    /// it was a key.
     fn looks_like_keyval(&self) -> bool {
-        let rest = self.input[self.pos..].trim_start();
-        let key_len = rest
-            .find(|c: char| !(c.is_alphanumeric() || "-_.#/:".contains(c)))
-            .unwrap_or(rest.len());
-        key_len > 0 && rest[key_len..].trim_start().starts_with('=')
+        let rest = &self.input[self.pos..];
+        if rest.starts_with(['\'', '"']) {
+            return false;
+        }
+        let mut chars = rest.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.as_str().starts_with(',') => {
+                    chars.next();
+                }
+                ',' | '\'' | '"' => return false,
+                '=' => return true,
+                _ => {}
+            }
+        }
+        false
     }
 
     /// Counts a level of nesting before the parser recurses into it.
@@ -589,8 +614,9 @@ impl<'a> Shorthand<'a> {
                         self.pos = start;
                         return Err(self.error("this quote is never closed"));
                     }
-                    Some('\\') if self.input[self.pos + 1..].starts_with(quote) => {
-                        out.push(quote);
+                    // `\'` in single quotes, `\"` in double quotes, and `\\` in either.
+                    Some('\\') if self.input[self.pos + 1..].starts_with([quote, '\\']) => {
+                        out.push(self.input[self.pos + 1..].chars().next().unwrap_or(quote));
                         self.pos += 2;
                     }
                     Some(c) if c == quote => {
@@ -604,14 +630,25 @@ impl<'a> Shorthand<'a> {
                 }
             }
         }
-        let start = self.pos;
+        // A value cannot start with `=` (`foo==bar` is a mistake, as in the AWS CLI).
+        if self.peek_char() == Some('=') {
+            return Ok(Value::String(String::new()));
+        }
+        let mut out = String::new();
         while let Some(c) = self.peek_char() {
             if ",]}".contains(c) {
                 break;
             }
+            // `\,` is a comma inside the value.
+            if c == '\\' && self.input[self.pos + 1..].starts_with(',') {
+                out.push(',');
+                self.pos += 2;
+                continue;
+            }
+            out.push(c);
             self.pos += c.len_utf8();
         }
-        Ok(Value::String(self.input[start..self.pos].trim().to_owned()))
+        Ok(Value::String(out.trim().to_owned()))
     }
 }
 
@@ -646,6 +683,41 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(shorthand(input).unwrap(), expected, "{input}");
         }
+    }
+
+    /// The AWS CLI's own test vectors (tests/unit/test_shorthand.py; see the fixture's
+    /// `source`): every input parses to the same structure, every bad input is refused.
+    #[test]
+    fn the_aws_cli_shorthand_vectors() {
+        let vectors: Value =
+            serde_json::from_str(include_str!("../../fixtures/awscli/shorthand-vectors.json"))
+                .unwrap();
+        let parses = vectors["parses"].as_array().unwrap();
+        let errors = vectors["errors"].as_array().unwrap();
+        assert_eq!((parses.len(), errors.len()), (90, 11));
+        let mut wrong = Vec::new();
+        for case in parses {
+            let input = case["input"].as_str().unwrap();
+            match shorthand(input) {
+                Ok(v) if v == case["expected"] => {}
+                other => wrong.push(format!(
+                    "{input:?}: {other:?}, expected {}",
+                    case["expected"]
+                )),
+            }
+        }
+        for case in errors {
+            let input = case.as_str().unwrap();
+            if let Ok(v) = shorthand(input) {
+                wrong.push(format!("{input:?} parsed to {v}, expected an error"));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} wrong:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
     }
 
     #[test]
