@@ -99,6 +99,72 @@ pub fn from_cli(
     check(service, shape_name, value, option, "")
 }
 
+/// What the AWS CLI reads as a file (`file://`, `fileb://`) or, in v1, fetches (`http://`,
+/// `https://`) when a parameter value starts with it. The bot does neither, and refuses such
+/// values rather than pass the text on as if it were the value meant.
+const FILE_OR_URL_PREFIXES: [&str; 4] = ["file://", "fileb://", "http://", "https://"];
+
+/// Whether `text` starts (after spaces and quotes, in any case) with a file or URL prefix.
+pub fn is_file_or_url(text: &str) -> bool {
+    let start = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\'' || c == '"');
+    FILE_OR_URL_PREFIXES.iter().any(|prefix| {
+        start
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    })
+}
+
+/// The values among `raw` (given for a member of shape `shape_name`) that name a file or a
+/// URL: the raw values themselves, and for structures, maps and lists of them every string
+/// inside the shorthand or JSON (list items, inner values, `key@=file://…`). A blob or string
+/// is only looked at as a whole: a Lambda payload may well mention a URL.
+pub fn file_or_url_values(service: &Service, shape_name: &str, raw: &[String]) -> Vec<String> {
+    let mut found: Vec<String> = raw.iter().filter(|r| is_file_or_url(r)).cloned().collect();
+    let structured = |shape: &Shape| {
+        matches!(
+            shape,
+            Shape::Structure { .. } | Shape::Map { .. } | Shape::List { .. }
+        )
+    };
+    let shape = service.shape(shape_name);
+    let items_structured = match shape {
+        Shape::List { member, .. } => structured(service.shape(&member.shape)),
+        other => structured(other),
+    };
+    if items_structured || matches!(raw, [one] if one.trim_start().starts_with('[')) {
+        for r in raw {
+            let doc = if r.trim_start().starts_with(['{', '[']) {
+                parse_json(r, "").ok()
+            } else {
+                Shorthand::new(r, "").parse().ok()
+            };
+            if let Some(doc) = doc {
+                strings_in(&doc, &mut |s| {
+                    if is_file_or_url(s) {
+                        found.push(s.to_owned());
+                    }
+                });
+            }
+        }
+    }
+    found
+}
+
+/// Calls `f` with every key and string in `value` (no deeper than the parsers allow).
+fn strings_in(value: &Value, f: &mut impl FnMut(&str)) {
+    match value {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().for_each(|v| strings_in(v, f)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                f(k);
+                strings_in(v, f);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// One raw value as a JSON document: JSON or shorthand for structures and maps, the text itself
 /// for scalars (checked and converted by [`check`]).
 fn document(shape: &Shape, raw: &str, option: &str) -> Result<Value, ValueError> {
