@@ -312,7 +312,7 @@ proptest::proptest! {
                 proptest::prop_assert!(!r.file_values.is_empty(), "{text}: {r:?}")
             }
             // Unquoted, every template parses: the property is not decided by errors.
-            other => proptest::prop_assert!(lead != "", "{text}: {other:?}"),
+            other => proptest::prop_assert!(!lead.is_empty(), "{text}: {other:?}"),
         }
     }
 }
