@@ -85,3 +85,40 @@ fn issue_9_the_shell_says_a_line_is_not_utf8_and_reads_on() {
         "the help after the bad line: {text}"
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Issue 9: nesting and repetition of any depth, in every place a recursive parser
+    /// reads (the query, shorthand, JSON, the tokenizer), is refused, never a stack overflow.
+    #[test]
+    fn deep_nesting_anywhere_is_an_error_not_a_crash(
+        unit in prop::sample::select(vec![
+            "!", "[", "(", "{a:", ".a", "|a", "&", "A={", "[{", "{\"a\":", "[[", "A=[", "'",
+        ]),
+        place in prop::sample::select(vec![
+            "lambda list-functions --query a{}",
+            "lambda list-functions --query '{}'",
+            "cloudwatch describe-alarms-for-metric --metric-name M --namespace N --dimensions {}",
+            "cloudwatch describe-alarms-for-metric --metric-name M --namespace N --dimensions Name=a,Value={}",
+            "lambda invoke --function-name f --payload {}",
+            "{}",
+        ]),
+        depth in 100usize..13_000,
+    ) {
+        let text = place.replace("{}", &unit.repeat(depth));
+        let e = pipeline().explain(&message_in("dev", &text));
+        prop_assert!(DECISIONS.contains(&e.decision));
+        // A Lambda payload is text to the bot unless it starts like JSON (`A=[[[` is text).
+        let payload_text = place.contains("--payload") && !unit.starts_with(['{', '[']);
+        if !payload_text {
+            // Refused as invalid, or as a chained command (`|`, `&` outside quotes).
+            prop_assert!(
+                e.decision == "error" || e.decision == "deny",
+                "{}: {:?}",
+                e.decision,
+                e.reason
+            );
+        }
+    }
+}
