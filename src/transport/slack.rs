@@ -598,10 +598,12 @@ impl Bot {
                     .to_owned(),
             ),
         };
-        tracing::warn!(%channel, %user, ?busy, "lane full: message not run");
         if !first {
+            // The rest of a flood: counted, not logged one by one.
+            tracing::debug!(%channel, %user, ?busy, "lanes full: message not run");
             return;
         }
+        tracing::warn!(%channel, %user, ?busy, "lanes full: message not run, the sender is told to wait");
         let bot = self.clone();
         tokio::spawn(async move {
             let notice = message::notice(&text);
