@@ -11,7 +11,9 @@
 //!    event id runs nothing), hand the work to a lane (`lanes`) and return at once; the error
 //!    handler always answers OK so nothing is redelivered because of us.
 //! 2. The lane of the (channel, user) runs the work in order: who the user is (`users.info`,
-//!    cached: their team decides whether they are external), the pipeline, the reply.
+//!    cached: their team decides whether they are external), the pipeline, the reply. Lanes
+//!    are bounded (per person, in total, and in what runs at once): a message beyond a bound
+//!    is counted as throttled and the first of a flood is answered "busy" ([`lanes`]).
 //! 3. The reply becomes Block Kit ([`message`]) or, when too long, a file; questions get
 //!    buttons or a select whose block id names the requester, so only they may answer.
 //! 4. Web API calls wait out rate limits; a reply that still cannot be delivered is logged
