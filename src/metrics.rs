@@ -157,7 +157,7 @@ impl Metrics {
         );
         registry.register(
             "events_throttled",
-            "Events throttled by rate limits (AWS Chatbot: EventsThrottled).",
+            "Events throttled by Slack rate limits or refused because the sender's commands filled their lane (AWS Chatbot: EventsThrottled).",
             events_throttled.clone(),
         );
         registry.register(

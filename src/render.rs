@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use crate::catalog::{Operation, Service, Shape};
+use crate::parse::limits::{self, LimitError};
 use crate::parse::Output;
 
 /// What replaces a secret in every output format.
@@ -17,6 +18,8 @@ pub const REDACTED_URL: &str = "****(presigned URL redacted)";
 pub enum RenderError {
     #[error("--query failed: {0}")]
     Query(String),
+    #[error(transparent)]
+    Limit(#[from] LimitError),
 }
 
 /// Replaces secrets in a response: values the API model marks sensitive (Lambda environment
@@ -106,8 +109,11 @@ pub fn is_presigned_url(text: &str) -> bool {
 
 /// Compiles a `--query` expression. The jmespath crate panics on some inputs (a number too
 /// large for its lexer, found by the fuzzer), so numbers are checked first and a panic that
-/// still escapes is turned into an error: bad input must never take the bot down.
+/// still escapes is turned into an error: bad input must never take the bot down. It also
+/// recurses once per nesting level and operator, which no `catch_unwind` survives (a stack
+/// overflow aborts the process), so the expression's size is checked before it compiles.
 pub fn compile_query(expression: &str) -> Result<jmespath::Expression<'static>, RenderError> {
+    limits::check_query(expression)?;
     let too_long_number = expression
         .split(|c: char| !c.is_ascii_digit())
         .any(|digits| digits.len() > 9);
@@ -454,16 +460,29 @@ fn table_value(title: &str, value: &Value, out: &mut String) {
                     }
                 }
             }
-            let body: Vec<Vec<String>> = items
-                .iter()
-                .filter_map(Value::as_object)
-                .map(|m| {
-                    keys.iter()
-                        .map(|k| m.get(k).map(scalar).unwrap_or_default())
-                        .collect()
-                })
-                .collect();
-            draw_table(title, &keys, &body, out);
+            // Rows without a scalar column (`[].{d: Dimensions}`) have no row table, only
+            // the tables of what they nest.
+            if !keys.is_empty() {
+                let body: Vec<Vec<String>> = items
+                    .iter()
+                    .filter_map(Value::as_object)
+                    .map(|m| {
+                        keys.iter()
+                            .map(|k| match m.get(k) {
+                                Some(v) if !v.is_object() && !v.is_array() => scalar(v),
+                                _ => String::new(),
+                            })
+                            .collect()
+                    })
+                    .collect();
+                draw_table(title, &keys, &body, out);
+            }
+            // As the AWS CLI does, what each row nests follows as tables of its own.
+            for item in items.iter().filter_map(Value::as_object) {
+                for (k, v) in item.iter().filter(|(_, v)| v.is_object() || v.is_array()) {
+                    table_value(k, v, out);
+                }
+            }
         }
         Value::Array(items) => {
             let body: Vec<Vec<String>> = items.iter().map(|v| vec![scalar(v)]).collect();
@@ -476,6 +495,9 @@ fn table_value(title: &str, value: &Value, out: &mut String) {
 }
 
 fn draw_table(title: &str, header: &[String], rows: &[Vec<String>], out: &mut String) {
+    if header.is_empty() {
+        return;
+    }
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()
@@ -571,6 +593,48 @@ mod tests {
         );
     }
 
+    /// The worst queries within the limits compile, run and drop on 768 KiB of stack in a
+    /// debug build (a tokio worker has 2 MiB; debug frames of the jmespath parser take about
+    /// 8 KiB a level, so 132 levels overflowed 1 MiB when this was measured).
+    #[test]
+    fn the_largest_queries_allowed_fit_on_a_small_stack() {
+        use limits::{MAX_NESTING, MAX_QUERY_OPERATORS};
+        let n = MAX_QUERY_OPERATORS;
+        let nested = |open: &str, close: &str| {
+            format!("{}@{}", open.repeat(MAX_NESTING), close.repeat(MAX_NESTING))
+        };
+        let worst = [
+            format!("{}a", "!".repeat(n)),
+            vec!["a"; n + 1].join("."),
+            vec!["a"; n + 1].join("|"),
+            vec!["a"; n / 2 + 1].join("||"),
+            vec!["a"; n / 2 + 1].join("&&"),
+            format!("a{}", "[]".repeat(n / 2)),
+            format!("a{}", "[*].b".repeat(n / 3)),
+            format!("{}@", "&".repeat(n)),
+            nested("(", ")"),
+            nested("[", "]"),
+            nested("{a: ", "}"),
+            format!("`{}1{}`", "[".repeat(MAX_NESTING), "]".repeat(MAX_NESTING)),
+        ];
+        let mut data = json!("x");
+        for _ in 0..100 {
+            data = json!({"a": [data]});
+        }
+        let handle = std::thread::Builder::new()
+            .stack_size(768 * 1024)
+            .spawn(move || {
+                for q in &worst {
+                    assert!(limits::check_query(q).is_ok(), "{q}");
+                    let _ = query(data.clone(), q);
+                }
+            })
+            .unwrap();
+        handle.join().expect("no stack overflow");
+        assert!(compile_query(&"!".repeat(3_200)).is_err());
+        assert!(compile_query(&"[".repeat(2_000)).is_err());
+    }
+
     #[test]
     fn query_uses_jmespath() {
         let v = json!({"Functions": [{"FunctionName": "a"}, {"FunctionName": "b"}]});
@@ -578,5 +642,148 @@ mod tests {
             query(v, "Functions[].FunctionName").unwrap(),
             json!(["a", "b"])
         );
+    }
+
+    #[test]
+    fn issue_9_a_table_of_rows_without_scalar_columns() {
+        // describe-alarms --output table --query 'MetricAlarms[].{d: Dimensions}'
+        let v = json!([
+            {"d": [{"Name": "FunctionName", "Value": "myHelloWorld"}]},
+            {"d": []},
+            {}
+        ]);
+        let t = table(&v);
+        assert!(
+            t.contains("| FunctionName |") && t.contains("myHelloWorld"),
+            "{t}"
+        );
+        assert_eq!(table(&json!([{}, {}])), "");
+        assert_eq!(table(&json!([{"a": {}}])), "");
+    }
+
+    /// A JSON value of any shape: unicode text, empty and nested collections.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let text = "[a-zA-Z0-9 _.:/\\-é漢字ß🙂]{0,10}";
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            text.prop_map(Value::String),
+        ];
+        leaf.prop_recursive(8, 256, 8, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+                prop::collection::vec((text, inner), 0..8)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Which keys a format shows: all of them, those of scalars (a table has no title for an
+    /// empty list), or none (text, like the AWS CLI's).
+    #[derive(Clone, Copy, PartialEq)]
+    enum Keys {
+        All,
+        OfScalars,
+        None,
+    }
+
+    /// Every string and shown key in `value`, trimmed, that is not empty.
+    fn strings(value: &Value, keys: Keys, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) if !s.trim().is_empty() => out.push(s.trim().to_owned()),
+            Value::Array(items) => items.iter().for_each(|v| strings(v, keys, out)),
+            Value::Object(map) => {
+                for (k, v) in map {
+                    let shown = match keys {
+                        Keys::All => true,
+                        Keys::OfScalars => !v.is_object() && !v.is_array(),
+                        Keys::None => false,
+                    };
+                    if shown && !k.trim().is_empty() {
+                        out.push(k.trim().to_owned());
+                    }
+                    strings(v, keys, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Equal, but for the last bit of a float: serde_json prints floats exactly but parses
+    /// them with a fast, approximate algorithm unless its `float_roundtrip` feature is on.
+    fn same(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
+                let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+                // Relative for normal numbers; subnormals (below f64::MIN_POSITIVE) lose
+                // relative precision, so there the difference must only stay subnormal.
+                x == y
+                    || (x - y).abs() <= f64::EPSILON * 4.0 * x.abs().max(y.abs())
+                    || (x - y).abs() < f64::MIN_POSITIVE
+            }
+            (Value::Array(x), Value::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same(x, y))
+            }
+            (Value::Object(x), Value::Object(y)) => {
+                x.len() == y.len()
+                    && x.iter()
+                        .zip(y)
+                        .all(|((kx, x), (ky, y))| kx == ky && same(x, y))
+            }
+            _ => a == b,
+        }
+    }
+
+    const FORMATS: [Output; 5] = [
+        Output::Chat,
+        Output::Json,
+        Output::Yaml,
+        Output::Text,
+        Output::Table,
+    ];
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn every_value_renders_in_every_format(value in any_json()) {
+            for output in FORMATS {
+                let rendered = format(&value, output);
+                let keys = match output {
+                    Output::Text => Keys::None,
+                    Output::Table => Keys::OfScalars,
+                    _ => Keys::All,
+                };
+                let mut expected = Vec::new();
+                strings(&value, keys, &mut expected);
+                for s in expected {
+                    prop_assert!(rendered.contains(&s), "{output:?} lost {s:?}:\n{rendered}");
+                }
+            }
+            let back: Value = serde_json::from_str(&json(&value)).unwrap();
+            prop_assert!(same(&back, &value), "{back} != {value}");
+        }
+    }
+
+    #[test]
+    fn the_deepest_and_widest_values_render() {
+        let mut deep = json!("leaf");
+        for i in 0..128 {
+            deep = if i % 2 == 0 {
+                json!([deep, {}])
+            } else {
+                json!({"k": deep, "e": []})
+            };
+        }
+        let wide = Value::Array((0..5_000).map(|i| json!({"n": i, "s": "ü"})).collect());
+        for value in [deep, wide] {
+            for output in FORMATS {
+                assert!(!format(&value, output).is_empty());
+            }
+        }
     }
 }

@@ -884,3 +884,128 @@ async fn a_shutdown_waits_for_commands_in_flight_no_longer_than_the_grace_period
     assert_eq!(stats.in_flight, 1);
     assert_eq!(stats.handled, 0);
 }
+
+/// Issue 9: messages that once overflowed a tokio worker's stack (recursive parsers) and
+/// aborted the process. Each gets an error reply naming the limit, and the bot answers
+/// the next command as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_9_huge_and_deeply_nested_messages_get_an_error_and_the_bot_keeps_answering() {
+    let h = Harness::start().await;
+    h.use_dev();
+    const SIZE: usize = 40_000;
+    let fill = |prefix: &str, unit: &str| {
+        let mut text = prefix.to_owned();
+        while text.len() + unit.len() <= SIZE {
+            text.push_str(unit);
+        }
+        text
+    };
+    let dims = "cloudwatch describe-alarms-for-metric --metric-name M --namespace N --dimensions ";
+    let shapes = [
+        (
+            fill("lambda list-functions --query ", "!"),
+            "characters long",
+        ),
+        (fill("lambda list-functions --query ", "["), "levels deep"),
+        (fill("lambda list-functions --query '", "["), "never closed"),
+        (
+            fill("lambda list-functions --query a", ".a"),
+            "characters long",
+        ),
+        (fill(dims, "A={"), "levels deep"),
+        (fill(&format!("{dims}A="), "["), "levels deep"),
+        (fill(&format!("{dims}'"), "{\"A\":"), "never closed"),
+        (fill(dims, "["), "levels deep"),
+        (fill(dims, "Name=a,"), "given twice"),
+    ];
+    for (i, (text, expected)) in shapes.iter().enumerate() {
+        assert!(text.len() > SIZE - 8, "shape {i} is {} bytes", text.len());
+        h.slack.mention(CHANNEL, ALICE, text, None).await;
+        let reply = h.next_message(CHANNEL, i).await;
+        let all = reply.all_text();
+        assert!(all.contains(expected), "shape {i}: {expected} in {all}");
+        // The reply says what went wrong; it doesn't echo the whole message back.
+        assert!(all.len() < 2_000, "shape {i}: {} characters", all.len());
+    }
+    // A message over Slack's own limit is refused as such.
+    let over = fill("lambda list-functions ", "x ");
+    let over = format!("{over}{}", "y".repeat(SIZE + 10 - over.len()));
+    h.slack.mention(CHANNEL, ALICE, &over, None).await;
+    let reply = h.next_message(CHANNEL, shapes.len()).await;
+    assert!(reply.all_text().contains("characters long"), "{reply:?}");
+
+    h.slack
+        .mention(CHANNEL, ALICE, "lambda list-functions", None)
+        .await;
+    let reply = h.next_message(CHANNEL, shapes.len() + 1).await;
+    assert!(reply.all_text().contains("myHelloWorld"), "{reply:?}");
+    h.finish().await;
+}
+
+/// Issue 9: a flood from one person fills their lane; the rest get one "busy" reply, are
+/// counted as throttled, and once the lane drains their next command runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_9_a_flood_from_one_person_gets_one_busy_reply_and_nothing_is_lost_silently() {
+    let metrics = Metrics::new();
+    let h = Harness::start_with_options(
+        demo_config(),
+        |_| {},
+        |o| {
+            o.metrics = Some(metrics.clone());
+            o.lanes.per_lane = 2;
+        },
+    )
+    .await;
+    h.use_dev();
+    // The first command is held up in users.info (Retry-After 2 s), so the lane stays full
+    // while the rest of the burst arrives.
+    h.slack.rate_limit("users.info", 1, 2);
+    const BURST: usize = 6;
+    for _ in 0..BURST {
+        let text =
+            "lambda get-function --function-name myHelloWorld --query Configuration.FunctionName";
+        h.slack.mention(CHANNEL, ALICE, text, None).await;
+    }
+    let busy = wait_for("the busy reply", || {
+        h.slack
+            .messages(CHANNEL)
+            .into_iter()
+            .find(|m| m.all_text().contains("wait for your earlier commands"))
+    })
+    .await;
+    assert!(
+        busy.all_text()
+            .contains("You have 2 commands waiting or running"),
+        "{busy:?}"
+    );
+    let stats = h
+        .wait_stats("the burst handled", |s| s.handled == 2 && s.throttled == 4)
+        .await;
+    // Every message of the burst was either run or counted and answered for.
+    assert_eq!(stats.handled + stats.throttled, BURST as u64);
+    let messages = h.slack.messages(CHANNEL);
+    let busy_replies = messages
+        .iter()
+        .filter(|m| m.all_text().contains("wait for your earlier commands"))
+        .count();
+    assert_eq!(busy_replies, 1, "{messages:#?}");
+    let answered = messages
+        .iter()
+        .filter(|m| m.all_text().contains("myHelloWorld"))
+        .count();
+    assert_eq!(answered, 2, "{messages:#?}");
+
+    // The lane has room again: the next command runs.
+    h.slack
+        .mention(CHANNEL, ALICE, "lambda list-functions", None)
+        .await;
+    h.wait_stats("the next command", |s| s.handled == 3).await;
+    let text = metrics.encode();
+    let throttled = stats.throttled + h.stats().rate_limited;
+    assert!(
+        text.contains(&format!("aws_chatops_events_throttled_total {throttled}")),
+        "{throttled} in\n{text}"
+    );
+    let stats = h.finish().await;
+    assert_eq!(stats.delivered, 4);
+}

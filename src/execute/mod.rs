@@ -9,7 +9,7 @@
 
 pub mod protocol;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::SdkConfig;
@@ -60,20 +60,55 @@ impl Target {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
-    #[error("{code}: {message}{}", access_hint(code, role))]
+    #[error("{code}: {message}{}{}", access_hint(code, role), retried(*retries))]
     Service {
         code: String,
         message: String,
         status: u16,
         request_id: Option<String>,
         role: String,
+        /// Attempts after the first (throttling, 5xx, connection errors, timeouts).
+        retries: u32,
     },
     #[error("Could not assume the channel's role {role}: {reason}")]
     AssumeRole { role: String, reason: String },
-    #[error("Could not reach AWS at {endpoint}: {reason}")]
-    Transport { endpoint: String, reason: String },
-    #[error("AWS did not answer within {0} seconds.")]
-    Timeout(u64),
+    #[error("Could not reach AWS at {endpoint}: {reason}{}", retried(*retries))]
+    Transport {
+        endpoint: String,
+        reason: String,
+        retries: u32,
+    },
+    /// The command's overall time ran out ([`Limits::command_timeout`]).
+    #[error("{command} did not finish within {}{}, so it was stopped. It may still have taken effect in AWS.", seconds(*after), retried(*retries))]
+    Timeout {
+        /// `lambda invoke`
+        command: String,
+        after: Duration,
+        retries: u32,
+    },
+}
+
+/// ` (retried 2 times)`, or nothing.
+fn retried(retries: u32) -> String {
+    match retries {
+        0 => String::new(),
+        1 => " (retried once)".into(),
+        n => format!(" (retried {n} times)"),
+    }
+}
+
+/// `30 s`, or `200 ms` below a second.
+fn seconds(d: Duration) -> String {
+    if d >= Duration::from_secs(1) {
+        let secs = d.as_secs_f64();
+        if secs.fract() == 0.0 {
+            format!("{secs:.0} s")
+        } else {
+            format!("{secs:.1} s")
+        }
+    } else {
+        format!("{} ms", d.as_millis())
+    }
 }
 
 fn access_hint(code: &str, role: &str) -> String {
@@ -92,7 +127,130 @@ impl ExecError {
             ExecError::Service { code, .. } => code,
             ExecError::AssumeRole { .. } => "AssumeRoleFailed",
             ExecError::Transport { .. } => "TransportError",
-            ExecError::Timeout(_) => "Timeout",
+            ExecError::Timeout { .. } => "Timeout",
+        }
+    }
+}
+
+/// How calls to AWS are retried and how long a command may take. The defaults are the AWS
+/// SDKs' standard retry mode (botocore `retries/standard.py`, aws-smithy-runtime's
+/// `StandardRetryStrategy`): at most 3 attempts, a backoff of `random(0..1) × 1 s × 2^n`
+/// ("full jitter") up to 20 s, and a retry quota of 500 tokens that a retry costs 5 of (10
+/// after a timeout) and a success pays back; so a struggling service is not hammered by
+/// every command at once. What is retried: throttling error codes, HTTP 5xx, connection
+/// errors and attempts that timed out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Attempts per AWS call, the first one included.
+    pub max_attempts: u32,
+    /// The backoff before retry `n` (from 0) is random(0..1) × this × 2^n ...
+    pub base_backoff: Duration,
+    /// ... and at most this.
+    pub max_backoff: Duration,
+    /// One attempt, from sending the request to the whole response.
+    pub attempt_timeout: Duration,
+    /// A whole command: credentials, every page and every retry. The reply names it.
+    pub command_timeout: Duration,
+    /// Retry tokens when full.
+    pub retry_quota: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_attempts: 3,
+            base_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(20),
+            attempt_timeout: Duration::from_secs(10),
+            command_timeout: Duration::from_secs(30),
+            retry_quota: 500,
+        }
+    }
+}
+
+/// Tokens a retry takes from the quota; a retry after a timeout takes more.
+const RETRY_COST: u32 = 5;
+const TIMEOUT_RETRY_COST: u32 = 10;
+/// Tokens a call that succeeded at the first attempt puts back.
+const NO_RETRY_INCREMENT: u32 = 1;
+
+/// The standard mode's retry quota, shared by every call of the executor.
+#[derive(Debug)]
+struct RetryQuota {
+    available: std::sync::Mutex<u32>,
+    max: u32,
+}
+
+impl RetryQuota {
+    fn new(max: u32) -> RetryQuota {
+        RetryQuota {
+            available: std::sync::Mutex::new(max),
+            max,
+        }
+    }
+
+    /// Takes `cost` tokens if there are that many.
+    fn acquire(&self, cost: u32) -> bool {
+        let mut available = self.available.lock().unwrap_or_else(|e| e.into_inner());
+        if *available >= cost {
+            *available -= cost;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn release(&self, amount: u32) {
+        let mut available = self.available.lock().unwrap_or_else(|e| e.into_inner());
+        *available = (*available + amount).min(self.max);
+    }
+
+    #[cfg(test)]
+    fn available(&self) -> u32 {
+        *self.available.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A number in 0..1 for the jitter. Backoff needs no cryptographic randomness, and std's
+/// randomly keyed hasher saves a dependency.
+fn jitter() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// The wait before retry `retry` (0 for the first retry): full jitter, capped.
+fn backoff(limits: &Limits, retry: u32, random: f64) -> Duration {
+    let exp = limits
+        .base_backoff
+        .saturating_mul(2u32.saturating_pow(retry.min(31)));
+    exp.mul_f64(random.clamp(0.0, 1.0)).min(limits.max_backoff)
+}
+
+/// How one attempt failed.
+enum AttemptError {
+    Service(ServiceError),
+    /// The connection could not be made.
+    Connect(String),
+    /// No whole response within [`Limits::attempt_timeout`].
+    Timeout,
+    /// Anything else (a broken response): not retried.
+    Other(String),
+}
+
+impl AttemptError {
+    /// The quota cost of retrying it, or `None` when it is not retried.
+    fn retry_cost(&self) -> Option<u32> {
+        match self {
+            AttemptError::Service(e) if is_retryable(e) => Some(RETRY_COST),
+            AttemptError::Connect(_) => Some(RETRY_COST),
+            AttemptError::Timeout => Some(TIMEOUT_RETRY_COST),
+            _ => None,
         }
     }
 }
@@ -119,7 +277,6 @@ impl moka::Expiry<(String, String), CachedCredentials> for RefreshBeforeExpiry {
 
 /// Credentials are refreshed this long before they expire.
 const REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
-const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Pages fetched for one command at most; the reply then carries a NextToken.
 const MAX_PAGES: usize = 20;
 
@@ -132,6 +289,9 @@ pub struct Executor {
     credentials: moka::future::Cache<(String, String), CachedCredentials>,
     assume_role_calls: AtomicU64,
     credential_cache_hits: AtomicU64,
+    limits: Limits,
+    quota: RetryQuota,
+    retries: AtomicU64,
 }
 
 impl Executor {
@@ -164,7 +324,27 @@ impl Executor {
                 .build(),
             assume_role_calls: AtomicU64::new(0),
             credential_cache_hits: AtomicU64::new(0),
+            limits: Limits::default(),
+            quota: RetryQuota::new(Limits::default().retry_quota),
+            retries: AtomicU64::new(0),
         }
+    }
+
+    /// The same executor with other retry and timeout limits (a configured command timeout;
+    /// tests keep them tiny).
+    pub fn with_limits(mut self, limits: Limits) -> Executor {
+        self.quota = RetryQuota::new(limits.retry_quota);
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// AWS calls retried so far (for metrics and tests).
+    pub fn retries(&self) -> u64 {
+        self.retries.load(Ordering::Relaxed)
     }
 
     /// How many times STS AssumeRole has been called (for metrics and tests).
@@ -178,7 +358,7 @@ impl Executor {
     }
 
     /// Runs the request, following pages as the AWS CLI does, and returns the response as the
-    /// AWS CLI would print it.
+    /// AWS CLI would print it; stops it when [`Limits::command_timeout`] runs out.
     pub async fn run(&self, target: &Target, request: &Request) -> Result<Value, ExecError> {
         self.run_traced(target, request).await.map(|e| e.value)
     }
@@ -189,12 +369,34 @@ impl Executor {
         target: &Target,
         request: &Request,
     ) -> Result<Executed, ExecError> {
+        let retries = AtomicU32::new(0);
+        let after = self.limits.command_timeout;
+        // Boxed: the future is deep, and the futures that await this one nest it further.
+        let pages = Box::pin(self.run_pages(target, request, &retries));
+        match tokio::time::timeout(after, pages).await {
+            Ok(result) => result,
+            Err(_) => Err(ExecError::Timeout {
+                command: format!("{} {}", request.service.service, request.operation.name),
+                after,
+                retries: retries.load(Ordering::Relaxed),
+            }),
+        }
+    }
+
+    async fn run_pages(
+        &self,
+        target: &Target,
+        request: &Request,
+        retries: &AtomicU32,
+    ) -> Result<Executed, ExecError> {
         let credentials = self.credentials_for(target).await?;
         let service = request.service;
         let op = request.operation;
         let mut params = request.params.clone();
         let Some(paginator) = op.paginator.as_ref().filter(|_| request.paging.paginate) else {
-            return self.call(service, op, &params, target, &credentials).await;
+            return self
+                .call(service, op, &params, target, &credentials, retries)
+                .await;
         };
         if let (Some(limit), Some(size)) = (&paginator.limit_key, request.paging.page_size) {
             params.insert(limit.clone(), Value::from(size));
@@ -220,7 +422,7 @@ impl Executor {
         let mut request_id = None;
         for page in 0..MAX_PAGES {
             let executed = self
-                .call(service, op, &params, target, &credentials)
+                .call(service, op, &params, target, &credentials, retries)
                 .await?;
             request_id = executed.request_id;
             let Value::Object(mut response) = executed.value else {
@@ -380,6 +582,7 @@ impl Executor {
         (url, signing_region)
     }
 
+    /// One AWS call, retried as [`Limits`] says; `retries` counts the retries of the command.
     async fn call(
         &self,
         service: &Service,
@@ -387,77 +590,167 @@ impl Executor {
         params: &Map<String, Value>,
         target: &Target,
         credentials: &Credentials,
+        retries: &AtomicU32,
     ) -> Result<Executed, ExecError> {
         let wire = protocol::serialize(service, op, params);
         let (endpoint, signing_region) = self.endpoint(service, &target.region);
-        let transport = |reason: String| ExecError::Transport {
-            endpoint: endpoint.clone(),
-            reason,
-        };
-        let mut attempt = 0;
+        let mut retried = 0u32;
+        let mut acquired = 0u32;
         loop {
-            attempt += 1;
-            let mut request = http::Request::builder()
-                .method(wire.method.clone())
-                .uri(format!("{endpoint}{}", wire.path_and_query))
-                .body(Full::new(wire.body.clone()))
-                .map_err(|e| transport(e.to_string()))?;
-            *request.headers_mut() = wire.headers.clone();
-            if let Some(host) = request.uri().authority().map(|a| a.to_string()) {
-                request.headers_mut().insert(
-                    http::header::HOST,
-                    host.parse().map_err(|_| transport("bad host".into()))?,
+            let outcome = self
+                .attempt(service, op, &wire, &endpoint, &signing_region, credentials)
+                .await;
+            let error = match outcome {
+                Ok(value) => {
+                    self.quota.release(if acquired > 0 {
+                        acquired
+                    } else {
+                        NO_RETRY_INCREMENT
+                    });
+                    return Ok(value);
+                }
+                Err(e) => e,
+            };
+            let retry = error
+                .retry_cost()
+                .filter(|cost| retried + 1 < self.limits.max_attempts && self.quota.acquire(*cost));
+            if let Some(cost) = retry {
+                acquired = cost;
+                let wait = backoff(&self.limits, retried, jitter());
+                retried += 1;
+                retries.fetch_add(1, Ordering::Relaxed);
+                self.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(
+                    service = %service.service,
+                    operation = %op.name,
+                    retry = retried,
+                    wait_ms = wait.as_millis() as u64,
+                    "retrying an AWS call"
                 );
+                tokio::time::sleep(wait).await;
+                continue;
             }
-            sign_request(
-                &mut request,
-                &wire.body,
-                credentials,
-                &signing_region,
-                &service.signing_name,
-            )
-            .map_err(transport)?;
-            let response = tokio::time::timeout(CALL_TIMEOUT, self.http.request(request))
-                .await
-                .map_err(|_| ExecError::Timeout(CALL_TIMEOUT.as_secs()))?
-                .map_err(|e| transport(e.to_string()))?;
+            let retries = retries.load(Ordering::Relaxed);
+            return Err(match error {
+                AttemptError::Service(e) => ExecError::Service {
+                    code: e.code,
+                    message: e.message,
+                    status: e.status,
+                    request_id: e.request_id,
+                    role: target.role_arn.clone(),
+                    retries,
+                },
+                AttemptError::Connect(reason) | AttemptError::Other(reason) => {
+                    ExecError::Transport {
+                        endpoint,
+                        reason,
+                        retries,
+                    }
+                }
+                AttemptError::Timeout => ExecError::Transport {
+                    endpoint,
+                    reason: format!("no answer within {}", seconds(self.limits.attempt_timeout)),
+                    retries,
+                },
+            });
+        }
+    }
+
+    /// One signed request and its response, within [`Limits::attempt_timeout`].
+    async fn attempt(
+        &self,
+        service: &Service,
+        op: &crate::catalog::Operation,
+        wire: &protocol::WireRequest,
+        endpoint: &str,
+        signing_region: &str,
+        credentials: &Credentials,
+    ) -> Result<Executed, AttemptError> {
+        let other = |e: String| AttemptError::Other(e);
+        let mut request = http::Request::builder()
+            .method(wire.method.clone())
+            .uri(format!("{endpoint}{}", wire.path_and_query))
+            .body(Full::new(wire.body.clone()))
+            .map_err(|e| other(e.to_string()))?;
+        *request.headers_mut() = wire.headers.clone();
+        if let Some(host) = request.uri().authority().map(|a| a.to_string()) {
+            request.headers_mut().insert(
+                http::header::HOST,
+                host.parse().map_err(|_| other("bad host".into()))?,
+            );
+        }
+        sign_request(
+            &mut request,
+            &wire.body,
+            credentials,
+            signing_region,
+            &service.signing_name,
+        )
+        .map_err(other)?;
+        let exchange = async {
+            let response = self.http.request(request).await.map_err(|e| {
+                if e.is_connect() {
+                    AttemptError::Connect(error_chain(&e))
+                } else {
+                    AttemptError::Other(error_chain(&e))
+                }
+            })?;
             let status = response.status().as_u16();
             let (parts, body) = response.into_parts();
             let body = body
                 .collect()
                 .await
-                .map_err(|e| transport(e.to_string()))?
+                .map_err(|e| other(e.to_string()))?
                 .to_bytes();
-            match protocol::deserialize(service, op, status, &parts.headers, &body) {
-                Ok(value) => {
-                    return Ok(Executed {
-                        value,
-                        request_id: request_id(&parts.headers, &body),
-                    })
-                }
-                Err(e) if is_retryable(&e) && attempt < 3 => {
-                    tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
-                }
-                Err(e) => {
-                    return Err(ExecError::Service {
-                        code: e.code,
-                        message: e.message,
-                        status: e.status,
-                        request_id: e.request_id,
-                        role: target.role_arn.clone(),
-                    })
-                }
-            }
-        }
+            Ok((status, parts, body))
+        };
+        let (status, parts, body) = tokio::time::timeout(self.limits.attempt_timeout, exchange)
+            .await
+            .map_err(|_| AttemptError::Timeout)??;
+        protocol::deserialize(service, op, status, &parts.headers, &body)
+            .map(|value| Executed {
+                value,
+                request_id: request_id(&parts.headers, &body),
+            })
+            .map_err(AttemptError::Service)
     }
 }
 
+/// An error and its sources, as one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
+}
+
+/// The SDKs' throttling and transient errors: by code (botocore `standard.py`'s lists), and
+/// HTTP 429 and 5xx whatever the code.
 fn is_retryable(e: &ServiceError) -> bool {
+    const THROTTLING: &[&str] = &[
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "LimitExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    ];
+    const TRANSIENT: &[&str] = &["RequestTimeout", "RequestTimeoutException"];
     e.status == 429
-        || e.status == 503
-        || e.code.contains("Throttl")
-        || e.code == "TooManyRequestsException"
-        || e.code == "RequestLimitExceeded"
+        || (500..600).contains(&e.status)
+        || THROTTLING.contains(&e.code.as_str())
+        || TRANSIENT.contains(&e.code.as_str())
 }
 
 /// Signs a request with SigV4 for `name` in `region` (public for the benchmarks' bare round
@@ -542,22 +835,37 @@ impl ExecError {
                 status,
                 request_id,
                 role,
+                retries,
             } => ExecError::Service {
                 code: code.clone(),
                 message: message.clone(),
                 status: *status,
                 request_id: request_id.clone(),
                 role: role.clone(),
+                retries: *retries,
             },
             ExecError::AssumeRole { role, reason } => ExecError::AssumeRole {
                 role: role.clone(),
                 reason: reason.clone(),
             },
-            ExecError::Transport { endpoint, reason } => ExecError::Transport {
+            ExecError::Transport {
+                endpoint,
+                reason,
+                retries,
+            } => ExecError::Transport {
                 endpoint: endpoint.clone(),
                 reason: reason.clone(),
+                retries: *retries,
             },
-            ExecError::Timeout(s) => ExecError::Timeout(*s),
+            ExecError::Timeout {
+                command,
+                after,
+                retries,
+            } => ExecError::Timeout {
+                command: command.clone(),
+                after: *after,
+                retries: *retries,
+            },
         }
     }
 }
@@ -703,11 +1011,285 @@ mod tests {
             status: 403,
             request_id: None,
             role: "arn:aws:iam::1:role/r".into(),
+            retries: 0,
         };
         assert_eq!(
             e.to_string(),
             "AccessDeniedException: no (the channel's role arn:aws:iam::1:role/r is not allowed to do this)"
         );
+    }
+
+    #[test]
+    fn backoff_is_full_jitter_doubling_up_to_the_cap() {
+        let limits = Limits::default();
+        assert_eq!(backoff(&limits, 0, 0.0), Duration::ZERO);
+        assert_eq!(backoff(&limits, 0, 0.5), Duration::from_millis(500));
+        assert_eq!(backoff(&limits, 2, 1.0), Duration::from_secs(4));
+        assert_eq!(backoff(&limits, 10, 1.0), Duration::from_secs(20));
+        assert_eq!(backoff(&limits, 40, 1.0), Duration::from_secs(20));
+        let draws: Vec<f64> = (0..100).map(|_| jitter()).collect();
+        assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
+        assert!(draws.iter().any(|d| *d > 0.5) && draws.iter().any(|d| *d < 0.5));
+    }
+
+    #[test]
+    fn the_retry_quota_runs_out_and_fills_again() {
+        let quota = RetryQuota::new(12);
+        assert!(quota.acquire(TIMEOUT_RETRY_COST));
+        assert!(!quota.acquire(RETRY_COST));
+        quota.release(RETRY_COST);
+        assert!(quota.acquire(RETRY_COST));
+        quota.release(100);
+        assert_eq!(quota.available(), 12);
+    }
+
+    #[test]
+    fn what_is_retried() {
+        let e = |status: u16, code: &str| ServiceError {
+            status,
+            code: code.into(),
+            message: String::new(),
+            request_id: None,
+        };
+        for (status, code) in [
+            (400, "ThrottlingException"),
+            (400, "Throttling"),
+            (429, "TooManyRequestsException"),
+            (400, "RequestLimitExceeded"),
+            (500, "ServiceException"),
+            (503, "ServiceUnavailable"),
+            (408, "RequestTimeout"),
+        ] {
+            assert!(is_retryable(&e(status, code)), "{status} {code}");
+        }
+        for (status, code) in [
+            (400, "ValidationException"),
+            (404, "ResourceNotFoundException"),
+            (403, "AccessDeniedException"),
+        ] {
+            assert!(!is_retryable(&e(status, code)), "{status} {code}");
+        }
+    }
+
+    #[test]
+    fn errors_say_how_often_they_were_retried_and_what_timed_out() {
+        let e = ExecError::Timeout {
+            command: "lambda invoke".into(),
+            after: Duration::from_secs(30),
+            retries: 0,
+        };
+        assert!(
+            e.to_string()
+                .starts_with("lambda invoke did not finish within 30 s"),
+            "{e}"
+        );
+        let e = ExecError::Service {
+            code: "ThrottlingException".into(),
+            message: "Rate exceeded".into(),
+            status: 400,
+            request_id: None,
+            role: "r".into(),
+            retries: 2,
+        };
+        assert_eq!(
+            e.to_string(),
+            "ThrottlingException: Rate exceeded (retried 2 times)"
+        );
+    }
+
+    /// A stand-in for AWS on 127.0.0.1:0: STS AssumeRole always answers; Lambda answers
+    /// `failures` errors of the given kind, then succeeds, or never answers.
+    mod server {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+
+        use axum::http::StatusCode;
+        use axum::response::{IntoResponse, Response};
+
+        #[derive(Clone, Copy)]
+        pub enum Failure {
+            Throttling,
+            Unavailable,
+            Silence,
+        }
+
+        pub struct Aws {
+            pub url: String,
+            pub lambda_calls: Arc<AtomicUsize>,
+        }
+
+        const ASSUMED: &str = r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>test-key-id</AccessKeyId><SecretAccessKey>test-secret</SecretAccessKey><SessionToken>test-session</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROATEST:chatbot-U1</AssumedRoleId><Arn>arn:aws:sts::111111111111:assumed-role/r/chatbot-U1</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>sts-1</RequestId></ResponseMetadata></AssumeRoleResponse>"#;
+
+        pub async fn start(failure: Failure, failures: usize) -> Aws {
+            let lambda_calls = Arc::new(AtomicUsize::new(0));
+            let calls = lambda_calls.clone();
+            let app = axum::Router::new().fallback(move |body: String| {
+                let calls = calls.clone();
+                async move {
+                    if body.contains("Action=AssumeRole") {
+                        return (StatusCode::OK, [("content-type", "text/xml")], ASSUMED)
+                            .into_response();
+                    }
+                    let n = calls.fetch_add(1, Ordering::SeqCst);
+                    if n < failures {
+                        return fail(failure).await;
+                    }
+                    (
+                        StatusCode::OK,
+                        [("content-type", "application/json")],
+                        r#"{"Configuration": {"FunctionName": "f"}}"#,
+                    )
+                        .into_response()
+                }
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let url = format!("http://{}", listener.local_addr().unwrap());
+            tokio::spawn(async move { axum::serve(listener, app).await });
+            Aws { url, lambda_calls }
+        }
+
+        async fn fail(failure: Failure) -> Response {
+            match failure {
+                Failure::Throttling => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [("x-amzn-errortype", "TooManyRequestsException")],
+                    r#"{"message": "Rate exceeded"}"#,
+                )
+                    .into_response(),
+                Failure::Unavailable => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [("x-amzn-errortype", "ServiceException")],
+                    r#"{"message": "try later"}"#,
+                )
+                    .into_response(),
+                Failure::Silence => std::future::pending().await,
+            }
+        }
+    }
+
+    async fn executor(url: &str, limits: Limits) -> Executor {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(url)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+            .load()
+            .await;
+        Executor::new(&sdk).with_limits(limits)
+    }
+
+    /// Tiny waits: nothing in these tests sleeps for long.
+    fn quick() -> Limits {
+        Limits {
+            base_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(5),
+            attempt_timeout: Duration::from_millis(300),
+            command_timeout: Duration::from_secs(10),
+            ..Limits::default()
+        }
+    }
+
+    fn target() -> Target {
+        Target {
+            role_arn: "arn:aws:iam::111111111111:role/r".into(),
+            user: "U1".into(),
+            region: "us-east-1".into(),
+        }
+    }
+
+    fn get_function() -> Request {
+        match crate::parse::parse("lambda get-function --function-name f").unwrap() {
+            crate::parse::Parsed::Command(r) => *r,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn throttling_and_unavailable_are_retried_until_the_attempts_run_out() {
+        use server::Failure;
+        for failure in [Failure::Throttling, Failure::Unavailable] {
+            // Two failures, then success: the third attempt answers.
+            let aws = server::start(failure, 2).await;
+            let ex = executor(&aws.url, quick()).await;
+            let value = ex.run(&target(), &get_function()).await.unwrap();
+            assert_eq!(value["Configuration"]["FunctionName"], "f");
+            assert_eq!(ex.retries(), 2);
+            assert_eq!(aws.lambda_calls.load(Ordering::SeqCst), 3);
+
+            // Three failures: out of attempts, and the error says how often it tried.
+            let aws = server::start(failure, 3).await;
+            let ex = executor(&aws.url, quick()).await;
+            let err = ex.run(&target(), &get_function()).await.unwrap_err();
+            assert!(err.to_string().ends_with("(retried 2 times)"), "{err}");
+            assert_eq!(aws.lambda_calls.load(Ordering::SeqCst), 3);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_empty_retry_quota_stops_retrying() {
+        let aws = server::start(server::Failure::Throttling, 100).await;
+        let ex = executor(
+            &aws.url,
+            Limits {
+                retry_quota: RETRY_COST,
+                ..quick()
+            },
+        )
+        .await;
+        let err = ex.run(&target(), &get_function()).await.unwrap_err();
+        assert!(err.to_string().ends_with("(retried once)"), "{err}");
+        // The quota is spent: the next command is not retried at all.
+        let err = ex.run(&target(), &get_function()).await.unwrap_err();
+        assert!(!err.to_string().contains("retried"), "{err}");
+        assert_eq!(aws.lambda_calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_silent_service_times_out_and_the_error_names_the_command() {
+        let aws = server::start(server::Failure::Silence, usize::MAX).await;
+        let limits = Limits {
+            attempt_timeout: Duration::from_millis(100),
+            command_timeout: Duration::from_millis(250),
+            ..quick()
+        };
+        let ex = executor(&aws.url, limits).await;
+        let started = Instant::now();
+        let err = ex.run(&target(), &get_function()).await.unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("lambda get-function did not finish within 250 ms (retried"),
+            "{text}"
+        );
+        assert_eq!(err.code(), "Timeout");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // Each attempt timed out and was retried (10 tokens each) within the command's time.
+        assert!(ex.retries() >= 1, "{}", ex.retries());
+        assert!(aws.lambda_calls.load(Ordering::SeqCst) >= 2);
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_is_retried_then_reported() {
+        // A port nobody listens on: bound, then closed.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let ex = executor(&format!("http://127.0.0.1:{port}"), quick()).await;
+        // STS is unreachable too: give the executor credentials it already has.
+        let key = (target().role_arn, target().user);
+        ex.credentials
+            .insert(
+                key,
+                CachedCredentials {
+                    credentials: Credentials::new("test", "test", None, None, "tests"),
+                    refresh_at: Instant::now() + Duration::from_secs(600),
+                },
+            )
+            .await;
+        let err = ex.run(&target(), &get_function()).await.unwrap_err();
+        assert_eq!(err.code(), "TransportError");
+        assert!(err.to_string().ends_with("(retried 2 times)"), "{err}");
+        assert_eq!(ex.retries(), 2);
     }
 
     #[test]

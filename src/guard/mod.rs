@@ -142,7 +142,7 @@ impl fmt::Display for Refusal {
             ),
             Rule::FileValue { value } => write!(
                 f,
-                "Refused by the option rule: `{value}` names a file; the bot reads and writes no files. Paste the value itself."
+                "Refused by the option rule: `{value}` names a file or a URL; the bot reads no files and fetches no URLs. Paste the value itself."
             ),
             Rule::Chaining { operator } => write!(
                 f,

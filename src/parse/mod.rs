@@ -6,6 +6,7 @@
 //! `try_get_matches_from_mut` is used, never `get_matches`, which would exit the process.
 
 pub mod help;
+pub mod limits;
 pub mod tokens;
 pub mod value;
 
@@ -14,6 +15,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{Map, Value};
 
 use crate::catalog::{self, Catalog, Location, Member, Operation, Service, Shape};
+pub use limits::LimitError;
 pub use tokens::{Token, TokenError};
 pub use value::ValueError;
 
@@ -43,7 +45,9 @@ pub struct Request {
     pub paging: Paging,
     /// Options that could redirect the call or leak data; the guard refuses them.
     pub refused_options: Vec<String>,
-    /// Values that name local files (`file://`, `fileb://`); the guard refuses them.
+    /// Values that name local files (`file://`, `fileb://`) or URLs (`http://`, `https://`),
+    /// which the AWS CLI would read or fetch; the guard refuses them. Any option's value, the
+    /// global options' included, and any string inside a shorthand or JSON value.
     pub file_values: Vec<String>,
     /// Required parameters not given; the prompt stage asks for them.
     pub missing: Vec<&'static Member>,
@@ -108,6 +112,9 @@ pub enum ParseError {
     Region { given: String, hint: String },
     #[error("Invalid --query `{query}`: {reason}")]
     Query { query: String, reason: String },
+    /// The message, a value or the query is larger or deeper than the bot reads.
+    #[error("{0}")]
+    Limit(#[from] LimitError),
 }
 
 impl ParseError {
@@ -230,7 +237,10 @@ const POSITIONAL: &str = "__positional";
 
 /// Parses a normalized message (see [`crate::normalize`]).
 pub fn parse(text: &str) -> Result<Parsed, ParseError> {
-    let tokens = tokens::tokenize(text)?;
+    let tokens = tokens::tokenize(text).map_err(|e| match e {
+        TokenError::Limit(limit) => ParseError::Limit(limit),
+        other => ParseError::Token(other),
+    })?;
     let mut words = Vec::with_capacity(tokens.len());
     for token in tokens {
         match token {
@@ -554,7 +564,12 @@ fn build_request(
             }
         } else if let Some(values) = matches.get_many::<String>(&member.name) {
             let raw: Vec<String> = values.cloned().collect();
-            note_file_values(&raw, &mut request.file_values);
+            let found = value::file_or_url_values(service, &member.shape, &raw);
+            if !found.is_empty() {
+                // Not parsed further: whatever else is wrong with it, the guard refuses it.
+                note_file_values(&found, &mut request.file_values);
+                continue;
+            }
             let value = value::from_cli(service, &member.shape, &raw, &member.cli_name)?;
             request.params.insert(member.name.clone(), value);
         }
@@ -562,7 +577,11 @@ fn build_request(
     for member in hidden_paging_members(service, op) {
         if let Some(raw) = matches.get_one::<String>(&member.name) {
             let raw = [raw.clone()];
-            note_file_values(&raw, &mut request.file_values);
+            let found = value::file_or_url_values(service, &member.shape, &raw);
+            if !found.is_empty() {
+                note_file_values(&found, &mut request.file_values);
+                continue;
+            }
             let value = value::from_cli(service, &member.shape, &raw, &member.cli_name)?;
             request.params.insert(member.name.clone(), value);
             request.paging.paginate = false;
@@ -572,7 +591,12 @@ fn build_request(
         .get_many::<String>(POSITIONAL)
         .map(|v| v.cloned().collect())
         .unwrap_or_default();
-    note_file_values(&positionals, &mut request.file_values);
+    let found: Vec<String> = positionals
+        .iter()
+        .filter(|p| value::is_file_or_url(p))
+        .cloned()
+        .collect();
+    note_file_values(&found, &mut request.file_values);
     // The simplified form: positional values fill the missing required parameters in order
     // (`invoke my-fn` is `lambda invoke --function-name my-fn`).
     for member in cli_members(service, op) {
@@ -602,12 +626,15 @@ fn build_request(
     Ok(request)
 }
 
-fn note_file_values(raw: &[String], found: &mut Vec<String>) {
-    for value in raw {
-        let lower = value.trim_start().to_ascii_lowercase();
-        if lower.starts_with("file://") || lower.starts_with("fileb://") {
-            found.push(value.clone());
+/// Records values found by [`value::file_or_url_values`], each cut to a length a refusal
+/// can quote.
+fn note_file_values(values: &[String], found: &mut Vec<String>) {
+    for value in values {
+        let mut shown: String = value.trim().chars().take(100).collect();
+        if shown.len() < value.trim().len() {
+            shown.push('…');
         }
+        found.push(shown);
     }
 }
 
@@ -623,15 +650,28 @@ fn globals(matches: &ArgMatches, request: &mut Request) -> Result<(), ParseError
     for global in GLOBALS.iter().filter(|g| g.kind == GlobalKind::Refused) {
         let id = format!("__{}", global.name);
         let present = if global.takes_value {
-            text(global.name)
-                .inspect(|v| note_file_values(std::slice::from_ref(v), &mut request.file_values))
-                .is_some()
+            text(global.name).is_some()
         } else {
             matches.get_flag(&id)
         };
         if present {
             request.refused_options.push(format!("--{}", global.name));
         }
+    }
+    // A file or URL given to any global option is refused by the guard like any other,
+    // before the value is checked for anything else.
+    let valued = GLOBALS
+        .iter()
+        .filter(|g| g.takes_value)
+        .map(|g| g.name)
+        .chain(["starting-token", "max-items", "page-size"]);
+    let found: Vec<String> = valued
+        .filter_map(text)
+        .filter(|v| value::is_file_or_url(v))
+        .collect();
+    if !found.is_empty() {
+        note_file_values(&found, &mut request.file_values);
+        return Ok(());
     }
     if let Some(region) = text("region") {
         let region = region.to_ascii_lowercase();
@@ -665,9 +705,12 @@ fn globals(matches: &ArgMatches, request: &mut Request) -> Result<(), ParseError
     }
     if let Some(query) = text("query") {
         let query = legacy_literals(&query);
-        if let Err(crate::render::RenderError::Query(reason)) = crate::render::compile_query(&query)
-        {
-            return Err(ParseError::Query { query, reason });
+        match crate::render::compile_query(&query) {
+            Ok(_) => {}
+            Err(crate::render::RenderError::Query(reason)) => {
+                return Err(ParseError::Query { query, reason })
+            }
+            Err(crate::render::RenderError::Limit(limit)) => return Err(ParseError::Limit(limit)),
         }
         request.query = Some(query);
     }
@@ -910,6 +953,13 @@ impl Request {
             ));
         };
         let raw = [raw.to_owned()];
+        let found = value::file_or_url_values(service, &member.shape, &raw);
+        if !found.is_empty() {
+            // Not parsed further: the guard refuses it.
+            note_file_values(&found, &mut self.file_values);
+            self.missing.retain(|m| m.cli_name != cli_name);
+            return Ok(());
+        }
         let value = match service.shape(&member.shape) {
             Shape::Boolean {} => match raw[0].to_ascii_lowercase().as_str() {
                 "true" | "yes" => Value::Bool(true),
@@ -924,7 +974,6 @@ impl Request {
             },
             _ => value::from_cli(service, &member.shape, &raw, &member.cli_name)?,
         };
-        note_file_values(&raw, &mut self.file_values);
         self.params.insert(member.name.clone(), value);
         self.missing.retain(|m| m.cli_name != cli_name);
         Ok(())

@@ -273,3 +273,106 @@ fn issue_9_legacy_jmespath_literals() {
         Some(r#"Functions[?Runtime==`"nodejs18.x"`].FunctionName"#)
     );
 }
+
+/// Issue 9: values the AWS CLI would read as a file or fetch as a URL are refused the same
+/// way wherever they are given.
+#[test]
+fn file_and_url_values_are_recorded_for_every_option_and_spelling() {
+    let dims = "cloudwatch describe-alarms-for-metric --metric-name M --namespace N --dimensions";
+    let cases = [
+        "lambda invoke --function-name f --payload file://x".to_owned(),
+        "lambda invoke --function-name f --payload FILEB://x".into(),
+        "lambda get-function --function-name https://evil/x".into(),
+        "lambda get-function --function-name ' HTTP://evil'".into(),
+        "lambda get-function --function-name \"Https://x\"".into(),
+        "lambda get-function http://x".into(),
+        "lambda list-functions --starting-token https://x".into(),
+        "lambda list-functions --query file://q.txt".into(),
+        "lambda list-functions --max-items file://n".into(),
+        "lambda list-functions --page-size http://n".into(),
+        "lambda list-functions --region http://x".into(),
+        "lambda list-functions --output file://x".into(),
+        "lambda list-functions --cli-read-timeout https://x".into(),
+        "lambda list-functions --cli-connect-timeout fileb://x".into(),
+        "lambda list-functions --cli-binary-format file://x".into(),
+        "lambda list-functions --color http://x".into(),
+        "lambda list-functions --cli-input-json file://in.json".into(),
+        "lambda list-functions --endpoint-url http://evil".into(),
+        format!("{dims} Name=a,Value=file://x"),
+        format!("{dims} Name=a,Value@=file://x"),
+        format!("{dims} \"Name=a,Value='https://x'\""),
+        format!("{dims} Name=a,Value=\"HTTP://x\""),
+        format!("{dims} Name=a,Value=x Name=b,Value=fileb://y"),
+        format!("{dims} '[{{\"Name\":\"a\",\"Value\":\"fileb://x\"}}]'"),
+        format!("{dims} [{{\"Name\":\"a\",\"Value\":\"https://x\"}}]"),
+        // A value that would not parse anyway is still refused as a file, not as a typo.
+        format!("{dims} Nme=a,Value=file://x"),
+        "cloudwatch describe-alarms --alarm-names ok file://x".into(),
+        "cloudwatch describe-alarms --alarm-names '[\"ok\",\"http://x\"]'".into(),
+        "cloudwatch get-metric-statistics --namespace N --metric-name M --start-time file://t \
+         --end-time 1 --period 60"
+            .into(),
+    ];
+    for text in &cases {
+        let r = request(text);
+        assert!(!r.file_values.is_empty(), "{text}: {r:?}");
+    }
+    // Text that merely mentions a URL is a value like any other.
+    for text in [
+        "support create-case --subject s --communication-body 'see https://example.com'",
+        "lambda invoke --function-name f --payload '{\"url\": \"https://example.com\"}'",
+        "lambda get-function --function-name file",
+    ] {
+        let r = request(text);
+        assert!(r.file_values.is_empty(), "{text}: {r:?}");
+    }
+    // What the refusal quotes is cut short.
+    let long = format!(
+        "lambda get-function --function-name file://{}",
+        "a".repeat(5_000)
+    );
+    assert!(request(&long).file_values[0].chars().count() <= 101);
+}
+
+proptest::proptest! {
+    /// Any capitalisation of any prefix, after any spaces or quotes, in any position.
+    #[test]
+    fn a_file_or_url_value_never_parses_into_a_runnable_request(
+        prefix in proptest::sample::select(vec!["file://", "fileb://", "http://", "https://"]),
+        upper in proptest::collection::vec(proptest::bool::ANY, 8),
+        lead in proptest::sample::select(vec!["", " ", "'", "\"", " '"]),
+        template in proptest::sample::select(vec![
+            "lambda get-function --function-name {}",
+            "lambda get-function {}",
+            "lambda list-functions --starting-token {}",
+            "lambda list-functions --query {}",
+            "lambda list-functions --region {}",
+            "lambda list-functions --cli-read-timeout {}",
+            "lambda list-functions --max-items {}",
+            "cloudwatch describe-alarms --alarm-names a {}",
+            "cloudwatch describe-alarms-for-metric --metric-name M --namespace N --dimensions Name=a,Value={}",
+            "cloudwatch describe-alarms-for-metric --metric-name M --namespace N --dimensions Name=a,Value@={}",
+            "cloudwatch describe-alarms-for-metric --metric-name M --namespace N --dimensions '[{\"Name\":\"a\",\"Value\":\"{}\"}]'",
+        ]),
+    ) {
+        let spelled: String = prefix
+            .chars()
+            .zip(upper.iter().cycle())
+            .map(|(c, up)| if *up { c.to_ascii_uppercase() } else { c })
+            .collect();
+        let value = format!("{spelled}x/y");
+        // The lead goes inside shell quotes so it reaches the value.
+        let value = match lead {
+            "" => value,
+            lead => format!("\"{}{value}\"", lead.replace('"', "\\\"")),
+        };
+        let text = template.replace("{}", &value);
+        match parse(&text) {
+            Ok(Parsed::Command(r)) => {
+                proptest::prop_assert!(!r.file_values.is_empty(), "{text}: {r:?}")
+            }
+            // Unquoted, every template parses: the property is not decided by errors.
+            other => proptest::prop_assert!(!lead.is_empty(), "{text}: {other:?}"),
+        }
+    }
+}

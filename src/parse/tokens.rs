@@ -9,6 +9,8 @@
 //!
 //! `shell-words` does the quoting but neither of these, so this is written out here.
 
+use super::limits::{self, LimitError, MAX_NESTING};
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Token {
     Word(String),
@@ -19,9 +21,15 @@ pub enum Token {
 pub enum TokenError {
     #[error("the quote {quote} opened at character {at} is never closed")]
     UnclosedQuote { quote: char, at: usize },
+    #[error(transparent)]
+    Limit(#[from] LimitError),
 }
 
+/// Splits `text` into words and operators. Nothing here recurses; the message's length and
+/// the nesting of an unquoted JSON word are still bounded, so that the parsers after this one
+/// never see more than [`limits`](super::limits) allows.
 pub fn tokenize(text: &str) -> Result<Vec<Token>, TokenError> {
+    limits::check_message(text)?;
     let chars: Vec<char> = text.chars().collect();
     let mut tokens = Vec::new();
     let mut i = 0;
@@ -48,7 +56,7 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, TokenError> {
             continue;
         }
         if c == '{' || c == '[' {
-            if let Some(end) = matching_bracket(&chars, i) {
+            if let Some(end) = matching_bracket(&chars, i)? {
                 let mut word: String = chars[i..=end].iter().collect();
                 i = end + 1;
                 // `{..}x` is not JSON; read the rest as an ordinary word.
@@ -82,7 +90,9 @@ fn operator_at(chars: &[char], i: usize) -> Option<(String, usize)> {
 }
 
 /// The index of the bracket closing the one at `start`, skipping brackets inside JSON strings.
-fn matching_bracket(chars: &[char], start: usize) -> Option<usize> {
+/// Nesting deeper than [`MAX_NESTING`] is refused here: no JSON value may be that deep, and
+/// stopping early keeps a message of 20,000 open brackets from being scanned once per bracket.
+fn matching_bracket(chars: &[char], start: usize) -> Result<Option<usize>, LimitError> {
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;
@@ -98,17 +108,24 @@ fn matching_bracket(chars: &[char], start: usize) -> Option<usize> {
         }
         match c {
             '"' => in_string = true,
-            '{' | '[' => depth += 1,
+            '{' | '[' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(LimitError::TooDeep {
+                        what: "The message".into(),
+                    });
+                }
+            }
             '}' | ']' => {
                 depth -= 1;
                 if depth == 0 {
-                    return Some(i);
+                    return Ok(Some(i));
                 }
             }
             _ => {}
         }
     }
-    None
+    Ok(None)
 }
 
 /// One shell word from `start`: quotes group, backslash escapes, whitespace and operators end it.
@@ -220,5 +237,35 @@ mod tests {
             Err(TokenError::UnclosedQuote { quote: '\'', at: 2 })
         );
         assert!(tokenize("x \"abc").is_err());
+    }
+
+    #[test]
+    fn nesting_and_length_are_bounded() {
+        let deep = format!("--p {}", "[".repeat(20_000));
+        assert!(matches!(
+            tokenize(&deep),
+            Err(TokenError::Limit(LimitError::TooDeep { .. }))
+        ));
+        // Spaced out, each bracket starts a word of its own: still refused at the first.
+        let spaced = format!("--p {}", "[ ".repeat(19_000));
+        assert!(matches!(
+            tokenize(&spaced),
+            Err(TokenError::Limit(LimitError::TooDeep { .. }))
+        ));
+        let ok = format!(
+            "--p {}1{}",
+            "[".repeat(MAX_NESTING),
+            "]".repeat(MAX_NESTING)
+        );
+        assert_eq!(tokenize(&ok).unwrap().len(), 2);
+        assert!(matches!(
+            tokenize(&"a ".repeat(20_001)),
+            Err(TokenError::Limit(LimitError::MessageTooLong {
+                chars: 40_002
+            }))
+        ));
+        // Brackets inside JSON strings don't count.
+        let in_string = format!("--p {{\"a\": \"{}\"}}", "[".repeat(100));
+        assert_eq!(tokenize(&in_string).unwrap().len(), 2);
     }
 }

@@ -7,6 +7,7 @@ use std::fmt;
 use aws_smithy_types::date_time::{DateTime, Format};
 use serde_json::{Map, Number, Value};
 
+use super::limits::{self, MAX_NESTING};
 use crate::catalog::{Service, Shape};
 
 /// A value that does not fit its option. Display is the message the user reads; for syntax
@@ -27,17 +28,33 @@ impl fmt::Display for ValueError {
             let line_end = input[*offset..]
                 .find('\n')
                 .map_or(input.len(), |i| offset + i);
-            let column = input[line_start..*offset].chars().count();
+            // A window of the line around the spot: a 40,000-character value must not come
+            // back whole in the reply.
+            let before: Vec<char> = input[line_start..*offset].chars().collect();
+            let skip = before.len().saturating_sub(CONTEXT_CHARS);
+            let shown_before: String = before[skip..].iter().collect();
+            let after = &input[*offset..line_end];
+            let shown_after: String = after.chars().take(CONTEXT_CHARS).collect();
+            let (lead, trail) = (
+                if skip > 0 { "…" } else { "" },
+                if shown_after.len() < after.len() {
+                    "…"
+                } else {
+                    ""
+                },
+            );
             write!(
                 f,
-                "\n{}\n{}^",
-                &input[line_start..line_end],
-                " ".repeat(column)
+                "\n{lead}{shown_before}{shown_after}{trail}\n{}^",
+                " ".repeat(before.len() - skip + lead.chars().count())
             )?;
         }
         Ok(())
     }
 }
+
+/// Characters of the input shown on each side of the spot an error points at.
+const CONTEXT_CHARS: usize = 60;
 
 impl ValueError {
     fn new(option: &str, message: impl Into<String>) -> ValueError {
@@ -82,6 +99,72 @@ pub fn from_cli(
     check(service, shape_name, value, option, "")
 }
 
+/// What the AWS CLI reads as a file (`file://`, `fileb://`) or, in v1, fetches (`http://`,
+/// `https://`) when a parameter value starts with it. The bot does neither, and refuses such
+/// values rather than pass the text on as if it were the value meant.
+const FILE_OR_URL_PREFIXES: [&str; 4] = ["file://", "fileb://", "http://", "https://"];
+
+/// Whether `text` starts (after spaces and quotes, in any case) with a file or URL prefix.
+pub fn is_file_or_url(text: &str) -> bool {
+    let start = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\'' || c == '"');
+    FILE_OR_URL_PREFIXES.iter().any(|prefix| {
+        start
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+    })
+}
+
+/// The values among `raw` (given for a member of shape `shape_name`) that name a file or a
+/// URL: the raw values themselves, and for structures, maps and lists of them every string
+/// inside the shorthand or JSON (list items, inner values, `key@=file://…`). A blob or string
+/// is only looked at as a whole: a Lambda payload may well mention a URL.
+pub fn file_or_url_values(service: &Service, shape_name: &str, raw: &[String]) -> Vec<String> {
+    let mut found: Vec<String> = raw.iter().filter(|r| is_file_or_url(r)).cloned().collect();
+    let structured = |shape: &Shape| {
+        matches!(
+            shape,
+            Shape::Structure { .. } | Shape::Map { .. } | Shape::List { .. }
+        )
+    };
+    let shape = service.shape(shape_name);
+    let items_structured = match shape {
+        Shape::List { member, .. } => structured(service.shape(&member.shape)),
+        other => structured(other),
+    };
+    if items_structured || matches!(raw, [one] if one.trim_start().starts_with('[')) {
+        for r in raw {
+            let doc = if r.trim_start().starts_with(['{', '[']) {
+                parse_json(r, "").ok()
+            } else {
+                Shorthand::new(r, "").parse().ok()
+            };
+            if let Some(doc) = doc {
+                strings_in(&doc, &mut |s| {
+                    if is_file_or_url(s) {
+                        found.push(s.to_owned());
+                    }
+                });
+            }
+        }
+    }
+    found
+}
+
+/// Calls `f` with every key and string in `value` (no deeper than the parsers allow).
+fn strings_in(value: &Value, f: &mut impl FnMut(&str)) {
+    match value {
+        Value::String(s) => f(s),
+        Value::Array(items) => items.iter().for_each(|v| strings_in(v, f)),
+        Value::Object(map) => {
+            for (k, v) in map {
+                f(k);
+                strings_in(v, f);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// One raw value as a JSON document: JSON or shorthand for structures and maps, the text itself
 /// for scalars (checked and converted by [`check`]).
 fn document(shape: &Shape, raw: &str, option: &str) -> Result<Value, ValueError> {
@@ -98,7 +181,11 @@ fn document(shape: &Shape, raw: &str, option: &str) -> Result<Value, ValueError>
     }
 }
 
+/// Every JSON value given in a message comes through here (or is a blob that stays text).
 fn parse_json(raw: &str, option: &str) -> Result<Value, ValueError> {
+    if limits::nesting_exceeds(raw, MAX_NESTING) {
+        return Err(too_deep(option));
+    }
     serde_json::from_str(raw).map_err(|e| {
         let offset = offset_of(raw, e.line(), e.column());
         let message = e.to_string();
@@ -111,6 +198,15 @@ fn parse_json(raw: &str, option: &str) -> Result<Value, ValueError> {
             at: Some((raw.to_owned(), offset)),
         }
     })
+}
+
+fn too_deep(option: &str) -> ValueError {
+    ValueError::new(
+        option,
+        format!(
+            "the value nests more than {MAX_NESTING} levels deep; I read at most {MAX_NESTING}"
+        ),
+    )
 }
 
 fn offset_of(text: &str, line: usize, column: usize) -> usize {
@@ -367,6 +463,8 @@ struct Shorthand<'a> {
     input: &'a str,
     pos: usize,
     option: &'a str,
+    /// `{` and `[` open around the current position; at most [`MAX_NESTING`].
+    depth: usize,
 }
 
 impl<'a> Shorthand<'a> {
@@ -375,6 +473,7 @@ impl<'a> Shorthand<'a> {
             input,
             pos: 0,
             option,
+            depth: 0,
         }
     }
 
@@ -426,6 +525,12 @@ impl<'a> Shorthand<'a> {
             }
             let key_start = self.pos;
             let key = self.key()?;
+            // `key@=value`: in the AWS CLI the value may then be `file://…` to read a file
+            // (refused here, like every file value); otherwise the same as `key=value`.
+            self.skip_ws();
+            if self.input[self.pos..].starts_with("@=") {
+                self.pos += 1;
+            }
             self.expect('=')?;
             let value = self.values()?;
             if params.insert(key.clone(), value).is_some() {
@@ -477,6 +582,10 @@ impl<'a> Shorthand<'a> {
                 break;
             }
             self.pos += 1;
+            self.skip_ws();
+            if self.pos == self.input.len() {
+                return Err(self.error("expected a value after `,`, found the end"));
+            }
             if self.looks_like_keyval() {
                 self.pos = save;
                 break;
@@ -490,22 +599,48 @@ impl<'a> Shorthand<'a> {
         })
     }
 
+    /// Whether what follows a comma in a list of values is the next `key=` instead: as in the
+    /// AWS CLI, a value there cannot hold a quote or `=`, so the item ends at one of those or
+    /// at a comma (`\,` is an escaped comma, part of the value), and an `=` (or `@=`) means
+    /// it was a key.
     fn looks_like_keyval(&self) -> bool {
-        let rest = self.input[self.pos..].trim_start();
-        let key_len = rest
-            .find(|c: char| !(c.is_alphanumeric() || "-_.#/:".contains(c)))
-            .unwrap_or(rest.len());
-        key_len > 0 && rest[key_len..].trim_start().starts_with('=')
+        let rest = &self.input[self.pos..];
+        if rest.starts_with(['\'', '"']) {
+            return false;
+        }
+        let mut chars = rest.chars();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' if chars.as_str().starts_with(',') => {
+                    chars.next();
+                }
+                ',' | '\'' | '"' => return false,
+                '=' => return true,
+                _ => {}
+            }
+        }
+        false
+    }
+
+    /// Counts a level of nesting before the parser recurses into it.
+    fn enter(&mut self) -> Result<(), ValueError> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(too_deep(self.option));
+        }
+        Ok(())
     }
 
     fn explicit_list(&mut self) -> Result<Value, ValueError> {
         self.expect('[')?;
+        self.enter()?;
         let mut items = Vec::new();
         loop {
             self.skip_ws();
             match self.peek_char() {
                 Some(']') => {
                     self.pos += 1;
+                    self.depth -= 1;
                     return Ok(Value::Array(items));
                 }
                 Some('[') => items.push(self.explicit_list()?),
@@ -525,8 +660,10 @@ impl<'a> Shorthand<'a> {
 
     fn hash_literal(&mut self) -> Result<Value, ValueError> {
         self.expect('{')?;
+        self.enter()?;
         let params = self.keyvals(Some('}'))?;
         self.expect('}')?;
+        self.depth -= 1;
         Ok(Value::Object(params))
     }
 
@@ -543,8 +680,9 @@ impl<'a> Shorthand<'a> {
                         self.pos = start;
                         return Err(self.error("this quote is never closed"));
                     }
-                    Some('\\') if self.input[self.pos + 1..].starts_with(quote) => {
-                        out.push(quote);
+                    // `\'` in single quotes, `\"` in double quotes, and `\\` in either.
+                    Some('\\') if self.input[self.pos + 1..].starts_with([quote, '\\']) => {
+                        out.push(self.input[self.pos + 1..].chars().next().unwrap_or(quote));
                         self.pos += 2;
                     }
                     Some(c) if c == quote => {
@@ -558,14 +696,25 @@ impl<'a> Shorthand<'a> {
                 }
             }
         }
-        let start = self.pos;
+        // A value cannot start with `=` (`foo==bar` is a mistake, as in the AWS CLI).
+        if self.peek_char() == Some('=') {
+            return Ok(Value::String(String::new()));
+        }
+        let mut out = String::new();
         while let Some(c) = self.peek_char() {
             if ",]}".contains(c) {
                 break;
             }
+            // `\,` is a comma inside the value.
+            if c == '\\' && self.input[self.pos + 1..].starts_with(',') {
+                out.push(',');
+                self.pos += 2;
+                continue;
+            }
+            out.push(c);
             self.pos += c.len_utf8();
         }
-        Ok(Value::String(self.input[start..self.pos].trim().to_owned()))
+        Ok(Value::String(out.trim().to_owned()))
     }
 }
 
@@ -602,6 +751,41 @@ mod tests {
         }
     }
 
+    /// The AWS CLI's own test vectors (tests/unit/test_shorthand.py; see the fixture's
+    /// `source`): every input parses to the same structure, every bad input is refused.
+    #[test]
+    fn the_aws_cli_shorthand_vectors() {
+        let vectors: Value =
+            serde_json::from_str(include_str!("../../fixtures/awscli/shorthand-vectors.json"))
+                .unwrap();
+        let parses = vectors["parses"].as_array().unwrap();
+        let errors = vectors["errors"].as_array().unwrap();
+        assert_eq!((parses.len(), errors.len()), (90, 11));
+        let mut wrong = Vec::new();
+        for case in parses {
+            let input = case["input"].as_str().unwrap();
+            match shorthand(input) {
+                Ok(v) if v == case["expected"] => {}
+                other => wrong.push(format!(
+                    "{input:?}: {other:?}, expected {}",
+                    case["expected"]
+                )),
+            }
+        }
+        for case in errors {
+            let input = case.as_str().unwrap();
+            if let Ok(v) = shorthand(input) {
+                wrong.push(format!("{input:?} parsed to {v}, expected an error"));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} wrong:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+    }
+
     #[test]
     fn shorthand_errors_point_at_the_spot() {
         let err = shorthand("Name=a,Value={x").unwrap_err();
@@ -613,6 +797,49 @@ mod tests {
         assert!(err.to_string().contains("expected `}`"), "{err}");
         let err = shorthand("A='open").unwrap_err();
         assert!(err.to_string().contains("never closed"), "{err}");
+    }
+
+    #[test]
+    fn nesting_is_bounded_before_recursion() {
+        // Deep enough to overflow a 2 MiB stack if the parser recursed into it.
+        let deep_hash = format!("{}x{}", "A={".repeat(20_000), "}".repeat(20_000));
+        let deep_list = format!("A={}x{}", "[".repeat(20_000), "]".repeat(20_000));
+        for input in [&deep_hash, &deep_list] {
+            let err = shorthand(input).unwrap_err();
+            assert!(
+                err.to_string().contains("more than 32 levels deep"),
+                "{err}"
+            );
+            // The reply shows a window of the input, not all of it.
+            assert!(err.to_string().len() < 400, "{}", err.to_string().len());
+        }
+        let ok = format!("{}A=x{}", "A={".repeat(31), "}".repeat(31));
+        assert!(shorthand(&ok).is_ok());
+        let too_deep = format!("{}A=x{}", "A={".repeat(33), "}".repeat(33));
+        assert!(shorthand(&too_deep).is_err());
+        let json = format!("{}1{}", "[".repeat(33), "]".repeat(33));
+        let err = parse_json(&json, "p").unwrap_err().to_string();
+        assert!(err.contains("more than 32 levels deep"), "{err}");
+        let json = format!("{}1{}", "[".repeat(32), "]".repeat(32));
+        assert!(parse_json(&json, "p").is_ok());
+    }
+
+    #[test]
+    fn long_inputs_are_shown_around_the_spot() {
+        let input = format!("{}=", "a".repeat(5_000));
+        let err = shorthand(&format!("{input},{input}"))
+            .unwrap_err()
+            .to_string();
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 3, "{err}");
+        assert!(
+            lines[1].starts_with('…') && lines[1].ends_with('…'),
+            "{err}"
+        );
+        // The second key is the duplicate: the caret is just after the comma.
+        assert!(err.contains("given twice"), "{err}");
+        let caret = lines[2].chars().count() - 1;
+        assert_eq!(lines[1].chars().nth(caret - 1), Some(','), "{err}");
     }
 
     #[test]

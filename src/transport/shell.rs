@@ -3,13 +3,14 @@
 
 use std::io::IsTerminal;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines, Stdin};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader, Stdin};
 
 use super::{exchange, Transport, TransportError};
+use crate::parse::limits::MAX_MESSAGE_CHARS;
 use crate::pipeline::{Inbound, Pipeline, Reply};
 
 pub struct Shell {
-    lines: tokio::sync::Mutex<Lines<BufReader<Stdin>>>,
+    input: tokio::sync::Mutex<BufReader<Stdin>>,
     interactive: bool,
     template: Inbound,
 }
@@ -18,11 +19,72 @@ impl Shell {
     /// `template` holds the team, channel, user and account every message is sent as.
     pub fn new(template: Inbound) -> Shell {
         Shell {
-            lines: tokio::sync::Mutex::new(BufReader::new(tokio::io::stdin()).lines()),
+            input: tokio::sync::Mutex::new(BufReader::new(tokio::io::stdin())),
             interactive: std::io::stdin().is_terminal(),
             template,
         }
     }
+}
+
+/// A line the shell could not take as a message. Display is what the terminal shows; the
+/// session goes on with the next line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LineError {
+    #[error("That line is not UTF-8 text (byte {byte:#04x} at position {at}), so nothing ran. Type it again as plain text.")]
+    NotUtf8 { byte: u8, at: usize },
+    #[error("That line is longer than {MAX_LINE_BYTES} bytes, so nothing ran.")]
+    TooLong,
+}
+
+/// The longest line read: a message of the longest length in four-byte characters.
+pub const MAX_LINE_BYTES: usize = MAX_MESSAGE_CHARS * 4;
+
+/// Reads the next line (without its line ending), or `None` at the end of the input. A line
+/// that is not UTF-8 or too long is consumed and returned as an error, so the caller can say
+/// so and read on. At most [`MAX_LINE_BYTES`] are held, however long the line.
+pub async fn read_line<R: AsyncBufRead + Unpin>(
+    input: &mut R,
+) -> std::io::Result<Option<Result<String, LineError>>> {
+    let mut line = Vec::new();
+    let mut too_long = false;
+    let mut seen_any = false;
+    loop {
+        let buffer = input.fill_buf().await?;
+        if buffer.is_empty() {
+            break;
+        }
+        seen_any = true;
+        let (chunk, found_end) = match buffer.iter().position(|b| *b == b'\n') {
+            Some(i) => (&buffer[..i], true),
+            None => (buffer, false),
+        };
+        if line.len() + chunk.len() > MAX_LINE_BYTES {
+            too_long = true;
+        } else {
+            line.extend_from_slice(chunk);
+        }
+        let used = chunk.len() + usize::from(found_end);
+        input.consume(used);
+        if found_end {
+            break;
+        }
+    }
+    if !seen_any {
+        return Ok(None);
+    }
+    if too_long {
+        return Ok(Some(Err(LineError::TooLong)));
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Ok(Some(String::from_utf8(line).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        LineError::NotUtf8 {
+            byte: e.as_bytes()[at],
+            at,
+        }
+    })))
 }
 
 /// A reply as the terminal shows it: the text, then numbered choices to type.
@@ -40,7 +102,8 @@ pub fn format_reply(reply: &Reply) -> String {
 }
 
 impl Shell {
-    /// The next message typed, or `None` at the end of the input.
+    /// The next message typed, or `None` at the end of the input (or when it cannot be
+    /// read). A line that is not a message is said so on the terminal, and reading goes on.
     pub async fn next(&self) -> Option<Inbound> {
         loop {
             if self.interactive {
@@ -48,7 +111,18 @@ impl Shell {
                 let _ = out.write_all(b"you> ").await;
                 let _ = out.flush().await;
             }
-            let line = self.lines.lock().await.next_line().await.ok()??;
+            let line = match read_line(&mut *self.input.lock().await).await {
+                Ok(Some(Ok(line))) => line,
+                Ok(Some(Err(bad))) => {
+                    let _ = write_out(&format!("{bad}\n\n")).await;
+                    continue;
+                }
+                Ok(None) => return None,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the input: the shell ends");
+                    return None;
+                }
+            };
             if line.trim().is_empty() {
                 continue;
             }
@@ -68,15 +142,67 @@ impl Shell {
     }
 }
 
+async fn write_out(text: &str) -> Result<(), TransportError> {
+    let mut out = tokio::io::stdout();
+    out.write_all(text.as_bytes())
+        .await
+        .map_err(|e| TransportError::Delivery(e.to_string()))?;
+    out.flush()
+        .await
+        .map_err(|e| TransportError::Delivery(e.to_string()))
+}
+
 impl Transport for Shell {
     async fn deliver(&self, _to: &Inbound, reply: &Reply) -> Result<(), TransportError> {
-        let mut out = tokio::io::stdout();
-        let text = format!("{}\n\n", format_reply(reply));
-        out.write_all(text.as_bytes())
-            .await
-            .map_err(|e| TransportError::Delivery(e.to_string()))?;
-        out.flush()
-            .await
-            .map_err(|e| TransportError::Delivery(e.to_string()))
+        write_out(&format!("{}\n\n", format_reply(reply))).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn lines(input: &[u8]) -> Vec<Result<String, LineError>> {
+        // A small buffer, so lines span several reads.
+        let mut reader = BufReader::with_capacity(7, input);
+        let mut out = Vec::new();
+        while let Some(line) = read_line(&mut reader).await.unwrap() {
+            out.push(line);
+        }
+        out
+    }
+
+    #[tokio::test]
+    async fn a_bad_line_is_an_error_and_the_next_is_read() {
+        let input = b"lambda list-functions\r\n\xff\xfe bad\ncaf\xc3\xa9 \xe2\x82\nlast";
+        assert_eq!(
+            lines(input).await,
+            [
+                Ok("lambda list-functions".to_owned()),
+                Err(LineError::NotUtf8 { byte: 0xff, at: 0 }),
+                Err(LineError::NotUtf8 { byte: 0xe2, at: 6 }),
+                Ok("last".to_owned()),
+            ]
+        );
+        assert_eq!(
+            LineError::NotUtf8 { byte: 0xff, at: 0 }.to_string(),
+            "That line is not UTF-8 text (byte 0xff at position 0), so nothing ran. Type it again as plain text."
+        );
+    }
+
+    #[tokio::test]
+    async fn a_line_too_long_is_skipped_without_being_held() {
+        let mut input = vec![b'a'; MAX_LINE_BYTES + 10];
+        input.extend_from_slice(b"\nnext\n");
+        let mut reader = BufReader::new(&input[..]);
+        assert_eq!(
+            read_line(&mut reader).await.unwrap(),
+            Some(Err(LineError::TooLong))
+        );
+        assert_eq!(
+            read_line(&mut reader).await.unwrap(),
+            Some(Ok("next".to_owned()))
+        );
+        assert_eq!(read_line(&mut reader).await.unwrap(), None);
     }
 }

@@ -11,7 +11,9 @@
 //!    event id runs nothing), hand the work to a lane (`lanes`) and return at once; the error
 //!    handler always answers OK so nothing is redelivered because of us.
 //! 2. The lane of the (channel, user) runs the work in order: who the user is (`users.info`,
-//!    cached: their team decides whether they are external), the pipeline, the reply.
+//!    cached: their team decides whether they are external), the pipeline, the reply. Lanes
+//!    are bounded (per person, in total, and in what runs at once): a message beyond a bound
+//!    is counted as throttled and the first of a flood is answered "busy" ([`lanes`]).
 //! 3. The reply becomes Block Kit ([`message`]) or, when too long, a file; questions get
 //!    buttons or a select whose block id names the requester, so only they may answer.
 //! 4. Web API calls wait out rate limits; a reply that still cannot be delivered is logged
@@ -24,7 +26,7 @@
 pub mod api;
 pub mod cards;
 pub mod events;
-mod lanes;
+pub mod lanes;
 pub mod message;
 pub mod tokens;
 
@@ -41,7 +43,7 @@ use crate::pipeline::{Inbound, Pipeline, Reply};
 use crate::prompt::ConversationKey;
 use api::{Api, ApiError, Client};
 use events::{Mention, Press};
-use lanes::Lanes;
+use lanes::{Busy, LaneLimits, Lanes};
 use message::Outgoing;
 pub use tokens::{SlackToken, TokenError, TokenKind};
 
@@ -65,6 +67,8 @@ pub struct SlackOptions {
     pub unconfigured_notice_every: Duration,
     /// Where to count events, throttling, deliveries and readiness (`--metrics-addr`).
     pub metrics: Option<Metrics>,
+    /// How many commands one person, and everyone together, may have waiting or running.
+    pub lanes: LaneLimits,
 }
 
 impl std::fmt::Debug for SlackOptions {
@@ -77,6 +81,7 @@ impl std::fmt::Debug for SlackOptions {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("unconfigured_notice_every", &self.unconfigured_notice_every)
             .field("metrics", &self.metrics.is_some())
+            .field("lanes", &self.lanes)
             .finish()
     }
 }
@@ -91,6 +96,7 @@ impl Default for SlackOptions {
             shutdown_grace: Duration::from_secs(30),
             unconfigured_notice_every: Duration::from_secs(3600),
             metrics: None,
+            lanes: LaneLimits::default(),
         }
     }
 }
@@ -151,6 +157,8 @@ pub struct SlackStats {
     pub undelivered: u64,
     /// Web API calls answered with HTTP 429 and retried.
     pub rate_limited: u64,
+    /// Messages and presses refused because the sender's lane (or every lane) was full.
+    pub throttled: u64,
     /// Jobs queued or running now.
     pub in_flight: usize,
 }
@@ -164,6 +172,7 @@ struct Counters {
     handled: AtomicU64,
     delivered: AtomicU64,
     undelivered: AtomicU64,
+    throttled: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -301,7 +310,7 @@ pub async fn connect(
             .time_to_live(hour)
             .build(),
         config,
-        lanes: Arc::new(Lanes::default()),
+        lanes: Arc::new(Lanes::new(options.lanes)),
         counters: Counters::default(),
         metrics: options.metrics.clone(),
     });
@@ -524,6 +533,7 @@ impl Bot {
             delivered: get(&c.delivered),
             undelivered: get(&c.undelivered),
             rate_limited: get(&self.api.rate_limited),
+            throttled: get(&c.throttled),
             in_flight: self.lanes.in_flight(),
         }
     }
@@ -564,13 +574,60 @@ impl Bot {
         self.arrived(true);
         let bot = self.clone();
         let team = event.team_id.0.clone();
-        self.lanes.submit(
-            (mention.channel.clone(), mention.user.clone()),
-            async move {
+        let (channel, user, thread) = (
+            mention.channel.clone(),
+            mention.user.clone(),
+            mention.thread.clone(),
+        );
+        let submitted = self
+            .lanes
+            .submit((channel.clone(), user.clone()), async move {
                 bot.handle_mention(team, mention).await;
                 bump(&bot.counters.handled);
-            },
-        );
+            });
+        if let Err(busy) = submitted {
+            self.busy(busy, channel, user, thread);
+        }
+    }
+
+    /// A message or press the lanes had no room for: counted, logged, and the first of a
+    /// flood answered (outside the lanes, which are full) so the person knows to wait.
+    fn busy(self: &Arc<Self>, busy: Busy, channel: String, user: String, thread: Option<String>) {
+        bump(&self.counters.throttled);
+        if let Some(metrics) = &self.metrics {
+            metrics.event_throttled();
+        }
+        let (first, text) = match busy {
+            Busy::Lane { first } => (
+                first,
+                format!(
+                    "You have {} commands waiting or running here already, so I didn't run this one. \
+                     Please wait for your earlier commands to finish, then send it again.",
+                    self.lanes.per_lane()
+                ),
+            ),
+            Busy::Everyone { first } => (
+                first,
+                "I'm busy with too many commands right now, so I didn't run this one. \
+                 Please wait a minute, then send it again."
+                    .to_owned(),
+            ),
+        };
+        if !first {
+            // The rest of a flood: counted, not logged one by one.
+            tracing::debug!(%channel, %user, ?busy, "lanes full: message not run");
+            return;
+        }
+        tracing::warn!(%channel, %user, ?busy, "lanes full: message not run, the sender is told to wait");
+        let bot = self.clone();
+        tokio::spawn(async move {
+            let notice = message::notice(&text);
+            let sent = bot
+                .api
+                .post_message(&channel, thread.as_deref(), &notice)
+                .await;
+            bot.delivered(&channel, thread.as_deref(), sent.map(|_| ()));
+        });
     }
 
     fn on_press(self: &Arc<Self>, event: SlackInteractionBlockActionsEvent) {
@@ -585,19 +642,34 @@ impl Bot {
         };
         self.arrived(true);
         let bot = self.clone();
+        let (channel, user, thread) = (
+            press.channel.clone(),
+            press.user.clone(),
+            press.thread.clone(),
+        );
         if press.user != press.requester {
-            self.lanes
-                .submit((press.channel.clone(), press.user.clone()), async move {
-                    let text = format!("Only <@{}> can answer this.", press.requester);
-                    let sent = bot
-                        .api
-                        .post_ephemeral(&press.channel, &press.user, press.thread.as_deref(), &text)
-                        .await;
-                    bot.delivered(&press.channel, press.thread.as_deref(), sent);
-                    bump(&bot.counters.handled);
-                });
+            let submitted =
+                self.lanes
+                    .submit((press.channel.clone(), press.user.clone()), async move {
+                        let text = format!("Only <@{}> can answer this.", press.requester);
+                        let sent = bot
+                            .api
+                            .post_ephemeral(
+                                &press.channel,
+                                &press.user,
+                                press.thread.as_deref(),
+                                &text,
+                            )
+                            .await;
+                        bot.delivered(&press.channel, press.thread.as_deref(), sent);
+                        bump(&bot.counters.handled);
+                    });
+            if let Err(busy) = submitted {
+                self.busy(busy, channel, user, thread);
+            }
             return;
         }
+        let message_ts = press.message_ts.clone();
         if !self
             .answered
             .entry((press.channel.clone(), press.message_ts.clone()))
@@ -608,11 +680,17 @@ impl Bot {
             tracing::info!(channel = %press.channel, "question already answered: press ignored");
             return;
         }
-        self.lanes
-            .submit((press.channel.clone(), press.user.clone()), async move {
-                bot.handle_press(press).await;
-                bump(&bot.counters.handled);
-            });
+        let submitted =
+            self.lanes
+                .submit((press.channel.clone(), press.user.clone()), async move {
+                    bot.handle_press(press).await;
+                    bump(&bot.counters.handled);
+                });
+        if let Err(busy) = submitted {
+            // The press is lost: let it be pressed again.
+            self.answered.invalidate(&(channel.clone(), message_ts));
+            self.busy(busy, channel, user, thread);
+        }
     }
 
     /// Who wrote a message, from `users.info` (cached for an hour).
