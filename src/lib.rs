@@ -28,12 +28,14 @@ pub mod config;
 pub mod events;
 pub mod execute;
 pub mod guard;
+pub mod limits;
 pub mod metrics;
 pub mod normalize;
 pub mod parse;
 pub mod pipeline;
 pub mod policy;
 pub mod prompt;
+pub mod query;
 pub mod render;
 pub mod transport;
 

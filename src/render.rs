@@ -7,20 +7,11 @@ use std::fmt::Write as _;
 use serde_json::{Map, Value};
 
 use crate::catalog::{Operation, Service, Shape};
-use crate::parse::limits::{self, LimitError};
 use crate::parse::Output;
 
 /// What replaces a secret in every output format.
 pub const REDACTED: &str = "****(redacted)";
 pub const REDACTED_URL: &str = "****(presigned URL redacted)";
-
-#[derive(Debug, thiserror::Error)]
-pub enum RenderError {
-    #[error("--query failed: {0}")]
-    Query(String),
-    #[error(transparent)]
-    Limit(#[from] LimitError),
-}
 
 /// Replaces secrets in a response: values the API model marks sensitive (Lambda environment
 /// values, error data) and presigned URLs (get-function's `Code.Location`), wherever they are.
@@ -105,42 +96,6 @@ pub fn is_presigned_url(text: &str) -> bool {
         && (lower.contains("x-amz-signature=")
             || lower.contains("x-amz-credential=")
             || (lower.contains("signature=") && lower.contains("expires=")))
-}
-
-/// Compiles a `--query` expression. The jmespath crate panics on some inputs (a number too
-/// large for its lexer, found by the fuzzer), so numbers are checked first and a panic that
-/// still escapes is turned into an error: bad input must never take the bot down. It also
-/// recurses once per nesting level and operator, which no `catch_unwind` survives (a stack
-/// overflow aborts the process), so the expression's size is checked before it compiles.
-pub fn compile_query(expression: &str) -> Result<jmespath::Expression<'static>, RenderError> {
-    limits::check_query(expression)?;
-    let too_long_number = expression
-        .split(|c: char| !c.is_ascii_digit())
-        .any(|digits| digits.len() > 9);
-    if too_long_number {
-        return Err(RenderError::Query(
-            "numbers in a query can have at most 9 digits".into(),
-        ));
-    }
-    let owned = expression.to_owned();
-    std::panic::catch_unwind(move || jmespath::compile(&owned))
-        .map_err(|_| RenderError::Query("the expression cannot be read".into()))?
-        .map_err(|e| RenderError::Query(first_line(&e.to_string())))
-}
-
-fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or_default().to_owned()
-}
-
-/// Applies `--query` the way the AWS CLI does (JMESPath over the response).
-pub fn query(value: Value, expression: &str) -> Result<Value, RenderError> {
-    let expr = compile_query(expression)?;
-    let data = jmespath::Variable::from_json(&value.to_string())
-        .map_err(|e| RenderError::Query(e.to_string()))?;
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| expr.search(data)))
-        .map_err(|_| RenderError::Query("the expression failed on this result".into()))?
-        .map_err(|e| RenderError::Query(first_line(&e.to_string())))?;
-    serde_json::to_value(&*result).map_err(|e| RenderError::Query(e.to_string()))
 }
 
 pub fn format(value: &Value, output: Output) -> String {
@@ -590,57 +545,6 @@ mod tests {
         assert!(
             t.contains("| FunctionName |") && t.contains("| f            |"),
             "{t}"
-        );
-    }
-
-    /// The worst queries within the limits compile, run and drop on 768 KiB of stack in a
-    /// debug build (a tokio worker has 2 MiB; debug frames of the jmespath parser take about
-    /// 8 KiB a level, so 132 levels overflowed 1 MiB when this was measured).
-    #[test]
-    fn the_largest_queries_allowed_fit_on_a_small_stack() {
-        use limits::{MAX_NESTING, MAX_QUERY_OPERATORS};
-        let n = MAX_QUERY_OPERATORS;
-        let nested = |open: &str, close: &str| {
-            format!("{}@{}", open.repeat(MAX_NESTING), close.repeat(MAX_NESTING))
-        };
-        let worst = [
-            format!("{}a", "!".repeat(n)),
-            vec!["a"; n + 1].join("."),
-            vec!["a"; n + 1].join("|"),
-            vec!["a"; n / 2 + 1].join("||"),
-            vec!["a"; n / 2 + 1].join("&&"),
-            format!("a{}", "[]".repeat(n / 2)),
-            format!("a{}", "[*].b".repeat(n / 3)),
-            format!("{}@", "&".repeat(n)),
-            nested("(", ")"),
-            nested("[", "]"),
-            nested("{a: ", "}"),
-            format!("`{}1{}`", "[".repeat(MAX_NESTING), "]".repeat(MAX_NESTING)),
-        ];
-        let mut data = json!("x");
-        for _ in 0..100 {
-            data = json!({"a": [data]});
-        }
-        let handle = std::thread::Builder::new()
-            .stack_size(768 * 1024)
-            .spawn(move || {
-                for q in &worst {
-                    assert!(limits::check_query(q).is_ok(), "{q}");
-                    let _ = query(data.clone(), q);
-                }
-            })
-            .unwrap();
-        handle.join().expect("no stack overflow");
-        assert!(compile_query(&"!".repeat(3_200)).is_err());
-        assert!(compile_query(&"[".repeat(2_000)).is_err());
-    }
-
-    #[test]
-    fn query_uses_jmespath() {
-        let v = json!({"Functions": [{"FunctionName": "a"}, {"FunctionName": "b"}]});
-        assert_eq!(
-            query(v, "Functions[].FunctionName").unwrap(),
-            json!(["a", "b"])
         );
     }
 

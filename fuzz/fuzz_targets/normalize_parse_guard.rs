@@ -90,7 +90,7 @@ fuzz_target!(|data: &[u8]| {
     for value in values {
         render_everywhere(&value);
         if let Some(q) = &query {
-            if let Ok(result) = render::query(value, q) {
+            if let Ok(result) = aws_chatops::query::search(value, q) {
                 render_everywhere(&result);
             }
         }

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::decode::{AlarmChange, CustomNotification, Envelope, Event, EventBridgeEvent};
-use crate::render;
 
 /// How urgent a card is; it sets the colour and the emoji.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
@@ -226,7 +225,7 @@ static FORMATS: LazyLock<Formats> = LazyLock::new(|| {
 /// A JMESPath expression over the event, as text: strings as they are, numbers and other
 /// values as JSON, lists of strings joined; `None` when it selects nothing or fails.
 fn select(raw: &Value, expression: &str) -> Option<String> {
-    match render::query(raw.clone(), expression).ok()? {
+    match crate::query::search(raw.clone(), expression).ok()? {
         Value::Null => None,
         Value::String(s) => Some(s),
         Value::Array(items) if items.iter().all(Value::is_string) => Some(
@@ -287,7 +286,7 @@ fn eventbridge_card(event: &EventBridgeEvent) -> Card {
 }
 
 fn severity(raw: &Value, rule: &SeverityRule) -> Option<Severity> {
-    let value = render::query(raw.clone(), &rule.expression).ok()?;
+    let value = crate::query::search(raw.clone(), &rule.expression).ok()?;
     if let Some(n) = value.as_f64() {
         return rule
             .at_least
@@ -455,7 +454,7 @@ mod tests {
                 rest = &rest[end + 1..];
             }
             for e in expressions {
-                render::compile_query(e)
+                crate::query::compile(e)
                     .unwrap_or_else(|err| panic!("{}: {e}: {err}", format.source));
             }
         }

@@ -6,7 +6,6 @@
 //! `try_get_matches_from_mut` is used, never `get_matches`, which would exit the process.
 
 pub mod help;
-pub mod limits;
 pub mod tokens;
 pub mod value;
 
@@ -15,7 +14,7 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 use serde_json::{Map, Value};
 
 use crate::catalog::{self, Catalog, Location, Member, Operation, Service, Shape};
-pub use limits::LimitError;
+pub use crate::limits::LimitError;
 pub use tokens::{Token, TokenError};
 pub use value::ValueError;
 
@@ -705,12 +704,12 @@ fn globals(matches: &ArgMatches, request: &mut Request) -> Result<(), ParseError
     }
     if let Some(query) = text("query") {
         let query = legacy_literals(&query);
-        match crate::render::compile_query(&query) {
+        match crate::query::compile(&query) {
             Ok(_) => {}
-            Err(crate::render::RenderError::Query(reason)) => {
+            Err(crate::query::QueryError::Query(reason)) => {
                 return Err(ParseError::Query { query, reason })
             }
-            Err(crate::render::RenderError::Limit(limit)) => return Err(ParseError::Limit(limit)),
+            Err(crate::query::QueryError::Limit(limit)) => return Err(ParseError::Limit(limit)),
         }
         request.query = Some(query);
     }

@@ -9,7 +9,7 @@
 //!
 //! `shell-words` does the quoting but neither of these, so this is written out here.
 
-use super::limits::{self, LimitError, MAX_NESTING};
+use crate::limits::{self, LimitError, MAX_NESTING};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Token {

@@ -7,8 +7,8 @@ use std::fmt;
 use aws_smithy_types::date_time::{DateTime, Format};
 use serde_json::{Map, Number, Value};
 
-use super::limits::{self, MAX_NESTING};
 use crate::catalog::{Service, Shape};
+use crate::limits::{self, MAX_NESTING};
 
 /// A value that does not fit its option. Display is the message the user reads; for syntax
 /// errors it shows the input with a caret under the spot.

@@ -12,7 +12,6 @@ use crate::guard::Rule;
 use crate::normalize::normalize;
 use crate::parse::{self, ParseError, Parsed, Request};
 use crate::prompt::{Answer, Choice, ConversationKey, Lookup, Pending, Question, QuestionKind};
-use crate::render;
 
 use super::plan::{Effect, Narrow, Plan, Step};
 use super::{Inbound, Pipeline, Reply};
@@ -491,7 +490,7 @@ impl Pipeline {
             return vec![];
         }
         match self.execute(inbound, &request, account, region).await {
-            Ok(executed) => match render::query(executed.value, query) {
+            Ok(executed) => match crate::query::search(executed.value, query) {
                 Ok(Value::Array(items)) => items
                     .into_iter()
                     .filter_map(|v| v.as_str().map(str::to_owned))

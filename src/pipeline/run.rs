@@ -148,7 +148,7 @@ impl Pipeline {
                 let mut value = value;
                 render::redact(request.service, request.operation, &mut value);
                 let value = match &request.query {
-                    Some(q) => match render::query(value, q) {
+                    Some(q) => match crate::query::search(value, q) {
                         Ok(v) => v,
                         Err(e) => return Reply::new(Outcome::Invalid, format!("{header}\n{e}")),
                     },

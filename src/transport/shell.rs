@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader, Stdin};
 
 use super::{exchange, Transport, TransportError};
-use crate::parse::limits::MAX_MESSAGE_CHARS;
+use crate::limits::MAX_MESSAGE_CHARS;
 use crate::pipeline::{Inbound, Pipeline, Reply};
 
 pub struct Shell {
