@@ -17,7 +17,9 @@ redrive policy moves a message received 5 times to `aws-chatops-notifications-dl
 delivers SNS to SQS only within one account, so the topic sits beside the queue.)
 
 Unlike stock moto: `lambda invoke` echoes the payload (and fails for a function the
-account lacks), support cases stay "opened", and the request recorder
+account lacks), and invoking myHelloWorld with a payload that says "fail" fires its alarm
+(state ALARM, and the state-change notification on the topic `alarms`, as the seed guide's
+tutorial does), support cases stay "opened", and the request recorder
 (/moto-api/recorder/...) writes to a private temp file, removed on exit.
 """
 
@@ -178,6 +180,47 @@ def seed_notifications(session, url):
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
 
 
+def fire_tutorial_alarm(account, region):
+    """The seed guide's tutorial: make myHelloWorld fail, its alarm fires, the notification
+    arrives. moto runs no alarm actions, so an invocation with a `"fail"` payload sets the
+    alarm to ALARM and publishes CloudWatch's documented state-change message to the
+    notification topic, as the alarm's SNS action would."""
+    from moto.cloudwatch.models import cloudwatch_backends
+    from moto.sns.models import sns_backends
+
+    name = "myHelloWorld-alarm"
+    reason = "Threshold Crossed: 1 out of the last 1 datapoints [1.0] was greater than or equal to the threshold (1.0)."
+    cloudwatch_backends[account][region].set_alarm_state(name, reason, None, "ALARM")
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    message = {
+        "AlarmName": name,
+        "AlarmDescription": "Errors in myHelloWorld (the tutorial's alarm)",
+        "AWSAccountId": account,
+        "NewStateValue": "ALARM",
+        "NewStateReason": reason,
+        "StateChangeTime": now,
+        "Region": "US East (N. Virginia)",
+        "AlarmArn": f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+        "OldStateValue": "OK",
+        "Trigger": {
+            "MetricName": "Errors",
+            "Namespace": "AWS/Lambda",
+            "StatisticType": "Statistic",
+            "Statistic": "SUM",
+            "Dimensions": [{"value": "myHelloWorld", "name": "FunctionName"}],
+            "Period": 60,
+            "EvaluationPeriods": 1,
+            "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            "Threshold": 1.0,
+            "TreatMissingData": "missing",
+        },
+    }
+    topic = f"arn:aws:sns:{REGION}:{BOT_ACCOUNT}:{NOTIFICATION_TOPIC}"
+    sns_backends[BOT_ACCOUNT][REGION].topics[topic].publish(
+        json.dumps(message), subject=f'ALARM: "{name}" in US East (N. Virginia)'
+    )
+
+
 def one_line_errors(record):
     lines = record.getMessage().strip().splitlines()
     if record.levelno >= logging.ERROR and len(lines) > 1:
@@ -242,7 +285,11 @@ def serve(args):
 
     def invoke(self, function_name, qualifier, *rest):
         self.get_function(function_name, qualifier)
-        return echo(self, function_name, qualifier, *rest)
+        result = echo(self, function_name, qualifier, *rest)
+        body = rest[0] if rest else None
+        if function_name == "myHelloWorld" and body and '"fail"' in str(body):
+            fire_tutorial_alarm(self.account_id, self.region_name)
+        return result
 
     LambdaSimpleBackend.invoke = invoke
 

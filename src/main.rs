@@ -151,7 +151,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => run_slack(&config, shutdown_grace_secs).await,
         Command::Shell(who) => {
             let (pipeline, inbound) = setup(&who, String::new(), Aws::FromEnv).await?;
+            // Notifications for the shell's channel are printed between the replies.
+            let config = pipeline.config();
+            let (stop_notifications, stopped) = tokio::sync::watch::channel(());
+            let readers = read_notifications(
+                config,
+                shell::ShellCards::new(&who.channel),
+                pipeline.auditor(),
+                &stopped,
+            )
+            .await;
             shell::Shell::new(inbound).serve(&pipeline).await?;
+            drop(stop_notifications);
+            for reader in readers {
+                let _ = reader.await;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Exec { who, yes, message } => {
@@ -300,8 +314,7 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
     let config =
         Arc::new(Config::load(config).with_context(|| format!("in {}", config.display()))?);
     aws_chatops::audit::logging::configure(&config).context("cannot open the audit file")?;
-    let sdk = aws_config::load_from_env().await;
-    let executor = Arc::new(Executor::new(&sdk));
+    let executor = Arc::new(Executor::from_env().await);
     metrics().watch_executor(executor.clone());
     let pipeline = Arc::new(build_pipeline(config.clone(), executor).await?);
     let options = SlackOptions {
@@ -314,13 +327,45 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
         slack::connect(pipeline, config.clone(), &app_token, &bot_token, &options).await?;
     // Notifications: one reader per queue, posting through the same Slack connection.
     let (stop_notifications, stopped) = tokio::sync::watch::channel(());
+    let readers = read_notifications(config.clone(), connection.cards(), auditor, &stopped).await;
+    termination().await;
+    drop(stop_notifications);
+    for reader in readers {
+        let _ = reader.await;
+    }
+    let stats = connection.shutdown().await;
+    tracing::info!(
+        messages = stats.handled,
+        replies = stats.delivered,
+        undelivered = stats.undelivered,
+        "aws-chatops stopped"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One notification reader per configured queue, posting through `sink`, until `stopped`
+/// changes (or its sender is dropped). None when no queue is configured.
+async fn read_notifications<S>(
+    config: Arc<Config>,
+    sink: S,
+    auditor: Arc<aws_chatops::audit::Auditor>,
+    stopped: &tokio::sync::watch::Receiver<()>,
+) -> Vec<tokio::task::JoinHandle<()>>
+where
+    S: aws_chatops::events::notify::CardSink + Send + 'static,
+{
+    if config.notifications.queues.is_empty() {
+        return vec![];
+    }
+    // The bot's own credentials read the queues, as they do the audit log groups.
+    let sdk = aws_config::load_from_env().await;
     let notifier = Arc::new(aws_chatops::events::notify::Notifier::new(
         config.clone(),
-        connection.cards(),
+        sink,
         metrics().clone(),
         auditor,
     ));
-    let readers: Vec<_> = config
+    config
         .notifications
         .queues
         .iter()
@@ -336,20 +381,7 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
                 },
             ))
         })
-        .collect();
-    termination().await;
-    drop(stop_notifications);
-    for reader in readers {
-        let _ = reader.await;
-    }
-    let stats = connection.shutdown().await;
-    tracing::info!(
-        messages = stats.handled,
-        replies = stats.delivered,
-        undelivered = stats.undelivered,
-        "aws-chatops stopped"
-    );
-    Ok(ExitCode::SUCCESS)
+        .collect()
 }
 
 /// SIGTERM (service managers, `docker stop`) or SIGINT (Ctrl-C).

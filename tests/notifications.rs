@@ -314,3 +314,73 @@ async fn issue_11_a_burst_of_200_alarms_posts_ten_and_one_summary_and_loses_none
         "every message left the queue"
     );
 }
+
+/// The demo's tutorial, as a newcomer runs it in `scripts/demo`: the shell on the demo
+/// configuration, `invoke myHelloWorld` with a failing payload, Yes, and the alarm's card
+/// arrives in the shell (read from the queue the emulator's topic delivers to).
+#[test]
+fn issue_11_the_shell_shows_the_tutorial_alarm_after_a_failing_invoke() {
+    use std::io::{BufRead, BufReader, Write};
+    let emu = Emulator::start();
+    let mut child = std::process::Command::new(bin())
+        .args(["shell", "--config"])
+        .arg(root().join("fixtures/config/demo.toml"))
+        .args([
+            "--channel",
+            "C0DEMO",
+            "--user",
+            "U0DEMO",
+            "--account",
+            "dev",
+        ])
+        .env("AWS_ENDPOINT_URL", &emu.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"@aws invoke myHelloWorld --payload {\"fail\": true}\nyes\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    // Read until the card arrives; the shell's stdout closes only when it exits, so a
+    // missing card ends the loop at the deadline through the killer thread below.
+    let pid = child.id();
+    let killer = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            std::thread::park_timeout(std::time::Duration::from_millis(200));
+            if std::fs::metadata(format!("/proc/{pid}")).is_err() {
+                return;
+            }
+        }
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    });
+    let mut seen = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        // The card's last field.
+        if seen.contains("ALARM: myHelloWorld-alarm") && line.trim_start().starts_with("Changed:") {
+            break;
+        }
+    }
+    drop(stdin);
+    let _ = child.wait();
+    killer.join().unwrap();
+    assert!(seen.contains("Run `lambda invoke"), "{seen}");
+    assert!(seen.contains("── notification ──"), "{seen}");
+    assert!(seen.contains("🔴 ALARM: myHelloWorld-alarm"), "{seen}");
+    assert!(
+        seen.contains("Metric: AWS/Lambda Errors (FunctionName=myHelloWorld)"),
+        "{seen}"
+    );
+}

@@ -161,6 +161,11 @@ impl Pipeline {
         self
     }
 
+    /// The configuration this pipeline serves.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.clone()
+    }
+
     /// The audit trail this pipeline writes to (the notifications write there too).
     pub fn auditor(&self) -> Arc<Auditor> {
         self.auditor.clone()

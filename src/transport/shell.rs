@@ -5,7 +5,11 @@ use std::io::IsTerminal;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader, Stdin};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use super::{exchange, Transport, TransportError};
+use crate::events::format::Card;
+use crate::events::notify::{CardSink, SinkError};
 use crate::limits::MAX_MESSAGE_CHARS;
 use crate::pipeline::{Inbound, Pipeline, Reply};
 
@@ -155,6 +159,62 @@ async fn write_out(text: &str) -> Result<(), TransportError> {
 impl Transport for Shell {
     async fn deliver(&self, _to: &Inbound, reply: &Reply) -> Result<(), TransportError> {
         write_out(&format!("{}\n\n", format_reply(reply))).await
+    }
+}
+
+/// A notification card as the terminal shows it: the emoji and title, the text, the fields
+/// one per line; a card in a thread says which message it follows.
+pub fn format_card(card: &Card, thread: Option<&str>) -> String {
+    let mut out = String::from("── notification ──\n");
+    if let Some(first) = thread {
+        out.push_str(&format!("(in the thread of notification {first})\n"));
+    }
+    out.push_str(&format!("{} {}\n", card.severity.emoji(), card.title));
+    if let Some(text) = &card.text {
+        out.push_str(text);
+        out.push('\n');
+    }
+    for (label, value) in &card.fields {
+        out.push_str(&format!("  {label}: {value}\n"));
+    }
+    for step in &card.next_steps {
+        out.push_str(&format!("  → {step}\n"));
+    }
+    out
+}
+
+/// Prints the cards of the shell's channel (the others go to channels nobody watches here).
+pub struct ShellCards {
+    channel: String,
+    printed: AtomicU64,
+}
+
+impl ShellCards {
+    pub fn new(channel: &str) -> ShellCards {
+        ShellCards {
+            channel: channel.to_owned(),
+            printed: AtomicU64::new(0),
+        }
+    }
+}
+
+impl CardSink for ShellCards {
+    async fn post(
+        &self,
+        channel: &str,
+        card: &Card,
+        thread: Option<&str>,
+    ) -> Result<String, SinkError> {
+        let n = self.printed.fetch_add(1, Ordering::Relaxed) + 1;
+        if channel == self.channel {
+            write_out(&format!("{}\n", format_card(card, thread)))
+                .await
+                .map_err(|e| SinkError {
+                    channel: channel.to_owned(),
+                    reason: e.to_string(),
+                })?;
+        }
+        Ok(format!("#{n}"))
     }
 }
 
