@@ -6,45 +6,15 @@ use aws_chatops::events::{decode, format, queue::Queue};
 use support::*;
 
 const QUEUE: &str = "/123456789012/aws-chatops-notifications";
-const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alarms";
-
-/// Publishes to the seeded topic with the AWS CLI (the oracle), as CloudWatch would.
-fn publish(emu: &Emulator, subject: &str, message: &str) {
-    let out = std::process::Command::new(root().join(".venv/bin/aws"))
-        .args([
-            "sns",
-            "publish",
-            "--endpoint-url",
-            &emu.url,
-            "--region",
-            "us-east-1",
-            "--topic-arn",
-            TOPIC,
-            "--subject",
-            subject,
-            "--message",
-            message,
-        ])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_PROFILE")
-        .output()
-        .expect("the AWS CLI runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+const TOPIC: &str = NOTIFICATION_TOPIC;
 
 #[tokio::test]
 async fn an_alarm_published_to_sns_arrives_on_the_queue_as_a_card_and_is_deleted() {
     let emu = Emulator::start();
     let sdk = emu.sdk_config().await;
     let queue = Queue::new(&sdk, &format!("{}{QUEUE}", emu.url)).with_wait_seconds(1);
-    publish(
-        &emu,
-        "ALARM: \"myHelloWorld-errors\" in US East (N. Virginia)",
+    emu.publish(
+        Some("ALARM: \"myHelloWorld-errors\" in US East (N. Virginia)"),
         include_str!("../fixtures/notifications/cloudwatch-alarm.json"),
     );
     let messages = queue.receive().await.expect("receives");
@@ -133,16 +103,15 @@ async fn issue_11_a_state_change_goes_into_the_alarms_thread_and_redeliveries_po
         Queue::new(&emu.sdk_config().await, &format!("{}{QUEUE}", emu.url)).with_wait_seconds(1);
     let n = notifier(&emu, &["C0DEMO"]);
 
-    publish(&emu, "ALARM", ALARM);
+    emu.publish(Some("ALARM"), ALARM);
     let first = one(&queue).await;
     assert_eq!(n.handle(&first).await, Disposition::Delete);
     // SQS hands the same message out again (a crash before the delete): nothing new is posted.
     assert_eq!(n.handle(&first).await, Disposition::Delete);
     queue.delete(&first).await.unwrap();
 
-    publish(
-        &emu,
-        "OK",
+    emu.publish(
+        Some("OK"),
         &ALARM.replace("\"NewStateValue\": \"ALARM\"", "\"NewStateValue\": \"OK\""),
     );
     let second = one(&queue).await;
@@ -174,7 +143,7 @@ async fn issue_11_a_channel_that_fails_gets_the_card_on_redelivery_and_the_other
     let n = notifier(&emu, &["C0DEMO", "C0OPS"]);
     n.sink().failing.lock().unwrap().push("C0OPS".into());
 
-    publish(&emu, "ALARM", ALARM);
+    emu.publish(Some("ALARM"), ALARM);
     let message = one(&queue).await;
     let Disposition::Keep(KeepReason::NotPosted(failures)) = n.handle(&message).await else {
         panic!("kept for the channel that failed")
@@ -200,7 +169,7 @@ async fn issue_11_what_cannot_be_decoded_or_routed_stays_on_the_queue() {
     let n = notifier(&emu, &[]);
     let queue =
         Queue::new(&emu.sdk_config().await, &format!("{}{QUEUE}", emu.url)).with_wait_seconds(1);
-    publish(&emu, "ALARM", ALARM);
+    emu.publish(Some("ALARM"), ALARM);
     let message = one(&queue).await;
     assert_eq!(
         n.handle(&message).await,

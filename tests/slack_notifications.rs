@@ -15,33 +15,8 @@ use aws_chatops::transport::slack::{self, SlackOptions, SlackToken, TokenKind};
 use slack_server::{SlackServer, APP_TOKEN, BOT_TOKEN};
 use support::*;
 
-const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alarms";
+const TOPIC: &str = NOTIFICATION_TOPIC;
 const ALARM: &str = include_str!("../fixtures/notifications/cloudwatch-alarm.json");
-
-fn publish(emu: &Emulator, message: &str) {
-    let out = std::process::Command::new(root().join(".venv/bin/aws"))
-        .args([
-            "sns",
-            "publish",
-            "--endpoint-url",
-            &emu.url,
-            "--region",
-            "us-east-1",
-            "--topic-arn",
-            TOPIC,
-            "--message",
-            message,
-        ])
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .output()
-        .expect("the AWS CLI runs");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 #[tokio::test]
 async fn issue_11_an_alarm_and_its_ok_arrive_in_the_channel_as_one_thread() {
@@ -85,7 +60,7 @@ async fn issue_11_an_alarm_and_its_ok_arrive_in_the_channel_as_one_thread() {
         let _ = stopped.changed().await;
     }));
 
-    publish(&emu, ALARM);
+    emu.publish(None, ALARM);
     let alarm = slack.wait_nth_message("C0DEMO", 1).await;
     assert!(
         alarm.all_text().contains("ALARM: myHelloWorld-errors"),
@@ -97,8 +72,8 @@ async fn issue_11_an_alarm_and_its_ok_arrive_in_the_channel_as_one_thread() {
         .contains("AWS/Lambda Errors (FunctionName=myHelloWorld)"));
     assert_eq!(alarm.thread_ts, None);
 
-    publish(
-        &emu,
+    emu.publish(
+        None,
         &ALARM.replace("\"NewStateValue\": \"ALARM\"", "\"NewStateValue\": \"OK\""),
     );
     let ok = slack.wait_nth_message("C0DEMO", 2).await;

@@ -115,17 +115,7 @@ fn related(request: &Request, place: Place<'_>) -> Vec<String> {
     let partition = Catalog::builtin().partition(place.region);
     let mut named = Vec::new();
     for resource in &request.operation.iam.related {
-        if is_lambda_function(request, resource) {
-            lambda_functions(request, resource, partition, place, &mut named);
-        } else if let Some(arns) = fill(
-            &resource.arn,
-            &resource.variables,
-            request,
-            partition,
-            place,
-        ) {
-            named.extend(arns.into_iter().map(NamedResource::new));
-        }
+        build(request, resource, partition, place, &mut named);
     }
     let mut arns: Vec<String> = named
         .into_iter()
@@ -178,17 +168,7 @@ fn scope(request: &Request, action: &IamAction, place: Place<'_>) -> Scope {
             .variables
             .values()
             .any(|m| request.params.contains_key(m));
-        if is_lambda_function(request, resource) {
-            lambda_functions(request, resource, partition, place, &mut named);
-        } else if let Some(arns) = fill(
-            &resource.arn,
-            &resource.variables,
-            request,
-            partition,
-            place,
-        ) {
-            named.extend(arns.into_iter().map(NamedResource::new));
-        }
+        build(request, resource, partition, place, &mut named);
     }
     named.sort_by(|a, b| a.arn.cmp(&b.arn));
     named.dedup();
@@ -209,6 +189,28 @@ fn scope(request: &Request, action: &IamAction, place: Place<'_>) -> Scope {
         };
     }
     Scope::Named(named)
+}
+
+/// The resources of one type the request names: Lambda functions as Lambda resolves them,
+/// anything else by filling the type's ARN format.
+fn build(
+    request: &Request,
+    resource: &IamResource,
+    partition: &str,
+    place: Place<'_>,
+    named: &mut Vec<NamedResource>,
+) {
+    if is_lambda_function(request, resource) {
+        lambda_functions(request, resource, partition, place, named);
+    } else if let Some(arns) = fill(
+        &resource.arn,
+        &resource.variables,
+        request,
+        partition,
+        place,
+    ) {
+        named.extend(arns.into_iter().map(NamedResource::new));
+    }
 }
 
 /// `function` or `alarm`, or `function or function alias` for an action with several types.

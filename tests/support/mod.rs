@@ -16,6 +16,10 @@ pub fn root() -> PathBuf {
 
 static PYTHON_ENV: Once = Once::new();
 
+/// The emulator's notification topic (scripts/emulator.py), which delivers to the queue
+/// `aws-chatops-notifications` in the bot's account.
+pub const NOTIFICATION_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alarms";
+
 /// A seeded moto server on a free loopback port; stopped on drop.
 pub struct Emulator {
     child: Child,
@@ -93,6 +97,38 @@ impl Emulator {
                 (v["url"].as_str().unwrap_or_default().to_owned(), body)
             })
             .collect()
+    }
+
+    /// Publishes to the seeded notification topic (`alarms`, in the bot's account) with the
+    /// AWS CLI, as CloudWatch or EventBridge would.
+    pub fn publish(&self, subject: Option<&str>, message: &str) {
+        let mut args = vec![
+            "sns",
+            "publish",
+            "--endpoint-url",
+            &self.url,
+            "--region",
+            "us-east-1",
+            "--topic-arn",
+            NOTIFICATION_TOPIC,
+            "--message",
+            message,
+        ];
+        if let Some(subject) = subject {
+            args.extend(["--subject", subject]);
+        }
+        let out = Command::new(root().join(".venv/bin/aws"))
+            .args(args)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .expect("the AWS CLI runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     pub fn count_assume_role(&self) -> usize {
