@@ -154,6 +154,11 @@ pub struct ChannelConfig {
     /// (still masked for managed identifiers); every other payload is masked whole.
     #[serde(default)]
     pub log_payloads_for: Vec<String>,
+    /// Request parameters (API member names, any depth, case-insensitive) replaced by their
+    /// name in this channel's audit records whatever their content, as Lex obfuscates slots;
+    /// members the API model marks sensitive are obfuscated without being listed.
+    #[serde(default)]
+    pub obfuscate_params: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -350,6 +355,17 @@ impl Config {
                     problem(
                         format!("{at}.log_payloads_for[{j}]"),
                         format!("`{function}` is not a Lambda function name"),
+                    );
+                }
+            }
+            for (j, param) in channel.obfuscate_params.iter().enumerate() {
+                if param.is_empty()
+                    || !param.starts_with(|c: char| c.is_ascii_alphabetic())
+                    || !param.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    problem(
+                        format!("{at}.obfuscate_params[{j}]"),
+                        format!("`{param}` is not a parameter name (like `Payload` or `payload`)"),
                     );
                 }
             }
@@ -585,6 +601,7 @@ role_arn = "not-an-arn"
         let channel = config.channel("C0DEMO").unwrap();
         assert!(!channel.cloudwatch_logs);
         assert!(channel.log_payloads_for.is_empty());
+        assert!(channel.obfuscate_params.is_empty());
         assert_eq!(channel.log_group_name(), "/aws/chatbot/ops-demo");
     }
 
@@ -594,7 +611,7 @@ role_arn = "not-an-arn"
             "{}\n{}",
             DEMO.replace(
                 "logging = \"all\"",
-                "logging = \"errors\"\ncloudwatch_logs = true\nlog_group = \"bad group!\"\nlog_payloads_for = [\"\"]"
+                "logging = \"errors\"\ncloudwatch_logs = true\nlog_group = \"bad group!\"\nlog_payloads_for = [\"\"]\nobfuscate_params = [\"Payload\", \"--zip file\"]"
             ),
             r#"
 [audit]
@@ -619,6 +636,7 @@ batch_size = 0
             [
                 "channels[0].log_group",
                 "channels[0].log_payloads_for[0]",
+                "channels[0].obfuscate_params[1]",
                 "audit.custom_identifiers[1].regex",
                 "audit.custom_identifiers[2].regex",
                 "audit.custom_identifiers[3].name",
@@ -630,6 +648,7 @@ batch_size = 0
         let fixed = text
             .replace("bad group!", "/aws/chatbot/custom")
             .replace("[\"\"]", "[\"myHelloWorld\"]")
+            .replace("--zip file", "ZipFile")
             .replace("  { name = \"Broken\", regex = \"(\" },\n", "")
             .replace("  { name = \"Everything\", regex = \".*\" },\n", "")
             .replace("  { name = \"EmailAddress\", regex = \"x@y\" },\n", "")
@@ -637,6 +656,7 @@ batch_size = 0
             .replace("batch_size = 0", "batch_size = 100");
         let config = Config::from_toml(&fixed).unwrap();
         assert_eq!(config.channels[0].log_group_name(), "/aws/chatbot/custom");
+        assert_eq!(config.channels[0].obfuscate_params, ["Payload", "ZipFile"]);
         assert_eq!(config.audit.custom_identifiers[0].regex, "EMP-\\d{6}");
     }
 

@@ -215,40 +215,50 @@ pub(super) fn rules() -> Vec<Rule> {
         Rule::new(
             "OpenSshPrivateKey",
             r"-----BEGIN OPENSSH PRIVATE KEY-----(?s:.*?)(?:-----END OPENSSH PRIVATE KEY-----|\z)",
-        ),
+        )
+        .prefilter(&["-----begin"]),
         Rule::new(
             "PgpPrivateKey",
             r"-----BEGIN PGP PRIVATE KEY BLOCK-----(?s:.*?)(?:-----END PGP PRIVATE KEY BLOCK-----|\z)",
-        ),
+        )
+        .prefilter(&["-----begin"]),
         Rule::new(
             "PuttyPrivateKey",
             r"PuTTY-User-Key-File-\d+:(?s:.*?)(?:Private-MAC: ?[0-9A-Fa-f]+|\z)",
-        ),
+        )
+        .prefilter(&["putty-user-key-file-"]),
         Rule::new(
             "PkcsPrivateKey",
             r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----(?s:.*?)(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\z)",
-        ),
+        )
+        .prefilter(&["-----begin"]),
         Rule::new(
             "SlackToken",
             r"\b(?:xox[a-z](?:\.xox[a-z])?-\d[0-9A-Za-z-]{8,}|xapp-\d-[0-9A-Za-z-]{8,})|https://hooks\.slack\.com/(?:services|workflows|triggers)/[0-9A-Za-z_/-]{8,}",
-        ),
+        )
+        .prefilter(&["xox", "xapp-", "hooks.slack.com"]),
         // STS session tokens: by their fixed prefixes, or any long base64 run right after
         // a session-token keyword. URL-encoded tokens (%2F, %2B, %3D) are covered too.
         Rule::new(
             "AwsSessionToken",
             r"(?:FQoGZXIvYXdzE|FwoGZXIvYXdzE|IQoJb3JpZ2luX2Vj)(?:[0-9A-Za-z/+=]|%[0-9A-Fa-f]{2}){16,}",
         )
-        .check(b64_boundaries),
+        .check(b64_boundaries)
+        .prefilter(&["FQoGZXIvYXdzE", "FwoGZXIvYXdzE", "IQoJb3JpZ2luX2Vj"]),
         Rule::new(
             "AwsSessionToken",
             r#"(?i:session[-_ ]?token|security[-_ ]?token)[\\"'\s:=>]{1,8}((?:[0-9A-Za-z/+=]|%[0-9A-Fa-f]{2}){100,})"#,
         )
-        .group(1),
-        Rule::new("AwsSecretKey", r"[0-9A-Za-z/+]{40,}").check(aws_secret_key),
+        .group(1)
+        .prefilter(&["session", "security"]),
+        Rule::new("AwsSecretKey", r"[0-9A-Za-z/+]{40,}")
+            .check(aws_secret_key)
+            .prefilter(&["secret", "credential", "akia", "asia", "abia", "acca"]),
         Rule::new(
             "AwsAccessKeyId",
             r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
-        ),
+        )
+        .prefilter(&["akia", "asia", "abia", "acca"]),
         Rule {
             key_group: Some(1),
             ..Rule::new(
@@ -258,9 +268,14 @@ pub(super) fn rules() -> Vec<Rule> {
                 ),
             )
             .group(2)
+            .prefilter(&["passw", "passphrase", "secret", "api", "private", "token"])
         },
-        Rule::new("Secret", r"(?i)\bbearer\s+([0-9A-Za-z._~+/-]{16,}=*)").group(1),
-        Rule::new("Secret", r"://[^\s:/@]+:([^\s@/]{3,})@").group(1),
+        Rule::new("Secret", r"(?i)\bbearer\s+([0-9A-Za-z._~+/-]{16,}=*)")
+            .group(1)
+            .prefilter(&["bearer"]),
+        Rule::new("Secret", r"://[^\s:/@]+:([^\s@/]{3,})@")
+            .group(1)
+            .prefilter(&["://"]),
     ]
 }
 
@@ -270,7 +285,8 @@ pub(super) fn contact_rules() -> Vec<Rule> {
         Rule::new(
             "EmailAddress",
             r"[0-9A-Za-z._%+-]+@[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*\.[A-Za-z]{2,}\b",
-        ),
+        )
+        .prefilter(&["@"]),
         Rule::new(
             "IpAddress",
             r"\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\b",
@@ -280,12 +296,14 @@ pub(super) fn contact_rules() -> Vec<Rule> {
             "IpAddress",
             r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}(?:\.\d{1,3}){0,3}",
         )
-        .check(ipv6),
+        .check(ipv6)
+        .prefilter(&[":"]),
         Rule::new(
             "PhoneNumber",
             r"\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,5}",
         )
-        .check(international_phone),
+        .check(international_phone)
+        .prefilter(&["+"]),
         Rule::new(
             "PhoneNumber",
             r"(?:\b1[ .-])?(?:\(\d{3}\) ?|\b\d{3}[ .-])\d{3}[ .-]\d{4}\b",

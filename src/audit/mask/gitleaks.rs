@@ -145,7 +145,7 @@ pub(super) fn allowed(allow: &[Arc<Allowlist>], secret: &str, whole: &str, line:
 /// A gitleaks (RE2) pattern with its Perl classes spelled out in ASCII, as RE2 reads them:
 /// `\w` → `[0-9A-Za-z_]`, `\d` → `[0-9]`, `\s` → `[\t\n\f\r ]`, `\b` → `(?-u:\b)`, in and
 /// out of bracketed classes.
-fn re2_classes(pattern: &str) -> String {
+pub(super) fn re2_classes(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len() + 32);
     let mut chars = pattern.chars().peekable();
     let mut in_class = false;

@@ -66,25 +66,32 @@ pub(super) fn rules() -> Vec<Rule> {
         Rule::new(
             "Address",
             &format!(r"\b(?:P\.? ?O\.? Box|Postfach) \d{{1,6}}\b{tail}"),
-        ),
+        )
+        .prefilter(&["box", "postfach"]),
         Rule::new(
             "Address",
             &format!(
                 r"\b[A-Z][a-zäöüß]+(?:straße|strasse|str\.|weg|platz|allee|gasse|ring|damm|ufer)(?: \d{{1,4}}[a-z]?)\b{continental_tail}"
             ),
-        ),
+        )
+        .prefilter(&["straße", "strasse", "str.", "weg", "platz", "allee", "gasse", "ring", "damm", "ufer"]),
         Rule::new(
             "Address",
             &format!(
                 r"\b\d{{1,4}}(?: ?(?:bis|ter))?,? (?i:rue|avenue|boulevard|bd|place|chemin|allée|impasse|quai|calle|avenida|plaza|paseo|via|viale|piazza|corso) (?:(?:de|du|des|la|le|les|del|della|di|d'|l')[ ']?)*[A-Z][a-zà-ÿ'-]+(?: [A-Z][a-zà-ÿ'-]+){{0,3}}{continental_tail}"
             ),
-        ),
+        )
+        .prefilter(&[
+            "rue", "avenue", "boulevard", "bd", "place", "chemin", "allée", "impasse", "quai",
+            "calle", "avenida", "plaza", "paseo", "via", "piazza", "corso",
+        ]),
         Rule::new(
             "Address",
             &format!(
                 r"\b(?:Calle|Avenida|Plaza|Paseo|Via|Viale|Piazza|Corso) (?:(?:de|del|della|di|la) )*[A-Z][a-zà-ÿ]+(?: [A-Z][a-zà-ÿ]+){{0,2}},? \d{{1,4}}\b{continental_tail}"
             ),
-        ),
+        )
+        .prefilter(&["calle", "avenida", "plaza", "paseo", "via", "piazza", "corso"]),
         // An honorific and the name after it.
         Rule::new(
             "Name",
@@ -93,6 +100,9 @@ pub(super) fn rules() -> Vec<Rule> {
                 name_of(1)
             ),
         )
+        .prefilter(&[
+            "mr", "ms", "miss", "mx", "dr", "prof", "dame", "herr", "frau", "mme", "mlle", "sr",
+        ])
         .group(1)
         .check_captures(looks_like_a_name),
         // Words that introduce a person, then at least two capitalised words.
@@ -103,6 +113,11 @@ pub(super) fn rules() -> Vec<Rule> {
                 name_of(2)
             ),
         )
+        .prefilter(&[
+            "dear", "name", "customer", "contact", "holder", "signed", "regards", "sincerely",
+            "thank", "patient", "employee", "applicant", "requester", "requested", "submitted",
+            "reported", "opened", "assigned", "owner", "recipient", "attn",
+        ])
         .group(1)
         .check_captures(looks_like_a_name),
         // A labelled first or last name, or a greeting, may be one word.
@@ -118,14 +133,7 @@ pub(super) fn rules() -> Vec<Rule> {
             };
             !NOT_NAMES.contains(&m.as_str()) && !text.is_empty()
         })
+        .prefilter(&["name", "dear", "hi", "hello", "hey"])
         .group_first(),
     ]
-}
-
-impl Rule {
-    /// Masks the first capture group that took part.
-    fn group_first(mut self) -> Rule {
-        self.group = super::Group::FirstNonEmpty;
-        self
-    }
 }

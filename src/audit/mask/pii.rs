@@ -627,7 +627,8 @@ pub(super) fn rules() -> Vec<Rule> {
             r#"(?i)\blat(?:itude)?["']?\s*[:=]\s*["']?(([-+]?\d{1,2}\.\d{3,})\b[^0-9]{1,24}?\b(?:lng|lon|long(?:itude)?)["']?\s*[:=]\s*["']?([-+]?\d{1,3}\.\d{3,}))"#,
         )
         .group(1)
-        .check_captures(lat_long),
+        .check_captures(lat_long)
+        .prefilter(&["lat"]),
     ]);
     rules
 }
