@@ -361,7 +361,9 @@ impl Config {
             for (j, param) in channel.obfuscate_params.iter().enumerate() {
                 if param.is_empty()
                     || !param.starts_with(|c: char| c.is_ascii_alphabetic())
-                    || !param.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                    || !param
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
                 {
                     problem(
                         format!("{at}.obfuscate_params[{j}]"),

@@ -97,7 +97,9 @@ fn expand(template: &str, rng: &mut Rng) -> String {
             continue;
         }
         let alphabet: Option<&[u8]> = match inner.split(':').next() {
-            Some("alnum") => Some(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"),
+            Some("alnum") => {
+                Some(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+            }
             Some("hex") => Some(b"0123456789abcdef"),
             Some("digit") => Some(b"0123456789"),
             Some("lower") => Some(b"abcdefghijklmnopqrstuvwxyz"),
@@ -111,7 +113,10 @@ fn expand(template: &str, rng: &mut Rng) -> String {
             }
             _ => None,
         };
-        let count = inner.split(':').nth(1).and_then(|n| n.parse::<usize>().ok());
+        let count = inner
+            .split(':')
+            .nth(1)
+            .and_then(|n| n.parse::<usize>().ok());
         out.push_str(&rest[..open]);
         match (alphabet, count) {
             (Some(alphabet), Some(n)) => (0..n).for_each(|_| out.push(rng.pick(alphabet))),
@@ -163,8 +168,16 @@ pub fn corpus() -> Corpus {
         .map(|(name, v)| {
             let id: Identifier =
                 serde_json::from_value(v).unwrap_or_else(|e| panic!("corpus {name}: {e}"));
-            let masked = id.masked.into_iter().map(|t| case(t, true, &mut rng)).collect();
-            let kept = id.kept.into_iter().map(|t| case(t, false, &mut rng)).collect();
+            let masked = id
+                .masked
+                .into_iter()
+                .map(|t| case(t, true, &mut rng))
+                .collect();
+            let kept = id
+                .kept
+                .into_iter()
+                .map(|t| case(t, false, &mut rng))
+                .collect();
             (name, (id.category, masked, kept))
         })
         .collect();
@@ -226,7 +239,9 @@ impl Evaluation {
     }
 
     pub fn table(&self) -> String {
-        let mut out = String::from("identifier | category | masked | missed | false alarms | recall | precision\n");
+        let mut out = String::from(
+            "identifier | category | masked | missed | false alarms | recall | precision\n",
+        );
         for (name, (cat, s)) in &self.scores {
             let _ = writeln!(
                 out,
@@ -259,7 +274,7 @@ pub fn evaluate(masker: &Masker, corpus: &Corpus) -> Evaluation {
         .map(|(name, (cat, ..))| (name.clone(), (*cat, Score::default())))
         .collect();
     let mut failures = Vec::new();
-    let mut false_alarm = |scores: &mut BTreeMap<String, (Category, Score)>, name: &str| {
+    let false_alarm = |scores: &mut BTreeMap<String, (Category, Score)>, name: &str| {
         scores
             .entry(name.to_owned())
             .or_insert((Category::Credential, Score::default()))
@@ -269,7 +284,11 @@ pub fn evaluate(masker: &Masker, corpus: &Corpus) -> Evaluation {
     for (name, (_, masked_cases, kept)) in &corpus.identifiers {
         for case in masked_cases {
             let value = case.value.as_deref().unwrap_or(&case.text);
-            assert!(case.text.contains(value), "{name}: bad case {:?}", case.text);
+            assert!(
+                case.text.contains(value),
+                "{name}: bad case {:?}",
+                case.text
+            );
             let expected = case.text.replacen(value, &masked(name), 1);
             let got = masker.mask(&case.text);
             if got == expected {
@@ -317,7 +336,10 @@ fn every_managed_identifier_has_both_sides_in_the_corpus() {
     let known = Masker::managed();
     let known = known.identifiers();
     for name in corpus.identifiers.keys() {
-        assert!(known.contains(&name.as_str()), "{name} is not an identifier");
+        assert!(
+            known.contains(&name.as_str()),
+            "{name} is not an identifier"
+        );
     }
 }
 

@@ -68,8 +68,6 @@ pub(super) fn describes_a_secret(key: &str) -> bool {
         .any(|suffix| lower.len() > suffix.len() && lower.ends_with(suffix))
 }
 
-
-
 /// The candidate is a whole base64 run, not a piece of a longer one.
 fn b64_boundaries(text: &str, r: Range<usize>) -> bool {
     !char_before(text, r.start).is_some_and(is_b64) && !char_after(text, r.end).is_some_and(is_b64)
@@ -207,7 +205,6 @@ pub(super) fn not_inside_number(text: &str, r: Range<usize>) -> bool {
         && !dotted_digit(before, before2)
 }
 
-
 /// The credential identifiers, in the order they are applied.
 pub(super) fn rules() -> Vec<Rule> {
     let secret_words = SECRET_WORDS.trim_end_matches("|^token$");
@@ -298,12 +295,9 @@ pub(super) fn contact_rules() -> Vec<Rule> {
         )
         .check(ipv6)
         .prefilter(&[":"]),
-        Rule::new(
-            "PhoneNumber",
-            r"\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,5}",
-        )
-        .check(international_phone)
-        .prefilter(&["+"]),
+        Rule::new("PhoneNumber", r"\+[1-9]\d{0,2}(?:[ .-]?\(?\d{1,4}\)?){2,5}")
+            .check(international_phone)
+            .prefilter(&["+"]),
         Rule::new(
             "PhoneNumber",
             r"(?:\b1[ .-])?(?:\(\d{3}\) ?|\b\d{3}[ .-])\d{3}[ .-]\d{4}\b",

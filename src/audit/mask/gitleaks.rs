@@ -94,8 +94,7 @@ impl Allowlist {
     /// with `condition = "AND"`, or paths only).
     fn from_raw(raw: RawAllowlist) -> Option<Allowlist> {
         let and = raw.condition.as_deref() == Some("AND");
-        if (and && !raw.paths.is_empty()) || (raw.regexes.is_empty() && raw.stopwords.is_empty())
-        {
+        if (and && !raw.paths.is_empty()) || (raw.regexes.is_empty() && raw.stopwords.is_empty()) {
             return None;
         }
         Some(Allowlist {
@@ -111,13 +110,12 @@ impl Allowlist {
     }
 
     fn regexes(&self) -> &[Regex] {
-        self.regexes
-            .get_or_init(|| {
-                self.patterns
-                    .iter()
-                    .filter_map(|p| Regex::new(&re2_classes(p)).ok())
-                    .collect()
-            })
+        self.regexes.get_or_init(|| {
+            self.patterns
+                .iter()
+                .filter_map(|p| Regex::new(&re2_classes(p)).ok())
+                .collect()
+        })
     }
 
     fn allows(&self, secret: &str, whole: &str, line: &str) -> bool {
@@ -337,7 +335,10 @@ mod tests {
             .iter()
             .filter(|(id, _)| !SKIPPED.iter().any(|(s, _)| s == id))
             .collect();
-        assert!(unreviewed.is_empty(), "rules that do not compile: {unreviewed:?}");
+        assert!(
+            unreviewed.is_empty(),
+            "rules that do not compile: {unreviewed:?}"
+        );
         assert!(report.compiled.len() > 200, "{}", report.compiled.len());
         // Every allowlist regex compiles too.
         let ruleset = parse();

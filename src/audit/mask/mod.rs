@@ -250,17 +250,17 @@ struct Rules {
 static RULES: LazyLock<Rules> = LazyLock::new(|| {
     // Managed patterns use ASCII classes and word boundaries, as gitleaks' RE2 ones do: the
     // data they find is ASCII, and the fast engines never give up on a non-ASCII text.
-    let ascii = |rules: Vec<Rule>| -> Vec<Rule> {
+    let ascii = |rules: Vec<Rule>, in_set: bool| -> Vec<Rule> {
         rules
             .into_iter()
             .map(|mut r| {
                 r.pattern = gitleaks::re2_classes(&r.pattern);
-                r.in_set = true;
+                r.in_set = in_set;
                 r
             })
             .collect()
     };
-    let mut rules = ascii(credentials::rules());
+    let mut rules = ascii(credentials::rules(), false);
     let (specific, generic) = gitleaks::rules();
     // Vendor formats before the bot's own `key=value` rule, so a GitHub token after
     // `token=` is named for what it is; gitleaks' generic rule only after it.
@@ -270,9 +270,11 @@ static RULES: LazyLock<Rules> = LazyLock::new(|| {
         .unwrap_or(rules.len());
     rules.splice(secret_at..secret_at, specific);
     rules.extend(generic);
-    rules.extend(ascii(pii::rules()));
-    rules.extend(ascii(people::rules()));
-    rules.extend(ascii(credentials::contact_rules()));
+    // The set holds the short number-shaped patterns only: with the long ones (private keys,
+    // names, addresses) its lazy DFA outgrows its cache and the set pass turns slow.
+    rules.extend(ascii(pii::rules(), true));
+    rules.extend(ascii(people::rules(), false));
+    rules.extend(ascii(credentials::contact_rules(), true));
     build(rules)
 });
 
@@ -308,7 +310,10 @@ fn build(mut rules: Vec<Rule>) -> Rules {
             })
         })
         .collect();
-    let set = RegexSet::new(&set_patterns).ok();
+    let set = regex::RegexSetBuilder::new(&set_patterns)
+        .dfa_size_limit(16 << 20)
+        .build()
+        .ok();
     Rules {
         rules,
         keywords,
@@ -339,7 +344,10 @@ impl Hits {
             let id = m.pattern().as_usize();
             found[id] = true;
             if rules.close[id] && stands_as_word(text, m.range()) {
-                close.push(Hit { id, range: m.range() });
+                close.push(Hit {
+                    id,
+                    range: m.range(),
+                });
             }
         }
         Hits { found, close }
@@ -389,7 +397,10 @@ pub struct Masker {
 impl std::fmt::Debug for Masker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Masker")
-            .field("custom", &self.custom.iter().map(|r| &r.name).collect::<Vec<_>>())
+            .field(
+                "custom",
+                &self.custom.iter().map(|r| &r.name).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -486,7 +497,11 @@ impl Masker {
     /// For benchmarks: the time each rule that runs on `text` takes, over `rounds` runs,
     /// slowest first (rule name, pattern's first 60 characters, time).
     #[doc(hidden)]
-    pub fn rule_timings(&self, text: &str, rounds: u32) -> Vec<(String, String, std::time::Duration)> {
+    pub fn rule_timings(
+        &self,
+        text: &str,
+        rounds: u32,
+    ) -> Vec<(String, String, std::time::Duration)> {
         let rules = &*RULES;
         let hits = Hits::scan(rules, text);
         let possible = rules.set.as_ref().map(|set| set.matches(text));
@@ -513,15 +528,23 @@ impl Masker {
         for _ in 0..rounds {
             std::hint::black_box(Hits::scan(rules, text).close.len());
         }
-        timings.push(("(keyword scan)".into(), String::new(), started.elapsed() / rounds));
+        timings.push((
+            "(keyword scan)".into(),
+            String::new(),
+            started.elapsed() / rounds,
+        ));
         if let Some(set) = &rules.set {
             let started = std::time::Instant::now();
             for _ in 0..rounds {
                 std::hint::black_box(set.matches(text).matched_any());
             }
-            timings.push(("(regex set pass)".into(), String::new(), started.elapsed() / rounds));
+            timings.push((
+                "(regex set pass)".into(),
+                String::new(),
+                started.elapsed() / rounds,
+            ));
         }
-        timings.sort_by(|a, b| b.2.cmp(&a.2));
+        timings.sort_by_key(|t| std::cmp::Reverse(t.2));
         timings
     }
 
@@ -624,7 +647,10 @@ fn accepts(rule: &Rule, text: &str, caps: &Captures, range: &Range<usize>, hits:
         }
     }
     let value = &text[range.clone()];
-    if rule.entropy.is_some_and(|floor| shannon_entropy(value) < floor) {
+    if rule
+        .entropy
+        .is_some_and(|floor| shannon_entropy(value) < floor)
+    {
         return false;
     }
     !gitleaks::allowed(&rule.allow, value, &caps[0], line_of(text, range))

@@ -145,9 +145,7 @@ fn nie(text: &str, r: Range<usize>) -> bool {
         b'Y' => 1,
         _ => 2,
     };
-    let number = digits(candidate)
-        .iter()
-        .fold(lead, |a, d| a * 10 + d);
+    let number = digits(candidate).iter().fold(lead, |a, d| a * 10 + d);
     candidate.as_bytes().last() == Some(&dni_letter(number))
 }
 
@@ -281,7 +279,9 @@ fn vin(text: &str, r: Range<usize>) -> bool {
         10 => b'X',
         n => b'0' + n as u8,
     };
-    code[8] == check && code.iter().any(u8::is_ascii_digit) && code.iter().any(u8::is_ascii_uppercase)
+    code[8] == check
+        && code.iter().any(u8::is_ascii_digit)
+        && code.iter().any(u8::is_ascii_uppercase)
 }
 
 /// Not all one digit (`00000000`, `11111111`): placeholders, not account numbers.
