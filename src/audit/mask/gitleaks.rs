@@ -293,7 +293,7 @@ pub struct GitleaksReport {
     pub skipped: Vec<(String, String)>,
 }
 
-/// Compiles every rule of the vendored ruleset (tests and `check-config` use it; masking
+/// Compiles every rule of the vendored ruleset (for its test and for diagnostics; masking
 /// compiles each rule on first use).
 pub fn gitleaks_rules_report() -> GitleaksReport {
     static REPORT: LazyLock<GitleaksReport> = LazyLock::new(|| {
