@@ -199,10 +199,20 @@ pub(super) fn not_inside_number(text: &str, r: Range<usize>) -> bool {
     let after2 = text[r.end..].chars().nth(1);
     let before = char_before(text, r.start);
     let before2 = text[..r.start].chars().rev().nth(1);
+    // A value masked before counts as the number it was (`****(Iban)-123-45-6789` is what
+    // is left of a longer number), so masking twice changes nothing.
+    let after_masked = matches!(before, Some('.' | '-')) && {
+        let head = &text[..r.start - 1];
+        head.ends_with(')')
+            && head
+                .rfind("****(")
+                .is_some_and(|i| !head[i..].contains(char::is_whitespace))
+    };
     !glued(before)
         && !glued(after)
         && !dotted_digit(after, after2)
         && !dotted_digit(before, before2)
+        && !after_masked
 }
 
 /// The credential identifiers, in the order they are applied.

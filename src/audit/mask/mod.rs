@@ -337,10 +337,18 @@ struct Hits {
 }
 
 impl Hits {
-    fn scan(rules: &Rules, text: &str) -> Hits {
+    /// The keywords in `text`, except inside values masked before (`****(SecurityCode)` is
+    /// no keyword: masking twice must change nothing).
+    fn scan(rules: &Rules, text: &str, masked: &[(Range<usize>, &str)]) -> Hits {
         let mut found = vec![false; rules.close.len()];
         let mut close = Vec::new();
         for m in rules.keywords.find_overlapping_iter(text) {
+            if masked
+                .iter()
+                .any(|(r, _)| r.start <= m.start() && m.end() <= r.end)
+            {
+                continue;
+            }
             let id = m.pattern().as_usize();
             found[id] = true;
             if rules.close[id] && stands_as_word(text, m.range()) {
@@ -459,7 +467,7 @@ impl Masker {
             Vec::new()
         };
         let rules = &*RULES;
-        let hits = Hits::scan(rules, text);
+        let hits = Hits::scan(rules, text, &found);
         let possible = rules.set.as_ref().map(|set| set.matches(text));
         for (i, rule) in self.rules().enumerate() {
             if !rule.keyword_ids.is_empty() && !hits.any(&rule.keyword_ids) {
@@ -474,16 +482,31 @@ impl Masker {
             let Some(regex) = rule.regex() else {
                 continue;
             };
-            for caps in regex.captures_iter(text) {
+            let mut at = 0;
+            while at <= text.len() {
+                let Some(caps) = regex.captures_at(text, at) else {
+                    break;
+                };
+                let whole = caps.get(0).map_or(at..at, |m| m.range());
+                // Go on after this match; one of its characters moves on at least.
+                at = whole.end.max(next_char(text, whole.start));
                 let Some(range) = masked_range(rule.group, &caps) else {
                     continue;
                 };
-                if range.is_empty()
-                    || found
-                        .iter()
-                        .any(|(r, _)| r.start < range.end && range.start < r.end)
-                    || !accepts(rule, text, &caps, &range, &hits)
-                {
+                let overlap = found
+                    .iter()
+                    .filter(|(r, _)| r.start < range.end && range.start < r.end)
+                    .map(|(r, _)| r.end)
+                    .max();
+                if let Some(end) = overlap {
+                    // A candidate that runs into a value found before may start again just
+                    // after it (`…0130 00-12 Main St` holds an IBAN, then an address).
+                    if end > whole.start && end < whole.end {
+                        at = end;
+                    }
+                    continue;
+                }
+                if range.is_empty() || !accepts(rule, text, &caps, &range, &hits) {
                     continue;
                 }
                 found.push((range, rule.name.as_str()));
@@ -503,7 +526,7 @@ impl Masker {
         rounds: u32,
     ) -> Vec<(String, String, std::time::Duration)> {
         let rules = &*RULES;
-        let hits = Hits::scan(rules, text);
+        let hits = Hits::scan(rules, text, &[]);
         let possible = rules.set.as_ref().map(|set| set.matches(text));
         let mut timings = Vec::new();
         for (i, rule) in self.rules().enumerate() {
@@ -526,7 +549,7 @@ impl Masker {
         }
         let started = std::time::Instant::now();
         for _ in 0..rounds {
-            std::hint::black_box(Hits::scan(rules, text).close.len());
+            std::hint::black_box(Hits::scan(rules, text, &[]).close.len());
         }
         timings.push((
             "(keyword scan)".into(),
@@ -698,6 +721,14 @@ fn replace<'t>(text: &'t str, found: &[(Range<usize>, &str)], offset: usize) -> 
     Cow::Owned(out)
 }
 
+/// The byte offset of the character after the one at `at` (or the end).
+fn next_char(text: &str, at: usize) -> usize {
+    text[at..]
+        .chars()
+        .next()
+        .map_or(text.len() + 1, |c| at + c.len_utf8())
+}
+
 fn char_before(text: &str, at: usize) -> Option<char> {
     text[..at].chars().next_back()
 }
@@ -781,6 +812,18 @@ mod tests {
         .unwrap();
         assert_eq!(m.mask("by EMP-123456"), "by ****(EmployeeId)");
         assert_eq!(m.identifiers().last(), Some(&"EmployeeId"));
+    }
+
+    #[test]
+    fn a_custom_identifier_that_matches_empty_text_cannot_loop_or_panic() {
+        let m = Masker::new(&[CustomIdentifier {
+            name: "Empty".into(),
+            regex: "x*".into(),
+        }])
+        .unwrap();
+        assert_eq!(m.mask("ab"), "ab");
+        assert_eq!(m.mask("axb"), "a****(Empty)b");
+        assert_eq!(m.mask(""), "");
     }
 
     #[test]
