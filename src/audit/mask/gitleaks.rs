@@ -87,6 +87,8 @@ pub(super) struct Allowlist {
     regexes: OnceLock<Vec<Regex>>,
     /// Lower case; a secret containing one is allowed.
     stopwords: Vec<String>,
+    /// The stop words as one automaton (the generic rule has some 1,500), built on first use.
+    stopword_finder: OnceLock<Option<aho_corasick::AhoCorasick>>,
 }
 
 impl Allowlist {
@@ -106,6 +108,7 @@ impl Allowlist {
             patterns: raw.regexes,
             regexes: OnceLock::new(),
             stopwords: raw.stopwords.iter().map(|s| s.to_lowercase()).collect(),
+            stopword_finder: OnceLock::new(),
         })
     }
 
@@ -130,8 +133,19 @@ impl Allowlist {
         if self.stopwords.is_empty() {
             return false;
         }
-        let lower = secret.to_lowercase();
-        self.stopwords.iter().any(|w| lower.contains(w.as_str()))
+        let finder = self.stopword_finder.get_or_init(|| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&self.stopwords)
+                .ok()
+        });
+        match finder {
+            Some(finder) => finder.is_match(secret),
+            None => {
+                let lower = secret.to_lowercase();
+                self.stopwords.iter().any(|w| lower.contains(w.as_str()))
+            }
+        }
     }
 }
 
@@ -261,6 +275,7 @@ pub(super) fn rules() -> (Vec<Rule>, Vec<Rule>) {
                 patterns: vec![GENERIC_ALLOWED_KEYS.to_owned()],
                 regexes: OnceLock::new(),
                 stopwords: Vec::new(),
+                stopword_finder: OnceLock::new(),
             }));
         }
         let pattern = re2_classes(&pattern.replace(TERMINATOR, PROSE_TERMINATOR));
@@ -372,6 +387,20 @@ mod tests {
         assert_eq!(re2_classes(r"a{2,3}\$?{{x}}"), r"a{2,3}\$?\{\{x}}");
         let re = Regex::new(&re2_classes(r"^\w+$")).unwrap();
         assert!(re.is_match("abc_1") && !re.is_match("é"));
+    }
+
+    #[test]
+    fn stop_words_let_a_value_through_in_any_case() {
+        let allow = Allowlist::from_raw(RawAllowlist {
+            regex_target: None,
+            regexes: Vec::new(),
+            stopwords: vec!["example".into()],
+            paths: Vec::new(),
+            condition: None,
+        })
+        .unwrap();
+        assert!(allow.allows("k3yEXAMPLE9", "", ""));
+        assert!(!allow.allows("k3yXAMPLE9", "", ""));
     }
 
     #[test]
