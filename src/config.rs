@@ -170,6 +170,11 @@ pub struct ChannelConfig {
     /// SNS topics whose notifications this channel shows, routed by the envelope's TopicArn.
     #[serde(default)]
     pub sns_topics: Vec<String>,
+    /// Request parameters (API member names, any depth, case-insensitive) replaced by their
+    /// name in this channel's audit records whatever their content, as Lex obfuscates slots;
+    /// members the API model marks sensitive are obfuscated without being listed.
+    #[serde(default)]
+    pub obfuscate_params: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -369,6 +374,19 @@ impl Config {
                     );
                 }
             }
+            for (j, param) in channel.obfuscate_params.iter().enumerate() {
+                if param.is_empty()
+                    || !param.starts_with(|c: char| c.is_ascii_alphabetic())
+                    || !param
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                {
+                    problem(
+                        format!("{at}.obfuscate_params[{j}]"),
+                        format!("`{param}` is not a parameter name (like `Payload` or `payload`)"),
+                    );
+                }
+            }
             if let Some(users) = &channel.allowed_users {
                 for (j, user) in users.iter().enumerate() {
                     if !is_slack_id(user, &['U', 'W']) {
@@ -444,7 +462,7 @@ impl Config {
                     format!("{at}.name"),
                     format!("`{}` is not a name (letters, digits, _ and -)", id.name),
                 );
-            } else if crate::audit::mask::MANAGED.contains(&id.name.as_str())
+            } else if crate::identifiers::MANAGED.contains(&id.name.as_str())
                 || !names.insert(id.name.as_str())
             {
                 problem(
@@ -695,6 +713,7 @@ role_arn = "not-an-arn"
         let channel = config.channel("C0DEMO").unwrap();
         assert!(!channel.cloudwatch_logs);
         assert!(channel.log_payloads_for.is_empty());
+        assert!(channel.obfuscate_params.is_empty());
         assert_eq!(channel.log_group_name(), "/aws/chatbot/ops-demo");
     }
 
@@ -704,7 +723,7 @@ role_arn = "not-an-arn"
             "{}\n{}",
             DEMO.replace(
                 "logging = \"all\"",
-                "logging = \"errors\"\ncloudwatch_logs = true\nlog_group = \"bad group!\"\nlog_payloads_for = [\"\"]"
+                "logging = \"errors\"\ncloudwatch_logs = true\nlog_group = \"bad group!\"\nlog_payloads_for = [\"\"]\nobfuscate_params = [\"Payload\", \"--zip file\"]"
             ),
             r#"
 [audit]
@@ -729,6 +748,7 @@ batch_size = 0
             [
                 "channels[0].log_group",
                 "channels[0].log_payloads_for[0]",
+                "channels[0].obfuscate_params[1]",
                 "audit.custom_identifiers[1].regex",
                 "audit.custom_identifiers[2].regex",
                 "audit.custom_identifiers[3].name",
@@ -740,6 +760,7 @@ batch_size = 0
         let fixed = text
             .replace("bad group!", "/aws/chatbot/custom")
             .replace("[\"\"]", "[\"myHelloWorld\"]")
+            .replace("--zip file", "ZipFile")
             .replace("  { name = \"Broken\", regex = \"(\" },\n", "")
             .replace("  { name = \"Everything\", regex = \".*\" },\n", "")
             .replace("  { name = \"EmailAddress\", regex = \"x@y\" },\n", "")
@@ -747,6 +768,7 @@ batch_size = 0
             .replace("batch_size = 0", "batch_size = 100");
         let config = Config::from_toml(&fixed).unwrap();
         assert_eq!(config.channels[0].log_group_name(), "/aws/chatbot/custom");
+        assert_eq!(config.channels[0].obfuscate_params, ["Payload", "ZipFile"]);
         assert_eq!(config.audit.custom_identifiers[0].regex, "EMP-\\d{6}");
     }
 

@@ -28,6 +28,7 @@ pub mod config;
 pub mod events;
 pub mod execute;
 pub mod guard;
+pub mod identifiers;
 pub mod limits;
 pub mod metrics;
 pub mod normalize;

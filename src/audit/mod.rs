@@ -182,6 +182,8 @@ struct ChannelAudit {
     level: LogLevel,
     log_group: Option<String>,
     log_payloads_for: Vec<String>,
+    /// Parameters replaced by their name whatever their content (`obfuscate_params`).
+    obfuscate_params: Vec<String>,
 }
 
 /// Writes audit records: masked, filtered by each channel's logging level, as one JSON line
@@ -226,6 +228,7 @@ impl Auditor {
                         level: c.logging,
                         log_group: c.cloudwatch_logs.then(|| c.log_group_name()),
                         log_payloads_for: c.log_payloads_for.clone(),
+                        obfuscate_params: c.obfuscate_params.clone(),
                     },
                 )
             })
@@ -296,16 +299,21 @@ impl Auditor {
         }
     }
 
-    /// The record as it is written: Lambda payloads masked unless the channel opted the
-    /// function in, then every managed and custom identifier masked in `params` and `reason`.
+    /// The record as it is written: obfuscated parameters replaced by their name, Lambda
+    /// payloads masked unless the channel opted the function in, then every managed and
+    /// custom identifier masked in `params` and `reason`.
     pub fn masked(&self, mut record: AuditRecord) -> AuditRecord {
-        let opted_in = self
-            .channel(&record.channel)
+        let channel = self.channel(&record.channel);
+        let opted_in = channel
             .map(|c| c.log_payloads_for.as_slice())
+            .unwrap_or_default();
+        let listed = channel
+            .map(|c| c.obfuscate_params.as_slice())
             .unwrap_or_default();
         if record.service.as_deref() == Some("lambda") {
             mask_lambda_payloads(&mut record.params, opted_in);
         }
+        obfuscate_params(&mut record, listed);
         self.masker.mask_json(&mut record.params);
         if let Some(reason) = &mut record.reason {
             if let std::borrow::Cow::Owned(masked) = self.masker.mask(reason) {
@@ -349,6 +357,86 @@ impl Auditor {
             sink.send(&group, &line);
         }
         true
+    }
+}
+
+/// Lex's slot obfuscation, for commands: every parameter the API model marks sensitive, and
+/// every one the channel lists (by API or CLI name, at any depth, case-insensitively), is
+/// replaced by its name, `{ZipFile}`, whatever its content. Lambda's payload members are
+/// the exception when only the model marks them: they keep their shape with every value
+/// masked (or, for the functions in `log_payloads_for`, their content).
+fn obfuscate_params(record: &mut AuditRecord, listed: &[String]) {
+    let catalog = crate::catalog::Catalog::builtin();
+    let input = record
+        .service
+        .as_deref()
+        .and_then(|s| catalog.service(s))
+        .and_then(|service| {
+            let op = service.operation(record.operation.as_deref()?)?;
+            Some((service, op.input.as_deref()?))
+        });
+    let is_lambda = record.service.as_deref() == Some("lambda");
+    let listed: Vec<String> = listed.iter().map(|p| comparable(p)).collect();
+    obfuscate(input, &mut record.params, &listed, is_lambda, 0);
+}
+
+/// `ZipFile`, `zip-file` and `zipfile` compare equal.
+fn comparable(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Walks `value` (of `shape`, when the model knows it) and obfuscates its members. Bounded
+/// in depth: a request is a few levels deep, and a record must never blow the stack.
+fn obfuscate(
+    shape: Option<(&crate::catalog::Service, &str)>,
+    value: &mut Value,
+    listed: &[String],
+    is_lambda: bool,
+    depth: usize,
+) {
+    use crate::catalog::Shape;
+    const MAX_DEPTH: usize = 32;
+    if depth > MAX_DEPTH {
+        return;
+    }
+    let model = shape.map(|(service, name)| (service, service.shape(name)));
+    match value {
+        Value::Object(members) => {
+            for (name, v) in members.iter_mut() {
+                let member = match model {
+                    Some((service, Shape::Structure { members, .. })) => members
+                        .iter()
+                        .find(|m| m.name == *name)
+                        .map(|m| (service, m.shape.as_str())),
+                    Some((service, Shape::Map { value, .. })) => {
+                        Some((service, value.shape.as_str()))
+                    }
+                    _ => None,
+                };
+                let sensitive = member.is_some_and(|(service, s)| service.shape(s).is_sensitive())
+                    && !(is_lambda && depth == 0 && PAYLOAD_MEMBERS.contains(&name.as_str()));
+                if sensitive || listed.contains(&comparable(name)) {
+                    *v = Value::String(format!("{{{name}}}"));
+                } else {
+                    obfuscate(member, v, listed, is_lambda, depth + 1);
+                }
+            }
+        }
+        Value::Array(items) => {
+            let item = match model {
+                Some((service, Shape::List { member, .. })) => {
+                    Some((service, member.shape.as_str()))
+                }
+                _ => None,
+            };
+            for v in items {
+                obfuscate(item, v, listed, is_lambda, depth + 1);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -439,6 +527,50 @@ mod tests {
         let mut params = json!({"FunctionName": "arn:aws:lambda:us-east-1:1:function:f", "Payload": "{\"a\": 1}"});
         mask_lambda_payloads(&mut params, &["f".into()]);
         assert_eq!(params["Payload"], "{\"a\": 1}");
+    }
+
+    #[test]
+    fn sensitive_and_listed_parameters_are_replaced_by_their_name() {
+        let mut r = AuditRecord::new("T", "C", "U");
+        r.service = Some("lambda".into());
+        r.operation = Some("update-function-configuration".into());
+        r.params = json!({
+            "FunctionName": "f",
+            "Description": "for Jane Doe",
+            "Environment": {"Variables": {"DB_URL": "postgres://db", "MODE": "x"}},
+        });
+        obfuscate_params(&mut r, &[]);
+        // The model marks the environment variables sensitive.
+        assert_eq!(r.params["Environment"]["Variables"], "{Variables}");
+        assert_eq!(r.params["Description"], "for Jane Doe");
+        // A channel's list, by CLI or API name, at any depth, whatever the content.
+        obfuscate_params(&mut r, &["description".into(), "function-name".into()]);
+        assert_eq!(r.params["Description"], "{Description}");
+        assert_eq!(r.params["FunctionName"], "{FunctionName}");
+
+        let mut r = AuditRecord::new("T", "C", "U");
+        r.service = Some("lambda".into());
+        r.operation = Some("update-function-code".into());
+        r.params = json!({"FunctionName": "f", "ZipFile": "UEsDBBQAAAAI", "Publish": true});
+        obfuscate_params(&mut r, &[]);
+        assert_eq!(r.params["ZipFile"], "{ZipFile}");
+        assert_eq!(r.params["Publish"], true);
+
+        // Invoke's payload keeps its own treatment (shape kept, values masked) unless listed.
+        let mut r = AuditRecord::new("T", "C", "U");
+        r.service = Some("lambda".into());
+        r.operation = Some("invoke".into());
+        r.params = json!({"FunctionName": "f", "Payload": "{\"a\": 1}"});
+        obfuscate_params(&mut r, &[]);
+        assert_eq!(r.params["Payload"], "{\"a\": 1}");
+        obfuscate_params(&mut r, &["Payload".into()]);
+        assert_eq!(r.params["Payload"], "{Payload}");
+
+        // An unknown command: only the list applies.
+        let mut r = AuditRecord::new("T", "C", "U");
+        r.params = json!({"nested": [{"Secret": "x"}]});
+        obfuscate_params(&mut r, &["secret".into()]);
+        assert_eq!(r.params["nested"][0]["Secret"], "{Secret}");
     }
 
     #[test]
