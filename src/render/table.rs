@@ -146,7 +146,9 @@ impl Builder {
             self.new_section(title, indent);
         }
         match current {
-            Value::Array(items) if items[0].is_object() => self.from_list(items, indent, title),
+            Value::Array(items) if items[0].is_object() => {
+                self.sub_table_from_list(items, indent, title)
+            }
             Value::Array(items) => {
                 for item in items {
                     match item {
@@ -168,7 +170,7 @@ impl Builder {
                     }
                 }
             }
-            Value::Object(map) => self.from_dict(map, indent),
+            Value::Object(map) => self.sub_table_from_dict(map, indent),
             _ => {}
         }
         true
@@ -176,7 +178,7 @@ impl Builder {
 
     /// `_build_sub_table_from_dict`: one row under its keys (two cells when there is one
     /// scalar), then a section per nested value.
-    fn from_dict(&mut self, map: &Map<String, Value>, indent: usize) {
+    fn sub_table_from_dict(&mut self, map: &Map<String, Value>, indent: usize) {
         let (headers, more) = scalar_keys(map);
         if headers.len() == 1 {
             let row = vec![headers[0].clone(), python_str(&map[&headers[0]])];
@@ -194,7 +196,7 @@ impl Builder {
 
     /// `_build_sub_table_from_list`: one column per scalar key of any item, one row per
     /// item; when items nest, each item gets a section of its own followed by its nested ones.
-    fn from_list(&mut self, items: &[Value], indent: usize, title: Option<&str>) {
+    fn sub_table_from_list(&mut self, items: &[Value], indent: usize, title: Option<&str>) {
         let mut headers: Vec<String> = Vec::new();
         let mut more: Vec<String> = Vec::new();
         for item in items.iter().filter_map(Value::as_object) {
