@@ -190,7 +190,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Some(output) => {
                     let (header, rest) = reply.text.split_once('\n').unwrap_or((&reply.text, ""));
                     eprintln!("{header}");
-                    println!("{output}");
+                    // Nothing at all for an empty result, as the AWS CLI's table and text.
+                    if !output.is_empty() {
+                        println!("{output}");
+                    }
                     let notes = rest.strip_prefix(output.as_str()).unwrap_or_default();
                     if !notes.trim().is_empty() {
                         eprintln!("{}", notes.trim());

@@ -184,6 +184,25 @@ fn words(line: &str) -> Vec<String> {
     words
 }
 
+/// Runs the AWS CLI with exactly these arguments (standard output piped, so it lays tables
+/// out for its default width, as the bot does); its standard output.
+fn aws_cli_stdout(cli: &AwsCli, args: &[&str]) -> String {
+    let theirs = Command::new(root().join(".venv/bin/aws"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::temp_dir())
+        .envs(cli.env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(
+        theirs.status.success(),
+        "aws {args:?}: {}",
+        String::from_utf8_lossy(&theirs.stderr)
+    );
+    String::from_utf8(theirs.stdout).unwrap()
+}
+
 /// Issue 9: `exec` prints on standard output exactly what the AWS CLI prints, in every
 /// output format, and the header goes to standard error (so `exec … | jq` works). Also the
 /// grammar the AWS CLI accepts: JMESPath backtick literals, and the pagination members it
@@ -202,34 +221,16 @@ async fn issue_9_exec_stdout_is_the_aws_clis() {
         "cloudwatch list-metrics --namespace AWS/Lambda --query 'Metrics[].MetricName'",
         "lambda list-functions --marker 'not-a-marker' --query 'Functions[].FunctionName'",
     ];
+    // `yaml` has no oracle (AWS CLI v1 has no yaml output).
     let mut compared = 0;
     for command in commands {
-        // `table` is left out until render.rs titles tables with the operation and lays
-        // lists of lists out as columns as the AWS CLI does; `yaml` has no oracle (AWS CLI
-        // v1 has no yaml output).
-        for format in ["json", "text"] {
+        for format in ["json", "text", "table"] {
             let line = format!("{command} --output {format}");
             let args = words(&line);
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let theirs = Command::new(root().join(".venv/bin/aws"))
-                .args(&args)
-                .env_clear()
-                .env("PATH", std::env::var("PATH").unwrap_or_default())
-                .env("HOME", std::env::temp_dir())
-                .envs(cli.env.iter().map(|(k, v)| (k, v)))
-                .output()
-                .unwrap();
-            assert!(
-                theirs.status.success(),
-                "aws {line}: {}",
-                String::from_utf8_lossy(&theirs.stderr)
-            );
+            let theirs = aws_cli_stdout(&cli, &args);
             let (ours, header) = exec(&emu, &format!("@aws {line}"));
-            assert_eq!(
-                ours,
-                String::from_utf8(theirs.stdout).unwrap(),
-                "{line}\n{header}"
-            );
+            assert_eq!(ours, theirs, "{line}\n{header}");
             let command_name: Vec<&str> = command.split(' ').take(2).collect();
             assert!(
                 header.starts_with(&format!("{} · dev (111111111111)", command_name.join(" "))),
@@ -238,13 +239,197 @@ async fn issue_9_exec_stdout_is_the_aws_clis() {
             compared += 1;
         }
     }
-    assert_eq!(compared, commands.len() * 2);
+    assert_eq!(compared, commands.len() * 3);
     // The backtick literal selected something (the AWS CLI finds the function).
     let (found, _) = exec(
         &emu,
         "@aws lambda list-functions --query 'Functions[?Runtime==`python3.12`].FunctionName' --output json",
     );
     assert!(found.contains("myHelloWorld"), "{found}");
+}
+
+/// `--output table` is the AWS CLI's byte for byte: whole responses (nested structures as
+/// indented sections, one-row tables turned vertical when wider than 80 columns), lists of
+/// lists, of scalars, single scalars, nested objects and empty results.
+#[tokio::test]
+async fn output_table_is_the_aws_clis() {
+    let emu = Emulator::start();
+    let cli = AwsCli::new(&emu);
+    let commands = [
+        "cloudwatch describe-alarms",
+        "cloudwatch describe-alarms --state-value OK",
+        "cloudwatch list-metrics",
+        "cloudwatch list-metrics --namespace AWS/Lambda",
+        "cloudwatch get-metric-statistics --namespace AWS/Lambda --metric-name Invocations --dimensions Name=FunctionName,Value=myHelloWorld --start-time 2020-01-01T00:00:00Z --end-time 2030-01-01T00:00:00Z --period 3600 --statistics Sum Maximum",
+        "lambda get-function-configuration --function-name devOnlyFunction",
+        "lambda get-function-configuration --function-name devOnlyFunction --query '{Name:FunctionName,Memory:MemorySize,Tracing:TracingConfig,Arch:Architectures}'",
+        "lambda list-functions --query 'Functions[].[FunctionName,Runtime,MemorySize,Timeout]'",
+        "lambda list-functions --query 'Functions[].Architectures'",
+        "lambda list-functions --query 'Functions[0].FunctionName'",
+        "lambda list-functions --query 'length(Functions)'",
+        "lambda list-functions --query 'Functions[?FunctionName==`nothing`]'",
+        "lambda list-functions --query 'Functions[?FunctionName==`nothing`] | length(@)'",
+        "lambda list-functions --query '{Names:Functions[].FunctionName,Count:length(Functions)}'",
+        "support describe-trusted-advisor-checks --language en",
+        "support describe-cases",
+    ];
+    let mut printed = 0;
+    for command in commands {
+        let line = format!("{command} --output table");
+        let args = words(&line);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let theirs = aws_cli_stdout(&cli, &args);
+        let (ours, header) = exec(&emu, &format!("@aws {line}"));
+        assert_eq!(ours, theirs, "{line}\n{header}");
+        printed += usize::from(!theirs.is_empty());
+    }
+    // All but the two empty results print a table.
+    assert_eq!(printed, commands.len() - 2);
+}
+
+/// The AWS CLI's own table formatter (awscli.formatter.TableFormatter, color off, not on a
+/// terminal) over each value; `None` where it raises.
+fn aws_cli_tables(operation: &str, values: &[Value]) -> Vec<Option<String>> {
+    const SCRIPT: &str = r#"
+import io, json, sys
+import jmespath
+from awscli.formatter import TableFormatter
+class Args:
+    color = "off"
+    query = jmespath.compile("v")
+for line in sys.stdin:
+    out = io.StringIO()
+    try:
+        TableFormatter(Args())(sys.argv[1], {"v": json.loads(line)}, out)
+        print(json.dumps(out.getvalue()))
+    except Exception:
+        print("null")
+"#;
+    let input: String = values.iter().map(|v| format!("{v}\n")).collect();
+    let mut child = Command::new(root().join(".venv/bin/python"))
+        .args(["-c", SCRIPT, operation])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the venv's python runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        stdin.write_all(input.as_bytes()).unwrap();
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<Option<String>> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), values.len());
+    lines
+}
+
+/// Ours is the AWS CLI's table less the final newline (`exec` prints it).
+fn as_printed(ours: String) -> String {
+    if ours.is_empty() {
+        ours
+    } else {
+        ours + "\n"
+    }
+}
+
+/// Responses with secrets in them: the AWS CLI's formatter over the AWS CLI's response
+/// with the same secrets redacted is what `exec` prints.
+#[tokio::test]
+async fn output_table_of_redacted_responses_is_the_aws_clis_formatter() {
+    let emu = Emulator::start();
+    let cli = AwsCli::new(&emu);
+    let cases: &[(&str, &str, &[&str])] = &[
+        (
+            "lambda list-functions",
+            "ListFunctions",
+            &["lambda", "list-functions"],
+        ),
+        (
+            "lambda get-function-configuration --function-name myHelloWorld",
+            "GetFunctionConfiguration",
+            &[
+                "lambda",
+                "get-function-configuration",
+                "--function-name",
+                "myHelloWorld",
+            ],
+        ),
+    ];
+    for (ours, operation, theirs) in cases {
+        let mut value = cli.json(theirs);
+        redact_environment(&mut value);
+        let expected = aws_cli_tables(operation, &[value]).remove(0).unwrap();
+        let (printed, header) = exec(&emu, &format!("@aws {ours} --output table"));
+        assert!(printed.contains(REDACTED), "{printed}");
+        assert_eq!(printed, expected, "{ours}\n{header}");
+    }
+}
+
+/// Values of every shape the table lays out differently (objects with shared and nested
+/// keys, lists of objects, of scalars, of lists, mixed lists, wide and ambiguous characters,
+/// floats): ours is the AWS CLI's formatter's, wherever the AWS CLI prints one.
+#[test]
+fn render_table_is_the_aws_cli_formatter_for_generated_values() {
+    use aws_chatops::render;
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+
+    let key = prop_oneof![
+        Just("Name".to_owned()),
+        Just("Value".to_owned()),
+        Just("Dimensions".to_owned()),
+        Just("".to_owned()),
+        "[a-zA-Z漢é ]{1,12}",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (-1000i64..100_000).prop_map(Value::from),
+        prop_oneof![Just(0.5), Just(1.0), Just(1e16), Just(1.5e-7), -1e6f64..1e6]
+            .prop_map(Value::from),
+        "[a-zA-Z0-9 _.:/'\\-é漢字ß°🙂]{0,30}".prop_map(Value::String),
+        "[a-z]{20,90}".prop_map(Value::String),
+    ];
+    let value = leaf.prop_recursive(4, 64, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::vec((key.clone(), inner.clone()), 0..5)
+                .prop_map(|e| Value::Object(e.into_iter().collect())),
+            // A list of objects with the same keys, as the AWS APIs return them.
+            prop::collection::vec(prop::collection::vec((key.clone(), inner), 1..4), 1..4)
+                .prop_map(|rows| Value::Array(
+                    rows.into_iter()
+                        .map(|e| Value::Object(e.into_iter().collect()))
+                        .collect()
+                )),
+        ]
+    });
+    let mut runner = TestRunner::deterministic();
+    let values: Vec<Value> = (0..600)
+        .map(|_| value.new_tree(&mut runner).unwrap().current())
+        .collect();
+    let theirs = aws_cli_tables("DescribeThings", &values);
+    let mut compared = 0;
+    for (value, theirs) in values.iter().zip(theirs) {
+        let ours = as_printed(render::table("DescribeThings", value));
+        if let Some(theirs) = theirs {
+            assert_eq!(ours, theirs, "{value}");
+            compared += 1;
+        }
+    }
+    // Most values are ones the AWS CLI prints (it raises on rows of different lengths).
+    assert!(
+        compared > 400,
+        "only {compared} of {} compared",
+        values.len()
+    );
 }
 
 /// Issue 9: a `--max-items` NextToken is the AWS CLI's, byte for byte, and tokens pass

@@ -34,7 +34,7 @@ const FORMATS: [Output; 5] = [
 /// Renders `value` in every format; the JSON output must read back as JSON.
 fn render_everywhere(value: &Value) {
     for output in FORMATS {
-        let _ = render::format(value, output);
+        let _ = render::format(value, output, "Fuzz");
     }
     let printed = render::json(value);
     assert!(

@@ -157,7 +157,7 @@ impl Pipeline {
                 let (body, output) = if request.output == parse::Output::Chat {
                     (chat_body(request, value), None)
                 } else {
-                    let text = render::format(&value, request.output);
+                    let text = render::format(&value, request.output, &request.operation.api);
                     (text.clone(), Some(text))
                 };
                 let mut text = format!("{header}\n{body}");
