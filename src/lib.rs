@@ -9,8 +9,8 @@
 //! | transport | [`transport`] | Slack Socket Mode or the terminal `shell`; one [`transport::Transport`] trait |
 //! | normalize | [`normalize`] | undoes what Slack and phones do to text (entities, links, smart quotes, dashes) |
 //! | parse | [`parse`] | AWS CLI grammar → a validated [`parse::Request`], driven by [`catalog`] (`commands/`) |
-//! | guard | [`guard`] | decides run / confirm / deny before any AWS call, with [`policy`] (`policies/`) |
-//! | prompt | [`prompt`] | missing parameters, confirmations, account choice, channel memory |
+//! | guard | [`guard`] | the command's IAM actions and resources; run / confirm / deny before any AWS call, with [`policy`] (`policies/`) |
+//! | plan, prompt | [`pipeline`], [`prompt`] | what to do (pure); missing parameters, confirmations, account choice, channel memory |
 //! | execute | [`execute`] | assumes the channel's role and calls AWS |
 //! | render | [`render`] | replies that read well in chat, redacted; `--output`, `--query` |
 //! | audit | [`audit`] | one masked JSON record per message (stdout, file, CloudWatch Logs); masks every log line |
@@ -18,7 +18,9 @@
 //! Beside it, the event path ([`events`]): queue → decode → route → format → post.
 //!
 //! [`pipeline::Pipeline`] ties the stages together; [`config`] describes workspaces, channels
-//! and accounts; [`metrics`] serves Prometheus metrics, `/healthz` and `/readyz`.
+//! and accounts; [`metrics`] serves Prometheus metrics, `/healthz` and `/readyz`. Shared by
+//! several stages: [`limits`] (every recursive parser's bounds), [`query`] (JMESPath),
+//! [`clock`] (injectable time), [`identifiers`] (the masker's identifier names).
 #![forbid(unsafe_code)]
 
 pub mod audit;
