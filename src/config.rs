@@ -24,6 +24,10 @@ pub struct Config {
     /// How long a channel remembers its default account and region.
     #[serde(default = "default_memory_ttl")]
     pub memory_ttl_secs: u64,
+    /// How long one command may take (credentials, every page, every retry) before it is
+    /// stopped and the reply says so.
+    #[serde(default = "default_command_timeout")]
+    pub command_timeout_secs: u64,
     /// The audit trail: where records go, what is masked, CloudWatch Logs delivery.
     #[serde(default)]
     pub audit: AuditConfig,
@@ -124,6 +128,10 @@ const MAX_BATCH: usize = 10_000;
 
 fn default_question_ttl() -> u64 {
     15 * 60
+}
+
+fn default_command_timeout() -> u64 {
+    30
 }
 
 fn default_memory_ttl() -> u64 {
@@ -286,6 +294,12 @@ impl Config {
         }
         if self.memory_ttl_secs == 0 {
             problem("memory_ttl_secs".into(), "must be at least 1".into());
+        }
+        if !(1..=900).contains(&self.command_timeout_secs) {
+            problem(
+                "command_timeout_secs".into(),
+                "must be from 1 to 900 (a chat reply that waits longer helps nobody)".into(),
+            );
         }
         let mut channel_ids = HashSet::new();
         for (i, channel) in self.channels.iter().enumerate() {
@@ -842,6 +856,22 @@ batch_size = 0
         ] {
             assert_eq!(queue_url_parts(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn the_command_timeout_is_bounded() {
+        let demo = include_str!("../fixtures/config/demo.toml");
+        let config = Config::from_toml(demo).unwrap();
+        assert_eq!(config.command_timeout_secs, 30);
+        for bad in ["0", "901"] {
+            let text = format!("command_timeout_secs = {bad}\n{demo}");
+            let Err(ConfigError::Invalid(problems)) = Config::from_toml(&text) else {
+                panic!("{bad} must be refused")
+            };
+            assert_eq!(problems[0].path, "command_timeout_secs");
+        }
+        let config = Config::from_toml(&format!("command_timeout_secs = 5\n{demo}")).unwrap();
+        assert_eq!(config.command_timeout_secs, 5);
     }
 
     #[test]

@@ -266,7 +266,7 @@ async fn setup(who: &Who, text: String, aws: Aws) -> anyhow::Result<(Pipeline, I
         .with_context(|| format!("cannot open the audit file of {}", who.config.display()))?;
     let pipeline = match aws {
         Aws::FromEnv => {
-            let executor = Arc::new(Executor::from_env().await);
+            let executor = Arc::new(executor_for(&config).await);
             metrics().watch_executor(executor.clone());
             build_pipeline(Arc::new(config), executor).await?
         }
@@ -317,7 +317,7 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
     let config =
         Arc::new(Config::load(config).with_context(|| format!("in {}", config.display()))?);
     aws_chatops::audit::logging::configure(&config).context("cannot open the audit file")?;
-    let executor = Arc::new(Executor::from_env().await);
+    let executor = Arc::new(executor_for(&config).await);
     metrics().watch_executor(executor.clone());
     let pipeline = Arc::new(build_pipeline(config.clone(), executor).await?);
     let options = SlackOptions {
@@ -344,6 +344,16 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
         "aws-chatops stopped"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The executor with the bot's own AWS configuration and the configured command timeout.
+async fn executor_for(config: &Config) -> Executor {
+    Executor::from_env()
+        .await
+        .with_limits(aws_chatops::execute::Limits {
+            command_timeout: std::time::Duration::from_secs(config.command_timeout_secs),
+            ..Default::default()
+        })
 }
 
 /// One notification reader per configured queue, posting through `sink`, until `stopped`
