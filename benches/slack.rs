@@ -9,7 +9,9 @@
 //!
 //! - `envelope_to_post/help`: `@aws lambda --help` (help text, no AWS);
 //! - `envelope_to_post/refused`: `@aws iam list-users` (the guard's deny list);
-//! - `envelope_to_post/question`: `@aws set default-account` (an account question, a select).
+//! - `envelope_to_post/question`: `@aws set default-account` (an account question, a select);
+//! - `notification_to_post/cloudwatch_alarm` (issue #11): a CloudWatch alarm's SNS message, in
+//!   hand as SQS delivers it, to its card's `chat.postMessage`.
 
 #[path = "../tests/slack_server/mod.rs"]
 mod slack_server;
@@ -17,8 +19,14 @@ mod slack_server;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_chatops::config::Config;
+use aws_chatops::audit::Auditor;
+use aws_chatops::clock::SystemClock;
+use aws_chatops::config::{Config, LogLevel};
+use aws_chatops::events::notify::{Disposition, Notifier};
+use aws_chatops::events::pace::Limits;
+use aws_chatops::events::queue::QueueMessage;
 use aws_chatops::execute::Executor;
+use aws_chatops::metrics::Metrics;
 use aws_chatops::pipeline::Pipeline;
 use aws_chatops::transport::slack::{self, SlackOptions, SlackToken, TokenKind};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -108,6 +116,75 @@ fn envelope_to_post(c: &mut Criterion) {
         }
     }
     group.finish();
+
+    // A notification, from the queue message in hand to the card's chat.postMessage: decode,
+    // route, format, post (Slack's own pacing is off, so nothing waits for a slot). The SQS
+    // receive itself is not the bot's time and is left out.
+    let mut config = Config::load(CONFIG.as_ref()).unwrap();
+    // Audit records would go to standard output, between criterion's lines.
+    config.channels[0].logging = LogLevel::None;
+    let config = Arc::new(config);
+    let topic = config.channels[0].sns_topics[0].clone();
+    let notifier = Notifier::with_pacing(
+        config.clone(),
+        connection.cards(),
+        Metrics::new(),
+        Arc::new(Auditor::new(&config).unwrap()),
+        Arc::new(SystemClock),
+        Limits {
+            per_window: usize::MAX,
+            spacing: Duration::ZERO,
+            ..Limits::default()
+        },
+    );
+    let alarm = include_str!("../fixtures/notifications/cloudwatch-alarm.json");
+    let mut group = c.benchmark_group("notification_to_post");
+    group.measurement_time(Duration::from_secs(5));
+    let mut each: Vec<Duration> = Vec::new();
+    let mut n = 0u64;
+    group.bench_function("cloudwatch_alarm", |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    n += 1;
+                    // A new alarm each time: no thread to join, nothing already posted.
+                    let message = QueueMessage {
+                        id: format!("q-{n}"),
+                        receipt_handle: "r".into(),
+                        body: serde_json::json!({
+                            "Type": "Notification",
+                            "MessageId": format!("m-{n}"),
+                            "TopicArn": topic,
+                            "Message": alarm.replace("myHelloWorld-errors", &format!("alarm-{n}")),
+                        })
+                        .to_string(),
+                        receive_count: 1,
+                    };
+                    let after = server.position();
+                    let started = Instant::now();
+                    assert_eq!(notifier.handle(&message).await, Disposition::Delete);
+                    let call = server.next_call("chat.postMessage", after).await;
+                    let took = call.at.duration_since(started);
+                    each.push(took);
+                    total += took;
+                }
+                total
+            })
+        })
+    });
+    group.finish();
+    each.sort();
+    if !each.is_empty() {
+        let at = |q: f64| each[((each.len() - 1) as f64 * q) as usize];
+        println!(
+            "notification_to_post/cloudwatch_alarm: {} notifications, median {:.1} µs, p99 {:.1} µs",
+            each.len(),
+            at(0.5).as_secs_f64() * 1e6,
+            at(0.99).as_secs_f64() * 1e6
+        );
+    }
+
     runtime.block_on(async move {
         let stats = connection.shutdown().await;
         assert_eq!(stats.undelivered, 0);
