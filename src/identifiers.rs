@@ -27,6 +27,16 @@ pub const MANAGED: &[&str] = &[
     "CreditCardNumber",
     "CreditCardExpiration",
     "CreditCardSecurityCode",
+    // Health
+    "HealthInsuranceClaimNumber-US",
+    "MedicareBeneficiaryNumber-US",
+    "NationalDrugCode-US",
+    "NationalProviderId-US",
+    "DrugEnforcementAgencyNumber-US",
+    "HealthcareProcedureCode-US",
+    "HealthInsuranceNumber-FR",
+    "HealthInsuranceCardNumber-EU",
+    "PersonalHealthNumber-CA",
     // Personal
     "Ssn-US",
     "Ssn-ES",
