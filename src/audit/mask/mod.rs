@@ -10,6 +10,8 @@
 //!   hundreds of vendor token formats (GitHub, GitLab, Stripe, Google, JWTs…);
 //! * [`health`]: CloudWatch's protected health information (claim, beneficiary, drug,
 //!   provider and procedure codes, health insurance numbers), all near keywords;
+//! * [`regional`]: CloudWatch's Brazilian, British and Canadian ids and postcodes, all
+//!   near keywords;
 //! * [`pii`] and [`people`]: CloudWatch's financial and personal identifiers (cards, bank
 //!   accounts and IBANs, SSNs, passports, driver's licences, tax and national ids, VINs,
 //!   coordinates, names, addresses);
@@ -31,6 +33,7 @@ mod gitleaks;
 mod health;
 mod people;
 mod pii;
+mod regional;
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -221,6 +224,7 @@ static RULES: LazyLock<Rules> = LazyLock::new(|| {
     // keyword is absent costs nothing) and come before the financial and personal ones: a
     // HICN holds an SSN, a carte Vitale number is an INSEE code.
     rules.extend(ascii(health::rules(), false));
+    rules.extend(ascii(regional::rules(), false));
     rules.extend(ascii(pii::rules(), true));
     rules.extend(ascii(people::rules(), false));
     rules.extend(ascii(credentials::contact_rules(), true));
