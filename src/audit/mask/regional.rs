@@ -1,8 +1,11 @@
 //! CloudWatch's country identifiers beyond the financial and personal ones of [`super::pii`]:
-//! Brazil's CPF, CNPJ, CEP and RG numbers.
+//! Brazil's CPF, CNPJ, CEP and RG numbers, the UK electoral roll number, US ZIP codes and
+//! Canadian postal codes and permanent residence numbers.
 //!
-//! CloudWatch requires a keyword for each (within 30 characters, as a word), and so do we;
-//! the CPF's and CNPJ's two check digits and the RG's (São Paulo's mod 11) are verified too.
+//! Each needs a keyword (within 30 characters, as a word): CloudWatch requires one for the
+//! Brazilian and electoral roll numbers, and a postcode or a residence card number without
+//! one is any other five digits or code. The CPF's and CNPJ's two check digits and the RG's
+//! (São Paulo's mod 11) are verified too; the others carry no check.
 
 use std::ops::Range;
 
@@ -100,6 +103,56 @@ pub(super) fn rules() -> Vec<Rule> {
                 "cedula de identidade",
                 "identidade",
             ]),
+        // A polling district (two or three letters) and the elector's number.
+        Rule::new(
+            "ElectoralRollNumber-GB",
+            r"\b[A-Z]{2,3}[ -]?\d{1,4}(?:/\d{1,3})?\b",
+        )
+        .near(&[
+            "electoral #",
+            "electoral number",
+            "electoral roll #",
+            "electoral roll no.",
+            "electoral roll no",
+            "electoral roll number",
+            "electoralrollno",
+        ]),
+        Rule::new("ZipCode-US", r"\b\d{5}(?:-\d{4})?\b")
+            .check(not_inside_number)
+            .near(&[
+                "zip",
+                "zip code",
+                "zipcode",
+                "zip+4",
+                "postal code",
+                "postcode",
+            ]),
+        // Letter digit letter, digit letter digit; D, F, I, O, Q and U never appear, W and Z
+        // never first.
+        Rule::new(
+            "PostalCode-CA",
+            r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d\b",
+        )
+        .near(&["postal code", "code postal", "postcode", "postal"]),
+        // The PR card's number (two letters, seven or eight digits) or the client id (UCI,
+        // eight or ten digits) that IRCC files it under.
+        Rule::new(
+            "PermanentResidenceNumber-CA",
+            r"\b(?:[A-Z]{2}\d{7,8}|\d{4}-?\d{4}|\d{2}-?\d{4}-?\d{4})\b",
+        )
+        .check(not_inside_number)
+        .near(&[
+            "permanent resident",
+            "permanent residence",
+            "permanent resident card",
+            "pr card",
+            "pr number",
+            "pr#",
+            "uci",
+            "unique client identifier",
+            "carte de résident permanent",
+            "résident permanent",
+        ]),
     ]
 }
 
