@@ -187,7 +187,6 @@ pub(super) fn rules() -> Vec<Rule> {
             "carte d’assuré social",
             "carte vitale",
             "insurance card",
-            "numéro de sécurité sociale",
         ]),
         Rule::new("HealthInsuranceCardNumber-EU", r"\b80\d{3} ?\d{5} ?\d{5} ?\d{5}\b")
             .check(ehic)
@@ -275,5 +274,19 @@ mod tests {
         assert!(!whole(phn_ca, "9876543217"));
         assert!(whole(phn_ca, "1234-567-897 AB"), "Ontario, Luhn");
         assert!(!whole(phn_ca, "1234-567-890 AB"));
+    }
+
+    #[test]
+    fn a_member_name_is_the_keyword_a_health_number_needs() {
+        let m = super::super::Masker::managed();
+        let mut v = serde_json::json!({
+            "npi": "1234567893",
+            "dea_number": "AB1234563",
+            "note": "1234567893",
+        });
+        m.mask_json(&mut v);
+        assert_eq!(v["npi"], "****(NationalProviderId-US)");
+        assert_eq!(v["dea_number"], "****(DrugEnforcementAgencyNumber-US)");
+        assert_eq!(v["note"], "1234567893", "no keyword, no NPI");
     }
 }

@@ -171,4 +171,13 @@ mod tests {
         assert!(whole(cnpj, "11.222.333/0001-81") && !whole(cnpj, "11.222.333/0001-82"));
         assert!(whole(rg, "24.678.131-2") && !whole(rg, "24.678.131-5"));
     }
+
+    #[test]
+    fn a_member_name_is_the_keyword_a_brazilian_number_needs() {
+        let m = super::super::Masker::managed();
+        let mut v = serde_json::json!({"cpf": "529.982.247-25", "cnpj": 11222333000181_u64});
+        m.mask_json(&mut v);
+        assert_eq!(v["cpf"], "****(CpfCode-BR)");
+        assert_eq!(v["cnpj"], "****(Cnpj-BR)");
+    }
 }
