@@ -8,6 +8,10 @@
 //!   credential formats the bot meets every day (Slack tokens, `password=…` pairs);
 //! * [`gitleaks`]: gitleaks' default ruleset, vendored as data (`src/audit/rules/`), for the
 //!   hundreds of vendor token formats (GitHub, GitLab, Stripe, Google, JWTs…);
+//! * [`health`]: CloudWatch's protected health information (claim, beneficiary, drug,
+//!   provider and procedure codes, health insurance numbers), all near keywords;
+//! * [`regional`]: CloudWatch's Brazilian, British and Canadian ids and postcodes, all
+//!   near keywords;
 //! * [`pii`] and [`people`]: CloudWatch's financial and personal identifiers (cards, bank
 //!   accounts and IBANs, SSNs, passports, driver's licences, tax and national ids, VINs,
 //!   coordinates, names, addresses);
@@ -26,8 +30,10 @@
 
 mod credentials;
 mod gitleaks;
+mod health;
 mod people;
 mod pii;
+mod regional;
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -214,6 +220,11 @@ static RULES: LazyLock<Rules> = LazyLock::new(|| {
     rules.extend(generic);
     // The set holds the short number-shaped patterns only: with the long ones (private keys,
     // names, addresses) its lazy DFA outgrows its cache and the set pass turns slow.
+    // Health identifiers all need a keyword, so they stay out of the set (a rule whose
+    // keyword is absent costs nothing) and come before the financial and personal ones: a
+    // HICN holds an SSN, a carte Vitale number is an INSEE code.
+    rules.extend(ascii(health::rules(), false));
+    rules.extend(ascii(regional::rules(), false));
     rules.extend(ascii(pii::rules(), true));
     rules.extend(ascii(people::rules(), false));
     rules.extend(ascii(credentials::contact_rules(), true));
