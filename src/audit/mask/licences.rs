@@ -1,0 +1,184 @@
+//! CloudWatch's driver's licence identifiers beyond the US and British ones of
+//! [`super::pii`]: one per country, each only within 30 characters of a licence keyword in
+//! English or the country's own language, since most formats are bare runs of digits.
+//!
+//! They run after [`super::pii`], so a value near a keyword two countries share goes to
+//! the country listed first (the US and British rules before all of these). Spanish and
+//! Swedish numbers are the holder's DNI and personnummer, so their check digits are verified
+//! too; the Finnish one carries the henkilötunnus's check character.
+
+use std::ops::Range;
+
+use super::credentials::{luhn, not_inside_number};
+use super::pii::dni;
+use super::{digits, Rule};
+
+/// The English keywords every country's licence accepts besides its own.
+const ENGLISH: &[&str] = &[
+    "driver's license",
+    "drivers license",
+    "driver license",
+    "driver's licence",
+    "drivers licence",
+    "driver licence",
+    "driving license",
+    "driving licence",
+    "licence number",
+    "license number",
+    "dl number",
+];
+
+fn keywords(own: &[&'static str]) -> Vec<&'static str> {
+    own.iter().chain(ENGLISH).copied().collect()
+}
+
+/// A Swedish personnummer (YYMMDD-NNNN or with the century), Luhn over its last ten digits.
+fn personnummer(text: &str, r: Range<usize>) -> bool {
+    let d = digits(&text[r.clone()]);
+    let d = &d[d.len().saturating_sub(10)..];
+    d.len() == 10 && luhn(d) && not_inside_number(text, r)
+}
+
+/// A Finnish henkilötunnus: DDMMYY, the century sign, three digits and the remainder of
+/// the nine digits mod 31 as a character.
+fn henkilotunnus(text: &str, r: Range<usize>) -> bool {
+    let value = text[r].as_bytes();
+    let number = value[..6]
+        .iter()
+        .chain(&value[7..10])
+        .fold(0u64, |a, b| a * 10 + u64::from(b - b'0'));
+    b"0123456789ABCDEFHJKLMNPRSTUVWXY"[(number % 31) as usize] == value[10].to_ascii_uppercase()
+}
+
+pub(super) fn rules() -> Vec<Rule> {
+    vec![
+        // One letter or digit, two digits, six letters or digits, a digit, a letter or digit.
+        Rule::new(
+            "DriversLicense-DE",
+            r"\b[A-Z0-9]\d{2}[A-Z0-9]{6}\d[A-Z0-9]\b",
+        )
+        .near(&keywords(&[
+            "führerschein",
+            "fuhrerschein",
+            "fuehrerschein",
+            "führerscheinnummer",
+            "fuhrerscheinnummer",
+            "fuehrerscheinnummer",
+            "führerschein nr",
+            "führerscheinnr",
+        ])),
+        Rule::new("DriversLicense-FR", r"\b\d{12}\b")
+            .check(not_inside_number)
+            .near(&keywords(&[
+                "permis de conduire",
+                "numéro de permis",
+                "numero de permis",
+                "n° de permis",
+            ])),
+        Rule::new("DriversLicense-ES", r"\b\d{8}-?[A-Z]\b")
+            .check(dni)
+            .near(&keywords(&[
+                "carnet de conducir",
+                "permiso de conducir",
+                "permiso de conducción",
+                "licencia de conducir",
+                "número de carnet",
+                "numero de carnet",
+            ])),
+        // Two letters, seven digits and a letter, or U1 and eight letters or digits.
+        Rule::new(
+            "DriversLicense-IT",
+            r"\b(?:[A-Z]{2}\d{7}[A-Z]|U1[A-Z0-9]{7}[A-Z])\b",
+        )
+        .near(&keywords(&[
+            "patente di guida",
+            "patente",
+            "numero patente",
+            "n. patente",
+        ])),
+        Rule::new("DriversLicense-NL", r"\b\d{10}\b")
+            .check(not_inside_number)
+            .near(&keywords(&["rijbewijs", "rijbewijsnummer", "rijbewijs nr"])),
+        // The states' formats: six to ten digits, or one or two letters and digits.
+        Rule::new("DriversLicense-AU", r"\b(?:\d{6,10}|[A-Z]{1,2}\d{5,8})\b")
+            .check(not_inside_number)
+            .near(&keywords(&["driver's licence no", "dl no", "licence no"])),
+        // Ontario's letter and fourteen digits, Quebec's letter and twelve, or the other
+        // provinces' digits.
+        Rule::new(
+            "DriversLicense-CA",
+            r"\b(?:[A-Z]\d{4}-?\d{5}-?\d{5}|[A-Z]\d{12}|\d{6}-\d{3})\b",
+        )
+        .check(not_inside_number)
+        .near(&keywords(&[
+            "permis de conduire",
+            "numéro de permis",
+            "numero de permis",
+        ])),
+        Rule::new("DriversLicense-PL", r"\b\d{5}/\d{2}/\d{4}\b")
+            .check(not_inside_number)
+            .near(&keywords(&[
+                "prawo jazdy",
+                "prawa jazdy",
+                "numer prawa jazdy",
+            ])),
+        Rule::new("DriversLicense-SE", r"\b(?:\d{2})?\d{6}[-+]?\d{4}\b")
+            .check(personnummer)
+            .near(&keywords(&[
+                "körkort",
+                "korkort",
+                "körkortsnummer",
+                "korkortsnummer",
+            ])),
+        // Shares its keywords with NL and FR, which come first: a Belgian number is ten
+        // digits, like a Dutch one.
+        Rule::new("DriversLicense-BE", r"\b\d{10}\b")
+            .check(not_inside_number)
+            .near(&keywords(&[
+                "permis de conduire",
+                "rijbewijs",
+                "führerschein",
+                "numéro de permis",
+            ])),
+        Rule::new("DriversLicense-AT", r"\b\d{8}\b")
+            .check(not_inside_number)
+            .near(&keywords(&[
+                "führerschein",
+                "fuhrerschein",
+                "fuehrerschein",
+                "führerscheinnummer",
+                "fuhrerscheinnummer",
+            ])),
+        Rule::new("DriversLicense-DK", r"\b\d{8}\b")
+            .check(not_inside_number)
+            .near(&keywords(&[
+                "kørekort",
+                "korekort",
+                "kørekortnummer",
+                "korekortnummer",
+            ])),
+        Rule::new("DriversLicense-FI", r"\b\d{6}[-+A]\d{3}[0-9A-Y]\b")
+            .check(henkilotunnus)
+            .near(&keywords(&[
+                "ajokortti",
+                "ajokorttinumero",
+                "ajokortin numero",
+            ])),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn whole(check: fn(&str, Range<usize>) -> bool, text: &str) -> bool {
+        check(text, 0..text.len())
+    }
+
+    #[test]
+    fn checks() {
+        assert!(whole(personnummer, "811218-9876") && !whole(personnummer, "811218-9875"));
+        assert!(whole(personnummer, "19811218-9876"));
+        assert!(whole(henkilotunnus, "131052-308T") && !whole(henkilotunnus, "131052-308U"));
+    }
+}
