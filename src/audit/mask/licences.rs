@@ -157,12 +157,117 @@ pub(super) fn rules() -> Vec<Rule> {
                 "kørekortnummer",
                 "korekortnummer",
             ])),
-        Rule::new("DriversLicense-FI", r"\b\d{6}[-+A]\d{3}[0-9A-Y]\b")
+        Rule::new("DriversLicense-FI", r"\b\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]\b")
             .check(henkilotunnus)
             .near(&keywords(&[
                 "ajokortti",
                 "ajokorttinumero",
                 "ajokortin numero",
+            ])),
+        Rule::new("DriversLicense-IE", r"\b\d{6}[A-Z]{4}\b")
+            .near(&keywords(&["ceadúnas tiomána", "ceadunas tiomana"])),
+        // Two letters and five or six digits, or one letter and six or eight, a space and
+        // a check digit: `AV-123456 7`.
+        Rule::new("DriversLicense-PT", r"\b[A-Z]{1,2}-\d{5,8} \d\b").near(&keywords(&[
+            "carta de condução",
+            "carta de conducao",
+            "número da carta",
+            "numero da carta",
+        ])),
+        Rule::new("DriversLicense-BG", r"\b\d{9}\b")
+            .check(not_inside_number)
+            .near(&keywords(&[
+                "шофьорска книжка",
+                "свидетелство за управление",
+                "номер на шофьорска книжка",
+            ])),
+        // Twelve digits like a French number; Greek keywords are shared with GR, whose
+        // numbers have nine.
+        Rule::new("DriversLicense-CY", r"\b\d{12}\b")
+            .check(not_inside_number)
+            .near(&keywords(&["άδεια οδήγησης", "αριθμός άδειας οδήγησης"])),
+        Rule::new("DriversLicense-CZ", r"\bE[A-Z] ?\d{6}\b").near(&keywords(&[
+            "řidičský průkaz",
+            "ridicsky prukaz",
+            "řidičák",
+            "ridicak",
+            "číslo řidičského průkazu",
+        ])),
+        Rule::new("DriversLicense-EE", r"\b[A-Z]{2}\d{6}\b").near(&keywords(&[
+            "juhiluba",
+            "juhiloa",
+            "juhiloa number",
+        ])),
+        Rule::new("DriversLicense-GR", r"\b\d{9}\b")
+            .check(not_inside_number)
+            .near(&keywords(&[
+                "άδεια οδήγησης",
+                "δίπλωμα οδήγησης",
+                "αριθμός άδειας οδήγησης",
+            ])),
+        Rule::new("DriversLicense-HR", r"\b\d{8}\b")
+            .check(not_inside_number)
+            .near(&keywords(&[
+                "vozačka dozvola",
+                "vozacka dozvola",
+                "vozačka",
+                "vozacka",
+            ])),
+        Rule::new("DriversLicense-HU", r"\b[A-Z]{2}\d{6}\b").near(&keywords(&[
+            "jogosítvány",
+            "jogositvany",
+            "vezetői engedély",
+            "vezetoi engedely",
+        ])),
+        Rule::new("DriversLicense-LT", r"\b\d{8}\b")
+            .check(not_inside_number)
+            .near(&keywords(&[
+                "vairuotojo pažymėjimas",
+                "vairuotojo pazymejimas",
+                "vairuotojo pažymėjimo numeris",
+            ])),
+        // Six digits; the keywords are Belgium's, France's and Austria's too, whose numbers
+        // are longer.
+        Rule::new("DriversLicense-LU", r"\b\d{6}\b")
+            .check(not_inside_number)
+            .near(&keywords(&[
+                "permis de conduire",
+                "führerschein",
+                "fuhrerschein",
+                "fahrerlaubnis",
+            ])),
+        Rule::new("DriversLicense-LV", r"\b[A-Z]{3}\d{6}\b").near(&keywords(&[
+            "vadītāja apliecība",
+            "vaditaja aplieciba",
+            "autovadītāja apliecība",
+            "autovaditaja aplieciba",
+        ])),
+        Rule::new("DriversLicense-MT", r"\b[A-Z0-9]{2} ?\d{3} ?\d{3}\b")
+            .check(not_inside_number)
+            .near(&keywords(&["liċenzja tas-sewqan", "licenzja tas-sewqan"])),
+        // One letter or digit and eight digits.
+        Rule::new("DriversLicense-RO", r"\b[A-Z0-9]\d{8}\b")
+            .check(not_inside_number)
+            .near(&keywords(&[
+                "permis de conducere",
+                "permisul de conducere",
+                "permis conducere",
+            ])),
+        Rule::new("DriversLicense-SI", r"\b\d{9}\b")
+            .check(not_inside_number)
+            .near(&keywords(&[
+                "vozniško dovoljenje",
+                "voznisko dovoljenje",
+                "številka vozniškega dovoljenja",
+            ])),
+        // One letter or digit and seven digits.
+        Rule::new("DriversLicense-SK", r"\b[A-Z0-9]\d{7}\b")
+            .check(not_inside_number)
+            .near(&keywords(&[
+                "vodičský preukaz",
+                "vodicsky preukaz",
+                "vodičák",
+                "vodicak",
             ])),
     ]
 }
