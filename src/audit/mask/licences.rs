@@ -5,7 +5,9 @@
 //! They run after [`super::pii`], so a value near a keyword two countries share goes to
 //! the country listed first (the US and British rules before all of these). Spanish and
 //! Swedish numbers are the holder's DNI and personnummer, so their check digits are verified
-//! too; the Finnish one carries the henkilötunnus's check character.
+//! too; the Finnish one carries the henkilötunnus's check character. Formats are those the
+//! EU countries document (as Microsoft Purview's EU licence types list them); each country's
+//! keywords are its own words for the licence and its number, plus the English ones.
 
 use std::ops::Range;
 
@@ -274,6 +276,7 @@ pub(super) fn rules() -> Vec<Rule> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::masked;
     use super::*;
 
     fn whole(check: fn(&str, Range<usize>) -> bool, text: &str) -> bool {
@@ -285,5 +288,38 @@ mod tests {
         assert!(whole(personnummer, "811218-9876") && !whole(personnummer, "811218-9875"));
         assert!(whole(personnummer, "19811218-9876"));
         assert!(whole(henkilotunnus, "131052-308T") && !whole(henkilotunnus, "131052-308U"));
+        assert!(
+            whole(henkilotunnus, "131052B308T"),
+            "the 2023 century signs"
+        );
+    }
+
+    /// Where countries share a keyword, the number's shape picks the country; the US and
+    /// British rules keep their values.
+    #[test]
+    fn a_shared_keyword_goes_to_the_country_whose_format_fits() {
+        let m = super::super::Masker::managed();
+        let cases = [
+            ("permis de conduire 123456789012", "DriversLicense-FR"),
+            ("permis de conduire 1234567890", "DriversLicense-BE"),
+            ("permis de conduire 123456", "DriversLicense-LU"),
+            ("permis de conduire P1234-56789-01234", "DriversLicense-CA"),
+            ("rijbewijs 4012345678", "DriversLicense-NL"),
+            ("Führerschein B072RRE2I55", "DriversLicense-DE"),
+            ("Führerschein 12345678", "DriversLicense-AT"),
+            ("άδεια οδήγησης 123456789012", "DriversLicense-CY"),
+            ("άδεια οδήγησης 123456789", "DriversLicense-GR"),
+            ("driver's license D1234567", "DriversLicense-US"),
+            ("driving licence MORGA753116SM9IJ", "DriversLicense-GB"),
+        ];
+        for (text, name) in cases {
+            let (keyword, value) = text.rsplit_once(' ').unwrap();
+            assert_eq!(
+                m.mask(text),
+                format!("{keyword} {}", masked(name)),
+                "{text}"
+            );
+            assert_eq!(m.mask(value), value, "{value} alone needs its keyword");
+        }
     }
 }
