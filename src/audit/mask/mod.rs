@@ -31,6 +31,7 @@
 mod credentials;
 mod gitleaks;
 mod health;
+mod licences;
 mod people;
 mod pii;
 mod regional;
@@ -226,6 +227,8 @@ static RULES: LazyLock<Rules> = LazyLock::new(|| {
     rules.extend(ascii(health::rules(), false));
     rules.extend(ascii(regional::rules(), false));
     rules.extend(ascii(pii::rules(), true));
+    // The other countries' licences after the US and British ones, which share keywords.
+    rules.extend(ascii(licences::rules(), false));
     rules.extend(ascii(people::rules(), false));
     rules.extend(ascii(credentials::contact_rules(), true));
     build(rules)

@@ -131,7 +131,7 @@ fn dni_letter(number: u32) -> u8 {
 }
 
 /// A DNI or NIF: eight digits and the control letter.
-fn dni(text: &str, r: Range<usize>) -> bool {
+pub(super) fn dni(text: &str, r: Range<usize>) -> bool {
     let candidate = &text[r];
     let number = digits(candidate).iter().fold(0u32, |a, d| a * 10 + d);
     candidate.as_bytes().last() == Some(&dni_letter(number))
