@@ -55,6 +55,9 @@ pub enum Busy {
 }
 
 struct Lane {
+    /// Unbounded in type only: `submit` refuses a job once `jobs` reaches the per-lane limit
+    /// (and the total once `in_flight` reaches its limit), under the lanes lock, so at most
+    /// `per_lane` jobs ever wait here.
     tx: mpsc::UnboundedSender<Job>,
     /// Jobs of this lane queued or running.
     jobs: usize,
