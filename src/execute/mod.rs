@@ -627,6 +627,8 @@ impl Executor {
                     wait_ms = wait.as_millis() as u64,
                     "retrying an AWS call"
                 );
+                // The backoff is the retry policy itself (SDK standard mode): waiting gives a
+                // throttled or failing service room before the next attempt.
                 tokio::time::sleep(wait).await;
                 continue;
             }

@@ -11,6 +11,8 @@ use std::ops::Range;
 
 use super::credentials::{luhn, not_inside_number};
 use super::{digits, Rule};
+// A French NIR (the carte Vitale number) is the INSEE number, with the same key.
+use super::pii::insee as nir;
 
 /// A HICN: a nine-digit number as an SSN is issued (area not 000, 666 or 9xx, group and
 /// serial not zero), then the beneficiary letter code.
@@ -45,20 +47,6 @@ fn dea(text: &str, r: Range<usize>) -> bool {
     }
     let sum = d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5]);
     sum % 10 == d[6]
-}
-
-/// A French NIR (the carte Vitale number): its two-digit key, 97 − (number mod 97);
-/// Corsica's 2A and 2B count as 19 and 18.
-fn nir(text: &str, r: Range<usize>) -> bool {
-    let compact: String = text[r].chars().filter(|c| *c != ' ').collect();
-    if compact.len() != 15 {
-        return false;
-    }
-    let body = compact[..13].replace("2A", "19").replace("2B", "18");
-    let (Ok(number), Ok(key)) = (body.parse::<u64>(), compact[13..].parse::<u64>()) else {
-        return false;
-    };
-    97 - number % 97 == key
 }
 
 /// A European health insurance card number: twenty digits, the issuer prefix `80` and an

@@ -438,31 +438,7 @@ impl Masker {
             let Some(regex) = rule.regex() else {
                 continue;
             };
-            if rule.near == Near::Close {
-                // The value starts at most KEYWORD_DISTANCE after a keyword: search only
-                // there (with room for the value itself), not the whole text.
-                for hit in hits
-                    .close
-                    .iter()
-                    .filter(|h| rule.keyword_ids.contains(&h.id))
-                {
-                    let mut limit = text.len().min(hit.range.end + KEYWORD_DISTANCE + WINDOW);
-                    while !text.is_char_boundary(limit) {
-                        limit -= 1;
-                    }
-                    scan(
-                        rule,
-                        regex,
-                        &text[..limit],
-                        hit.range.end,
-                        text,
-                        &hits,
-                        &mut found,
-                    );
-                }
-            } else {
-                scan(rule, regex, text, 0, text, &hits, &mut found);
-            }
+            run_rule(rule, regex, text, &hits, &mut found);
         }
         found.retain(|(_, name)| !name.is_empty());
         found.sort_by_key(|(r, _)| r.start);
@@ -495,29 +471,7 @@ impl Masker {
             let started = std::time::Instant::now();
             for _ in 0..rounds {
                 let mut found = Vec::new();
-                if rule.near == Near::Close {
-                    for hit in hits
-                        .close
-                        .iter()
-                        .filter(|h| rule.keyword_ids.contains(&h.id))
-                    {
-                        let mut limit = text.len().min(hit.range.end + KEYWORD_DISTANCE + WINDOW);
-                        while !text.is_char_boundary(limit) {
-                            limit -= 1;
-                        }
-                        scan(
-                            rule,
-                            regex,
-                            &text[..limit],
-                            hit.range.end,
-                            text,
-                            &hits,
-                            &mut found,
-                        );
-                    }
-                } else {
-                    scan(rule, regex, text, 0, text, &hits, &mut found);
-                }
+                run_rule(rule, regex, text, &hits, &mut found);
                 std::hint::black_box(found.len());
             }
             let pattern: String = rule.pattern.chars().take(60).collect();
@@ -618,6 +572,41 @@ impl Masker {
 const WINDOW: usize = 256;
 
 /// Runs one rule over `haystack` (a prefix of `text`) from `from`, adding what it finds.
+/// One rule over `text`: near its keywords only for a rule that needs one close by (the value
+/// starts at most KEYWORD_DISTANCE after a keyword, so only there, with room for the value
+/// itself, is searched), over the whole text otherwise.
+fn run_rule<'a>(
+    rule: &'a Rule,
+    regex: &Regex,
+    text: &str,
+    hits: &Hits,
+    found: &mut Vec<(Range<usize>, &'a str)>,
+) {
+    if rule.near != Near::Close {
+        scan(rule, regex, text, 0, text, hits, found);
+        return;
+    }
+    for hit in hits
+        .close
+        .iter()
+        .filter(|h| rule.keyword_ids.contains(&h.id))
+    {
+        let mut limit = text.len().min(hit.range.end + KEYWORD_DISTANCE + WINDOW);
+        while !text.is_char_boundary(limit) {
+            limit -= 1;
+        }
+        scan(
+            rule,
+            regex,
+            &text[..limit],
+            hit.range.end,
+            text,
+            hits,
+            found,
+        );
+    }
+}
+
 fn scan<'a>(
     rule: &'a Rule,
     regex: &Regex,

@@ -203,7 +203,7 @@ fn spi(text: &str, r: Range<usize>) -> bool {
 
 /// A French INSEE (NIR) number: its two-digit key, 97 − (number mod 97); Corsica's 2A and
 /// 2B count as 19 and 18.
-fn insee(text: &str, r: Range<usize>) -> bool {
+pub(super) fn insee(text: &str, r: Range<usize>) -> bool {
     let compact: String = text[r].chars().filter(|c| *c != ' ').collect();
     if compact.len() != 15 {
         return false;
