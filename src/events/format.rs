@@ -93,6 +93,15 @@ pub fn card(envelope: &Envelope, event: &Event) -> Card {
     }
 }
 
+/// The buttons a card offers: Show logs and Show error logs on an alarm whose resource has
+/// log groups ([`super::logs`]); none on any other card.
+pub fn actions(card: &Card) -> Vec<super::logs::CardAction> {
+    card.alarm
+        .as_deref()
+        .map(super::logs::actions)
+        .unwrap_or_default()
+}
+
 fn alarm_card(alarm: &AlarmChange) -> Card {
     let severity = match alarm.new_state_value.as_str() {
         "ALARM" => Severity::Critical,

@@ -10,10 +10,14 @@
 //! posts each card once per channel through a [`notify::CardSink`] (Slack, a test), and says
 //! whether the message may leave the queue; [`serve`] runs that loop.
 //!
-//! Still to come (issue #11): charts, Show logs, pacing bursts per channel, the shell.
+//! An alarm card offers Show logs and Show error logs ([`logs`]): actions whose messages run
+//! through the pipeline as whoever pressed them.
+//!
+//! Still to come (issue #11): charts.
 
 pub mod decode;
 pub mod format;
+pub mod logs;
 pub mod notify;
 pub mod pace;
 pub mod queue;
