@@ -323,6 +323,12 @@ impl Auditor {
         record
     }
 
+    /// `text` with every managed and custom identifier masked, as records are: for what the
+    /// bot shows from AWS that may hold anything (log lines).
+    pub fn mask<'t>(&self, text: &'t str) -> std::borrow::Cow<'t, str> {
+        self.masker.mask(text)
+    }
+
     /// Writes one record (see [`Auditor`]). Returns whether it was written.
     pub fn record(&self, record: AuditRecord) -> bool {
         if !self.wants(&record) {

@@ -8,8 +8,11 @@
 //! * [`conversation`]: what an answer means for the question it answers, and the questions
 //!   themselves (missing parameter, confirmation, account).
 //! * [`run`]: carries a plan out: asks, remembers, calls AWS and renders the reply.
+//! * [`logs`]: a `logs start-query` in chat (what Show logs sends) answers with the query's
+//!   log entries, masked, and the command to re-run.
 
 mod conversation;
+pub mod logs;
 mod plan;
 mod run;
 

@@ -142,6 +142,11 @@ impl Pipeline {
             "{} {} · {} · {}",
             request.service.service, request.operation.name, account, region
         );
+        if super::logs::shows_entries(request) {
+            return self
+                .show_entries(inbound, request, account, region, &header, record)
+                .await;
+        }
         match self.execute(inbound, request, account, region).await {
             Ok(Executed { value, request_id }) => {
                 record.request_id = request_id;
