@@ -17,9 +17,12 @@ redrive policy moves a message received 5 times to `aws-chatops-notifications-dl
 delivers SNS to SQS only within one account, so the topic sits beside the queue.)
 
 Unlike stock moto: `lambda invoke` echoes the payload (and fails for a function the
-account lacks), and invoking myHelloWorld with a payload that says "fail" fires its alarm
+account lacks) and writes the invocation's log lines to `/aws/lambda/<name>` as Lambda's
+Python runtime would (START, the event received, END, REPORT), and invoking myHelloWorld
+with a payload that says "fail" also logs an `[ERROR] Exception` line and fires its alarm
 (state ALARM, and the state-change notification on the topic `alarms`, as the seed guide's
-tutorial does), support cases stay "opened", and the request recorder
+tutorial does), so Show logs on the alarm card finds them; support cases stay "opened",
+and the request recorder
 (/moto-api/recorder/...) writes to a private temp file, removed on exit.
 """
 
@@ -33,6 +36,7 @@ import signal
 import sys
 import tempfile
 import urllib.request
+import uuid
 import zipfile
 
 BOT_ACCOUNT = "123456789012"
@@ -180,18 +184,59 @@ def seed_notifications(session, url):
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
 
 
-def fire_tutorial_alarm(account, region):
+def write_invocation_logs(account, region, function_name, payload, fails):
+    """The log lines Lambda's Python runtime writes for one invocation, in the function's log
+    group (created on first use, as Lambda does), one stream per invocation. Returns the time
+    of the last line. moto's Docker-less Lambda runs no code and writes no logs."""
+    from moto.logs.models import logs_backends
+
+    logs = logs_backends[account][region]
+    group = f"/aws/lambda/{function_name}"
+    if group not in logs.groups:
+        logs.create_log_group(group, {})
+    now = datetime.datetime.now(datetime.timezone.utc)
+    stream = now.strftime("%Y/%m/%d/[$LATEST]") + uuid.uuid4().hex
+    logs.create_log_stream(group, stream)
+    request_id = str(uuid.uuid4())
+    stamp = now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+    if isinstance(payload, bytes):
+        payload = payload.decode("utf-8", "replace")
+    lines = [
+        f"START RequestId: {request_id} Version: $LATEST",
+        f"[INFO]\t{stamp}\t{request_id}\tReceived event: {payload}",
+    ]
+    if fails:
+        lines.append(
+            f"[ERROR] Exception: the event asked the function to fail\n"
+            f"Traceback (most recent call last):\n"
+            f'  File "/var/task/lambda_function.py", line 3, in lambda_handler'
+        )
+    lines += [
+        f"END RequestId: {request_id}",
+        f"REPORT RequestId: {request_id}\tDuration: 1.52 ms\tBilled Duration: 2 ms\t"
+        f"Memory Size: 128 MB\tMax Memory Used: 39 MB",
+    ]
+    millis = int(now.timestamp() * 1000)
+    logs.put_log_events(
+        group, stream, [{"timestamp": millis + i, "message": line} for i, line in enumerate(lines)]
+    )
+    return datetime.datetime.fromtimestamp((millis + len(lines)) / 1000, datetime.timezone.utc)
+
+
+def fire_tutorial_alarm(account, region, after):
     """The seed guide's tutorial: make myHelloWorld fail, its alarm fires, the notification
     arrives. moto runs no alarm actions, so an invocation with a `"fail"` payload sets the
     alarm to ALARM and publishes CloudWatch's documented state-change message to the
-    notification topic, as the alarm's SNS action would."""
+    notification topic, as the alarm's SNS action would. The state changes at `after` (the
+    failing invocation's last log line) or later, so its logs are in the alarm's window."""
     from moto.cloudwatch.models import cloudwatch_backends
     from moto.sns.models import sns_backends
 
     name = "myHelloWorld-alarm"
     reason = "Threshold Crossed: 1 out of the last 1 datapoints [1.0] was greater than or equal to the threshold (1.0)."
     cloudwatch_backends[account][region].set_alarm_state(name, reason, None, "ALARM")
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    changed = max(datetime.datetime.now(datetime.timezone.utc), after)
+    now = changed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{changed.microsecond // 1000:03d}+0000"
     message = {
         "AlarmName": name,
         "AlarmDescription": "Errors in myHelloWorld (the tutorial's alarm)",
@@ -284,11 +329,15 @@ def serve(args):
     echo = LambdaSimpleBackend.invoke
 
     def invoke(self, function_name, qualifier, *rest):
-        self.get_function(function_name, qualifier)
+        function = self.get_function(function_name, qualifier)
         result = echo(self, function_name, qualifier, *rest)
         body = rest[0] if rest else None
-        if function_name == "myHelloWorld" and body and '"fail"' in str(body):
-            fire_tutorial_alarm(self.account_id, self.region_name)
+        fails = function_name == "myHelloWorld" and body and '"fail"' in str(body)
+        logged = write_invocation_logs(
+            self.account_id, self.region_name, function.function_name, body or "{}", fails
+        )
+        if fails:
+            fire_tutorial_alarm(self.account_id, self.region_name, logged)
         return result
 
     LambdaSimpleBackend.invoke = invoke

@@ -12,7 +12,7 @@
 
 use std::sync::LazyLock;
 
-use aws_smithy_types::date_time::{DateTime, Format};
+use aws_smithy_types::date_time::DateTime;
 use serde::Deserialize;
 
 use super::decode::{AlarmChange, Trigger};
@@ -206,6 +206,7 @@ mod tests {
     use super::*;
     use crate::events::decode::Dimension;
     use crate::parse::{self, Parsed};
+    use aws_smithy_types::date_time::Format;
 
     fn alarm() -> AlarmChange {
         serde_json::from_str(include_str!(

@@ -146,6 +146,21 @@ impl Pipeline {
         if let Decision::Deny(refusal) = self.decide(channel, &request, None) {
             return Step::Deny(refusal);
         }
+        // An account named outside the message (`--account`, the alarm behind a card's
+        // button) that the channel isn't bound to: nothing runs, rather than the default.
+        if let Some(named) = inbound.account.as_deref() {
+            if chosen.is_none() && channel.account(named).is_none() {
+                return Step::Invalid(format!(
+                    "Account {named} isn't one of this channel's accounts ({}), so nothing ran.",
+                    channel
+                        .accounts
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
         let Some(account) = chosen.or_else(|| self.account(inbound, channel)) else {
             return Step::AskAccount {
                 request: Some(request),
