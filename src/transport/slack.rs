@@ -16,6 +16,8 @@
 //!    is counted as throttled and the first of a flood is answered "busy" ([`lanes`]).
 //! 3. The reply becomes Block Kit ([`message`]) or, when too long, a file; questions get
 //!    buttons or a select whose block id names the requester, so only they may answer.
+//!    Notification cards ([`cards`]) get buttons anyone may press (Show logs): the value is
+//!    the message, run as the presser in the card's thread.
 //! 4. Web API calls wait out rate limits; a reply that still cannot be delivered is logged
 //!    with the reason ([`api`]).
 //!
@@ -42,7 +44,7 @@ use crate::metrics::Metrics;
 use crate::pipeline::{Inbound, Pipeline, Reply};
 use crate::prompt::ConversationKey;
 use api::{Api, ApiError, Client};
-use events::{Mention, Press};
+use events::{CardPress, Mention, Press};
 use lanes::{Busy, LaneLimits, Lanes};
 use message::Outgoing;
 pub use tokens::{SlackToken, TokenError, TokenKind};
@@ -634,11 +636,14 @@ impl Bot {
         bump(&self.counters.envelopes);
         let press = match events::press(&event) {
             Ok(press) => press,
-            Err(skip) => {
-                self.arrived(false);
-                tracing::debug!(?skip, "block action skipped");
-                return;
-            }
+            Err(skip) => match events::card_press(&event) {
+                Ok(card) => return self.on_card_press(card),
+                Err(_) => {
+                    self.arrived(false);
+                    tracing::debug!(?skip, "block action skipped");
+                    return;
+                }
+            },
         };
         self.arrived(true);
         let bot = self.clone();
@@ -689,6 +694,37 @@ impl Bot {
         if let Err(busy) = submitted {
             // The press is lost: let it be pressed again.
             self.answered.invalidate(&(channel.clone(), message_ts));
+            self.busy(busy, channel, user, thread);
+        }
+    }
+
+    /// A card's button (Show logs): anyone in the channel may press it, as often as they
+    /// like; each press runs its message as the presser, in the card's thread, in their lane.
+    fn on_card_press(self: &Arc<Self>, press: CardPress) {
+        self.arrived(true);
+        let bot = self.clone();
+        let (channel, user, thread) = (
+            press.channel.clone(),
+            press.user.clone(),
+            Some(press.thread.clone()),
+        );
+        let submitted = self
+            .lanes
+            .submit((channel.clone(), user.clone()), async move {
+                tracing::info!(channel = %press.channel, user = %press.user, button = %press.label, "card button pressed");
+                let inbound = Inbound {
+                    team: press.team,
+                    channel: press.channel,
+                    user: press.user,
+                    thread: Some(press.thread),
+                    text: press.message,
+                    direct_message: false,
+                    account: Some(press.account),
+                };
+                let _ = super::exchange(&bot.pipeline, &*bot, &inbound).await;
+                bump(&bot.counters.handled);
+            });
+        if let Err(busy) = submitted {
             self.busy(busy, channel, user, thread);
         }
     }

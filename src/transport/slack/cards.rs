@@ -1,14 +1,21 @@
 //! Notification cards as Slack messages: the severity's emoji and the title, the text, the
-//! fields two by two, next steps and keywords; within Slack's limits, everything AWS sent
-//! escaped (an event's text must not `<!channel>` a channel).
+//! fields two by two, next steps and keywords, and the card's buttons (Show logs, Show error
+//! logs); within Slack's limits, everything AWS sent escaped (an event's text must not
+//! `<!channel>` a channel).
+//!
+//! A card's button is pressed by anyone in the channel, and runs as them: its value is the
+//! message it sends, and its block id names the account it runs in ([`CardTag`]), so a press
+//! needs no state and any of the bot's connections (or processes) can take it.
 
 use std::sync::Arc;
 
 use slack_morphism::prelude::*;
 
-use super::message::{escape, MessageBody, SECTION_TEXT_LIMIT};
+use super::message::{
+    escape, MessageBody, BUTTON_VALUE_LIMIT, OPTION_TEXT_LIMIT, SECTION_TEXT_LIMIT, TAG,
+};
 use super::Bot;
-use crate::events::format::Card;
+use crate::events::format::{self, Card};
 use crate::events::notify::{CardSink, SinkError};
 
 /// Slack shows at most 10 fields in a section, each under 2,000 characters.
@@ -73,10 +80,61 @@ pub fn card_message(card: &Card) -> MessageBody {
             .collect();
         blocks.push(SlackContextBlock::new(vec![md!(keywords.join(" "))]).into());
     }
+    let actions = format::actions(card);
+    let buttons: Vec<SlackActionBlockElement> = actions
+        .iter()
+        .enumerate()
+        // A message too long for a button's value is left out rather than cut (a cut
+        // command would run something else).
+        .filter(|(_, action)| action.message.chars().count() <= BUTTON_VALUE_LIMIT)
+        .map(|(i, action)| {
+            SlackBlockButtonElement::new(pt!(cut(&action.label, OPTION_TEXT_LIMIT)))
+                .with_action_id(format!("{TAG}|card|{i}").into())
+                .with_value(action.message.clone())
+                .into()
+        })
+        .collect();
+    if let (Some(first), false) = (actions.first(), buttons.is_empty()) {
+        let tag = CardTag {
+            account: first.account.clone(),
+        };
+        blocks.push(
+            SlackActionsBlock::new(buttons)
+                .with_block_id(tag.block_id().into())
+                .into(),
+        );
+    }
     MessageBody {
         text: cut(&escape(&title), 3_000),
         blocks,
     }
+}
+
+/// The account a card's buttons run in, carried in their block id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardTag {
+    pub account: String,
+}
+
+impl CardTag {
+    pub fn block_id(&self) -> String {
+        format!("{TAG}|card|{}", self.account)
+    }
+
+    /// The tag of a card's block id, or `None` for any other (a question's, someone else's).
+    pub fn parse(block_id: &str) -> Option<CardTag> {
+        let account = block_id.strip_prefix(TAG)?.strip_prefix("|card|")?;
+        (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then(|| CardTag {
+            account: account.to_owned(),
+        })
+    }
+}
+
+/// Whether an action id is one of a card's buttons.
+pub fn is_card_action(action_id: &str) -> bool {
+    action_id
+        .strip_prefix(TAG)
+        .is_some_and(|rest| rest.starts_with("|card|"))
 }
 
 /// Posts cards through the bot's Slack connection.
@@ -144,5 +202,59 @@ mod tests {
         assert!(all.contains("&amp;") && all.contains("&lt;b&gt;"), "{all}");
         assert!(!body.text.contains("<!channel>"));
         assert_eq!(blocks.last().unwrap()["type"], "context");
+    }
+
+    fn alarm_card() -> Card {
+        let alarm = include_str!("../../../fixtures/notifications/cloudwatch-alarm.json");
+        let body = serde_json::json!({"Type": "Notification", "MessageId": "m", "TopicArn": "t", "Message": alarm}).to_string();
+        let envelope = crate::events::decode::envelope(&body).unwrap();
+        format::card(&envelope, &crate::events::decode::event(&envelope))
+    }
+
+    #[test]
+    fn an_alarm_card_has_show_logs_buttons_whose_values_are_the_messages() {
+        let card = alarm_card();
+        let json = serde_json::to_value(card_message(&card).blocks).unwrap();
+        let actions = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["type"] == "actions")
+            .expect("an actions block");
+        assert_eq!(
+            CardTag::parse(actions["block_id"].as_str().unwrap()),
+            Some(CardTag {
+                account: "111111111111".into()
+            })
+        );
+        let expected = format::actions(&card);
+        let buttons = actions["elements"].as_array().unwrap();
+        assert_eq!(buttons.len(), 2);
+        for (button, action) in buttons.iter().zip(&expected) {
+            assert_eq!(button["text"]["text"], action.label.as_str());
+            assert_eq!(button["value"], action.message.as_str());
+            assert!(is_card_action(button["action_id"].as_str().unwrap()));
+        }
+        // Other cards have no buttons.
+        let json = serde_json::to_value(card_message(&super::tests::card()).blocks).unwrap();
+        assert!(!json.to_string().contains("\"actions\""));
+    }
+
+    #[test]
+    fn card_tags_are_told_from_question_tags_and_junk() {
+        let tag = CardTag {
+            account: "222222222222".into(),
+        };
+        assert_eq!(CardTag::parse(&tag.block_id()), Some(tag));
+        for other in [
+            "aws-chatops|q|U0DEMO|",
+            "aws-chatops|card|",
+            "aws-chatops|card|12345",
+            "aws-chatops|card|111111111111|x",
+            "someone-else|card|111111111111",
+        ] {
+            assert_eq!(CardTag::parse(other), None, "{other}");
+        }
+        assert!(!is_card_action("aws-chatops|answer|0"));
     }
 }

@@ -5,6 +5,7 @@
 
 use slack_morphism::prelude::*;
 
+use super::cards::{is_card_action, CardTag};
 use super::message::{is_answer_action, QuestionTag};
 
 /// A message addressed to the bot.
@@ -207,6 +208,79 @@ pub fn press(event: &SlackInteractionBlockActionsEvent) -> Result<Press, Skip> {
     })
 }
 
+/// A press on a notification card's button (Show logs): anyone in the channel may press, and
+/// the button's message runs as them, in the alarm's account, in the card's thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardPress {
+    /// The presser's team (their home team when they come from another organization).
+    pub team: String,
+    pub channel: String,
+    /// Who pressed: the message runs as them.
+    pub user: String,
+    /// The card's thread: the thread the card is in, or the card itself.
+    pub thread: String,
+    /// The message the button sends.
+    pub message: String,
+    /// The account it runs in (from the block id).
+    pub account: String,
+    pub label: String,
+}
+
+/// The card button in a `block_actions` payload, if it is one.
+pub fn card_press(event: &SlackInteractionBlockActionsEvent) -> Result<CardPress, Skip> {
+    let user = event
+        .user
+        .as_ref()
+        .ok_or_else(|| Skip::Other("block action without a user".into()))?;
+    let SlackInteractionActionContainer::Message(container) = &event.container else {
+        return Err(Skip::Other("block action outside a message".into()));
+    };
+    let channel = event
+        .channel
+        .as_ref()
+        .map(|c| c.id.0.clone())
+        .or_else(|| container.channel_id.as_ref().map(|c| c.0.clone()))
+        .ok_or_else(|| Skip::Other("block action without a channel".into()))?;
+    let (action, tag) = event
+        .actions
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find_map(|a| {
+            let tag = CardTag::parse(&a.block_id.as_ref()?.0)?;
+            is_card_action(&a.action_id.0).then_some((a, tag))
+        })
+        .ok_or_else(|| Skip::Other("not one of the bot's controls".into()))?;
+    let message = action
+        .value
+        .clone()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| Skip::Other("card button without a value".into()))?;
+    let thread = event
+        .message
+        .as_ref()
+        .and_then(|m| m.origin.thread_ts.as_ref())
+        .map(|t| t.0.clone())
+        .unwrap_or_else(|| container.message_ts.0.clone());
+    Ok(CardPress {
+        team: user
+            .team_id
+            .as_ref()
+            .map(|t| t.0.clone())
+            .unwrap_or_else(|| event.team.id.0.clone()),
+        channel,
+        user: user.id.0.clone(),
+        thread,
+        label: action
+            .text
+            .as_ref()
+            .map(block_text)
+            .unwrap_or_else(|| message.clone()),
+        message,
+        account: tag.account,
+    })
+}
+
 fn block_text(text: &SlackBlockText) -> String {
     match text {
         SlackBlockText::Plain(t) => t.text.clone(),
@@ -333,6 +407,49 @@ mod tests {
         assert_eq!(p.answer, "function-name myHelloWorld");
         assert_eq!(p.label, "myHelloWorld");
         assert_eq!(p.thread.as_deref(), Some("1700000000.000100"));
+    }
+
+    /// The block_actions fixture as a press on an alarm card's button (`thread`: the card is
+    /// a follow-up in that thread).
+    fn card_button(thread: Option<&str>) -> SlackInteractionBlockActionsEvent {
+        let mut envelope: serde_json::Value = serde_json::from_str(BLOCK_ACTIONS).unwrap();
+        let p = &mut envelope["payload"];
+        p["user"]["id"] = "U0OTHER".into();
+        let block = "aws-chatops|card|111111111111";
+        p["actions"] = serde_json::json!([{
+            "action_id": "aws-chatops|card|0",
+            "block_id": block,
+            "text": {"type": "plain_text", "text": "Show logs"},
+            "value": "logs start-query --log-group-name /aws/lambda/myHelloWorld --start-time 1 --end-time 2 --query-string 'fields @message'",
+            "type": "button",
+            "action_ts": "1700000200.300400"
+        }]);
+        p["message"]["blocks"][1]["block_id"] = block.into();
+        if let Some(thread) = thread {
+            p["message"]["thread_ts"] = thread.into();
+        }
+        actions(&envelope.to_string())
+    }
+
+    #[test]
+    fn a_card_button_press_runs_as_the_presser_in_the_cards_thread() {
+        let p = card_press(&card_button(None)).unwrap();
+        assert_eq!(p.user, "U0OTHER");
+        assert_eq!(p.channel, "C0DEMO");
+        assert_eq!(p.account, "111111111111");
+        assert_eq!(p.label, "Show logs");
+        assert!(p.message.starts_with("logs start-query --log-group-name"));
+        // The card starts its thread; a card inside a thread answers there.
+        assert_eq!(p.thread, "1700000100.000200");
+        assert_eq!(
+            card_press(&card_button(Some("1700000000.000100")))
+                .unwrap()
+                .thread,
+            "1700000000.000100"
+        );
+        // A card's press is no answer to a question, and a question's is no card press.
+        assert!(press(&card_button(None)).is_err());
+        assert!(card_press(&actions(BLOCK_ACTIONS)).is_err());
     }
 
     #[test]

@@ -24,10 +24,10 @@ const SECTION_CHUNK: usize = SECTION_TEXT_LIMIT - 100;
 /// Up to this many choices are buttons; more become a static select.
 pub const MAX_BUTTONS: usize = 5;
 /// Slack's limits on an option: its text (75 characters) and value (150).
-const OPTION_TEXT_LIMIT: usize = 75;
+pub(super) const OPTION_TEXT_LIMIT: usize = 75;
 const OPTION_VALUE_LIMIT: usize = 150;
 /// Slack's limit on a button's value.
-const BUTTON_VALUE_LIMIT: usize = 2_000;
+pub(super) const BUTTON_VALUE_LIMIT: usize = 2_000;
 /// A select holds at most 100 options.
 const MAX_OPTIONS: usize = 100;
 /// Lines of a long output shown in the message that carries its file.
@@ -35,7 +35,7 @@ pub const PREVIEW_LINES: usize = 15;
 const PREVIEW_LINE_CHARS: usize = 200;
 
 /// The prefix of every block id and action id the bot creates, so it recognizes its own.
-const TAG: &str = "aws-chatops";
+pub(super) const TAG: &str = "aws-chatops";
 
 /// A message's `text` (the notification and accessibility fallback) and its blocks.
 #[derive(Debug, Clone, PartialEq)]
