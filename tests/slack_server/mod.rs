@@ -316,7 +316,13 @@ impl SlackServer {
     }
 
     /// Sends an envelope on the newest open connection; returns its envelope id.
-    pub async fn send(&self, mut envelope: Value) -> String {
+    pub async fn send(&self, envelope: Value) -> String {
+        self.send_on(None, envelope).await
+    }
+
+    /// Sends an envelope on the `connection`-th open connection (oldest first), as Slack
+    /// picks any of an app's connections for an envelope; `None`: the newest.
+    pub async fn send_on(&self, connection: Option<usize>, mut envelope: Value) -> String {
         let id = match envelope["envelope_id"].as_str() {
             Some(id) if !self.shared.lock().sent.contains_key(id) => id.to_owned(),
             _ => self.shared.next_id("env-"),
@@ -324,13 +330,13 @@ impl SlackServer {
         envelope["envelope_id"] = Value::String(id.clone());
         let frame = envelope.to_string();
         let tx = wait_for("an open Socket Mode connection", || {
-            self.shared
-                .lock()
-                .sockets
-                .iter()
-                .rev()
-                .find(|s| s.open)
-                .map(|s| s.tx.clone())
+            let inner = self.shared.lock();
+            let mut open = inner.sockets.iter().filter(|s| s.open);
+            match connection {
+                Some(n) => open.nth(n),
+                None => open.last(),
+            }
+            .map(|s| s.tx.clone())
         })
         .await;
         self.shared.lock().sent.insert(id.clone(), envelope);
@@ -466,6 +472,17 @@ impl SlackServer {
 
     /// `user` presses the button labelled `label` in `message`.
     pub async fn press(&self, message: &Posted, user: &str, label: &str) -> String {
+        self.press_on(None, message, user, label).await
+    }
+
+    /// The same, delivered on the `connection`-th open connection (see [`Self::send_on`]).
+    pub async fn press_on(
+        &self,
+        connection: Option<usize>,
+        message: &Posted,
+        user: &str,
+        label: &str,
+    ) -> String {
         let (block, element) = find_control(message, |e| {
             e["type"] == "button" && e["text"]["text"] == label
         })
@@ -478,7 +495,8 @@ impl SlackServer {
             "type": "button",
             "action_ts": self.shared.next_ts(),
         });
-        self.interact(message, user, action, json!({})).await
+        self.interact(connection, message, user, action, json!({}))
+            .await
     }
 
     /// `user` picks the option labelled `label` in the select of `message`.
@@ -513,10 +531,17 @@ impl SlackServer {
                 }
             }
         });
-        self.interact(message, user, action, state).await
+        self.interact(None, message, user, action, state).await
     }
 
-    async fn interact(&self, message: &Posted, user: &str, action: Value, state: Value) -> String {
+    async fn interact(
+        &self,
+        connection: Option<usize>,
+        message: &Posted,
+        user: &str,
+        action: Value,
+        state: Value,
+    ) -> String {
         let team = self
             .shared
             .lock()
@@ -551,7 +576,7 @@ impl SlackServer {
             p["actions"] = json!([action]);
         }
         envelope["envelope_id"] = Value::Null;
-        self.send(envelope).await
+        self.send_on(connection, envelope).await
     }
 
     // --- what the bot did ---
