@@ -154,14 +154,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // Notifications for the shell's channel are printed between the replies.
             let config = pipeline.config();
             let (stop_notifications, stopped) = tokio::sync::watch::channel(());
+            let shell = shell::Shell::new(inbound);
             let readers = read_notifications(
                 config,
-                shell::ShellCards::new(&who.channel),
+                shell.cards(&who.channel),
                 pipeline.auditor(),
                 &stopped,
             )
             .await;
-            shell::Shell::new(inbound).serve(&pipeline).await?;
+            shell.serve(&pipeline).await?;
             drop(stop_notifications);
             for reader in readers {
                 let _ = reader.await;

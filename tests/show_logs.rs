@@ -297,3 +297,95 @@ fn card_for_now() -> Card {
     let envelope = decode::envelope(&body).unwrap();
     format::card(&envelope, &decode::event(&envelope))
 }
+
+/// The demo's flow in the shell (`scripts/demo`): the failing invoke, Yes, the alarm's card
+/// with its numbered choices, then `1` (Show logs) and `2` (Show error logs) typed.
+#[test]
+fn issue_11_the_shells_numbered_choices_show_the_logs() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::mpsc;
+    let emu = Emulator::start();
+    let mut child = std::process::Command::new(bin())
+        .args(["shell", "--config"])
+        .arg(root().join("fixtures/config/demo.toml"))
+        .args([
+            "--channel",
+            "C0DEMO",
+            "--user",
+            "U0DEMO",
+            "--account",
+            "dev",
+        ])
+        .env("AWS_ENDPOINT_URL", &emu.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = String::new();
+    // Reads the shell's output until `done` holds for it (or the deadline, which fails).
+    let mut read_until = |what: &str, done: &dyn Fn(&str) -> bool| -> String {
+        let from = seen.len();
+        while !done(&seen[from..]) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    seen.push_str(&line);
+                    seen.push('\n');
+                }
+                Err(_) => panic!("no {what} in the shell's output:\n{seen}"),
+            }
+        }
+        seen[from..].to_owned()
+    };
+    stdin
+        .write_all(b"@aws invoke myHelloWorld --payload {\"fail\": true}\nyes\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    let card = read_until("alarm card with choices", &|s| {
+        s.split("── notification ──")
+            .nth(1)
+            .is_some_and(|card| card.contains("(type a number to pick)"))
+    });
+    assert!(card.contains("🔴 ALARM: myHelloWorld-alarm"), "{card}");
+    assert!(
+        card.contains("  1) Show logs\n  2) Show error logs\n"),
+        "{card}"
+    );
+
+    stdin.write_all(b"1\n").unwrap();
+    stdin.flush().unwrap();
+    let logs = read_until("Show logs reply", &|s| s.contains("Re-run or edit:"));
+    assert!(
+        logs.contains("log entries in /aws/lambda/myHelloWorld"),
+        "{logs}"
+    );
+    assert!(
+        logs.contains("START RequestId") && logs.contains("[ERROR] Exception"),
+        "{logs}"
+    );
+
+    stdin.write_all(b"2\n").unwrap();
+    stdin.flush().unwrap();
+    let errors = read_until("Show error logs reply", &|s| s.contains("Re-run or edit:"));
+    assert!(errors.contains("[ERROR] Exception"), "{errors}");
+    assert!(!errors.contains("START RequestId"), "{errors}");
+    assert!(errors.contains("filter @message like"), "{errors}");
+    drop(stdin);
+    let _ = child.wait();
+}

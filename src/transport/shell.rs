@@ -1,14 +1,21 @@
 //! The terminal chat: one message per line, each reply printed. With a terminal it shows a
 //! prompt; with piped input it reads to the end, so scripts and tests can drive it.
+//!
+//! Notification cards print between the replies, their buttons as numbered choices (Show
+//! logs, Show error logs): a number typed after a card sends that choice's message, in the
+//! alarm's account, as a press would in Slack. A question asked after the card takes the
+//! numbers back.
 
 use std::io::IsTerminal;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader, Stdin};
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use super::{exchange, Transport, TransportError};
-use crate::events::format::Card;
+use crate::events::format::{self, Card};
+use crate::events::logs::CardAction;
 use crate::events::notify::{CardSink, SinkError};
 use crate::limits::MAX_MESSAGE_CHARS;
 use crate::pipeline::{Inbound, Pipeline, Reply};
@@ -17,6 +24,7 @@ pub struct Shell {
     input: tokio::sync::Mutex<BufReader<Stdin>>,
     interactive: bool,
     template: Inbound,
+    choices: CardChoices,
 }
 
 impl Shell {
@@ -26,7 +34,36 @@ impl Shell {
             input: tokio::sync::Mutex::new(BufReader::new(tokio::io::stdin())),
             interactive: std::io::stdin().is_terminal(),
             template,
+            choices: CardChoices::default(),
         }
+    }
+
+    /// Prints the cards of `channel`, whose numbered choices this shell then takes.
+    pub fn cards(&self, channel: &str) -> ShellCards {
+        ShellCards {
+            choices: self.choices.clone(),
+            ..ShellCards::new(channel)
+        }
+    }
+}
+
+/// The choices of the last card printed, until a question takes the numbers back.
+#[derive(Debug, Clone, Default)]
+pub struct CardChoices(Arc<Mutex<Vec<CardAction>>>);
+
+impl CardChoices {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<CardAction>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn set(&self, actions: Vec<CardAction>) {
+        *self.lock() = actions;
+    }
+
+    /// The choice a typed line picks: its number, when a card's choices are on screen.
+    pub fn pick(&self, line: &str) -> Option<CardAction> {
+        let n: usize = line.trim().parse().ok()?;
+        self.lock().get(n.checked_sub(1)?).cloned()
     }
 }
 
@@ -130,6 +167,13 @@ impl Shell {
             if line.trim().is_empty() {
                 continue;
             }
+            if let Some(choice) = self.choices.pick(&line) {
+                return Some(Inbound {
+                    text: choice.message,
+                    account: Some(choice.account),
+                    ..self.template.clone()
+                });
+            }
             return Some(Inbound {
                 text: line,
                 ..self.template.clone()
@@ -158,12 +202,17 @@ async fn write_out(text: &str) -> Result<(), TransportError> {
 
 impl Transport for Shell {
     async fn deliver(&self, _to: &Inbound, reply: &Reply) -> Result<(), TransportError> {
+        if reply.question.is_some() {
+            // Numbers answer the question now.
+            self.choices.set(vec![]);
+        }
         write_out(&format!("{}\n\n", format_reply(reply))).await
     }
 }
 
 /// A notification card as the terminal shows it: the emoji and title, the text, the fields
-/// one per line; a card in a thread says which message it follows.
+/// one per line, its buttons as numbered choices; a card in a thread says which message it
+/// follows.
 pub fn format_card(card: &Card, thread: Option<&str>) -> String {
     let mut out = String::from("── notification ──\n");
     if let Some(first) = thread {
@@ -180,6 +229,13 @@ pub fn format_card(card: &Card, thread: Option<&str>) -> String {
     for step in &card.next_steps {
         out.push_str(&format!("  → {step}\n"));
     }
+    let actions = format::actions(card);
+    for (i, action) in actions.iter().enumerate() {
+        out.push_str(&format!("  {}) {}\n", i + 1, action.label));
+    }
+    if !actions.is_empty() {
+        out.push_str("(type a number to pick)\n");
+    }
     out
 }
 
@@ -187,13 +243,16 @@ pub fn format_card(card: &Card, thread: Option<&str>) -> String {
 pub struct ShellCards {
     channel: String,
     printed: AtomicU64,
+    choices: CardChoices,
 }
 
 impl ShellCards {
+    /// Cards printed with choices nobody takes; [`Shell::cards`] gives the shell's.
     pub fn new(channel: &str) -> ShellCards {
         ShellCards {
             channel: channel.to_owned(),
             printed: AtomicU64::new(0),
+            choices: CardChoices::default(),
         }
     }
 }
@@ -207,6 +266,10 @@ impl CardSink for ShellCards {
     ) -> Result<String, SinkError> {
         let n = self.printed.fetch_add(1, Ordering::Relaxed) + 1;
         if channel == self.channel {
+            let actions = format::actions(card);
+            if !actions.is_empty() {
+                self.choices.set(actions);
+            }
             write_out(&format!("{}\n", format_card(card, thread)))
                 .await
                 .map_err(|e| SinkError {
@@ -248,6 +311,36 @@ mod tests {
             LineError::NotUtf8 { byte: 0xff, at: 0 }.to_string(),
             "That line is not UTF-8 text (byte 0xff at position 0), so nothing ran. Type it again as plain text."
         );
+    }
+
+    fn alarm_card() -> Card {
+        let alarm = include_str!("../../fixtures/notifications/cloudwatch-alarm.json");
+        let body = serde_json::json!({"Type": "Notification", "MessageId": "m", "TopicArn": "t", "Message": alarm}).to_string();
+        let envelope = crate::events::decode::envelope(&body).unwrap();
+        format::card(&envelope, &crate::events::decode::event(&envelope))
+    }
+
+    #[test]
+    fn a_cards_buttons_are_numbered_choices_a_number_picks() {
+        let card = alarm_card();
+        let text = format_card(&card, None);
+        assert!(
+            text.ends_with("  1) Show logs\n  2) Show error logs\n(type a number to pick)\n"),
+            "{text}"
+        );
+        let choices = CardChoices::default();
+        assert_eq!(choices.pick("1"), None, "no card yet");
+        choices.set(format::actions(&card));
+        let picked = choices.pick(" 2 ").unwrap();
+        assert_eq!(picked, format::actions(&card)[1]);
+        assert_eq!(picked.account, "111111111111");
+        for other in ["0", "3", "-1", "1 more", "lambda list-functions"] {
+            assert_eq!(choices.pick(other), None, "{other}");
+        }
+        // A card without buttons prints no choices.
+        let mut plain = card.clone();
+        plain.alarm = None;
+        assert!(!format_card(&plain, None).contains("type a number"));
     }
 
     #[tokio::test]
