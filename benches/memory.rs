@@ -1,8 +1,23 @@
-//! Issue #4's memory target: the channel memory (default account and region) of 100,000
-//! channels costs under 64 MB. Run: `cargo bench --bench memory`. Prints the resident set
-//! growth; BENCHMARKS.md records the result.
+//! Memory figures. Issue #4's target: the channel memory (default account and region) of
+//! 100,000 channels costs under 64 MB. Issue #11's figure: 10,000 notifications queued, the
+//! most the reader holds (`events::serve` stops taking more there): a burst of alarms into one
+//! channel, ten posted and the rest collapsed into the summary that waits for its window to
+//! end, with their queue messages held until it is posted, as `serve` holds them.
+//! Run: `cargo bench --bench memory`. Prints the resident set growth; BENCHMARKS.md records
+//! the results.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_chatops::audit::Auditor;
+use aws_chatops::clock::ManualClock;
 use aws_chatops::config::Config;
+use aws_chatops::events::format::Card;
+use aws_chatops::events::notify::{CardSink, Disposition, Notifier, SinkError};
+use aws_chatops::events::pace::Limits;
+use aws_chatops::events::queue::QueueMessage;
+use aws_chatops::metrics::Metrics;
 use aws_chatops::prompt::Conversations;
 
 fn resident_bytes() -> u64 {
@@ -16,12 +31,84 @@ fn resident_bytes() -> u64 {
 }
 
 fn main() {
+    let bench = std::env::args().any(|a| a == "--bench");
+    channel_memory(bench);
+    queued_notifications(bench);
+}
+
+/// Posts nothing anywhere: the figure is the bot's own memory.
+struct Nowhere;
+
+impl CardSink for Nowhere {
+    async fn post(&self, _: &str, _: &Card, _: Option<&str>) -> Result<String, SinkError> {
+        Ok("1700000000.000100".into())
+    }
+}
+
+fn queued_notifications(bench: bool) {
     // `cargo test --all-targets` runs benches as tests: keep that quick.
-    let channels: usize = if std::env::args().any(|a| a == "--bench") {
-        100_000
-    } else {
-        1_000
-    };
+    let count: usize = if bench { 10_000 } else { 500 };
+    let config = Arc::new(Config::from_toml(include_str!("../fixtures/config/demo.toml")).unwrap());
+    let topic = config.channels[0].sns_topics[0].clone();
+    let alarm = include_str!("../fixtures/notifications/cloudwatch-alarm.json");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let before = resident_bytes();
+    let held = runtime.block_on(async {
+        let auditor = Arc::new(Auditor::new(&config).unwrap());
+        let limits = Limits {
+            spacing: Duration::ZERO,
+            ..Limits::default()
+        };
+        let notifier = Notifier::with_pacing(
+            config.clone(),
+            Nowhere,
+            Metrics::new(),
+            auditor,
+            Arc::new(ManualClock::new()),
+            limits,
+        );
+        // What `events::serve` holds: the queue messages behind the summary, by MessageId.
+        let mut deferred: HashMap<String, QueueMessage> = HashMap::new();
+        for i in 0..count {
+            let id = format!("{i:08}-7b8c-4d2e-9f10-aabbccddeeff");
+            let body = serde_json::json!({
+                "Type": "Notification",
+                "MessageId": id,
+                "TopicArn": topic,
+                "Subject": format!("ALARM: \"alarm-{i}\" in US East (N. Virginia)"),
+                "Message": alarm.replace("myHelloWorld-errors", &format!("alarm-{i}")),
+                "Timestamp": "2026-11-30T07:52:07.473Z",
+            })
+            .to_string();
+            let message = QueueMessage {
+                id: format!("sqs-{i}"),
+                receipt_handle: format!("{:0>180}", i),
+                body,
+                receive_count: 1,
+            };
+            if let Disposition::Defer { notification } = notifier.handle(&message).await {
+                deferred.insert(notification, message);
+            }
+        }
+        (notifier, deferred)
+    });
+    let after = resident_bytes();
+    let grown = after.saturating_sub(before);
+    println!(
+        "notifications queued: {count} alarms in one burst ({} held for the summary), resident set grew by {:.1} MiB ({:.0} bytes per notification)",
+        held.1.len(),
+        grown as f64 / (1024.0 * 1024.0),
+        grown as f64 / count as f64
+    );
+    assert_eq!(held.1.len(), count - Limits::default().per_window);
+}
+
+fn channel_memory(bench: bool) {
+    // `cargo test --all-targets` runs benches as tests: keep that quick.
+    let channels: usize = if bench { 100_000 } else { 1_000 };
     let config = Config::from_toml(include_str!("../fixtures/config/demo.toml")).unwrap();
     let conversations = Conversations::new(&config);
     let before = resident_bytes();
