@@ -389,3 +389,44 @@ fn issue_11_the_shells_numbered_choices_show_the_logs() {
     drop(stdin);
     let _ = child.wait();
 }
+
+/// A guardrail that allows CloudWatch Logs on the Lambda log groups only (and reading query
+/// results, which name no log group): Show logs runs for myHelloWorld, and a query over another
+/// group is refused before any AWS call.
+#[tokio::test]
+async fn issue_11_a_guardrail_scoped_to_log_groups_lets_show_logs_through() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("lambda-logs.json"),
+        r#"{"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "lambda:*", "Resource": "*"},
+            {"Effect": "Allow", "Action": "logs:StartQuery", "Resource": "arn:aws:logs:*:*:log-group:/aws/lambda/*"},
+            {"Effect": "Allow", "Action": "logs:GetQueryResults", "Resource": "*"}]}"#,
+    )
+    .unwrap();
+    let mut config = demo_config();
+    config.channels[0].guardrails = vec![dir.path().join("lambda-logs.json")];
+    let pipeline = pipeline(&emu, config).await;
+    fail_the_function(&pipeline).await;
+    let actions = format::actions(&next_card(&emu).await);
+    let reply = say(&pipeline, pressed(action(&actions, "Show logs"), "U0DEMO")).await;
+    assert_eq!(reply.outcome, Outcome::Ok, "{}", reply.text);
+    assert!(reply.text.contains("[ERROR] Exception"), "{}", reply.text);
+
+    let elsewhere = action(&actions, "Show logs")
+        .message
+        .replace("/aws/lambda/myHelloWorld", "/app/payments");
+    emu.start_recording();
+    let refused = say(
+        &pipeline,
+        Inbound {
+            account: Some("111111111111".into()),
+            ..message("U0DEMO", &elsewhere)
+        },
+    )
+    .await;
+    assert_eq!(refused.outcome, Outcome::Refused, "{}", refused.text);
+    assert!(refused.text.contains("/app/payments"), "{}", refused.text);
+    assert!(emu.recorded().is_empty());
+}
