@@ -67,7 +67,18 @@ fn placeholders(template: &str) -> Vec<&str> {
     names
 }
 
-/// A template filled with the trigger's dimensions; `None` when one is missing or empty.
+/// Whether CloudWatch Logs would accept this log group name: 1 to 512 of `[.-_/#A-Za-z0-9]`.
+/// Whoever may publish to a topic writes the alarm's dimensions; a value outside this set is
+/// no log group, and it never reaches a button's message (where it could add options).
+pub fn is_log_group_name(name: &str) -> bool {
+    (1..=512).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-/#".contains(&b))
+}
+
+/// A template filled with the trigger's dimensions; `None` when one is missing or empty, or
+/// the result is no log group name.
 fn fill(template: &str, trigger: &Trigger) -> Option<String> {
     let mut out = template.to_owned();
     for name in placeholders(template) {
@@ -79,7 +90,7 @@ fn fill(template: &str, trigger: &Trigger) -> Option<String> {
             .filter(|v| !v.is_empty())?;
         out = out.replace(&format!("{{{name}}}"), value);
     }
-    Some(out)
+    is_log_group_name(&out).then_some(out)
 }
 
 /// The log groups of the resource an alarm's metric describes, by the first entry of the
@@ -188,7 +199,10 @@ pub fn actions(alarm: &AlarmChange) -> Vec<CardAction> {
     let (Some(window), Some(region)) = (window(alarm), alarm.region_code()) else {
         return vec![];
     };
-    if groups.is_empty() {
+    // The region and account come from the alarm's message too: a real region and a
+    // 12-digit account, or no buttons.
+    let account_id = alarm.account.len() == 12 && alarm.account.bytes().all(|b| b.is_ascii_digit());
+    if groups.is_empty() || !crate::catalog::is_region(region) || !account_id {
         return vec![];
     }
     [("Show logs", false), ("Show error logs", true)]
@@ -354,6 +368,60 @@ mod tests {
             panic!("{text}");
         };
         assert_eq!(request.params["logGroupNames"], serde_json::json!(groups));
+    }
+
+    proptest::proptest! {
+        /// Whoever may publish to a topic writes the alarm: whatever its function name,
+        /// region and account say, a button's message is the one start-query over the one
+        /// log group it names, or there is no button. Through normalize, as the pipeline reads it.
+        #[test]
+        fn an_alarms_values_never_add_to_the_command(
+            name in proptest::prop_oneof![
+                "[A-Za-z0-9_-]{1,64}",
+                "[ -~]{1,40}",
+                "\\PC{1,20}",
+                proptest::sample::select(vec![
+                    "x --region eu-west-1".to_owned(),
+                    "x' --query-string 'fields @message".to_owned(),
+                    "x\n--endpoint-url http://evil".to_owned(),
+                    "x’ --profile prod".to_owned(),
+                    "x; lambda invoke --function-name y".to_owned(),
+                    "x`y`".to_owned(),
+                    "a/b#c.d".to_owned(),
+                ]),
+            ],
+            region in proptest::prop_oneof![
+                proptest::sample::select(vec!["us-east-1", "eu-west-3", "us-east-1 --output json", "mars-1", ""]),
+            ],
+            account in proptest::prop_oneof![
+                proptest::sample::select(vec!["111111111111", "1111", "111111111111 x", ""]),
+            ],
+        ) {
+            let mut alarm = alarm();
+            alarm.alarm_arn = Some(format!("arn:aws:cloudwatch:{region}:{account}:alarm:a"));
+            alarm.account = account.to_owned();
+            alarm.trigger.as_mut().unwrap().dimensions[0].value = name.clone();
+            let actions = actions(&alarm);
+            // Buttons exactly when every value is what it should be.
+            let valid = is_log_group_name(&format!("/aws/lambda/{name}"))
+                && crate::catalog::is_region(region)
+                && account == "111111111111";
+            proptest::prop_assert_eq!(actions.len(), if valid { 2 } else { 0 });
+            for action in actions {
+                let text = crate::normalize::normalize(&action.message);
+                let Ok(Parsed::Command(request)) = parse::parse(&text) else {
+                    panic!("{} does not parse", action.message);
+                };
+                proptest::prop_assert_eq!(request.operation.api.as_str(), "StartQuery");
+                let expected = format!("/aws/lambda/{name}");
+                proptest::prop_assert_eq!(request.params["logGroupName"].as_str(), Some(expected.as_str()));
+                proptest::prop_assert_eq!(request.params.len(), 4, "{:?}", request.params);
+                proptest::prop_assert_eq!(request.region.as_deref(), Some(region));
+                proptest::prop_assert_eq!(request.output, parse::Output::Chat);
+                proptest::prop_assert!(request.query.is_none() && request.refused_options.is_empty());
+                proptest::prop_assert_eq!(action.account.as_str(), "111111111111");
+            }
+        }
     }
 
     #[test]
