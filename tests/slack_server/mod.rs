@@ -331,9 +331,9 @@ impl SlackServer {
         let frame = envelope.to_string();
         let tx = wait_for("an open Socket Mode connection", || {
             let inner = self.shared.lock();
-            let mut open = inner.sockets.iter().filter(|s| s.open);
+            let open: Vec<&Socket> = inner.sockets.iter().filter(|s| s.open).collect();
             match connection {
-                Some(n) => open.nth(n),
+                Some(n) => open.get(n),
                 None => open.last(),
             }
             .map(|s| s.tx.clone())
