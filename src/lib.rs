@@ -15,7 +15,8 @@
 //! | render | [`render`] | replies that read well in chat, redacted; `--output`, `--query` |
 //! | audit | [`audit`] | one masked JSON record per message (stdout, file, CloudWatch Logs); masks every log line |
 //!
-//! Beside it, the event path ([`events`]): queue → decode → route → format → post.
+//! Beside it, the event path ([`events`]): queue → decode → route → format → post. An alarm
+//! card's Show logs button sends a plain message back into the pipeline, as whoever pressed it.
 //!
 //! [`pipeline::Pipeline`] ties the stages together; [`config`] describes workspaces, channels
 //! and accounts; [`metrics`] serves Prometheus metrics, `/healthz` and `/readyz`. Shared by
