@@ -8,7 +8,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{Chart, ChartError, Comparison};
+use super::{Chart, ChartError, Comparison, Image};
 use crate::config::{ChannelConfig, Config};
 use crate::execute::{Executor, Target};
 use crate::guard::{Decision, Guard, Place};
@@ -361,6 +361,16 @@ impl Charter<'_> {
             .map_err(|e| NoChart::Fetch(e.code().to_owned()))?;
         Ok(watched.chart(watched.points(&answer), &span, change))
     }
+}
+
+/// Draws `chart` as an [`Image`] named after `name`, off the async worker threads (a few
+/// milliseconds of CPU each).
+pub async fn image(name: &str, chart: Chart) -> Result<Image, NoChart> {
+    let title = chart.title.clone();
+    let png = tokio::task::spawn_blocking(move || super::png(&chart))
+        .await
+        .map_err(|e| ChartError::Draw(e.to_string()))??;
+    Ok(Image::new(name, title, png))
 }
 
 /// A guard for charting from `config`, or the reason there is none (a guardrail file that

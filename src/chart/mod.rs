@@ -37,6 +37,51 @@ const TEXT: RGBColor = RGBColor(40, 40, 40);
 const FONT: &str = "sans-serif";
 static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
+/// A picture a card or reply carries: transports show it their way (Slack uploads it into
+/// the conversation, the shell saves it to a file and prints the path).
+#[derive(Clone, PartialEq)]
+pub struct Image {
+    /// A file name to save or upload it as: `myHelloWorld-errors.png`.
+    pub filename: String,
+    /// What it shows, in words (the upload's title, the image's alt text).
+    pub title: String,
+    pub png: bytes::Bytes,
+}
+
+impl Image {
+    /// An image named after `name` (anything but letters, digits, `-`, `_` and `.` becomes
+    /// `-`, so the name is a safe file name).
+    pub fn new(name: &str, title: impl Into<String>, png: Vec<u8>) -> Image {
+        let stem: String = name
+            .chars()
+            .take(80)
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
+        let stem = stem.trim_start_matches('.');
+        Image {
+            filename: format!("{}.png", if stem.is_empty() { "chart" } else { stem }),
+            title: title.into(),
+            png: png.into(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Image {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Image")
+            .field("filename", &self.filename)
+            .field("title", &self.title)
+            .field("png_bytes", &self.png.len())
+            .finish()
+    }
+}
+
 /// Which side of the threshold breaches (CloudWatch's `ComparisonOperator`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Comparison {

@@ -8,10 +8,10 @@
 //!
 //! [`queue`] long-polls SQS, [`notify`] routes by topic (channels' `sns_topics`), threads and
 //! posts each card once per channel through a [`notify::CardSink`] (Slack, a test), and says
-//! whether the message may leave the queue; [`serve`] runs that loop.
-//!
-//! Still to come (issue #11): charts, Show logs, pacing bursts per channel, the shell.
+//! whether the message may leave the queue; [`serve`] runs that loop. Just before posting,
+//! [`chart`] gives an alarm's card the chart of its metric, as the channel's role sees it.
 
+pub mod chart;
 pub mod decode;
 pub mod format;
 pub mod notify;

@@ -179,6 +179,11 @@ impl Pipeline {
         &self.executor
     }
 
+    /// The executor, shared (the notifications fetch alarm charts with it).
+    pub fn shared_executor(&self) -> Arc<Executor> {
+        self.executor.clone()
+    }
+
     pub fn conversations(&self) -> &Conversations {
         &self.conversations
     }

@@ -7,7 +7,10 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader, Stdin};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::path::PathBuf;
+
 use super::{exchange, Transport, TransportError};
+use crate::chart::Image;
 use crate::events::format::Card;
 use crate::events::notify::{CardSink, SinkError};
 use crate::limits::MAX_MESSAGE_CHARS;
@@ -180,20 +183,65 @@ pub fn format_card(card: &Card, thread: Option<&str>) -> String {
     for step in &card.next_steps {
         out.push_str(&format!("  → {step}\n"));
     }
+    if let Some(note) = &card.image_note {
+        out.push_str(&format!("  ({note})\n"));
+    }
     out
 }
 
-/// Prints the cards of the shell's channel (the others go to channels nobody watches here).
+/// Where the shell saves pictures (alarm charts) when not told otherwise: a folder of the
+/// system's temporary directory.
+pub fn default_image_dir() -> PathBuf {
+    std::env::temp_dir().join("aws-chatops-charts")
+}
+
+/// Saves pictures as files in a folder, each under a name of its own (a counter before the
+/// image's name), and says where.
+#[derive(Debug)]
+pub struct ImageFiles {
+    dir: PathBuf,
+    saved: AtomicU64,
+}
+
+impl ImageFiles {
+    pub fn new(dir: PathBuf) -> ImageFiles {
+        ImageFiles {
+            dir,
+            saved: AtomicU64::new(0),
+        }
+    }
+
+    /// Writes the image and returns its path.
+    pub async fn save(&self, image: &Image) -> std::io::Result<PathBuf> {
+        tokio::fs::create_dir_all(&self.dir).await?;
+        let n = self.saved.fetch_add(1, Ordering::Relaxed) + 1;
+        let path = self
+            .dir
+            .join(format!("{}-{n}-{}", std::process::id(), image.filename));
+        tokio::fs::write(&path, &image.png).await?;
+        Ok(path)
+    }
+}
+
+/// Prints the cards of the shell's channel (the others go to channels nobody watches here);
+/// a card's chart is saved to a file whose path is printed with it.
 pub struct ShellCards {
     channel: String,
     printed: AtomicU64,
+    images: ImageFiles,
 }
 
 impl ShellCards {
     pub fn new(channel: &str) -> ShellCards {
+        ShellCards::with_image_dir(channel, default_image_dir())
+    }
+
+    /// Charts saved in `dir`.
+    pub fn with_image_dir(channel: &str, dir: PathBuf) -> ShellCards {
         ShellCards {
             channel: channel.to_owned(),
             printed: AtomicU64::new(0),
+            images: ImageFiles::new(dir),
         }
     }
 }
@@ -207,7 +255,17 @@ impl CardSink for ShellCards {
     ) -> Result<String, SinkError> {
         let n = self.printed.fetch_add(1, Ordering::Relaxed) + 1;
         if channel == self.channel {
-            write_out(&format!("{}\n", format_card(card, thread)))
+            let mut text = format_card(card, thread);
+            if let Some(image) = &card.image {
+                match self.images.save(image).await {
+                    Ok(path) => text.push_str(&format!("  Chart: {}\n", path.display())),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "alarm chart not saved");
+                        text.push_str(&format!("  (No chart: it could not be saved: {e})\n"));
+                    }
+                }
+            }
+            write_out(&format!("{text}\n"))
                 .await
                 .map_err(|e| SinkError {
                     channel: channel.to_owned(),

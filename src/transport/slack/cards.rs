@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use slack_morphism::prelude::*;
 
+use super::api::UploadFile;
 use super::message::{escape, MessageBody, SECTION_TEXT_LIMIT};
 use super::Bot;
 use crate::events::format::Card;
@@ -65,6 +66,9 @@ pub fn card_message(card: &Card) -> MessageBody {
                 .into(),
         );
     }
+    if let Some(note) = &card.image_note {
+        blocks.push(SlackContextBlock::new(vec![md!(cut(&escape(note), FIELD_TEXT_LIMIT - 1))]).into());
+    }
     if !card.keywords.is_empty() {
         let keywords: Vec<String> = card
             .keywords
@@ -84,20 +88,40 @@ pub fn card_message(card: &Card) -> MessageBody {
 pub struct SlackCards(pub(super) Arc<Bot>);
 
 impl CardSink for SlackCards {
+    /// Posts the card, then its chart (if any) right after it: uploaded into the card's
+    /// thread (the thread the card starts, or the one it is in), so an alarm's pictures stay
+    /// with its conversation. The card counts as posted once the message is: a chart that
+    /// fails to upload is logged and counted, and not worth posting the card again.
     async fn post(
         &self,
         channel: &str,
         card: &Card,
         thread: Option<&str>,
     ) -> Result<String, SinkError> {
-        self.0
+        let ts = self
+            .0
             .api
             .post_message(channel, thread, &card_message(card))
             .await
             .map_err(|e| SinkError {
                 channel: channel.to_owned(),
                 reason: e.to_string(),
-            })
+            })?;
+        if let Some(image) = &card.image {
+            let thread = thread.unwrap_or(&ts);
+            if let Err(e) = self
+                .0
+                .api
+                .upload_files(channel, Some(thread), &[UploadFile::image(image)], None)
+                .await
+            {
+                if let Some(metrics) = &self.0.metrics {
+                    metrics.chart_failed();
+                }
+                tracing::warn!(channel, reason = %e, "alarm card posted, its chart not uploaded");
+            }
+        }
+        Ok(ts)
     }
 }
 
@@ -119,6 +143,8 @@ mod tests {
             keywords: vec!["prod".into()],
             thread: None,
             alarm: None,
+            image: None,
+            image_note: None,
         }
     }
 
