@@ -115,8 +115,14 @@ mod tests {
     #[test]
     fn cloudwatchs_state_change_time_reads_with_its_offset() {
         // 2026-11-30T07:52:07Z
-        assert_eq!(change_time("2026-11-30T07:52:07.473+0000"), Some(1_796_025_127));
-        assert_eq!(change_time("2026-11-30T08:52:07.473+0100"), Some(1_796_025_127));
+        assert_eq!(
+            change_time("2026-11-30T07:52:07.473+0000"),
+            Some(1_796_025_127)
+        );
+        assert_eq!(
+            change_time("2026-11-30T08:52:07.473+0100"),
+            Some(1_796_025_127)
+        );
         assert_eq!(change_time("2026-11-30T07:52:07Z"), Some(1_796_025_127));
         assert_eq!(change_time("yesterday"), None);
     }

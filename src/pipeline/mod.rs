@@ -8,7 +8,9 @@
 //! * [`conversation`]: what an answer means for the question it answers, and the questions
 //!   themselves (missing parameter, confirmation, account).
 //! * [`run`]: carries a plan out: asks, remembers, calls AWS and renders the reply.
+//! * [`charts`]: the alarm charts a `cloudwatch describe-alarms` reply shows.
 
+mod charts;
 mod conversation;
 mod plan;
 mod run;
@@ -79,6 +81,9 @@ pub struct Reply {
     /// A command's output exactly as the AWS CLI prints it for `--output json|yaml|text|table`
     /// (no header, no notes): what `exec` writes to standard output.
     pub output: Option<String>,
+    /// Pictures shown with the reply (`cloudwatch describe-alarms`' charts): Slack uploads
+    /// them into the conversation, the shell saves them to files.
+    pub images: Vec<crate::chart::Image>,
 }
 
 impl Reply {
@@ -88,6 +93,7 @@ impl Reply {
             outcome,
             question: None,
             output: None,
+            images: Vec::new(),
         }
     }
 
@@ -97,6 +103,7 @@ impl Reply {
             outcome: Outcome::Asked,
             question: Some(question),
             output: None,
+            images: Vec::new(),
         }
     }
 }

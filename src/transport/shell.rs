@@ -20,6 +20,7 @@ pub struct Shell {
     input: tokio::sync::Mutex<BufReader<Stdin>>,
     interactive: bool,
     template: Inbound,
+    images: ImageFiles,
 }
 
 impl Shell {
@@ -29,6 +30,7 @@ impl Shell {
             input: tokio::sync::Mutex::new(BufReader::new(tokio::io::stdin())),
             interactive: std::io::stdin().is_terminal(),
             template,
+            images: ImageFiles::new(default_image_dir()),
         }
     }
 }
@@ -160,8 +162,16 @@ async fn write_out(text: &str) -> Result<(), TransportError> {
 }
 
 impl Transport for Shell {
+    /// The reply, then where its pictures were saved.
     async fn deliver(&self, _to: &Inbound, reply: &Reply) -> Result<(), TransportError> {
-        write_out(&format!("{}\n\n", format_reply(reply))).await
+        let mut text = format_reply(reply);
+        for image in &reply.images {
+            match self.images.save(image).await {
+                Ok(path) => text.push_str(&format!("\nChart: {}", path.display())),
+                Err(e) => text.push_str(&format!("\n(No chart: it could not be saved: {e})")),
+            }
+        }
+        write_out(&format!("{text}\n\n")).await
     }
 }
 

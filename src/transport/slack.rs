@@ -849,6 +849,16 @@ impl Bot {
                 self.delivered(&key.channel, thread, sent);
             }
         }
+        // Pictures (describe-alarms' charts) right after the reply, as one message.
+        if !reply.images.is_empty() {
+            let files: Vec<api::UploadFile> =
+                reply.images.iter().map(api::UploadFile::image).collect();
+            let sent = self
+                .api
+                .upload_files(&key.channel, thread, &files, None)
+                .await;
+            self.delivered(&key.channel, thread, sent);
+        }
     }
 
     /// Closes an older question message of this conversation once the pipeline no longer

@@ -231,8 +231,10 @@ impl Api {
                 file.content_type.into(),
             );
             with_retries!(self, "files upload", |s| s.files_upload_via_url(&upload))?;
-            completed
-                .push(SlackApiFilesComplete::new(target.file_id.clone()).with_title(file.title.to_owned()));
+            completed.push(
+                SlackApiFilesComplete::new(target.file_id.clone())
+                    .with_title(file.title.to_owned()),
+            );
         }
         let complete = SlackApiFilesCompleteUploadExternalRequest::new(completed)
             .with_channel_id(channel.into())

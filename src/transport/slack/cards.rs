@@ -67,7 +67,9 @@ pub fn card_message(card: &Card) -> MessageBody {
         );
     }
     if let Some(note) = &card.image_note {
-        blocks.push(SlackContextBlock::new(vec![md!(cut(&escape(note), FIELD_TEXT_LIMIT - 1))]).into());
+        blocks.push(
+            SlackContextBlock::new(vec![md!(cut(&escape(note), FIELD_TEXT_LIMIT - 1))]).into(),
+        );
     }
     if !card.keywords.is_empty() {
         let keywords: Vec<String> = card
