@@ -304,6 +304,15 @@ impl<S: CardSink> Notifier<S> {
             "MessageId": envelope.message_id,
             "Title": card.title,
         });
+        // Whether an alarm card went with its chart, or why not.
+        if let Some(chart) = card
+            .image
+            .as_ref()
+            .map(|i| i.filename.clone())
+            .or_else(|| card.image_note.clone())
+        {
+            record.params["Chart"] = serde_json::Value::String(chart);
+        }
         record.outcome = outcome;
         record.reason = reason;
         self.auditor.record(record);
