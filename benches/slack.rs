@@ -311,7 +311,10 @@ fn notification_with_chart(
     group.finish();
     for (what, each) in [
         ("to the card's chat.postMessage", &mut to_post),
-        ("to the chart's files.completeUploadExternal", &mut to_upload),
+        (
+            "to the chart's files.completeUploadExternal",
+            &mut to_upload,
+        ),
         ("GetMetricData round trip alone", &mut fetches),
     ] {
         each.sort();
