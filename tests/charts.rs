@@ -461,3 +461,46 @@ fn issue_11_the_shell_saves_the_alarms_chart_and_prints_where() {
     let bytes = std::fs::read(&path).expect("the chart file exists");
     assert_eq!(decode_png(&bytes), (WIDTH, HEIGHT));
 }
+
+/// A channel whose guardrails allow describing alarms but not reading metric data: the reply
+/// comes without charts, says why, and GetMetricData is never called.
+#[tokio::test]
+async fn issue_11_a_guardrail_without_get_metric_data_means_no_chart_and_no_call() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("guardrail.json");
+    std::fs::write(
+        &path,
+        r#"{"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["cloudwatch:Describe*", "lambda:*"], "Resource": "*"}
+        ]}"#,
+    )
+    .unwrap();
+    let mut config = demo_config();
+    config.channels[0].guardrails = vec![path];
+    let p = pipeline(&emu, config).await;
+    emu.start_recording();
+    let reply = say(&p, message_in("dev", "@aws cloudwatch describe-alarms")).await;
+    assert!(reply.text.contains("myHelloWorld-alarm"), "{}", reply.text);
+    assert!(reply.images.is_empty());
+    assert!(
+        reply.text.contains(
+            "myHelloWorld-alarm: No chart: this channel's rules don't allow cloudwatch:GetMetricData."
+        ),
+        "{}",
+        reply.text
+    );
+    let recorded = emu.recorded();
+    assert!(
+        recorded
+            .iter()
+            .any(|(_, body)| body.contains("Action=DescribeAlarms")),
+        "the recorder sees CloudWatch calls"
+    );
+    assert!(
+        !recorded
+            .iter()
+            .any(|(_, body)| body.contains("GetMetricData")),
+        "GetMetricData was called"
+    );
+}

@@ -173,4 +173,19 @@ mod tests {
         assert!(!body.text.contains("<!channel>"));
         assert_eq!(blocks.last().unwrap()["type"], "context");
     }
+
+    #[test]
+    fn a_card_without_its_chart_says_why_in_one_line() {
+        let note =
+            "No chart: the alarm is in account 333333333333, which this channel is not bound to.";
+        let card = Card {
+            image_note: Some(note.into()),
+            keywords: vec![],
+            ..card()
+        };
+        let json = serde_json::to_value(card_message(&card).blocks).unwrap();
+        let last = json.as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["type"], "context");
+        assert_eq!(last["elements"][0]["text"], note);
+    }
 }
