@@ -185,11 +185,147 @@ fn envelope_to_post(c: &mut Criterion) {
         );
     }
 
+    notification_with_chart(&runtime, &server, &connection, &config, c);
+
     runtime.block_on(async move {
         let stats = connection.shutdown().await;
         assert_eq!(stats.undelivered, 0);
         drop(server);
     });
+}
+
+/// The same with the alarm's chart (issue #11), under the emulator
+/// (`scripts/with-emulator cargo bench --bench slack -- notification`): GetMetricData on moto as
+/// the channel's role, the chart drawn, the card posted, the PNG uploaded. Prints the time to
+/// the card's chat.postMessage and to the upload's files.completeUploadExternal, and the
+/// GetMetricData round trip alone (AWS's time, not the bot's), measured interleaved.
+fn notification_with_chart(
+    runtime: &tokio::runtime::Runtime,
+    server: &SlackServer,
+    connection: &slack::SlackConnection,
+    config: &Arc<Config>,
+    c: &mut Criterion,
+) {
+    use aws_chatops::chart::alarm::Watched;
+    use aws_chatops::events::chart::{change_time, AlarmCharts};
+    use aws_chatops::execute::Target;
+    let Ok(_) = std::env::var("MOTO_URL") else {
+        eprintln!(
+            "notification_to_post/cloudwatch_alarm_with_chart: skipped, MOTO_URL is not set (run `scripts/with-emulator cargo bench --bench slack -- notification`)"
+        );
+        return;
+    };
+    let alarm = include_str!("../fixtures/notifications/cloudwatch-alarm.json");
+    let message: serde_json::Value = serde_json::from_str(alarm).unwrap();
+    let at = change_time(message["StateChangeTime"].as_str().unwrap()).unwrap();
+    let target = Target {
+        role_arn: config.channels[0].accounts[0].role_arn.clone(),
+        user: "bench".into(),
+        region: "us-east-1".into(),
+    };
+    let executor = runtime.block_on(async {
+        let executor = Arc::new(Executor::new(&aws_config::load_from_env().await));
+        // Twenty minutes of the alarm's metric up to its state change.
+        let data: Vec<serde_json::Value> = (0..20)
+            .map(|i| {
+                let t = at - at % 60 - (19 - i) * 60;
+                serde_json::json!({
+                    "MetricName": "Errors",
+                    "Dimensions": [{"Name": "FunctionName", "Value": "myHelloWorld"}],
+                    "Timestamp": aws_smithy_types::DateTime::from_secs(t).fmt(aws_smithy_types::date_time::Format::DateTime).unwrap(),
+                    "Value": if i > 16 { 3.0 } else { (i % 2) as f64 * 0.5 },
+                })
+            })
+            .collect();
+        let Ok(aws_chatops::parse::Parsed::Command(put)) =
+            aws_chatops::parse::parse("cloudwatch put-metric-data")
+        else {
+            unreachable!()
+        };
+        let mut put = *put;
+        put.params = serde_json::json!({"Namespace": "AWS/Lambda", "MetricData": data})
+            .as_object()
+            .unwrap()
+            .clone();
+        executor.run(&target, &put).await.expect("put-metric-data");
+        executor
+    });
+    let topic = config.channels[0].sns_topics[0].clone();
+    let notifier = Notifier::with_pacing(
+        config.clone(),
+        connection.cards(),
+        Metrics::new(),
+        Arc::new(Auditor::new(config).unwrap()),
+        Arc::new(SystemClock),
+        Limits {
+            per_window: usize::MAX,
+            spacing: Duration::ZERO,
+            ..Limits::default()
+        },
+    )
+    .with_charts(AlarmCharts::new(config.clone(), executor.clone()).unwrap());
+    let watched = Watched::from_alarm("a", &message["Trigger"]).unwrap();
+    let fetch = watched.request(&watched.span(at));
+
+    let (mut to_post, mut to_upload, mut fetches) = (Vec::new(), Vec::new(), Vec::new());
+    let mut n = 0u64;
+    let mut group = c.benchmark_group("notification_to_post");
+    group.measurement_time(Duration::from_secs(10));
+    group.bench_function("cloudwatch_alarm_with_chart", |b| {
+        b.iter_custom(|iters| {
+            runtime.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    n += 1;
+                    let message = QueueMessage {
+                        id: format!("qc-{n}"),
+                        receipt_handle: "r".into(),
+                        body: serde_json::json!({
+                            "Type": "Notification",
+                            "MessageId": format!("mc-{n}"),
+                            "TopicArn": topic,
+                            "Message": alarm.replace("myHelloWorld-errors", &format!("charted-{n}")),
+                        })
+                        .to_string(),
+                        receive_count: 1,
+                    };
+                    let after = server.position();
+                    let started = Instant::now();
+                    assert_eq!(notifier.handle(&message).await, Disposition::Delete);
+                    let post = server.next_call("chat.postMessage", after).await;
+                    let upload = server
+                        .next_call("files.completeUploadExternal", after)
+                        .await;
+                    to_post.push(post.at.duration_since(started));
+                    to_upload.push(upload.at.duration_since(started));
+                    total += post.at.duration_since(started);
+                    // AWS's share, interleaved so the emulator's drift is shared alike.
+                    let fetched = Instant::now();
+                    executor.run(&target, &fetch).await.expect("GetMetricData");
+                    fetches.push(fetched.elapsed());
+                }
+                total
+            })
+        })
+    });
+    group.finish();
+    for (what, each) in [
+        ("to the card's chat.postMessage", &mut to_post),
+        (
+            "to the chart's files.completeUploadExternal",
+            &mut to_upload,
+        ),
+        ("GetMetricData round trip alone", &mut fetches),
+    ] {
+        each.sort();
+        let at = |q: f64| each[((each.len() - 1) as f64 * q) as usize].as_secs_f64() * 1e3;
+        println!(
+            "notification_to_post/cloudwatch_alarm_with_chart, {what}: {} runs, median {:.2} ms, p99 {:.2} ms",
+            each.len(),
+            at(0.5),
+            at(0.99)
+        );
+    }
 }
 
 criterion_group!(benches, envelope_to_post);

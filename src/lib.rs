@@ -15,8 +15,10 @@
 //! | render | [`render`] | replies that read well in chat, redacted; `--output`, `--query` |
 //! | audit | [`audit`] | one masked JSON record per message (stdout, file, CloudWatch Logs); masks every log line |
 //!
-//! Beside it, the event path ([`events`]): queue → decode → route → format → post. An alarm
-//! card's Show logs button sends a plain message back into the pipeline, as whoever pressed it.
+//! Beside it, the event path ([`events`]): queue → decode → route → format → post. Alarm
+//! cards and `cloudwatch describe-alarms` replies carry charts drawn by [`chart`] from
+//! GetMetricData (fetched as the channel's role, guarded like a command); an alarm card's
+//! Show logs button sends a plain message back into the pipeline, as whoever pressed it.
 //!
 //! [`pipeline::Pipeline`] ties the stages together; [`config`] describes workspaces, channels
 //! and accounts; [`metrics`] serves Prometheus metrics, `/healthz` and `/readyz`. Shared by
@@ -26,6 +28,7 @@
 
 pub mod audit;
 pub mod catalog;
+pub mod chart;
 pub mod clock;
 pub mod config;
 pub mod events;

@@ -159,6 +159,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 config,
                 shell.cards(&who.channel),
                 pipeline.auditor(),
+                pipeline.shared_executor(),
                 &stopped,
             )
             .await;
@@ -327,11 +328,19 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
         ..SlackOptions::from_env()
     };
     let auditor = pipeline.auditor();
+    let executor = pipeline.shared_executor();
     let connection =
         slack::connect(pipeline, config.clone(), &app_token, &bot_token, &options).await?;
     // Notifications: one reader per queue, posting through the same Slack connection.
     let (stop_notifications, stopped) = tokio::sync::watch::channel(());
-    let readers = read_notifications(config.clone(), connection.cards(), auditor, &stopped).await;
+    let readers = read_notifications(
+        config.clone(),
+        connection.cards(),
+        auditor,
+        executor,
+        &stopped,
+    )
+    .await;
     termination().await;
     drop(stop_notifications);
     for reader in readers {
@@ -363,6 +372,7 @@ async fn read_notifications<S>(
     config: Arc<Config>,
     sink: S,
     auditor: Arc<aws_chatops::audit::Auditor>,
+    executor: Arc<Executor>,
     stopped: &tokio::sync::watch::Receiver<()>,
 ) -> Vec<tokio::task::JoinHandle<()>>
 where
@@ -373,12 +383,19 @@ where
     }
     // The bot's own credentials read the queues, as they do the audit log groups.
     let sdk = aws_config::load_from_env().await;
-    let notifier = Arc::new(aws_chatops::events::notify::Notifier::new(
+    let notifier = aws_chatops::events::notify::Notifier::new(
         config.clone(),
         sink,
         metrics().clone(),
         auditor,
-    ));
+    );
+    // Alarm cards come with their chart, fetched as the channel's role like a command.
+    let notifier = Arc::new(
+        match aws_chatops::events::chart::AlarmCharts::new(config.clone(), executor) {
+            Some(charts) => notifier.with_charts(charts),
+            None => notifier,
+        },
+    );
     config
         .notifications
         .queues

@@ -72,6 +72,7 @@ struct Inner {
     command_duration: Family<ServiceLabel, Histogram, fn() -> Histogram>,
     pending_questions: Gauge,
     audit_records: Counter,
+    charts_failed: Counter,
     watched: Arc<Watched>,
     ready: AtomicBool,
 }
@@ -150,6 +151,7 @@ impl Metrics {
             Family::new_with_constructor(latency_histogram);
         let pending_questions = Gauge::default();
         let audit_records = Counter::default();
+        let charts_failed = Counter::default();
         registry.register(
             "events_processed",
             "Messages and actions received (AWS Chatbot: EventsProcessed).",
@@ -191,6 +193,11 @@ impl Metrics {
             "Audit records written.",
             audit_records.clone(),
         );
+        registry.register(
+            "charts_failed",
+            "Alarm charts that could not be made (the card or reply went without, saying why).",
+            charts_failed.clone(),
+        );
         let watched = Arc::new(Watched::default());
         registry.register_collector(Box::new(watched.clone()));
         Metrics {
@@ -204,6 +211,7 @@ impl Metrics {
                 command_duration,
                 pending_questions,
                 audit_records,
+                charts_failed,
                 watched,
                 ready: AtomicBool::new(false),
             }),
@@ -223,6 +231,11 @@ impl Metrics {
     /// An event or command the bot does not support (UnsupportedEvents).
     pub fn unsupported_event(&self) {
         self.inner.unsupported_events.inc();
+    }
+
+    /// An alarm chart could not be made or delivered.
+    pub fn chart_failed(&self) {
+        self.inner.charts_failed.inc();
     }
 
     /// A reply was posted (MessageDeliverySuccess) or could not be (MessageDeliveryFailure).

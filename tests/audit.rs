@@ -583,11 +583,12 @@ async fn metrics_endpoint_parses_as_prometheus_text_and_counters_move() {
         1.0,
         "the invoke asks"
     );
-    // One AssumeRole for the dev role and this user; the other commands used the cache.
+    // One AssumeRole for the dev role and this user; the other calls used the cache: the
+    // second list-functions, describe-alarms, and its one alarm's GetMetricData (its chart).
     assert_eq!(value(&after, "aws_chatops_assume_role_calls_total"), 1.0);
     assert_eq!(
         value(&after, "aws_chatops_credential_cache_hits_total"),
-        2.0
+        3.0
     );
     let latency: Vec<_> = after
         .samples

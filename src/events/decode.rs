@@ -64,8 +64,9 @@ pub struct AlarmChange {
     pub trigger: Option<Trigger>,
 }
 
-/// The metric an alarm watches (absent for composite alarms).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The metric an alarm watches (absent for composite alarms). Serialized back, it is what
+/// [`crate::chart::alarm::Watched::from_alarm`] reads.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Trigger {
     #[serde(default)]
@@ -74,8 +75,16 @@ pub struct Trigger {
     pub namespace: Option<String>,
     #[serde(default)]
     pub statistic: Option<String>,
+    /// A percentile (`p99`) instead of a statistic.
+    #[serde(default)]
+    pub extended_statistic: Option<String>,
+    #[serde(default)]
+    pub unit: Option<String>,
     #[serde(default)]
     pub dimensions: Vec<Dimension>,
+    /// Metric math: the queries an alarm on an expression reads, as CloudWatch sends them.
+    #[serde(default)]
+    pub metrics: Vec<Value>,
     #[serde(default)]
     pub period: Option<u64>,
     #[serde(default)]
@@ -86,7 +95,7 @@ pub struct Trigger {
     pub threshold: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 pub struct Dimension {
     pub name: String,
     pub value: String,

@@ -8,6 +8,8 @@ use std::sync::LazyLock;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::chart::Image;
+
 use super::decode::{AlarmChange, CustomNotification, Envelope, Event, EventBridgeEvent};
 
 /// How urgent a card is; it sets the colour and the emoji.
@@ -58,6 +60,10 @@ pub struct Card {
     pub thread: Option<String>,
     /// The alarm behind a CloudWatch alarm card, for its chart and Show logs.
     pub alarm: Option<Box<AlarmChange>>,
+    /// The alarm's chart, shown with the card (attached by [`super::chart`] before posting).
+    pub image: Option<Image>,
+    /// One short line in the chart's place when it could not be made.
+    pub image_note: Option<String>,
 }
 
 impl Card {
@@ -72,6 +78,8 @@ impl Card {
             keywords: Vec::new(),
             thread: None,
             alarm: None,
+            image: None,
+            image_note: None,
         }
     }
 

@@ -8,13 +8,13 @@
 //!
 //! [`queue`] long-polls SQS, [`notify`] routes by topic (channels' `sns_topics`), threads and
 //! posts each card once per channel through a [`notify::CardSink`] (Slack, a test), and says
-//! whether the message may leave the queue; [`serve`] runs that loop.
+//! whether the message may leave the queue; [`serve`] runs that loop. Just before posting,
+//! [`chart`] gives an alarm's card the chart of its metric, as the channel's role sees it.
 //!
 //! An alarm card offers Show logs and Show error logs ([`logs`]): actions whose messages run
 //! through the pipeline as whoever pressed them.
-//!
-//! Still to come (issue #11): charts.
 
+pub mod chart;
 pub mod decode;
 pub mod format;
 pub mod logs;

@@ -14,6 +14,7 @@ use std::time::Duration;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+use super::chart::{with_chart, AlarmCharts};
 use super::decode::{self, Envelope};
 use super::format::{self, Card};
 use super::pace::{Admission, Limits, Pacer};
@@ -94,6 +95,8 @@ pub struct Notifier<S> {
     pacer: Pacer,
     /// MessageId → the channels whose summary still holds its card.
     deferred: Mutex<HashMap<String, Vec<String>>>,
+    /// Draws alarm cards' charts; without it, alarm cards go without.
+    charts: Option<Arc<AlarmCharts>>,
 }
 
 impl<S: CardSink> Notifier<S> {
@@ -126,7 +129,14 @@ impl<S: CardSink> Notifier<S> {
             threads: remembered(),
             pacer: Pacer::new(clock, limits),
             deferred: Mutex::new(HashMap::new()),
+            charts: None,
         }
+    }
+
+    /// Alarm cards get their metric's chart, drawn by `charts`.
+    pub fn with_charts(mut self, charts: AlarmCharts) -> Self {
+        self.charts = Some(Arc::new(charts));
+        self
     }
 
     fn deferred(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<String>>> {
@@ -222,15 +232,17 @@ impl<S: CardSink> Notifier<S> {
                 Admission::Post { after } if !after.is_zero() => tokio::time::sleep(after).await,
                 Admission::Post { .. } => {}
             }
-            match self.post(&channel, &card).await {
+            let charted = self.chart(&envelope, &card, &channel).await;
+            let card = charted.as_ref().unwrap_or(&card);
+            match self.post(&channel, card).await {
                 Ok(()) => {
                     self.posted.insert(key, ());
-                    self.audit(&envelope, &card, &channel, AuditOutcome::Ok, None);
+                    self.audit(&envelope, card, &channel, AuditOutcome::Ok, None);
                 }
                 Err(e) => {
                     self.audit(
                         &envelope,
-                        &card,
+                        card,
                         &channel,
                         AuditOutcome::AwsError("PostFailed".into()),
                         Some(e.reason.clone()),
@@ -248,6 +260,17 @@ impl<S: CardSink> Notifier<S> {
         } else {
             Disposition::Delete
         }
+    }
+
+    /// The card with its alarm's chart as `channel` may see it (or the line saying why it has
+    /// none); `None` when there is nothing to chart. A failure is logged and counted.
+    async fn chart(&self, envelope: &Envelope, card: &Card, channel: &str) -> Option<Card> {
+        let result = self.charts.as_ref()?.chart(card, channel).await?;
+        if let Err(why) = &result {
+            self.metrics.chart_failed();
+            tracing::warn!(message_id = %envelope.message_id, channel, reason = %why, "alarm card posted without its chart");
+        }
+        Some(with_chart(card, result))
     }
 
     /// Posts in the card's thread when its thread has started in this channel, and starts it
@@ -281,6 +304,15 @@ impl<S: CardSink> Notifier<S> {
             "MessageId": envelope.message_id,
             "Title": card.title,
         });
+        // Whether an alarm card went with its chart, or why not.
+        if let Some(chart) = card
+            .image
+            .as_ref()
+            .map(|i| i.filename.clone())
+            .or_else(|| card.image_note.clone())
+        {
+            record.params["Chart"] = serde_json::Value::String(chart);
+        }
         record.outcome = outcome;
         record.reason = reason;
         self.auditor.record(record);

@@ -107,6 +107,8 @@ impl Summary {
             keywords: vec![],
             thread: None,
             alarm: None,
+            image: None,
+            image_note: None,
         }
     }
 }
@@ -225,6 +227,8 @@ mod tests {
             keywords: vec![],
             thread: None,
             alarm: None,
+            image: None,
+            image_note: None,
         }
     }
 

@@ -10,7 +10,9 @@
 //! * [`run`]: carries a plan out: asks, remembers, calls AWS and renders the reply.
 //! * [`logs`]: a `logs start-query` in chat (what Show logs sends) answers with the query's
 //!   log entries, masked, and the command to re-run.
+//! * [`charts`]: the alarm charts a `cloudwatch describe-alarms` reply shows.
 
+mod charts;
 mod conversation;
 pub mod logs;
 mod plan;
@@ -82,6 +84,9 @@ pub struct Reply {
     /// A command's output exactly as the AWS CLI prints it for `--output json|yaml|text|table`
     /// (no header, no notes): what `exec` writes to standard output.
     pub output: Option<String>,
+    /// Pictures shown with the reply (`cloudwatch describe-alarms`' charts): Slack uploads
+    /// them into the conversation, the shell saves them to files.
+    pub images: Vec<crate::chart::Image>,
 }
 
 impl Reply {
@@ -91,6 +96,7 @@ impl Reply {
             outcome,
             question: None,
             output: None,
+            images: Vec::new(),
         }
     }
 
@@ -100,6 +106,7 @@ impl Reply {
             outcome: Outcome::Asked,
             question: Some(question),
             output: None,
+            images: Vec::new(),
         }
     }
 }
@@ -180,6 +187,11 @@ impl Pipeline {
 
     pub fn executor(&self) -> &Executor {
         &self.executor
+    }
+
+    /// The executor, shared (the notifications fetch alarm charts with it).
+    pub fn shared_executor(&self) -> Arc<Executor> {
+        self.executor.clone()
     }
 
     pub fn conversations(&self) -> &Conversations {

@@ -159,6 +159,12 @@ impl Pipeline {
                     },
                     None => value,
                 };
+                let (images, chart_notes) = if super::charts::wants_charts(request) {
+                    self.alarm_charts(inbound, &value, account, region).await
+                } else {
+                    (Vec::new(), Vec::new())
+                };
+                notes.extend(chart_notes);
                 let (body, output) = if request.output == parse::Output::Chat {
                     (chat_body(request, value), None)
                 } else {
@@ -171,6 +177,7 @@ impl Pipeline {
                 }
                 Reply {
                     output,
+                    images,
                     ..Reply::new(Outcome::Ok, text)
                 }
             }

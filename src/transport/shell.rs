@@ -13,7 +13,10 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader, Stdin};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use std::path::PathBuf;
+
 use super::{exchange, Transport, TransportError};
+use crate::chart::Image;
 use crate::events::format::{self, Card};
 use crate::events::logs::CardAction;
 use crate::events::notify::{CardSink, SinkError};
@@ -25,6 +28,7 @@ pub struct Shell {
     interactive: bool,
     template: Inbound,
     choices: CardChoices,
+    images: ImageFiles,
 }
 
 impl Shell {
@@ -35,6 +39,7 @@ impl Shell {
             interactive: std::io::stdin().is_terminal(),
             template,
             choices: CardChoices::default(),
+            images: ImageFiles::new(default_image_dir()),
         }
     }
 
@@ -201,12 +206,20 @@ async fn write_out(text: &str) -> Result<(), TransportError> {
 }
 
 impl Transport for Shell {
+    /// The reply, then where its pictures were saved.
     async fn deliver(&self, _to: &Inbound, reply: &Reply) -> Result<(), TransportError> {
         if reply.question.is_some() {
             // Numbers answer the question now.
             self.choices.set(vec![]);
         }
-        write_out(&format!("{}\n\n", format_reply(reply))).await
+        let mut text = format_reply(reply);
+        for image in &reply.images {
+            match self.images.save(image).await {
+                Ok(path) => text.push_str(&format!("\nChart: {}", path.display())),
+                Err(e) => text.push_str(&format!("\n(No chart: it could not be saved: {e})")),
+            }
+        }
+        write_out(&format!("{text}\n\n")).await
     }
 }
 
@@ -229,6 +242,9 @@ pub fn format_card(card: &Card, thread: Option<&str>) -> String {
     for step in &card.next_steps {
         out.push_str(&format!("  → {step}\n"));
     }
+    if let Some(note) = &card.image_note {
+        out.push_str(&format!("  ({note})\n"));
+    }
     let actions = format::actions(card);
     for (i, action) in actions.iter().enumerate() {
         out.push_str(&format!("  {}) {}\n", i + 1, action.label));
@@ -239,20 +255,62 @@ pub fn format_card(card: &Card, thread: Option<&str>) -> String {
     out
 }
 
-/// Prints the cards of the shell's channel (the others go to channels nobody watches here).
+/// Where the shell saves pictures (alarm charts) when not told otherwise: a folder of the
+/// system's temporary directory.
+pub fn default_image_dir() -> PathBuf {
+    std::env::temp_dir().join("aws-chatops-charts")
+}
+
+/// Saves pictures as files in a folder, each under a name of its own (a counter before the
+/// image's name), and says where.
+#[derive(Debug)]
+pub struct ImageFiles {
+    dir: PathBuf,
+    saved: AtomicU64,
+}
+
+impl ImageFiles {
+    pub fn new(dir: PathBuf) -> ImageFiles {
+        ImageFiles {
+            dir,
+            saved: AtomicU64::new(0),
+        }
+    }
+
+    /// Writes the image and returns its path.
+    pub async fn save(&self, image: &Image) -> std::io::Result<PathBuf> {
+        tokio::fs::create_dir_all(&self.dir).await?;
+        let n = self.saved.fetch_add(1, Ordering::Relaxed) + 1;
+        let path = self
+            .dir
+            .join(format!("{}-{n}-{}", std::process::id(), image.filename));
+        tokio::fs::write(&path, &image.png).await?;
+        Ok(path)
+    }
+}
+
+/// Prints the cards of the shell's channel (the others go to channels nobody watches here);
+/// a card's chart is saved to a file whose path is printed with it.
 pub struct ShellCards {
     channel: String,
     printed: AtomicU64,
     choices: CardChoices,
+    images: ImageFiles,
 }
 
 impl ShellCards {
     /// Cards printed with choices nobody takes; [`Shell::cards`] gives the shell's.
     pub fn new(channel: &str) -> ShellCards {
+        ShellCards::with_image_dir(channel, default_image_dir())
+    }
+
+    /// Charts saved in `dir`.
+    pub fn with_image_dir(channel: &str, dir: PathBuf) -> ShellCards {
         ShellCards {
             channel: channel.to_owned(),
             printed: AtomicU64::new(0),
             choices: CardChoices::default(),
+            images: ImageFiles::new(dir),
         }
     }
 }
@@ -270,7 +328,17 @@ impl CardSink for ShellCards {
             if !actions.is_empty() {
                 self.choices.set(actions);
             }
-            write_out(&format!("{}\n", format_card(card, thread)))
+            let mut text = format_card(card, thread);
+            if let Some(image) = &card.image {
+                match self.images.save(image).await {
+                    Ok(path) => text.push_str(&format!("  Chart: {}\n", path.display())),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "alarm chart not saved");
+                        text.push_str(&format!("  (No chart: it could not be saved: {e})\n"));
+                    }
+                }
+            }
+            write_out(&format!("{text}\n"))
                 .await
                 .map_err(|e| SinkError {
                     channel: channel.to_owned(),

@@ -885,6 +885,23 @@ impl Bot {
                 self.delivered(&key.channel, thread, sent);
             }
         }
+        // Pictures (describe-alarms' charts) right after the reply, as one message. They are
+        // part of the reply, not a delivery of their own: a failure is logged and counted as
+        // a chart that could not be shown.
+        if !reply.images.is_empty() {
+            let files: Vec<api::UploadFile> =
+                reply.images.iter().map(api::UploadFile::image).collect();
+            if let Err(e) = self
+                .api
+                .upload_files(&key.channel, thread, &files, None)
+                .await
+            {
+                if let Some(metrics) = &self.metrics {
+                    metrics.chart_failed();
+                }
+                tracing::warn!(channel = %key.channel, reason = %e, "reply delivered, its charts not uploaded");
+            }
+        }
     }
 
     /// Closes an older question message of this conversation once the pipeline no longer

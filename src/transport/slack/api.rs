@@ -190,36 +190,80 @@ impl Api {
         with_retries!(self, "chat.update", |s| s.chat_update(&request)).map(|_| ())
     }
 
-    /// Uploads a file into the channel (and thread) with its comment: getUploadURLExternal,
-    /// the bytes to the URL Slack gave, then completeUploadExternal to share it.
+    /// Uploads a file into the channel (and thread) with its comment.
     pub async fn upload(
         &self,
         channel: &str,
         thread: Option<&str>,
         file: &FileUpload,
     ) -> Result<(), ApiError> {
-        let content = file.content.as_bytes().to_vec();
-        let request =
-            SlackApiFilesGetUploadUrlExternalRequest::new(file.filename.clone(), content.len());
-        let target = with_retries!(self, "files.getUploadURLExternal", |s| s
-            .get_upload_url_external(&request))?;
-        let upload = SlackApiFilesUploadViaUrlRequest::new(
-            target.upload_url.clone(),
-            content,
-            "text/plain".into(),
-        );
-        with_retries!(self, "files upload", |s| s.files_upload_via_url(&upload))?;
-        let complete =
-            SlackApiFilesCompleteUploadExternalRequest::new(vec![SlackApiFilesComplete::new(
-                target.file_id.clone(),
-            )
-            .with_title(file.title.clone())])
+        let content = UploadFile {
+            filename: &file.filename,
+            title: &file.title,
+            content: bytes::Bytes::copy_from_slice(file.content.as_bytes()),
+            content_type: "text/plain",
+        };
+        self.upload_files(channel, thread, &[content], Some(&file.comment))
+            .await
+    }
+
+    /// Uploads files into the channel (and thread) as one message, with an optional comment:
+    /// getUploadURLExternal and the bytes to the URL Slack gave, for each file, then one
+    /// completeUploadExternal to share them together.
+    pub async fn upload_files(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        files: &[UploadFile<'_>],
+        comment: Option<&str>,
+    ) -> Result<(), ApiError> {
+        let mut completed = Vec::with_capacity(files.len());
+        for file in files {
+            let request = SlackApiFilesGetUploadUrlExternalRequest::new(
+                file.filename.to_owned(),
+                file.content.len(),
+            );
+            let target = with_retries!(self, "files.getUploadURLExternal", |s| s
+                .get_upload_url_external(&request))?;
+            let upload = SlackApiFilesUploadViaUrlRequest::new(
+                target.upload_url.clone(),
+                file.content.to_vec(),
+                file.content_type.into(),
+            );
+            with_retries!(self, "files upload", |s| s.files_upload_via_url(&upload))?;
+            completed.push(
+                SlackApiFilesComplete::new(target.file_id.clone())
+                    .with_title(file.title.to_owned()),
+            );
+        }
+        let complete = SlackApiFilesCompleteUploadExternalRequest::new(completed)
             .with_channel_id(channel.into())
-            .with_initial_comment(file.comment.clone())
+            .opt_initial_comment(comment.map(str::to_owned))
             .opt_thread_ts(thread.map(Into::into));
         with_retries!(self, "files.completeUploadExternal", |s| s
             .files_complete_upload_external(&complete))
         .map(|_| ())
+    }
+}
+
+/// One file of an upload.
+pub struct UploadFile<'a> {
+    pub filename: &'a str,
+    pub title: &'a str,
+    pub content: bytes::Bytes,
+    /// `text/plain`, `image/png`.
+    pub content_type: &'a str,
+}
+
+impl<'a> UploadFile<'a> {
+    /// A chart or other picture as a PNG file.
+    pub fn image(image: &'a crate::chart::Image) -> UploadFile<'a> {
+        UploadFile {
+            filename: &image.filename,
+            title: &image.title,
+            content: image.png.clone(),
+            content_type: "image/png",
+        }
     }
 }
 

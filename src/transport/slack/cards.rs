@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use slack_morphism::prelude::*;
 
+use super::api::UploadFile;
 use super::message::{
     escape, MessageBody, BUTTON_VALUE_LIMIT, OPTION_TEXT_LIMIT, SECTION_TEXT_LIMIT, TAG,
 };
@@ -70,6 +71,11 @@ pub fn card_message(card: &Card) -> MessageBody {
                     SECTION_TEXT_LIMIT - 1
                 )))
                 .into(),
+        );
+    }
+    if let Some(note) = &card.image_note {
+        blocks.push(
+            SlackContextBlock::new(vec![md!(cut(&escape(note), FIELD_TEXT_LIMIT - 1))]).into(),
         );
     }
     if !card.keywords.is_empty() {
@@ -142,20 +148,40 @@ pub fn is_card_action(action_id: &str) -> bool {
 pub struct SlackCards(pub(super) Arc<Bot>);
 
 impl CardSink for SlackCards {
+    /// Posts the card, then its chart (if any) right after it: uploaded into the card's
+    /// thread (the thread the card starts, or the one it is in), so an alarm's pictures stay
+    /// with its conversation. The card counts as posted once the message is: a chart that
+    /// fails to upload is logged and counted, and not worth posting the card again.
     async fn post(
         &self,
         channel: &str,
         card: &Card,
         thread: Option<&str>,
     ) -> Result<String, SinkError> {
-        self.0
+        let ts = self
+            .0
             .api
             .post_message(channel, thread, &card_message(card))
             .await
             .map_err(|e| SinkError {
                 channel: channel.to_owned(),
                 reason: e.to_string(),
-            })
+            })?;
+        if let Some(image) = &card.image {
+            let thread = thread.unwrap_or(&ts);
+            if let Err(e) = self
+                .0
+                .api
+                .upload_files(channel, Some(thread), &[UploadFile::image(image)], None)
+                .await
+            {
+                if let Some(metrics) = &self.0.metrics {
+                    metrics.chart_failed();
+                }
+                tracing::warn!(channel, reason = %e, "alarm card posted, its chart not uploaded");
+            }
+        }
+        Ok(ts)
     }
 }
 
@@ -177,6 +203,8 @@ mod tests {
             keywords: vec!["prod".into()],
             thread: None,
             alarm: None,
+            image: None,
+            image_note: None,
         }
     }
 
@@ -256,5 +284,20 @@ mod tests {
             assert_eq!(CardTag::parse(other), None, "{other}");
         }
         assert!(!is_card_action("aws-chatops|answer|0"));
+    }
+
+    #[test]
+    fn a_card_without_its_chart_says_why_in_one_line() {
+        let note =
+            "No chart: the alarm is in account 333333333333, which this channel is not bound to.";
+        let card = Card {
+            image_note: Some(note.into()),
+            keywords: vec![],
+            ..card()
+        };
+        let json = serde_json::to_value(card_message(&card).blocks).unwrap();
+        let last = json.as_array().unwrap().last().unwrap().clone();
+        assert_eq!(last["type"], "context");
+        assert_eq!(last["elements"][0]["text"], note);
     }
 }

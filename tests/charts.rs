@@ -1,0 +1,506 @@
+//! Alarm charts end to end (issue #11): metric data put into moto, the alarm's documented SNS
+//! message published to the topic (moto does not publish on set-alarm-state), the bot's
+//! GetMetricData through the model-driven executor, and the chart's PNG uploaded to the Slack
+//! test server or saved by the shell; `cloudwatch describe-alarms` in chart form.
+
+mod slack_server;
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_chatops::audit::Auditor;
+use aws_chatops::chart::alarm::{self, Charter, Watched};
+use aws_chatops::chart::{HEIGHT, WIDTH};
+use aws_chatops::events::{self, chart::AlarmCharts, notify::Notifier, queue::Queue};
+use aws_chatops::execute::{Executor, Target};
+use aws_chatops::metrics::Metrics;
+use aws_chatops::transport::slack::{self, SlackOptions, SlackToken, TokenKind};
+use serde_json::{json, Value};
+use slack_server::{wait_for, SlackServer, APP_TOKEN, BOT_TOKEN};
+use support::*;
+
+const DEV: &str = "111111111111";
+const DEV_ROLE: &str = "arn:aws:iam::111111111111:role/chatops-readonly";
+const ALARM: &str = include_str!("../fixtures/notifications/cloudwatch-alarm.json");
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+fn iso(secs: i64) -> String {
+    aws_smithy_types::DateTime::from_secs(secs)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap()
+}
+
+fn target() -> Target {
+    Target {
+        role_arn: DEV_ROLE.into(),
+        user: "tests".into(),
+        region: "us-east-1".into(),
+    }
+}
+
+/// Runs a CloudWatch operation in the dev account with the given parameters, as the bot's
+/// executor does (the tests' own writes: put-metric-data, put-metric-alarm).
+async fn cloudwatch(executor: &Executor, command: &str, params: Value) -> Value {
+    let Ok(aws_chatops::parse::Parsed::Command(request)) =
+        aws_chatops::parse::parse(&format!("cloudwatch {command}"))
+    else {
+        panic!("cloudwatch {command} parses")
+    };
+    let mut request = *request;
+    request.params = params.as_object().unwrap().clone();
+    request.missing.clear();
+    executor
+        .run(&target(), &request)
+        .await
+        .unwrap_or_else(|e| panic!("{command}: {e}"))
+}
+
+/// myHelloWorld's Errors, one point a minute for `values.len()` minutes ending at `end`.
+async fn put_errors(executor: &Executor, end: i64, values: &[f64]) -> Vec<(i64, f64)> {
+    let minute_end = end - end % 60;
+    let points: Vec<(i64, f64)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (minute_end - (values.len() - 1 - i) as i64 * 60, *v))
+        .collect();
+    let data: Vec<Value> = points
+        .iter()
+        .map(|(t, v)| {
+            json!({
+                "MetricName": "Errors",
+                "Dimensions": [{"Name": "FunctionName", "Value": "myHelloWorld"}],
+                "Timestamp": iso(*t),
+                "Value": v,
+                "Unit": "Count",
+            })
+        })
+        .collect();
+    cloudwatch(
+        executor,
+        "put-metric-data",
+        json!({"Namespace": "AWS/Lambda", "MetricData": data}),
+    )
+    .await;
+    points
+}
+
+/// The alarm's SNS message as CloudWatch publishes it, changed state at `at`, in `account`.
+fn alarm_message(account: &str, at: i64) -> String {
+    let mut message: Value = serde_json::from_str(ALARM).unwrap();
+    let when = aws_smithy_types::DateTime::from_secs(at)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap()
+        .replace('Z', ".000+0000");
+    message["StateChangeTime"] = json!(when);
+    message["AWSAccountId"] = json!(account);
+    message["AlarmArn"] = json!(format!(
+        "arn:aws:cloudwatch:us-east-1:{account}:alarm:myHelloWorld-errors"
+    ));
+    message.to_string()
+}
+
+fn decode_png(bytes: &[u8]) -> (u32, u32) {
+    let reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .expect("a PNG");
+    let info = reader.info();
+    (info.width, info.height)
+}
+
+#[tokio::test]
+async fn moto_answers_get_metric_data_over_aws_query_as_the_executor_speaks_it() {
+    let emu = Emulator::start();
+    let executor = Executor::new(&emu.sdk_config().await);
+    let end = now();
+    let put = put_errors(&executor, end, &[0.0, 1.0, 0.0, 3.0, 5.0]).await;
+
+    let trigger: Value = serde_json::from_str::<Value>(ALARM).unwrap()["Trigger"].clone();
+    let watched = Watched::from_alarm("myHelloWorld-errors", &trigger).unwrap();
+    let config = demo_config();
+    let guard = alarm::guard(&config).unwrap();
+    let charter = Charter {
+        executor: &executor,
+        guard: &guard,
+        channel: &config.channels[0],
+    };
+    let chart = charter
+        .chart(
+            &watched,
+            DEV,
+            "us-east-1",
+            "tests",
+            end,
+            Some((end, "ALARM")),
+        )
+        .await
+        .expect("GetMetricData answers");
+    assert_eq!(chart.points, put, "the points put are the points charted");
+    assert_eq!(chart.threshold, Some(1.0));
+    assert!(chart.from < put[0].0 && chart.to > end);
+
+    // An account the channel is not bound to gets no call, and says so.
+    let other = charter
+        .chart(&watched, "333333333333", "us-east-1", "tests", end, None)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        other.to_string(),
+        "No chart: the alarm is in account 333333333333, which this channel is not bound to."
+    );
+}
+
+/// The bot on the Slack test server, reading the emulator's notification queue with charts.
+struct Bot {
+    emu: Emulator,
+    slack: SlackServer,
+    metrics: Metrics,
+    bot: Option<aws_chatops::transport::slack::SlackConnection>,
+    stop: Option<tokio::sync::watch::Sender<()>>,
+    reader: Option<tokio::task::JoinHandle<()>>,
+    executor: Arc<Executor>,
+}
+
+impl Bot {
+    async fn start() -> Bot {
+        Bot::start_with(demo_config()).await
+    }
+
+    async fn start_with(mut config: aws_chatops::config::Config) -> Bot {
+        let emu = Emulator::start();
+        let slack = SlackServer::start().await;
+        let queue_url = format!("{}/123456789012/aws-chatops-notifications", emu.url);
+        config.notifications.queues = vec![queue_url.clone()];
+        let config = Arc::new(config);
+        let pipeline = Arc::new(pipeline(&emu, (*config).clone()).await);
+        let options = SlackOptions {
+            api_url: Some(slack.api_url.clone()),
+            connections: 1,
+            shutdown_grace: Duration::from_secs(5),
+            ..SlackOptions::default()
+        };
+        let bot = slack::connect(
+            pipeline.clone(),
+            config.clone(),
+            &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
+            &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
+            &options,
+        )
+        .await
+        .expect("the bot connects");
+        slack.wait_connections(1).await;
+        let metrics = Metrics::new();
+        let executor = pipeline.shared_executor();
+        let notifier = Arc::new(
+            Notifier::new(
+                config.clone(),
+                bot.cards(),
+                metrics.clone(),
+                Arc::new(Auditor::new(&config).unwrap()),
+            )
+            .with_charts(AlarmCharts::new(config.clone(), executor.clone()).unwrap()),
+        );
+        let queue = Queue::new(&emu.sdk_config().await, &queue_url).with_wait_seconds(1);
+        let (stop, mut stopped) = tokio::sync::watch::channel(());
+        let reader = tokio::spawn(events::serve(queue, notifier, async move {
+            let _ = stopped.changed().await;
+        }));
+        Bot {
+            emu,
+            slack,
+            metrics,
+            bot: Some(bot),
+            stop: Some(stop),
+            reader: Some(reader),
+            executor,
+        }
+    }
+
+    async fn stop(&mut self) {
+        drop(self.stop.take());
+        self.reader.take().unwrap().await.unwrap();
+        self.bot.take().unwrap().shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn issue_11_an_alarm_card_arrives_with_its_chart_uploaded_into_its_thread() {
+    let mut bot = Bot::start().await;
+    let end = now();
+    put_errors(&bot.executor, end, &[0.0, 0.0, 1.0, 4.0, 6.0]).await;
+
+    bot.emu.publish(None, &alarm_message(DEV, end));
+    let card = bot.slack.wait_nth_message("C0DEMO", 1).await;
+    assert!(card.all_text().contains("ALARM: myHelloWorld-errors"));
+    assert!(!card.all_text().contains("No chart"), "{}", card.all_text());
+    let chart = bot.slack.wait_nth_message("C0DEMO", 2).await;
+    assert_eq!(chart.thread_ts.as_deref(), Some(card.ts.as_str()));
+    assert_eq!(chart.files.len(), 1);
+    let uploads = bot.slack.uploads();
+    assert_eq!(uploads.len(), 1);
+    let upload = &uploads[0];
+    assert_eq!(upload.shared_in.as_deref(), Some("C0DEMO"));
+    assert_eq!(upload.filename, "myHelloWorld-errors.png");
+    let bytes = upload.content.as_ref().expect("the bytes arrived");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert_eq!(decode_png(bytes), (WIDTH, HEIGHT));
+
+    // The OK that follows goes into the same thread, its chart too.
+    bot.emu.publish(
+        None,
+        &alarm_message(DEV, end).replace("\"NewStateValue\":\"ALARM\"", "\"NewStateValue\":\"OK\""),
+    );
+    let ok = bot.slack.wait_nth_message("C0DEMO", 3).await;
+    assert!(
+        ok.all_text().contains("OK: myHelloWorld-errors"),
+        "{}",
+        ok.all_text()
+    );
+    assert_eq!(ok.thread_ts.as_deref(), Some(card.ts.as_str()));
+    let ok_chart = bot.slack.wait_nth_message("C0DEMO", 4).await;
+    assert_eq!(ok_chart.thread_ts.as_deref(), Some(card.ts.as_str()));
+    assert_eq!(ok_chart.files.len(), 1);
+    assert!(!bot
+        .metrics
+        .encode()
+        .contains("aws_chatops_charts_failed_total 1"));
+    bot.stop().await;
+}
+
+#[tokio::test]
+async fn issue_11_an_alarm_in_an_account_the_channel_is_not_bound_to_posts_without_a_chart() {
+    let mut bot = Bot::start().await;
+    bot.emu.publish(None, &alarm_message("333333333333", now()));
+    let card = bot.slack.wait_nth_message("C0DEMO", 1).await;
+    assert!(card.all_text().contains("ALARM: myHelloWorld-errors"));
+    assert!(
+        card.all_text().contains(
+            "No chart: the alarm is in account 333333333333, which this channel is not bound to."
+        ),
+        "{}",
+        card.all_text()
+    );
+    wait_for("the failure counted", || {
+        bot.metrics
+            .encode()
+            .contains("aws_chatops_charts_failed_total 1")
+            .then_some(())
+    })
+    .await;
+    assert!(bot.slack.uploads().is_empty());
+    // The card was taken: the message left the queue.
+    let queue_url = format!("{}/123456789012/aws-chatops-notifications", bot.emu.url);
+    let sdk = bot.emu.sdk_config().await;
+    bot.stop().await;
+    let check = Queue::new(&sdk, &queue_url).with_wait_seconds(1);
+    assert!(check.receive().await.unwrap().is_empty());
+}
+
+/// Metric alarms in the dev account beside the seeded one, each on a metric with data.
+async fn put_alarms(executor: &Executor, n: usize) {
+    for i in 0..n {
+        cloudwatch(
+            executor,
+            "put-metric-alarm",
+            json!({
+                "AlarmName": format!("extra-alarm-{i}"),
+                "Namespace": "AWS/Lambda",
+                "MetricName": "Errors",
+                "Dimensions": [{"Name": "FunctionName", "Value": "myHelloWorld"}],
+                "Statistic": "Sum",
+                "Period": 60,
+                "EvaluationPeriods": 1 + i as i64 % 3,
+                "Threshold": 1.0 + i as f64,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+            }),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn issue_11_describe_alarms_shows_two_charts_as_images_and_seven_as_one_file() {
+    let emu = Emulator::start();
+    let p = pipeline(&emu, demo_config()).await;
+    put_errors(p.executor(), now(), &[1.0, 2.0, 3.0]).await;
+
+    // The seeded alarm and one more: two images.
+    put_alarms(p.executor(), 1).await;
+    let reply = say(&p, message_in("dev", "@aws cloudwatch describe-alarms")).await;
+    assert!(reply.text.contains("extra-alarm-0"), "{}", reply.text);
+    assert_eq!(reply.images.len(), 2, "{}", reply.text);
+    for image in &reply.images {
+        assert_eq!(decode_png(&image.png), (WIDTH, HEIGHT));
+    }
+    let names: Vec<&str> = reply.images.iter().map(|i| i.filename.as_str()).collect();
+    assert_eq!(names, ["myHelloWorld-alarm.png", "extra-alarm-0.png"]);
+
+    // The AWS CLI's output stays exactly that: no charts with --output or --query.
+    for text in [
+        "@aws cloudwatch describe-alarms --output json",
+        "@aws cloudwatch describe-alarms --query MetricAlarms[].AlarmName",
+    ] {
+        let reply = say(&p, message_in("dev", text)).await;
+        assert!(reply.images.is_empty(), "{text}");
+    }
+
+    // Seven: one tall picture.
+    put_alarms(p.executor(), 6).await;
+    let reply = say(&p, message_in("dev", "@aws cloudwatch describe-alarms")).await;
+    assert_eq!(reply.images.len(), 1, "{}", reply.text);
+    assert_eq!(reply.images[0].filename, "describe-alarms-charts.png");
+    assert_eq!(decode_png(&reply.images[0].png), (WIDTH, HEIGHT * 7));
+}
+
+#[tokio::test]
+async fn issue_11_slack_uploads_describe_alarms_charts_into_the_conversation() {
+    // The channel bound to dev alone, so the command runs without asking which account.
+    let mut config = demo_config();
+    config.channels[0].accounts.truncate(1);
+    let mut bot = Bot::start_with(config).await;
+    put_alarms(&bot.executor, 1).await;
+    bot.slack
+        .mention("C0DEMO", "U0DEMO", "cloudwatch describe-alarms", None)
+        .await;
+    let reply = bot.slack.wait_nth_message("C0DEMO", 1).await;
+    assert!(
+        reply.all_text().contains("extra-alarm-0"),
+        "{}",
+        reply.all_text()
+    );
+    let images = bot
+        .slack
+        .wait_message("C0DEMO", "the charts", |m| !m.files.is_empty())
+        .await;
+    assert_eq!(images.files.len(), 2);
+    let uploads = bot.slack.uploads();
+    assert_eq!(uploads.len(), 2);
+    for upload in uploads {
+        assert_eq!(upload.shared_in.as_deref(), Some("C0DEMO"));
+        assert_eq!(
+            decode_png(upload.content.as_ref().unwrap()),
+            (WIDTH, HEIGHT)
+        );
+    }
+    bot.stop().await;
+}
+
+/// The shell on the demo configuration: the tutorial's failing invoke fires the alarm, and its
+/// card arrives with the chart saved to a file whose path is printed (in TMPDIR).
+#[test]
+fn issue_11_the_shell_saves_the_alarms_chart_and_prints_where() {
+    use std::io::{BufRead, BufReader, Write};
+    let emu = Emulator::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(bin())
+        .args(["shell", "--config"])
+        .arg(root().join("fixtures/config/demo.toml"))
+        .args([
+            "--channel",
+            "C0DEMO",
+            "--user",
+            "U0DEMO",
+            "--account",
+            "dev",
+        ])
+        .env("AWS_ENDPOINT_URL", &emu.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("TMPDIR", tmp.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"@aws invoke myHelloWorld --payload {\"fail\": true}\nyes\n")
+        .unwrap();
+    stdin.flush().unwrap();
+    // A missing line ends the read at the deadline: the process is stopped.
+    let pid = child.id();
+    let killer = std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            std::thread::park_timeout(Duration::from_millis(200));
+            if std::fs::metadata(format!("/proc/{pid}")).is_err() {
+                return;
+            }
+        }
+        let _ = std::process::Command::new("kill")
+            .arg(pid.to_string())
+            .status();
+    });
+    let mut seen = String::new();
+    let mut path = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if let Some(p) = line.trim_start().strip_prefix("Chart: ") {
+            path = Some(std::path::PathBuf::from(p));
+            break;
+        }
+    }
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+    killer.join().unwrap();
+    assert!(seen.contains("🔴 ALARM: myHelloWorld-alarm"), "{seen}");
+    let path = path.unwrap_or_else(|| panic!("no chart path printed: {seen}"));
+    assert!(path.starts_with(tmp.path()), "{}", path.display());
+    assert!(path.to_string_lossy().ends_with("myHelloWorld-alarm.png"));
+    let bytes = std::fs::read(&path).expect("the chart file exists");
+    assert_eq!(decode_png(&bytes), (WIDTH, HEIGHT));
+}
+
+/// A channel whose guardrails allow describing alarms but not reading metric data: the reply
+/// comes without charts, says why, and GetMetricData is never called.
+#[tokio::test]
+async fn issue_11_a_guardrail_without_get_metric_data_means_no_chart_and_no_call() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("guardrail.json");
+    std::fs::write(
+        &path,
+        r#"{"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["cloudwatch:Describe*", "lambda:*"], "Resource": "*"}
+        ]}"#,
+    )
+    .unwrap();
+    let mut config = demo_config();
+    config.channels[0].guardrails = vec![path];
+    let p = pipeline(&emu, config).await;
+    emu.start_recording();
+    let reply = say(&p, message_in("dev", "@aws cloudwatch describe-alarms")).await;
+    assert!(reply.text.contains("myHelloWorld-alarm"), "{}", reply.text);
+    assert!(reply.images.is_empty());
+    assert!(
+        reply.text.contains(
+            "myHelloWorld-alarm: No chart: this channel's rules don't allow cloudwatch:GetMetricData."
+        ),
+        "{}",
+        reply.text
+    );
+    let recorded = emu.recorded();
+    assert!(
+        recorded
+            .iter()
+            .any(|(_, body)| body.contains("Action=DescribeAlarms")),
+        "the recorder sees CloudWatch calls"
+    );
+    assert!(
+        !recorded
+            .iter()
+            .any(|(_, body)| body.contains("GetMetricData")),
+        "GetMetricData was called"
+    );
+}
