@@ -10,6 +10,7 @@ use crate::catalog::{Operation, Service, Shape};
 use crate::parse::Output;
 
 mod table;
+pub mod view;
 
 /// What replaces a secret in every output format.
 pub const REDACTED: &str = "****(redacted)";
