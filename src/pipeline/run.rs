@@ -71,6 +71,7 @@ impl Pipeline {
                 account,
                 region,
             } => self.run(inbound, &request, &account, &region, record).await,
+            Step::Follow(follow) => self.follow(inbound, follow),
         };
         if let Some(preface) = plan.preface {
             reply.text = format!("{preface}\n{}", reply.text);
@@ -138,10 +139,7 @@ impl Pipeline {
             }
             .session_name(),
         );
-        let header = format!(
-            "{} {} · {} · {}",
-            request.service.service, request.operation.name, account, region
-        );
+        let header = super::follow::header(request, account, region);
         match self.execute(inbound, request, account, region).await {
             Ok(Executed { value, request_id }) => {
                 record.request_id = request_id;
@@ -154,6 +152,12 @@ impl Pipeline {
                     },
                     None => value,
                 };
+                if request.output == parse::Output::Chat
+                    && request.query.is_none()
+                    && request.operation.api != "Invoke"
+                {
+                    return self.present(inbound, request, account, region, value, &notes);
+                }
                 let (body, output) = if request.output == parse::Output::Chat {
                     (chat_body(request, value), None)
                 } else {

@@ -307,8 +307,10 @@ pub struct Body {
     pub total: usize,
     /// Whether there are rows after `shown` (here or still in AWS).
     pub more: bool,
-    /// Whether a view made it (and Details would show more).
+    /// Whether a view made it.
     pub viewed: bool,
+    /// Whether it shows a view's summary of something (Details would show all of it).
+    pub details: bool,
 }
 
 impl Body {
@@ -371,6 +373,7 @@ pub fn body(
         total,
         more,
         viewed: view.is_some(),
+        details: false,
     };
     if let Some(view) = view {
         let rows = match (&member, crate::query::search(value.clone(), &view.rows)) {
@@ -378,6 +381,7 @@ pub fn body(
             (None, Ok(Value::Array(rows))) => Some(rows),
             (None, Ok(one @ Value::Object(_))) => {
                 body.lines = one_row(view, &one);
+                body.details = true;
                 None
             }
             _ => {
@@ -389,6 +393,7 @@ pub fn body(
             if rows.is_empty() {
                 body.lines = format!("No {}.", view.noun.as_deref().unwrap_or("items"));
             } else {
+                body.details = true;
                 body.grid = Some(Grid {
                     headers: view.columns.iter().map(|c| c.title.clone()).collect(),
                     rows: rows.iter().map(|r| view_row(view, r)).collect(),
@@ -437,4 +442,4 @@ pub fn full(value: &Value, member: Option<&str>, shown: Range<usize>) -> String 
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

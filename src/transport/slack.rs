@@ -647,6 +647,19 @@ impl Bot {
             press.user.clone(),
             press.thread.clone(),
         );
+        if press.follow {
+            // Details and Next: anyone in the channel may press, as often as they like.
+            let submitted =
+                self.lanes
+                    .submit((press.channel.clone(), press.user.clone()), async move {
+                        bot.handle_follow(press).await;
+                        bump(&bot.counters.handled);
+                    });
+            if let Err(busy) = submitted {
+                self.busy(busy, channel, user, thread);
+            }
+            return;
+        }
         if press.user != press.requester {
             let submitted =
                 self.lanes
@@ -798,6 +811,20 @@ impl Bot {
             .update(&press.channel, &press.message_ts, &closed)
             .await;
         self.delivered(&press.channel, press.thread.as_deref(), sent);
+        let inbound = Inbound {
+            team: press.team,
+            channel: press.channel.clone(),
+            user: press.user.clone(),
+            thread: press.thread.clone(),
+            text: press.answer,
+            direct_message: press.channel.starts_with('D'),
+            account: None,
+        };
+        let _ = super::exchange(&self.pipeline, &**self, &inbound).await;
+    }
+
+    /// A press on Details or Next: the message it carries, sent by whoever pressed.
+    async fn handle_follow(self: &Arc<Self>, press: Press) {
         let inbound = Inbound {
             team: press.team,
             channel: press.channel.clone(),
