@@ -25,52 +25,69 @@ use super::{Inbound, Outcome, Pipeline, Reply, TableReply};
 pub(crate) enum Follow {
     /// The next page, from the kept response.
     Page { id: u64, listing: Box<Listing> },
-    /// The full rendering of what the latest reply showed.
-    Details { listing: Box<Listing> },
+    /// The full rendering of the rows a reply showed (from `start`), or of the latest.
+    Details {
+        listing: Box<Listing>,
+        start: Option<usize>,
+    },
 }
 
-/// What a message asks of a follow-up: `next [id]`, `details [id]`.
+/// What a message asks of a follow-up: `next [id]`, `details [id [start]]` (a button names
+/// the rows its reply showed, since later pages move the listing on).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ask {
     Next(Option<u64>),
-    Details(Option<u64>),
+    Details(Option<u64>, Option<usize>),
 }
 
 fn parse_ask(text: &str) -> Option<Ask> {
     let mut words = text.split_whitespace();
     let first = words.next()?.to_ascii_lowercase();
-    let id = match words.next() {
-        None => None,
-        Some(w) => Some(w.parse().ok()?),
+    let mut number = || -> Result<Option<u64>, ()> {
+        match words.next() {
+            None => Ok(None),
+            Some(w) => w.parse().map(Some).map_err(|_| ()),
+        }
     };
+    let id = number().ok()?;
+    let start = number().ok()?;
     if words.next().is_some() {
         return None;
     }
     match first.as_str() {
-        "next" | "more" => Some(Ask::Next(id)),
-        "details" => Some(Ask::Details(id)),
+        "next" | "more" if start.is_none() => Some(Ask::Next(id)),
+        "details" => Some(Ask::Details(id, start.map(|s| s as usize))),
         _ => None,
     }
 }
 
-/// The buttons under a reply of listing `id`.
-pub(crate) fn actions(id: u64, body: &Body) -> Vec<Choice> {
+/// The buttons under a reply of listing `id`; `from_aws` is how many items a page fetched
+/// from AWS past the kept response holds (`--max-items`, or a page).
+pub(crate) fn actions(id: u64, body: &Body, from_aws: usize) -> Vec<Choice> {
     let mut actions = Vec::new();
     if body.details {
         actions.push(Choice {
             label: "Details".into(),
-            answer: format!("details {id}"),
+            answer: format!("details {id} {}", body.shown.start),
         });
     }
     if body.more {
         let left = body.total.saturating_sub(body.shown.end);
-        let n = if left == 0 { PAGE_ROWS } else { left.min(PAGE_ROWS) };
+        let n = if left == 0 { from_aws } else { left.min(PAGE_ROWS) };
         actions.push(Choice {
             label: format!("Next {n}"),
             answer: format!("next {id}"),
         });
     }
     actions
+}
+
+/// How many items the next call to AWS brings: `--max-items` as typed, at most a page.
+fn page_from_aws(request: &Request) -> usize {
+    request
+        .paging
+        .max_items
+        .map_or(PAGE_ROWS, |n| (n as usize).min(PAGE_ROWS))
 }
 
 /// A reply made of a header, a body and notes.
@@ -164,6 +181,7 @@ impl Pipeline {
             listing.next_token.is_some(),
         );
         let header = header(request, account, &listing.region);
+        let from_aws = page_from_aws(request);
         let id = match id {
             Some(id) => {
                 self.followups.shown(id, body.shown.clone());
@@ -175,7 +193,9 @@ impl Pipeline {
             }
             None => None,
         };
-        let actions = id.map(|id| actions(id, &body)).unwrap_or_default();
+        let actions = id
+            .map(|id| actions(id, &body, from_aws))
+            .unwrap_or_default();
         body_reply(&header, &body, notes, actions)
     }
 
@@ -199,13 +219,15 @@ impl Pipeline {
                     return None;
                 };
                 let body = self.body_of(&listing, listing.shown.start);
-                let chosen = actions(id, &body).into_iter().nth(n.checked_sub(1)?)?;
+                let chosen = actions(id, &body, page_from_aws(&listing.request))
+                    .into_iter()
+                    .nth(n.checked_sub(1)?)?;
                 parse_ask(&chosen.answer)?
             }
             None => return None,
         };
         let id = match ask {
-            Ask::Next(id) | Ask::Details(id) => id,
+            Ask::Next(id) | Ask::Details(id, _) => id,
         };
         let found = match id {
             Some(id) => self.followups.get(id, &inbound.channel),
@@ -217,7 +239,7 @@ impl Pipeline {
             Found::Open(id, listing) => (id, listing),
             Found::Expired { minutes } => {
                 return Some(Step::Invalid(format!(
-                    "That list expired after {minutes} minutes. Send the command again."
+                    "That result expired after {minutes} min, so nothing more can be shown. Send the command again."
                 )))
             }
             Found::None => {
@@ -232,8 +254,9 @@ impl Pipeline {
             ));
         };
         Some(match ask {
-            Ask::Details(_) => Step::Follow(Follow::Details {
+            Ask::Details(_, start) => Step::Follow(Follow::Details {
                 listing: Box::new(listing),
+                start,
             }),
             Ask::Next(_) => {
                 let body = self.body_of(&listing, listing.shown.start);
@@ -278,7 +301,7 @@ impl Pipeline {
                 let start = listing.shown.end;
                 self.page(*listing, Some(id), start, &account, &[])
             }
-            Follow::Details { listing } => {
+            Follow::Details { listing, start } => {
                 let request = &listing.request;
                 let (service, op) = (request.service, request.operation);
                 let mut value = (*listing.value).clone();
@@ -288,7 +311,11 @@ impl Pipeline {
                     Some(account) => header(request, account, &listing.region),
                     None => format!("{} {}", service.service, op.name),
                 };
-                let text = view::full(&value, member.as_deref(), listing.shown.clone());
+                let shown = match start {
+                    Some(start) => start..start.saturating_add(PAGE_ROWS),
+                    None => listing.shown.clone(),
+                };
+                let text = view::full(&value, member.as_deref(), shown);
                 Reply::new(Outcome::Ok, format!("{header}\n{text}"))
             }
         }
@@ -303,7 +330,12 @@ mod tests {
     fn follow_up_words() {
         assert_eq!(parse_ask("next"), Some(Ask::Next(None)));
         assert_eq!(parse_ask("Next 12"), Some(Ask::Next(Some(12))));
-        assert_eq!(parse_ask("details 3"), Some(Ask::Details(Some(3))));
+        assert_eq!(parse_ask("details 3"), Some(Ask::Details(Some(3), None)));
+        assert_eq!(
+            parse_ask("details 3 20"),
+            Some(Ask::Details(Some(3), Some(20)))
+        );
+        assert_eq!(parse_ask("next 3 20"), None);
         assert_eq!(parse_ask("next page please"), None);
         assert_eq!(parse_ask("next x"), None);
         assert_eq!(parse_ask("lambda list-functions"), None);

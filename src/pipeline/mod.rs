@@ -347,7 +347,7 @@ fn describe(record: &mut AuditRecord, step: &Step) {
         Step::Follow(follow) => {
             let (listing, what) = match follow {
                 follow::Follow::Page { listing, .. } => (listing, "next page"),
-                follow::Follow::Details { listing } => (listing, "details"),
+                follow::Follow::Details { listing, .. } => (listing, "details"),
             };
             record.service = Some(listing.request.service.service.clone());
             record.operation = Some(listing.request.operation.name.clone());

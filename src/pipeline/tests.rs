@@ -77,7 +77,7 @@ fn summary(plan: &Plan) -> (&'static str, String) {
             "next",
             listing.request.command_line(),
         ),
-        Step::Follow(super::follow::Follow::Details { listing }) => (
+        Step::Follow(super::follow::Follow::Details { listing, .. }) => (
             "details",
             listing.request.command_line(),
         ),

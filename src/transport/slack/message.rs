@@ -713,7 +713,7 @@ mod tests {
             "{} {} · dev (111111111111) · us-east-1",
             view.service, view.operation
         );
-        crate::pipeline::body_reply(&header, &body, &[], crate::pipeline::actions(7, &body))
+        crate::pipeline::body_reply(&header, &body, &[], crate::pipeline::actions(7, &body, 20))
     }
 
     #[test]
@@ -744,7 +744,7 @@ mod tests {
         assert_eq!(blocks[1]["rows"].as_array().unwrap().len(), 21);
         let buttons = &blocks[2];
         assert_eq!(buttons["block_id"], "aws-chatops|f|1700000000.000100");
-        assert_eq!(buttons["elements"][0]["value"], "details 7");
+        assert_eq!(buttons["elements"][0]["value"], "details 7 0");
         assert_eq!(buttons["elements"][1]["text"]["text"], "Next 20");
         assert_eq!(buttons["elements"][1]["value"], "next 7");
         assert!(FollowTag::parse("aws-chatops|f|1700000000.000100").is_some());
