@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::catalog::{Operation, Service, Shape};
 use crate::parse::Output;
 
+pub mod errors;
 mod table;
 pub mod view;
 

@@ -227,3 +227,43 @@ async fn follow_ups_expire_with_the_questions_and_explain_agrees() {
         "That result expired after 1 min, so nothing more can be shown. Send the command again."
     );
 }
+
+#[tokio::test]
+async fn a_name_that_does_not_exist_offers_the_closest_and_the_pick_runs() {
+    let emu = Emulator::start();
+    create_functions(&emu, "111111111111", &["orders-api".to_owned()]);
+    let p = pipeline(&emu, demo_config()).await;
+    let reply = say(
+        &p,
+        message_in("dev", "@aws lambda get-function --function-name myHeloWorld"),
+    )
+    .await;
+    assert_eq!(reply.outcome, Outcome::AwsError, "{}", reply.text);
+    assert!(
+        reply.text.contains("ResourceNotFoundException"),
+        "{}",
+        reply.text
+    );
+    assert!(
+        reply
+            .text
+            .contains("There is no function-name `myHeloWorld` in dev (111111111111) · us-east-1"),
+        "{}",
+        reply.text
+    );
+    let question = reply.question.expect("a question");
+    let labels: Vec<&str> = question.choices.iter().map(|c| c.label.as_str()).collect();
+    assert_eq!(labels[0], "myHelloWorld", "{labels:?}");
+    assert!(!labels.contains(&"orders-api"), "{labels:?}");
+    let picked = say(&p, message_in("dev", "1")).await;
+    assert_eq!(picked.outcome, Outcome::Ok, "{}", picked.text);
+    assert!(picked.text.contains("name: myHelloWorld"), "{}", picked.text);
+    // Nothing close: the error alone.
+    let far = say(
+        &p,
+        message_in("dev", "@aws lambda get-function --function-name zzzzzz"),
+    )
+    .await;
+    assert_eq!(far.outcome, Outcome::AwsError);
+    assert!(far.question.is_none(), "{}", far.text);
+}

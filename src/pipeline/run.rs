@@ -179,7 +179,21 @@ impl Pipeline {
                 if let ExecError::Service { request_id, .. } = &e {
                     record.request_id = request_id.clone();
                 }
-                Reply::new(Outcome::AwsError, format!("{header}\n{e}"))
+                let failed = render::errors::Failed {
+                    actions: request.service.actions(request.operation).collect(),
+                    account: account.to_string(),
+                    region,
+                };
+                let text = format!("{header}\n{}", render::errors::aws_error(&e, &failed));
+                if render::errors::is_not_found(e.code()) {
+                    if let Some(reply) = self
+                        .offer_closest(inbound, request, account, region, &text)
+                        .await
+                    {
+                        return reply;
+                    }
+                }
+                Reply::new(Outcome::AwsError, text)
             }
         }
     }
