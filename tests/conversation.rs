@@ -289,9 +289,5 @@ async fn choices_are_listed_only_where_the_guard_allows_the_list_call() {
     );
     // The question itself still works.
     let got = say(&guarded, message_in("dev", "myHelloWorld")).await;
-    assert!(
-        got.text.contains("name: myHelloWorld"),
-        "{}",
-        got.text
-    );
+    assert!(got.text.contains("name: myHelloWorld"), "{}", got.text);
 }

@@ -46,8 +46,9 @@ async fn describe_alarms_takes_the_abbreviated_state_option() {
     // state · alarm · metric · since
     let rows = &reply.table.as_ref().expect("a table").grid.rows;
     assert!(
-        rows.iter()
-            .any(|r| r[0] == "ALARM" && r[1] == "myHelloWorld-alarm" && r[2] == "AWS/Lambda/Errors"),
+        rows.iter().any(|r| r[0] == "ALARM"
+            && r[1] == "myHelloWorld-alarm"
+            && r[2] == "AWS/Lambda/Errors"),
         "{}",
         reply.text
     );

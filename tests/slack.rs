@@ -246,14 +246,23 @@ async fn issue_14_a_long_list_is_a_table_anyone_in_the_channel_can_page() {
     let _ = ts;
     let first = h.next_message(CHANNEL, 0).await;
     let blocks = first.blocks.as_array().unwrap();
-    let table = blocks.iter().find(|b| b["type"] == "table").expect("a table block");
+    let table = blocks
+        .iter()
+        .find(|b| b["type"] == "table")
+        .expect("a table block");
     // The header row and the first 20 functions.
     assert_eq!(table["rows"].as_array().unwrap().len(), 21, "{first:?}");
-    assert!(first.all_text().contains("Showing 1–20 of 27 functions."), "{first:?}");
+    assert!(
+        first.all_text().contains("Showing 1–20 of 27 functions."),
+        "{first:?}"
+    );
     // Bob, not the one who asked, may page.
     h.slack.press(&first, BOB, "Next 7").await;
     let second = h.next_message(CHANNEL, 1).await;
-    assert!(second.all_text().contains("Showing 21–27 of 27 functions."), "{second:?}");
+    assert!(
+        second.all_text().contains("Showing 21–27 of 27 functions."),
+        "{second:?}"
+    );
     let rows = second
         .blocks
         .as_array()

@@ -88,10 +88,9 @@ async fn a_long_list_pages_for_anyone_in_the_channel() {
     let first = say(&p, in_channel("U0ALICE", "@aws lambda list-functions")).await;
     assert_eq!(first.outcome, Outcome::Ok, "{}", first.text);
     assert!(
-        first.text.contains(&format!(
-            "Showing 1–20 of {} functions.",
-            all.len()
-        )),
+        first
+            .text
+            .contains(&format!("Showing 1–20 of {} functions.", all.len())),
         "{}",
         first.text
     );
@@ -135,9 +134,7 @@ async fn a_long_list_pages_for_anyone_in_the_channel() {
     let button = &first.actions[0].answer;
     let earlier = say(&p, in_channel("U0BOB", button)).await;
     assert!(
-        earlier
-            .text
-            .contains(&format!("FunctionName: {}", all[0])),
+        earlier.text.contains(&format!("FunctionName: {}", all[0])),
         "{}",
         earlier.text
     );
@@ -157,14 +154,22 @@ async fn max_items_and_starting_token_page_as_the_aws_cli_does() {
     )
     .await;
     assert_eq!(names(&first), all[..3]);
-    assert!(first.text.contains("Showing 1–3 of 3+ functions."), "{}", first.text);
+    assert!(
+        first.text.contains("Showing 1–3 of 3+ functions."),
+        "{}",
+        first.text
+    );
     assert_eq!(labels(&first), ["Details", "Next 3"]);
     emu.start_recording();
     // Past what AWS returned: the same command again from AWS's token, same account.
     let second = say(&p, in_channel("U0BOB", "next")).await;
     assert_eq!(second.outcome, Outcome::Ok, "{}", second.text);
     assert_eq!(names(&second), all[3..6]);
-    assert!(second.text.contains("dev (111111111111)"), "{}", second.text);
+    assert!(
+        second.text.contains("dev (111111111111)"),
+        "{}",
+        second.text
+    );
     assert!(
         emu.recorded()
             .iter()
@@ -175,7 +180,10 @@ async fn max_items_and_starting_token_page_as_the_aws_cli_does() {
     // The AWS CLI's own paging options still print what it prints.
     let json = say(
         &p,
-        message_in("dev", "@aws lambda list-functions --max-items 2 --output json"),
+        message_in(
+            "dev",
+            "@aws lambda list-functions --max-items 2 --output json",
+        ),
     )
     .await;
     let v: Value = serde_json::from_str(json.output.as_deref().unwrap()).unwrap();
@@ -210,7 +218,10 @@ async fn follow_ups_expire_with_the_questions_and_explain_agrees() {
     assert_eq!(none.outcome, Outcome::Invalid, "{}", none.text);
     let shown = say(
         &p,
-        in_channel("U0ALICE", "@aws lambda get-function --function-name myHelloWorld"),
+        in_channel(
+            "U0ALICE",
+            "@aws lambda get-function --function-name myHelloWorld",
+        ),
     )
     .await;
     assert!(shown.text.contains("name: myHelloWorld"), "{}", shown.text);
@@ -235,7 +246,10 @@ async fn a_name_that_does_not_exist_offers_the_closest_and_the_pick_runs() {
     let p = pipeline(&emu, demo_config()).await;
     let reply = say(
         &p,
-        message_in("dev", "@aws lambda get-function --function-name myHeloWorld"),
+        message_in(
+            "dev",
+            "@aws lambda get-function --function-name myHeloWorld",
+        ),
     )
     .await;
     assert_eq!(reply.outcome, Outcome::AwsError, "{}", reply.text);
@@ -257,7 +271,11 @@ async fn a_name_that_does_not_exist_offers_the_closest_and_the_pick_runs() {
     assert!(!labels.contains(&"orders-api"), "{labels:?}");
     let picked = say(&p, message_in("dev", "1")).await;
     assert_eq!(picked.outcome, Outcome::Ok, "{}", picked.text);
-    assert!(picked.text.contains("name: myHelloWorld"), "{}", picked.text);
+    assert!(
+        picked.text.contains("name: myHelloWorld"),
+        "{}",
+        picked.text
+    );
     // Nothing close: the error alone.
     let far = say(
         &p,

@@ -73,7 +73,11 @@ pub(crate) fn actions(id: u64, body: &Body, from_aws: usize) -> Vec<Choice> {
     }
     if body.more {
         let left = body.total.saturating_sub(body.shown.end);
-        let n = if left == 0 { from_aws } else { left.min(PAGE_ROWS) };
+        let n = if left == 0 {
+            from_aws
+        } else {
+            left.min(PAGE_ROWS)
+        };
         actions.push(Choice {
             label: format!("Next {n}"),
             answer: format!("next {id}"),
@@ -91,7 +95,12 @@ fn page_from_aws(request: &Request) -> usize {
 }
 
 /// A reply made of a header, a body and notes.
-pub(crate) fn body_reply(header: &str, body: &Body, notes: &[String], actions: Vec<Choice>) -> Reply {
+pub(crate) fn body_reply(
+    header: &str,
+    body: &Body,
+    notes: &[String],
+    actions: Vec<Choice>,
+) -> Reply {
     let mut before = header.to_owned();
     if let Some(summary) = &body.summary {
         before.push('\n');
@@ -213,8 +222,9 @@ impl Pipeline {
             Some(ask) => ask,
             None if !question_open => {
                 let n: usize = text.trim().parse().ok()?;
-                let Found::Open(id, listing) =
-                    self.followups.latest(&inbound.channel, inbound.thread.as_deref())
+                let Found::Open(id, listing) = self
+                    .followups
+                    .latest(&inbound.channel, inbound.thread.as_deref())
                 else {
                     return None;
                 };
@@ -296,7 +306,10 @@ impl Pipeline {
         match follow {
             Follow::Page { id, listing } => {
                 let Some(account) = channel.account(&listing.account).cloned() else {
-                    return Reply::new(Outcome::Invalid, "That account is no longer configured here.");
+                    return Reply::new(
+                        Outcome::Invalid,
+                        "That account is no longer configured here.",
+                    );
                 };
                 let start = listing.shown.end;
                 self.page(*listing, Some(id), start, &account, &[])

@@ -73,14 +73,12 @@ fn summary(plan: &Plan) -> (&'static str, String) {
             "run",
             format!("{} in {}", request.command_line(), account.name),
         ),
-        Step::Follow(super::follow::Follow::Page { listing, .. }) => (
-            "next",
-            listing.request.command_line(),
-        ),
-        Step::Follow(super::follow::Follow::Details { listing, .. }) => (
-            "details",
-            listing.request.command_line(),
-        ),
+        Step::Follow(super::follow::Follow::Page { listing, .. }) => {
+            ("next", listing.request.command_line())
+        }
+        Step::Follow(super::follow::Follow::Details { listing, .. }) => {
+            ("details", listing.request.command_line())
+        }
     }
 }
 

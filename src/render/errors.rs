@@ -95,9 +95,16 @@ mod tests {
 
     #[test]
     fn access_denied_names_the_role_the_action_and_the_account() {
-        for code in ["AccessDeniedException", "AccessDenied", "UnauthorizedOperation"] {
+        for code in [
+            "AccessDeniedException",
+            "AccessDenied",
+            "UnauthorizedOperation",
+        ] {
             let text = aws_error(&service(code, 0), &failed());
-            assert!(text.starts_with(&format!("{code}: Rate exceeded\n")), "{text}");
+            assert!(
+                text.starts_with(&format!("{code}: Rate exceeded\n")),
+                "{text}"
+            );
             assert!(
                 text.contains("`arn:aws:iam::111111111111:role/chatops-readonly`"),
                 "{text}"
@@ -114,8 +121,10 @@ mod tests {
             text,
             "ThrottlingException: Rate exceeded\nAWS is throttling `lambda:ListFunctions` in account dev (111111111111); I gave up after retrying 2 times with backoff. Try again in a minute."
         );
-        assert!(aws_error(&service("TooManyRequestsException", 1), &failed())
-            .contains("after retrying once"));
+        assert!(
+            aws_error(&service("TooManyRequestsException", 1), &failed())
+                .contains("after retrying once")
+        );
         assert!(aws_error(&service("Throttling", 0), &failed()).contains("without retrying"));
     }
 

@@ -358,11 +358,7 @@ pub fn body(
         if shown.is_empty() {
             format!("No more {noun} (of {of}).")
         } else {
-            format!(
-                "Showing {}–{} of {of} {noun}.",
-                shown.start + 1,
-                shown.end
-            )
+            format!("Showing {}–{} of {of} {noun}.", shown.start + 1, shown.end)
         }
     });
     let mut body = Body {

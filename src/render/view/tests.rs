@@ -68,7 +68,9 @@ fn check(service: &Service, ast: &Ast, ty: &Ty) -> Result<Ty, String> {
                 Shape::Map { value, .. } => Ok(Ty::List(Box::new(Ty::Shape(value.shape.clone())))),
                 other => Err(format!("`*` over {name}, a {}", other.kind())),
             },
-            other => Ok(Ty::List(Box::new(element(service, &other).unwrap_or(Ty::Any)))),
+            other => Ok(Ty::List(Box::new(
+                element(service, &other).unwrap_or(Ty::Any),
+            ))),
         },
         Ast::Function { args, .. } => {
             for arg in args {
@@ -90,9 +92,7 @@ fn check(service: &Service, ast: &Ast, ty: &Ty) -> Result<Ty, String> {
         }
         Ast::Literal { .. } => Ok(Ty::Any),
         Ast::Not { node, .. } => check(service, node, ty).map(|_| Ty::Any),
-        Ast::Comparison { lhs, rhs, .. }
-        | Ast::And { lhs, rhs, .. }
-        | Ast::Or { lhs, rhs, .. } => {
+        Ast::Comparison { lhs, rhs, .. } | Ast::And { lhs, rhs, .. } | Ast::Or { lhs, rhs, .. } => {
             check(service, lhs, ty)?;
             check(service, rhs, ty)?;
             Ok(Ty::Any)
@@ -129,7 +129,10 @@ fn row_shape(service: &Service, op: &Operation, view: &View) -> Result<Ty, Strin
     let row = element(service, &rows).unwrap_or(rows);
     match &row {
         Ty::Shape(name) if matches!(service.shape(name), Shape::Structure { .. }) => Ok(row),
-        other => Err(format!("rows `{}` are not structures: {other:?}", view.rows)),
+        other => Err(format!(
+            "rows `{}` are not structures: {other:?}",
+            view.rows
+        )),
     }
 }
 
@@ -381,7 +384,10 @@ fn empty_members_are_left_out() {
         full(&v, None, 0..0),
         "Functions (1):\n• FunctionName: a\n  Timeout: 0"
     );
-    assert_eq!(full(&json!({"Functions": []}), None, 0..0), "Functions: none");
+    assert_eq!(
+        full(&json!({"Functions": []}), None, 0..0),
+        "Functions: none"
+    );
 }
 
 #[test]

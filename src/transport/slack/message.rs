@@ -739,7 +739,10 @@ mod tests {
             panic!("expected a message")
         };
         let blocks = json(&body);
-        assert_eq!(blocks[0]["text"]["text"], "lambda list-functions · dev (111111111111) · us-east-1\nShowing 1–20 of 45 functions.");
+        assert_eq!(
+            blocks[0]["text"]["text"],
+            "lambda list-functions · dev (111111111111) · us-east-1\nShowing 1–20 of 45 functions."
+        );
         assert_eq!(blocks[1]["type"], "table");
         assert_eq!(blocks[1]["rows"].as_array().unwrap().len(), 21);
         let buttons = &blocks[2];
@@ -774,7 +777,11 @@ mod tests {
             panic!("expected a message")
         };
         let blocks = json(&body);
-        assert!(blocks.as_array().unwrap().iter().all(|b| b["type"] == "section"));
+        assert!(blocks
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["type"] == "section"));
         assert!(body.text.contains("```\nn\n0\n1\n"));
     }
 
