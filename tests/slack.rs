@@ -291,6 +291,46 @@ async fn issue_14_a_long_list_is_a_table_anyone_in_the_channel_can_page() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_a_slow_command_shows_it_was_heard_and_that_line_becomes_the_answer() {
+    // Every command counts as slow here, so no test waits for a real second.
+    let h =
+        Harness::start_with_options(demo_config(), |_| {}, |o| o.progress_after = Duration::ZERO)
+            .await;
+    h.use_dev();
+    h.slack
+        .mention(CHANNEL, ALICE, "cloudwatch describe-alarms", None)
+        .await;
+    let first = h.next_message(CHANNEL, 0).await;
+    let answered = wait_for("the progress line updated", || {
+        h.slack
+            .message(CHANNEL, &first.ts)
+            .filter(|m| m.updates == 1)
+    })
+    .await;
+    // What was posted first said what runs where.
+    let posted = &h.slack.calls("chat.postMessage")[0];
+    assert_eq!(
+        posted.params["text"],
+        "⏳ Running `cloudwatch describe-alarms` in dev (111111111111) · us-east-1…"
+    );
+    assert_eq!(
+        header_of(&answered),
+        "cloudwatch describe-alarms · dev (111111111111) · us-east-1"
+    );
+    assert!(
+        answered.all_text().contains("myHelloWorld-alarm"),
+        "{answered:?}"
+    );
+    // One message: the answer took the progress line's place.
+    assert_eq!(h.slack.calls("chat.postMessage").len(), 1);
+    // Help answers at once: no progress line.
+    h.slack.mention(CHANNEL, ALICE, "lambda --help", None).await;
+    let help = h.next_message(CHANNEL, 1).await;
+    assert!(!help.text.starts_with('⏳'), "{help:?}");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_question_in_a_thread_is_answered_with_buttons_in_that_thread() {
     let h = Harness::start().await;
     h.use_dev();
