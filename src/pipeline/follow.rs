@@ -72,11 +72,9 @@ pub(crate) fn actions(id: u64, body: &Body, from_aws: usize) -> Vec<Choice> {
         });
     }
     if body.more {
-        let left = body.total.saturating_sub(body.shown.end);
-        let n = if left == 0 {
-            from_aws
-        } else {
-            left.min(PAGE_ROWS)
+        let n = match body.next_rows {
+            0 => from_aws,
+            n => n,
         };
         actions.push(Choice {
             label: format!("Next {n}"),

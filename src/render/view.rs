@@ -18,6 +18,9 @@ use crate::catalog::{Operation, Service, Shape};
 
 /// Rows of a list shown per page in chat.
 pub const PAGE_ROWS: usize = 20;
+/// A page without a view holds as many of its [`PAGE_ROWS`] items as fit in this many
+/// characters (at least one), so it stays a message rather than a file.
+pub const PAGE_CHARS: usize = 10_000;
 /// A cell longer than this is cut in the monospace table (the full value is in Details).
 const CELL_CHARS: usize = 48;
 
@@ -307,6 +310,8 @@ pub struct Body {
     pub total: usize,
     /// Whether there are rows after `shown` (here or still in AWS).
     pub more: bool,
+    /// How many rows of the kept response the next page shows (0 when only AWS has more).
+    pub next_rows: usize,
     /// Whether a view made it.
     pub viewed: bool,
     /// Whether it shows a view's summary of something (Details would show all of it).
@@ -346,8 +351,14 @@ pub fn body(
         .map_or(&[], Vec::as_slice);
     let total = all.len();
     let start = start.min(total);
-    let shown = start..(start + PAGE_ROWS).min(total);
+    let (shown, lines) = page_rows(view.is_some(), value, member.as_deref(), start, total);
     let more = shown.end < total || more_in_aws;
+    let next_rows = if shown.end >= total {
+        0
+    } else {
+        let (next, _) = page_rows(view.is_some(), value, member.as_deref(), shown.end, total);
+        next.len()
+    };
     let summary = (member.is_some() && (start > 0 || more)).then(|| {
         let noun = view.and_then(|v| v.noun.as_deref()).unwrap_or("items");
         let of = if more_in_aws {
@@ -368,6 +379,7 @@ pub fn body(
         shown: shown.clone(),
         total,
         more,
+        next_rows,
         viewed: view.is_some(),
         details: false,
     };
@@ -398,8 +410,31 @@ pub fn body(
         }
         return body;
     }
-    body.lines = full(value, member.as_deref(), shown);
+    body.lines = lines.unwrap_or_else(|| full(value, member.as_deref(), shown));
     body
+}
+
+/// The rows of a page from `start`: [`PAGE_ROWS`] of a view's table; without a view, as
+/// many as fit in [`PAGE_CHARS`] (at least one), with their lines.
+fn page_rows(
+    viewed: bool,
+    value: &Value,
+    member: Option<&str>,
+    start: usize,
+    total: usize,
+) -> (Range<usize>, Option<String>) {
+    let most = (start + PAGE_ROWS).min(total);
+    if viewed || member.is_none() || start >= total {
+        return (start..most, None);
+    }
+    let mut end = most;
+    loop {
+        let lines = full(value, member, start..end);
+        if end == start + 1 || lines.chars().count() <= PAGE_CHARS {
+            return (start..end, Some(lines));
+        }
+        end -= 1;
+    }
 }
 
 /// A view of one object: `title: value` lines, empty cells left out.

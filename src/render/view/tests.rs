@@ -423,6 +423,29 @@ fn a_long_list_shows_its_first_page() {
     assert!(!plain.viewed);
     assert_eq!(plain.summary.as_deref(), Some("Showing 1–20 of 25 items."));
     assert_eq!(plain.lines.matches("• ").count(), 20, "{}", plain.lines);
+    assert_eq!(plain.next_rows, 5);
+}
+
+#[test]
+fn a_page_without_a_view_holds_what_fits_in_a_message() {
+    let lambda = Catalog::builtin().service("lambda").unwrap();
+    let op = lambda.operation("list-layers").unwrap();
+    let long = "x".repeat(1_500);
+    let layers: Vec<Value> = (0..30)
+        .map(|i| json!({"LayerName": format!("layer-{i}"), "LayerArn": long}))
+        .collect();
+    let value = json!({ "Layers": layers });
+    let first = body(lambda, op, &value, 0, false);
+    // Six items of 1,500 characters fit in 10,000; seven don't.
+    assert_eq!(first.shown, 0..6);
+    assert!(first.lines.chars().count() <= PAGE_CHARS);
+    assert_eq!(first.summary.as_deref(), Some("Showing 1–6 of 30 items."));
+    assert_eq!(first.next_rows, 6);
+    // One item longer than a page still shows, alone.
+    let huge = json!({"Layers": [{"LayerArn": "y".repeat(20_000)}, {"LayerArn": "z"}]});
+    let alone = body(lambda, op, &huge, 0, false);
+    assert_eq!(alone.shown, 0..1);
+    assert_eq!(alone.next_rows, 1);
 }
 
 #[test]
