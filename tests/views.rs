@@ -285,3 +285,30 @@ async fn a_name_that_does_not_exist_offers_the_closest_and_the_pick_runs() {
     assert_eq!(far.outcome, Outcome::AwsError);
     assert!(far.question.is_none(), "{}", far.text);
 }
+
+#[tokio::test]
+async fn times_read_by_the_pipelines_clock() {
+    let emu = Emulator::start();
+    // Three hours after the seeding: the alarm's state changed "3 h ago".
+    let clock = ManualClock::at(std::time::SystemTime::now() + Duration::from_secs(3 * 3600));
+    let p = pipeline(&emu, demo_config())
+        .await
+        .with_clock(Arc::new(clock));
+    let reply = say(&p, message_in("dev", "@aws cloudwatch describe-alarms")).await;
+    let rows = &reply.table.as_ref().expect("a table").grid.rows;
+    let since = &rows[0][3];
+    assert!(since.ends_with(" UTC (3 h ago)"), "{}", reply.text);
+    // The AWS CLI's own formats keep the epoch number.
+    let json = say(
+        &p,
+        message_in("dev", "@aws cloudwatch describe-alarms --output json"),
+    )
+    .await;
+    let v: Value = serde_json::from_str(json.output.as_deref().unwrap()).unwrap();
+    assert!(
+        v["MetricAlarms"][0]["StateUpdatedTimestamp"].is_number()
+            || v["MetricAlarms"][0]["StateUpdatedTimestamp"].is_string(),
+        "{v}"
+    );
+    assert!(!json.text.contains(" ago)"), "{}", json.text);
+}
