@@ -1,12 +1,17 @@
 //! The time, injectable: the real monotonic clock, or one tests move by hand.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Where the bot reads the time. Questions and channel memory expire, and notification
 /// bursts are paced, by this clock, so tests move time forward instead of sleeping.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Instant;
+
+    /// The wall-clock time, for what people read ("5 min ago"); expiry uses [`Clock::now`].
+    fn wall(&self) -> SystemTime {
+        SystemTime::now()
+    }
 }
 
 /// The real monotonic clock.
@@ -23,6 +28,8 @@ impl Clock for SystemClock {
 #[derive(Debug, Clone)]
 pub struct ManualClock {
     start: Instant,
+    /// The wall-clock time at `start`.
+    wall_start: SystemTime,
     offset: Arc<Mutex<Duration>>,
 }
 
@@ -30,6 +37,7 @@ impl Default for ManualClock {
     fn default() -> ManualClock {
         ManualClock {
             start: Instant::now(),
+            wall_start: SystemTime::now(),
             offset: Arc::default(),
         }
     }
@@ -40,6 +48,14 @@ impl ManualClock {
         ManualClock::default()
     }
 
+    /// A clock whose wall-clock time starts at `wall` (snapshot tests of "5 min ago").
+    pub fn at(wall: SystemTime) -> ManualClock {
+        ManualClock {
+            wall_start: wall,
+            ..ManualClock::default()
+        }
+    }
+
     pub fn advance(&self, by: Duration) {
         *self.offset.lock().unwrap_or_else(|p| p.into_inner()) += by;
     }
@@ -48,5 +64,9 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Instant {
         self.start + *self.offset.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wall(&self) -> SystemTime {
+        self.wall_start + *self.offset.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -23,7 +23,8 @@
 //! [`pipeline::Pipeline`] ties the stages together; [`config`] describes workspaces, channels
 //! and accounts; [`metrics`] serves Prometheus metrics, `/healthz` and `/readyz`. Shared by
 //! several stages: [`limits`] (every recursive parser's bounds), [`query`] (JMESPath),
-//! [`clock`] (injectable time), [`identifiers`] (the masker's identifier names).
+//! [`clock`] (injectable time), [`identifiers`] (the masker's identifier names), [`followups`]
+//! (what a reply's Details and Next buttons continue from).
 #![forbid(unsafe_code)]
 
 pub mod audit;
@@ -33,6 +34,7 @@ pub mod clock;
 pub mod config;
 pub mod events;
 pub mod execute;
+pub mod followups;
 pub mod guard;
 pub mod identifiers;
 pub mod limits;

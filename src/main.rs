@@ -201,7 +201,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         eprintln!("{}", notes.trim());
                     }
                 }
-                None => println!("{}", shell::format_reply(&reply)),
+                None => {
+                    // Details and Next continue a reply within a conversation; `exec` is one
+                    // message, so it offers none (`--max-items`/`--starting-token` page here).
+                    reply.actions.clear();
+                    println!("{}", shell::format_reply(&reply));
+                }
             }
             Ok(ExitCode::from(match reply.outcome {
                 Outcome::Ok => 0,

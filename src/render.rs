@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 use crate::catalog::{Operation, Service, Shape};
 use crate::parse::Output;
 
+pub mod errors;
 mod table;
+pub mod view;
 
 /// What replaces a secret in every output format.
 pub const REDACTED: &str = "****(redacted)";

@@ -428,7 +428,7 @@ fn issue_11_the_shell_saves_the_alarms_chart_and_prints_where() {
     // A missing line ends the read at the deadline: the process is stopped.
     let pid = child.id();
     let killer = std::thread::spawn(move || {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let deadline = std::time::Instant::now() + Duration::from_secs(90);
         while std::time::Instant::now() < deadline {
             std::thread::park_timeout(Duration::from_millis(200));
             if std::fs::metadata(format!("/proc/{pid}")).is_err() {

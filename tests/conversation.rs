@@ -84,7 +84,7 @@ async fn two_people_in_one_channel_keep_their_own_questions() {
     // Bob's answer completes Bob's question only.
     let bob_done = say(&p, bob("@aws function-name myHelloWorld")).await;
     assert!(
-        bob_done.text.contains("FunctionName: myHelloWorld"),
+        bob_done.text.contains("name: myHelloWorld"),
         "{}",
         bob_done.text
     );
@@ -191,7 +191,7 @@ async fn an_answer_that_names_nothing_offers_what_it_resembles() {
     assert_eq!(labels, ["myHelloWorld"]);
     let picked = say(&p, message_in("dev", "1")).await;
     assert!(
-        picked.text.contains("FunctionName: myHelloWorld"),
+        picked.text.contains("name: myHelloWorld"),
         "{}",
         picked.text
     );
@@ -289,9 +289,5 @@ async fn choices_are_listed_only_where_the_guard_allows_the_list_call() {
     );
     // The question itself still works.
     let got = say(&guarded, message_in("dev", "myHelloWorld")).await;
-    assert!(
-        got.text.contains("FunctionName: myHelloWorld"),
-        "{}",
-        got.text
-    );
+    assert!(got.text.contains("name: myHelloWorld"), "{}", got.text);
 }

@@ -19,16 +19,18 @@ async fn list_functions_shows_the_seeded_function() {
         "{}",
         reply.text
     );
-    assert!(
-        reply.text.contains("FunctionName: myHelloWorld"),
-        "{}",
-        reply.text
-    );
-    assert!(
-        reply.text.contains("FunctionName: devOnlyFunction"),
-        "{}",
-        reply.text
-    );
+    // The compact table: a row per function, led by its name.
+    let names: Vec<&str> = reply
+        .table
+        .as_ref()
+        .expect("a table")
+        .grid
+        .rows
+        .iter()
+        .map(|row| row[0].as_str())
+        .collect();
+    assert!(names.contains(&"myHelloWorld"), "{}", reply.text);
+    assert!(names.contains(&"devOnlyFunction"), "{}", reply.text);
 }
 
 #[tokio::test]
@@ -41,12 +43,16 @@ async fn describe_alarms_takes_the_abbreviated_state_option() {
     )
     .await;
     assert_eq!(reply.outcome, Outcome::Ok, "{}", reply.text);
+    // state · alarm · metric · since
+    let rows = &reply.table.as_ref().expect("a table").grid.rows;
     assert!(
-        reply.text.contains("AlarmName: myHelloWorld-alarm"),
+        rows.iter().any(|r| r[0] == "ALARM"
+            && r[1] == "myHelloWorld-alarm"
+            && r[2] == "AWS/Lambda/Errors"),
         "{}",
         reply.text
     );
-    assert!(reply.text.contains("StateValue: ALARM"), "{}", reply.text);
+    assert!(rows[0][3].contains(" UTC ("), "{}", reply.text);
     let reply = say(
         &p,
         message_in("dev", "@aws cloudwatch describe-alarms —state OK"),
@@ -178,7 +184,7 @@ async fn a_missing_parameter_is_asked_for_with_real_choices() {
     let answered = say(&p, message_in("dev", "@aws function-name myHelloWorld")).await;
     assert_eq!(answered.outcome, Outcome::Ok, "{}", answered.text);
     assert!(
-        answered.text.contains("FunctionName: myHelloWorld"),
+        answered.text.contains("name: myHelloWorld"),
         "{}",
         answered.text
     );
@@ -187,7 +193,7 @@ async fn a_missing_parameter_is_asked_for_with_real_choices() {
     let index = labels.iter().position(|l| *l == "myHelloWorld").unwrap() + 1;
     let picked = say(&p, message_in("dev", &index.to_string())).await;
     assert!(
-        picked.text.contains("FunctionName: myHelloWorld"),
+        picked.text.contains("name: myHelloWorld"),
         "{}",
         picked.text
     );
@@ -281,6 +287,13 @@ async fn presigned_urls_and_environment_values_never_show() {
         )
         .await;
         assert_eq!(reply.outcome, Outcome::Ok, "{}", reply.text);
+        // The chat reply is get-function's view; its Details show everything, redacted.
+        let reply = if output.is_empty() {
+            assert!(!reply.text.contains("seeded-secret"), "{}", reply.text);
+            say(&p, message_in("dev", "details")).await
+        } else {
+            reply
+        };
         assert!(
             !reply.text.contains("seeded-secret"),
             "{output}: {}",

@@ -213,7 +213,7 @@ async fn get_function_without_a_name_asks_with_a_select_and_runs_the_choice() {
         "lambda get-function · dev (111111111111) · us-east-1"
     );
     assert!(
-        result.all_text().contains("FunctionName: myHelloWorld"),
+        result.all_text().contains("name: myHelloWorld"),
         "{result:?}"
     );
     // The secret in the function's environment is not shown.
@@ -228,6 +228,105 @@ async fn get_function_without_a_name_asks_with_a_select_and_runs_the_choice() {
             .contains(&format!("<@{ALICE}> chose *myHelloWorld*")),
         "{updated:?}"
     );
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_a_long_list_is_a_table_anyone_in_the_channel_can_page() {
+    let more: Vec<String> = (1..=25).map(|i| format!("worker{i:02}")).collect();
+    let h = Harness::start_with(demo_config(), |emu| {
+        create_functions(emu, "111111111111", &more)
+    })
+    .await;
+    h.use_dev();
+    let (_, ts) = h
+        .slack
+        .mention(CHANNEL, ALICE, "lambda list-functions", None)
+        .await;
+    let _ = ts;
+    let first = h.next_message(CHANNEL, 0).await;
+    let blocks = first.blocks.as_array().unwrap();
+    let table = blocks
+        .iter()
+        .find(|b| b["type"] == "table")
+        .expect("a table block");
+    // The header row and the first 20 functions.
+    assert_eq!(table["rows"].as_array().unwrap().len(), 21, "{first:?}");
+    assert!(
+        first.all_text().contains("Showing 1–20 of 27 functions."),
+        "{first:?}"
+    );
+    // Bob, not the one who asked, may page.
+    h.slack.press(&first, BOB, "Next 7").await;
+    let second = h.next_message(CHANNEL, 1).await;
+    assert!(
+        second.all_text().contains("Showing 21–27 of 27 functions."),
+        "{second:?}"
+    );
+    let rows = second
+        .blocks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["type"] == "table")
+        .unwrap()["rows"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(rows, 8);
+    assert!(h.slack.ephemerals().is_empty());
+    // Details of the first page, pressed after the second was shown: the first page in full.
+    h.slack.press(&first, BOB, "Details").await;
+    let details = h.next_message(CHANNEL, 2).await;
+    // Twenty functions in full are long: they may come as a file.
+    let text = match h.slack.uploads().last() {
+        Some(file) if !details.files.is_empty() => {
+            String::from_utf8(file.content.clone().unwrap()).unwrap()
+        }
+        _ => details.all_text(),
+    };
+    assert_eq!(text.matches("FunctionName:").count(), 20, "{text}");
+    assert!(!text.contains("Layers: none"), "{text}");
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_a_slow_command_shows_it_was_heard_and_that_line_becomes_the_answer() {
+    // Every command counts as slow here, so no test waits for a real second.
+    let h =
+        Harness::start_with_options(demo_config(), |_| {}, |o| o.progress_after = Duration::ZERO)
+            .await;
+    h.use_dev();
+    h.slack
+        .mention(CHANNEL, ALICE, "cloudwatch describe-alarms", None)
+        .await;
+    let first = h.next_message(CHANNEL, 0).await;
+    let answered = wait_for("the progress line updated", || {
+        h.slack
+            .message(CHANNEL, &first.ts)
+            .filter(|m| m.updates == 1)
+    })
+    .await;
+    // What was posted first said what runs where.
+    let posted = &h.slack.calls("chat.postMessage")[0];
+    assert_eq!(
+        posted.params["text"],
+        "⏳ Running `cloudwatch describe-alarms` in dev (111111111111) · us-east-1…"
+    );
+    assert_eq!(
+        header_of(&answered),
+        "cloudwatch describe-alarms · dev (111111111111) · us-east-1"
+    );
+    assert!(
+        answered.all_text().contains("myHelloWorld-alarm"),
+        "{answered:?}"
+    );
+    // One message: the answer took the progress line's place.
+    assert_eq!(h.slack.calls("chat.postMessage").len(), 1);
+    // Help answers at once: no progress line.
+    h.slack.mention(CHANNEL, ALICE, "lambda --help", None).await;
+    let help = h.next_message(CHANNEL, 1).await;
+    assert!(!help.text.starts_with('⏳'), "{help:?}");
     h.finish().await;
 }
 
@@ -247,7 +346,7 @@ async fn a_question_in_a_thread_is_answered_with_buttons_in_that_thread() {
     h.slack.press(&question, ALICE, "devOnlyFunction").await;
     let result = h.next_message(CHANNEL, 1).await;
     assert_eq!(result.thread_ts.as_deref(), Some(thread));
-    assert!(result.all_text().contains("FunctionName: devOnlyFunction"));
+    assert!(result.all_text().contains("name: devOnlyFunction"));
     h.finish().await;
 }
 
@@ -425,7 +524,7 @@ async fn the_conversation_survives_a_refresh_a_warning_and_a_dropped_socket() {
     h.slack.wait_connections(3).await;
     h.slack.press(&question, ALICE, "myHelloWorld").await;
     let result = h.next_message(CHANNEL, 3).await;
-    assert!(result.all_text().contains("FunctionName: myHelloWorld"));
+    assert!(result.all_text().contains("name: myHelloWorld"));
 
     h.slack.disconnect("warning");
     h.slack.wait_connections(4).await;
@@ -789,7 +888,7 @@ async fn old_buttons_close_when_a_question_is_replaced_or_answered_by_message() 
         .mention(CHANNEL, ALICE, "function-name myHelloWorld", None)
         .await;
     let result = h.next_message(CHANNEL, 2).await;
-    assert!(result.all_text().contains("FunctionName: myHelloWorld"));
+    assert!(result.all_text().contains("name: myHelloWorld"));
     let closed = wait_for("the second question closed", || {
         h.slack
             .message(CHANNEL, &pick.ts)

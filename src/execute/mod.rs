@@ -729,25 +729,33 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// Error codes with which AWS says it is throttling the caller (botocore `standard.py`).
+const THROTTLING: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+/// Whether an AWS error code says the caller is being throttled (the reply says so, and how
+/// often it was retried).
+pub fn is_throttling(code: &str) -> bool {
+    THROTTLING.contains(&code)
+}
+
 /// The SDKs' throttling and transient errors: by code (botocore `standard.py`'s lists), and
 /// HTTP 429 and 5xx whatever the code.
 fn is_retryable(e: &ServiceError) -> bool {
-    const THROTTLING: &[&str] = &[
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestThrottledException",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "TransactionInProgressException",
-        "RequestLimitExceeded",
-        "BandwidthLimitExceeded",
-        "LimitExceededException",
-        "RequestThrottled",
-        "SlowDown",
-        "PriorRequestNotComplete",
-        "EC2ThrottledException",
-    ];
     const TRANSIENT: &[&str] = &["RequestTimeout", "RequestTimeoutException"];
     e.status == 429
         || (500..600).contains(&e.status)

@@ -52,6 +52,8 @@ const CHOICE_SOURCES: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 const MAX_CHOICES: usize = 25;
+/// Names offered when the one typed doesn't exist: few enough to be buttons.
+const CLOSEST: usize = 5;
 
 impl Pipeline {
     /// Whether a message answers the open question rather than starting a command.
@@ -461,6 +463,73 @@ impl Pipeline {
             )
             .await,
         )
+    }
+
+    /// After AWS said the resource a request names doesn't exist: the question the
+    /// conversation asks for a missing name, offering the existing names closest to the one
+    /// typed (the same list call as the questions). `None` when the request names nothing
+    /// that can be listed, or nothing existing is close.
+    pub(crate) async fn offer_closest(
+        &self,
+        inbound: &Inbound,
+        request: &Request,
+        account: &AccountConfig,
+        region: &str,
+        error_text: &str,
+    ) -> Option<Reply> {
+        let (member, typed) = request
+            .service
+            .input_members(request.operation)
+            .iter()
+            .filter(|m| CHOICE_SOURCES.iter().any(|(o, ..)| *o == m.cli_name))
+            .find_map(|m| Some((m, request.params.get(&m.name)?.as_str()?.to_owned())))?;
+        let values = self
+            .existing_values(inbound, &member.cli_name, account, region)
+            .await;
+        let lower = typed.to_lowercase();
+        let mut ranked: Vec<(f64, String)> = values
+            .into_iter()
+            .filter(|v| *v != typed)
+            .map(|v| (strsim::jaro_winkler(&lower, &v.to_lowercase()), v))
+            .filter(|(score, v)| *score > 0.7 || v.to_lowercase().contains(&lower))
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+        if ranked.is_empty() {
+            return None;
+        }
+        let choices: Vec<Choice> = ranked
+            .into_iter()
+            .take(CLOSEST)
+            .map(|(_, v)| Choice {
+                answer: format!("{} {v}", member.cli_name),
+                label: v,
+            })
+            .collect();
+        let mut asked = Box::new(request.clone());
+        asked.params.remove(&member.name);
+        asked.missing = vec![member];
+        let text = format!(
+            "{error_text}\nThere is no {} `{typed}` in {account} · {region}. Did you mean one of these? Pick one, reply with the value (or `@aws {} <value>`), or `@aws cancel`.",
+            member.cli_name, member.cli_name
+        );
+        self.conversations.ask(
+            inbound.conversation_key(),
+            Pending::Parameter {
+                option: member.cli_name.clone(),
+                request: asked,
+                account: account.id.clone(),
+                region: region.to_owned(),
+            },
+            choices.clone(),
+        );
+        Some(Reply {
+            outcome: super::Outcome::AwsError,
+            ..Reply::ask(Question {
+                kind: QuestionKind::Parameter,
+                text,
+                choices,
+            })
+        })
     }
 
     /// Values that exist for a resource-naming option, from the matching list call.

@@ -14,7 +14,10 @@
 
 mod charts;
 mod conversation;
+mod follow;
 pub mod logs;
+#[cfg(test)]
+pub(crate) use follow::{actions, body_reply};
 mod plan;
 mod run;
 
@@ -29,10 +32,12 @@ use serde_json::{Map, Value};
 use crate::audit::{AuditDecision, AuditOutcome, AuditRecord, Auditor};
 use crate::config::{AccountConfig, Config};
 use crate::execute::Executor;
+use crate::followups::FollowUps;
 use crate::guard::Guard;
 use crate::metrics::Metrics;
 use crate::parse::Request;
-use crate::prompt::{Clock, ConversationKey, Conversations, Question};
+use crate::prompt::{Choice, Clock, ConversationKey, Conversations, Question, SystemClock};
+use crate::render::view::Grid;
 use plan::Step;
 
 /// A message from a user, as any transport delivers it.
@@ -87,6 +92,21 @@ pub struct Reply {
     /// Pictures shown with the reply (`cloudwatch describe-alarms`' charts): Slack uploads
     /// them into the conversation, the shell saves them to files.
     pub images: Vec<crate::chart::Image>,
+    /// Buttons anyone in the channel may press under the reply (**Details**, **Next 20**);
+    /// each carries the message it sends, which can also be typed (`next 3`).
+    pub actions: Vec<Choice>,
+    /// The compact table of a view, for transports that draw tables (Slack's `table` block);
+    /// `text` holds the same as aligned text.
+    pub table: Option<TableReply>,
+}
+
+/// A reply whose body is a table: the text before it (header, summary), the table, the text
+/// after it (notes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableReply {
+    pub before: String,
+    pub grid: Grid,
+    pub after: String,
 }
 
 impl Reply {
@@ -97,6 +117,8 @@ impl Reply {
             question: None,
             output: None,
             images: Vec::new(),
+            actions: Vec::new(),
+            table: None,
         }
     }
 
@@ -107,6 +129,8 @@ impl Reply {
             question: Some(question),
             output: None,
             images: Vec::new(),
+            actions: Vec::new(),
+            table: None,
         }
     }
 }
@@ -130,6 +154,10 @@ pub struct Pipeline {
     config: Arc<Config>,
     guard: Guard,
     conversations: Conversations,
+    /// What Details and Next continue from.
+    followups: FollowUps,
+    /// The time replies are read at ("5 min ago").
+    clock: Arc<dyn Clock>,
     auditor: Arc<Auditor>,
     metrics: Metrics,
     executor: Arc<Executor>,
@@ -146,6 +174,11 @@ impl Pipeline {
         Ok(Pipeline {
             guard: Guard::new(&config)?,
             conversations: Conversations::new(&config),
+            followups: FollowUps::new(
+                std::time::Duration::from_secs(config.question_ttl_secs),
+                Arc::new(SystemClock),
+            ),
+            clock: Arc::new(SystemClock),
             auditor: Arc::new(Auditor::new(&config)?),
             metrics: Metrics::new(),
             config,
@@ -167,7 +200,12 @@ impl Pipeline {
 
     /// Questions and channel memory expire by `clock` (tests move it instead of sleeping).
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Pipeline {
-        self.conversations = Conversations::with_clock(&self.config, clock);
+        self.conversations = Conversations::with_clock(&self.config, clock.clone());
+        self.followups = FollowUps::new(
+            std::time::Duration::from_secs(self.config.question_ttl_secs),
+            clock.clone(),
+        );
+        self.clock = clock;
         self
     }
 
@@ -321,6 +359,17 @@ pub enum PipelineError {
 fn describe(record: &mut AuditRecord, step: &Step) {
     let (decision, reason) = match step {
         Step::Help(_) => (AuditDecision::Help, None),
+        Step::Follow(follow) => {
+            let (listing, what) = match follow {
+                follow::Follow::Page { listing, .. } => (listing, "next page"),
+                follow::Follow::Details { listing, .. } => (listing, "details"),
+            };
+            record.service = Some(listing.request.service.service.clone());
+            record.operation = Some(listing.request.operation.name.clone());
+            record.account = Some(listing.account.clone());
+            record.region = Some(listing.region.clone());
+            (AuditDecision::Help, Some(what.to_owned()))
+        }
         Step::Deny(refusal) => {
             record.service = refusal
                 .action

@@ -37,6 +37,8 @@ pub(crate) enum Step {
         account: AccountConfig,
         region: String,
     },
+    /// Details or the next page of an earlier reply, from what was kept of it.
+    Follow(super::follow::Follow),
 }
 
 /// What happens to this person's open question.
@@ -98,6 +100,12 @@ impl Pipeline {
         let text = normalize(&inbound.text);
         let key = inbound.conversation_key();
         let lookup = self.conversations.lookup(&key);
+        // `next`, `details`, or a number when no question is open: the earlier reply goes
+        // on, and an open question stays open.
+        let question_open = !matches!(lookup, crate::prompt::Lookup::None);
+        if let Some(step) = self.plan_follow_up(inbound, channel, &text, question_open) {
+            return Plan::new(step, Effect::Keep);
+        }
         if let Some(answer) = self.recognize_answer(&text, &lookup) {
             return self.plan_answer(inbound, channel, answer, lookup);
         }

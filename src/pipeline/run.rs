@@ -71,6 +71,7 @@ impl Pipeline {
                 account,
                 region,
             } => self.run(inbound, &request, &account, &region, record).await,
+            Step::Follow(follow) => self.follow(inbound, follow),
         };
         if let Some(preface) = plan.preface {
             reply.text = format!("{preface}\n{}", reply.text);
@@ -138,10 +139,7 @@ impl Pipeline {
             }
             .session_name(),
         );
-        let header = format!(
-            "{} {} · {} · {}",
-            request.service.service, request.operation.name, account, region
-        );
+        let header = super::follow::header(request, account, region);
         if super::logs::shows_entries(request) {
             return self
                 .show_entries(inbound, request, account, region, &header, record)
@@ -165,6 +163,15 @@ impl Pipeline {
                     (Vec::new(), Vec::new())
                 };
                 notes.extend(chart_notes);
+                if request.output == parse::Output::Chat
+                    && request.query.is_none()
+                    && request.operation.api != "Invoke"
+                {
+                    return Reply {
+                        images,
+                        ..self.present(inbound, request, account, region, value, &notes)
+                    };
+                }
                 let (body, output) = if request.output == parse::Output::Chat {
                     (chat_body(request, value), None)
                 } else {
@@ -187,7 +194,21 @@ impl Pipeline {
                 if let ExecError::Service { request_id, .. } = &e {
                     record.request_id = request_id.clone();
                 }
-                Reply::new(Outcome::AwsError, format!("{header}\n{e}"))
+                let failed = render::errors::Failed {
+                    actions: request.service.actions(request.operation).collect(),
+                    account: account.to_string(),
+                    region,
+                };
+                let text = format!("{header}\n{}", render::errors::aws_error(&e, &failed));
+                if render::errors::is_not_found(e.code()) {
+                    if let Some(reply) = self
+                        .offer_closest(inbound, request, account, region, &text)
+                        .await
+                    {
+                        return reply;
+                    }
+                }
+                Reply::new(Outcome::AwsError, text)
             }
         }
     }

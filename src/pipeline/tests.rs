@@ -73,6 +73,12 @@ fn summary(plan: &Plan) -> (&'static str, String) {
             "run",
             format!("{} in {}", request.command_line(), account.name),
         ),
+        Step::Follow(super::follow::Follow::Page { listing, .. }) => {
+            ("next", listing.request.command_line())
+        }
+        Step::Follow(super::follow::Follow::Details { listing, .. }) => {
+            ("details", listing.request.command_line())
+        }
     }
 }
 
@@ -381,4 +387,93 @@ async fn a_panic_still_replies_and_leaves_an_audit_record() {
     // The pipeline goes on answering.
     let next = p.handle(&message("@aws --help")).await;
     assert_eq!(next.outcome, Outcome::Ok);
+}
+
+/// A kept listing of `n` functions in C0DEMO, `shown` the rows the latest reply showed.
+fn listing(
+    n: usize,
+    shown: std::ops::Range<usize>,
+    next_token: Option<&str>,
+) -> crate::followups::Listing {
+    let functions: Vec<Value> = (0..n)
+        .map(|i| serde_json::json!({"FunctionName": format!("f{i}")}))
+        .collect();
+    crate::followups::Listing {
+        channel: "C0DEMO".into(),
+        thread: None,
+        request: request("lambda list-functions"),
+        account: "111111111111".into(),
+        region: "us-east-1".into(),
+        value: Arc::new(serde_json::json!({ "Functions": functions })),
+        shown,
+        next_token: next_token.map(str::to_owned),
+    }
+}
+
+#[test]
+fn follow_ups_plan_without_aws() {
+    let p = offline();
+    // Nothing shown yet: nothing to continue, whatever the spelling.
+    for text in ["next", "@aws next", "details", "details 9 0"] {
+        let (kind, detail) = summary(&p.plan(&in_dev(text)));
+        assert_eq!(kind, "invalid", "{text}");
+        assert!(detail.contains("no list here"), "{text}: {detail}");
+    }
+    // A number with no listing and no question is what it was before.
+    assert_eq!(summary(&p.plan(&in_dev("2"))).0, "invalid");
+
+    let id = p.followups.put(listing(45, 0..20, None));
+    let cases: &[(&str, &str)] = &[
+        ("next", "next"),
+        ("@aws next", "next"),
+        ("NEXT", "next"),
+        (&format!("next {id}"), "next"),
+        ("details", "details"),
+        (&format!("details {id} 0"), "details"),
+        // The shell's numbers: 1 is Details, 2 is Next.
+        ("1", "details"),
+        ("2", "next"),
+    ];
+    for (text, expected) in cases {
+        let plan = p.plan(&message(text));
+        assert_eq!(summary(&plan).0, *expected, "{text}");
+        assert_eq!(plan.effect, Effect::Keep, "{text}");
+    }
+    // A button of another channel's listing is nobody's here.
+    let other = p.followups.put(crate::followups::Listing {
+        channel: "C0OTHER".into(),
+        ..listing(45, 0..20, None)
+    });
+    assert_eq!(
+        summary(&p.plan(&message(&format!("next {other}")))).0,
+        "invalid"
+    );
+    // The last page: nothing more, unless AWS stopped first; then the same command runs
+    // from its token in the same account, the guard deciding again.
+    p.followups.put(listing(45, 40..45, None));
+    assert_eq!(
+        summary(&p.plan(&message("next"))),
+        ("help", "That was the last page.".into())
+    );
+    p.followups.put(listing(45, 40..45, Some("tok")));
+    let plan = p.plan(&message("next"));
+    let Step::Run {
+        request, account, ..
+    } = &plan.step
+    else {
+        panic!("{:?}", plan.step)
+    };
+    assert_eq!(request.paging.starting_token.as_deref(), Some("tok"));
+    assert_eq!(account.id, "111111111111");
+    // With a question open, a number answers the question; `next` still pages.
+    p.conversations.ask(
+        key(),
+        Pending::Account { request: None },
+        vec![Choice {
+            label: "dev".into(),
+            answer: "set default-account dev".into(),
+        }],
+    );
+    assert_ne!(summary(&p.plan(&message("1"))).0, "details");
+    assert_eq!(summary(&p.plan(&message("next"))).0, "run");
 }

@@ -144,6 +144,15 @@ pub fn format_reply(reply: &Reply) -> String {
             out.push_str("\n(type a number to pick)");
         }
     }
+    // Details and Next: anyone may type the number (or `next`, `details`).
+    for (i, action) in reply.actions.iter().enumerate() {
+        out.push_str(&format!("\n  {}) {}", i + 1, action.label));
+    }
+    if reply.actions.iter().any(|a| a.answer.starts_with("next")) {
+        out.push_str("\n(type a number, or `next`)");
+    } else if !reply.actions.is_empty() {
+        out.push_str("\n(type a number)");
+    }
     out
 }
 

@@ -71,6 +71,9 @@ pub struct SlackOptions {
     pub metrics: Option<Metrics>,
     /// How many commands one person, and everyone together, may have waiting or running.
     pub lanes: LaneLimits,
+    /// A command still running after this shows at once that it was heard ("⏳ Running
+    /// `lambda invoke` in prod…"), a message that then becomes the answer (chat.update).
+    pub progress_after: Duration,
 }
 
 impl std::fmt::Debug for SlackOptions {
@@ -84,6 +87,7 @@ impl std::fmt::Debug for SlackOptions {
             .field("unconfigured_notice_every", &self.unconfigured_notice_every)
             .field("metrics", &self.metrics.is_some())
             .field("lanes", &self.lanes)
+            .field("progress_after", &self.progress_after)
             .finish()
     }
 }
@@ -99,6 +103,7 @@ impl Default for SlackOptions {
             unconfigured_notice_every: Duration::from_secs(3600),
             metrics: None,
             lanes: LaneLimits::default(),
+            progress_after: Duration::from_secs(1),
         }
     }
 }
@@ -212,6 +217,7 @@ struct Bot {
     told_unconfigured: moka::sync::Cache<String, ()>,
     people: moka::future::Cache<String, Person>,
     lanes: Arc<Lanes>,
+    progress_after: Duration,
     counters: Counters,
     metrics: Option<Metrics>,
 }
@@ -313,6 +319,7 @@ pub async fn connect(
             .build(),
         config,
         lanes: Arc::new(Lanes::new(options.lanes)),
+        progress_after: options.progress_after,
         counters: Counters::default(),
         metrics: options.metrics.clone(),
     });
@@ -652,6 +659,19 @@ impl Bot {
             press.user.clone(),
             press.thread.clone(),
         );
+        if press.follow {
+            // Details and Next: anyone in the channel may press, as often as they like.
+            let submitted =
+                self.lanes
+                    .submit((press.channel.clone(), press.user.clone()), async move {
+                        bot.handle_follow(press).await;
+                        bump(&bot.counters.handled);
+                    });
+            if let Err(busy) = submitted {
+                self.busy(busy, channel, user, thread);
+            }
+            return;
+        }
         if press.user != press.requester {
             let submitted =
                 self.lanes
@@ -794,7 +814,7 @@ impl Bot {
             thread: m.thread,
         };
         let previous = self.questions.get(&key);
-        let (reply, _) = super::exchange(&self.pipeline, &**self, &inbound).await;
+        let reply = self.exchange(&inbound).await;
         if let Some(previous) = previous {
             self.retire(&key, previous, &reply).await;
         }
@@ -843,7 +863,94 @@ impl Bot {
             direct_message: press.channel.starts_with('D'),
             account: None,
         };
-        let _ = super::exchange(&self.pipeline, &**self, &inbound).await;
+        let _ = self.exchange(&inbound).await;
+    }
+
+    /// One message through the pipeline and its reply delivered, as [`super::exchange`]; a
+    /// command still running after [`SlackOptions::progress_after`] shows at once that it was
+    /// heard, and that message becomes the answer, so nobody types it again.
+    async fn exchange(&self, inbound: &Inbound) -> Reply {
+        // What is about to run, decided before it starts (planning is pure).
+        let progress = self.progress_line(inbound);
+        let handling = self.pipeline.handle(inbound);
+        tokio::pin!(handling);
+        let early = match progress {
+            Some(_) => tokio::select! {
+                biased;
+                reply = &mut handling => Some(reply),
+                () = tokio::time::sleep(self.progress_after) => None,
+            },
+            None => Some(handling.as_mut().await),
+        };
+        if let Some(reply) = early {
+            let _ = super::Transport::deliver(self, inbound, &reply).await;
+            return reply;
+        }
+        let thread = inbound.thread.as_deref();
+        let line = message::notice(&progress.unwrap_or_default());
+        let posted = self.api.post_message(&inbound.channel, thread, &line).await;
+        let reply = handling.await;
+        let Ok(ts) = posted else {
+            let _ = super::Transport::deliver(self, inbound, &reply).await;
+            return reply;
+        };
+        let key = ConversationKey {
+            channel: inbound.channel.clone(),
+            user: inbound.user.clone(),
+            thread: inbound.thread.clone(),
+        };
+        match message::reply_message(&reply, &inbound.user, thread) {
+            Outgoing::Message(body) if reply.question.is_none() => {
+                match self.api.update(&inbound.channel, &ts, &body).await {
+                    Ok(()) => self.delivered(&inbound.channel, thread, Ok(())),
+                    // Too big for an update as Slack measures it: the answer is posted.
+                    Err(e) => {
+                        tracing::warn!(channel = %inbound.channel, error = %e, "could not turn the progress line into the answer: posting it");
+                        self.post_reply(&key, &reply).await;
+                    }
+                }
+            }
+            // A question or a file is posted as usual; the progress line says where.
+            _ => {
+                let done = message::notice("⏳ Done: the answer follows.");
+                let _ = self.api.update(&inbound.channel, &ts, &done).await;
+                self.post_reply(&key, &reply).await;
+            }
+        }
+        reply
+    }
+
+    /// "⏳ Running `lambda invoke` in prod (222222222222) · us-east-1…" for a command that
+    /// will call AWS; nothing for anything else (help, questions, refusals answer at once).
+    fn progress_line(&self, inbound: &Inbound) -> Option<String> {
+        let plan = self.pipeline.explain(inbound);
+        if plan.decision != "run" {
+            return None;
+        }
+        let id = plan.account?;
+        let account = self
+            .config
+            .channel(&inbound.channel)
+            .and_then(|c| c.account(&id))
+            .map_or(id.clone(), |a| a.to_string());
+        Some(format!(
+            "⏳ Running `{} {}` in {account} · {}…",
+            plan.service?, plan.operation?, plan.region?
+        ))
+    }
+
+    /// A press on Details or Next: the message it carries, sent by whoever pressed.
+    async fn handle_follow(self: &Arc<Self>, press: Press) {
+        let inbound = Inbound {
+            team: press.team,
+            channel: press.channel.clone(),
+            user: press.user.clone(),
+            thread: press.thread.clone(),
+            text: press.answer,
+            direct_message: press.channel.starts_with('D'),
+            account: None,
+        };
+        let _ = self.exchange(&inbound).await;
     }
 
     /// Posts a reply where the conversation is; remembers a question it asks.

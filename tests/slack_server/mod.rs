@@ -850,6 +850,7 @@ fn check_message(params: &Value) -> Result<(), &'static str> {
         return Err("invalid_blocks");
     }
     let chars = |v: &Value| v.as_str().map(|s| s.chars().count()).unwrap_or(0);
+    let mut tables = 0;
     for block in blocks {
         if chars(&block["block_id"]) > 255 {
             return Err("invalid_blocks");
@@ -913,6 +914,26 @@ fn check_message(params: &Value) -> Result<(), &'static str> {
                 let elements = block["elements"].as_array().ok_or("invalid_blocks")?;
                 if elements.is_empty() || elements.len() > 10 {
                     return Err("invalid_blocks");
+                }
+            }
+            // One table per message, at most 100 rows of at most 20 cells, each cell raw text
+            // (or rich text) that is not empty, as Slack's table block reference says.
+            Some("table") => {
+                tables += 1;
+                let rows = block["rows"].as_array().ok_or("invalid_blocks")?;
+                if tables > 1 || rows.is_empty() || rows.len() > 100 {
+                    return Err("invalid_blocks");
+                }
+                for row in rows {
+                    let cells = row.as_array().ok_or("invalid_blocks")?;
+                    let bad = |c: &Value| match c["type"].as_str() {
+                        Some("raw_text") => chars(&c["text"]) == 0,
+                        Some("rich_text") => !c["elements"].is_array(),
+                        _ => true,
+                    };
+                    if cells.is_empty() || cells.len() > 20 || cells.iter().any(bad) {
+                        return Err("invalid_blocks");
+                    }
                 }
             }
             _ => return Err("invalid_blocks"),

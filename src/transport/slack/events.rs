@@ -6,7 +6,7 @@
 use slack_morphism::prelude::*;
 
 use super::cards::{is_card_action, CardTag};
-use super::message::{is_answer_action, QuestionTag};
+use super::message::{is_answer_action, is_follow_action, FollowTag, QuestionTag};
 
 /// A message addressed to the bot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +154,9 @@ pub struct Press {
     pub label: String,
     /// The question message's text, as posted.
     pub question_text: Option<String>,
+    /// A button under a reply (Details, Next) rather than an answer: anyone may press it, and
+    /// `requester` is who pressed.
+    pub follow: bool,
 }
 
 /// The answer in a `block_actions` payload, if it comes from one of the bot's questions.
@@ -175,10 +178,21 @@ pub fn press(event: &SlackInteractionBlockActionsEvent) -> Result<Press, Skip> {
     let (action, tag) = actions
         .iter()
         .find_map(|a| {
-            let tag = QuestionTag::parse(&a.block_id.as_ref()?.0)?;
-            is_answer_action(&a.action_id.0).then_some((a, tag))
+            let block_id = &a.block_id.as_ref()?.0;
+            if let Some(follow) = FollowTag::parse(block_id) {
+                return is_follow_action(&a.action_id.0).then(|| {
+                    let tag = QuestionTag {
+                        requester: user.id.0.clone(),
+                        thread: follow.thread,
+                    };
+                    (a, (tag, true))
+                });
+            }
+            let tag = QuestionTag::parse(block_id)?;
+            is_answer_action(&a.action_id.0).then_some((a, (tag, false)))
         })
         .ok_or_else(|| Skip::Other("not one of the bot's controls".into()))?;
+    let (tag, follow) = tag;
     let (answer, label) = match (&action.value, &action.selected_option) {
         (_, Some(option)) => (option.value.clone(), block_text(&option.text)),
         (Some(value), None) => (
@@ -205,6 +219,7 @@ pub fn press(event: &SlackInteractionBlockActionsEvent) -> Result<Press, Skip> {
         answer,
         label,
         question_text: event.message.as_ref().and_then(|m| m.content.text.clone()),
+        follow,
     })
 }
 
@@ -450,6 +465,22 @@ mod tests {
         // A card's press is no answer to a question, and a question's is no card press.
         assert!(press(&card_button(None)).is_err());
         assert!(card_press(&actions(BLOCK_ACTIONS)).is_err());
+    }
+
+    #[test]
+    fn a_follow_up_button_is_anyones() {
+        let mut v: serde_json::Value = serde_json::from_str(BLOCK_ACTIONS).unwrap();
+        v["payload"]["actions"][0]["block_id"] = "aws-chatops|f|1700000000.000100".into();
+        v["payload"]["actions"][0]["action_id"] = "aws-chatops|follow|1".into();
+        v["payload"]["actions"][0]["value"] = "next 7".into();
+        let p = press(&actions(&v.to_string())).unwrap();
+        assert!(p.follow);
+        assert_eq!(p.requester, p.user);
+        assert_eq!(p.answer, "next 7");
+        assert_eq!(p.thread.as_deref(), Some("1700000000.000100"));
+        // A follow-up block with an answer's action id is nobody's control.
+        v["payload"]["actions"][0]["action_id"] = "aws-chatops|answer|1".into();
+        assert!(press(&actions(&v.to_string())).is_err());
     }
 
     #[test]

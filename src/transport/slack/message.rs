@@ -6,8 +6,8 @@
 
 use slack_morphism::prelude::*;
 
-use crate::pipeline::Reply;
-use crate::prompt::{Question, QuestionKind};
+use crate::pipeline::{Reply, TableReply};
+use crate::prompt::{Choice, Question, QuestionKind};
 
 /// Slack refuses a section whose text is 3,000 characters or more.
 pub const SECTION_TEXT_LIMIT: usize = 3_000;
@@ -98,6 +98,43 @@ impl QuestionTag {
     }
 }
 
+/// Slack shows one `table` block per message, of at most 100 rows and 20 columns.
+pub const TABLE_MAX_ROWS: usize = 100;
+pub const TABLE_MAX_COLUMNS: usize = 20;
+/// A table cell's text is cut here (Slack's own limit is larger; a cell this long is unread).
+const TABLE_CELL_CHARS: usize = 200;
+
+/// Where the buttons under a reply (Details, Next) send their message: its thread. Anyone in
+/// the channel may press them, so no requester is named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowTag {
+    pub thread: Option<String>,
+}
+
+impl FollowTag {
+    pub fn block_id(&self) -> String {
+        format!("{TAG}|f|{}", self.thread.as_deref().unwrap_or(""))
+    }
+
+    /// The tag of a follow-up block id the bot made, or `None` for anything else.
+    pub fn parse(block_id: &str) -> Option<FollowTag> {
+        let rest = block_id.strip_prefix(TAG)?.strip_prefix("|f|")?;
+        if rest.contains('|') {
+            return None;
+        }
+        Some(FollowTag {
+            thread: (!rest.is_empty()).then(|| rest.to_owned()),
+        })
+    }
+}
+
+/// Whether an action id is one of the bot's follow-up buttons.
+pub fn is_follow_action(action_id: &str) -> bool {
+    action_id
+        .strip_prefix(TAG)
+        .is_some_and(|rest| rest.starts_with("|follow|"))
+}
+
 /// Whether an action id is one of the bot's answer controls.
 pub fn is_answer_action(action_id: &str) -> bool {
     action_id
@@ -132,14 +169,86 @@ pub fn reply_message(reply: &Reply, requester: &str, thread: Option<&str>) -> Ou
         ));
     }
     let escaped = escape(&reply.text);
+    let follow = FollowTag {
+        thread: thread.map(str::to_owned),
+    };
+    if let Some(table) = &reply.table {
+        if let Some(body) = table_message(&escaped, table, &reply.actions, &follow) {
+            return Outgoing::Message(body);
+        }
+    }
     let chunks = sections(&escaped);
-    if escaped.chars().count() > INLINE_LIMIT || chunks.len() > MAX_BLOCKS {
+    let room = if reply.actions.is_empty() { 0 } else { 1 };
+    if escaped.chars().count() > INLINE_LIMIT || chunks.len() + room > MAX_BLOCKS {
         return Outgoing::File(file_upload(&reply.text));
+    }
+    let mut blocks: Vec<SlackBlock> = chunks.into_iter().map(section).collect();
+    if let Some(buttons) = follow_buttons(&reply.actions, &follow) {
+        blocks.push(buttons);
     }
     Outgoing::Message(MessageBody {
         text: truncate(&escaped, MESSAGE_TEXT_LIMIT - 1),
-        blocks: chunks.into_iter().map(section).collect(),
+        blocks,
     })
+}
+
+/// A reply whose body is a table, as Slack's `table` block between the text before and
+/// after it, then its buttons; `None` when it doesn't fit Slack's limits (the reply then goes
+/// as text, the table aligned in a code block). `text` is the escaped whole, the fallback.
+fn table_message(
+    text: &str,
+    table: &TableReply,
+    actions: &[Choice],
+    follow: &FollowTag,
+) -> Option<MessageBody> {
+    let grid = &table.grid;
+    if grid.rows.len() + 1 > TABLE_MAX_ROWS || grid.headers.len() > TABLE_MAX_COLUMNS {
+        return None;
+    }
+    let cell = |s: &str| -> SlackTableCell {
+        let s = if s.trim().is_empty() { "–" } else { s };
+        truncate(s, TABLE_CELL_CHARS).into()
+    };
+    let rows: Vec<Vec<SlackTableCell>> = std::iter::once(&grid.headers)
+        .chain(&grid.rows)
+        .map(|row| row.iter().map(|c| cell(c)).collect())
+        .collect();
+    let mut blocks: Vec<SlackBlock> = sections(&escape(&table.before))
+        .into_iter()
+        .map(section)
+        .collect();
+    blocks.push(SlackTableBlock::new(rows).into());
+    if !table.after.trim().is_empty() {
+        blocks.extend(sections(&escape(&table.after)).into_iter().map(section));
+    }
+    blocks.extend(follow_buttons(actions, follow));
+    (blocks.len() <= MAX_BLOCKS).then(|| MessageBody {
+        text: truncate(text, MESSAGE_TEXT_LIMIT - 1),
+        blocks,
+    })
+}
+
+/// The buttons under a reply (Details, Next 20), if it has any.
+fn follow_buttons(actions: &[Choice], follow: &FollowTag) -> Option<SlackBlock> {
+    if actions.is_empty() {
+        return None;
+    }
+    let elements: Vec<SlackActionBlockElement> = actions
+        .iter()
+        .take(MAX_BUTTONS)
+        .enumerate()
+        .map(|(i, action)| {
+            SlackBlockButtonElement::new(pt!(truncate(&action.label, OPTION_TEXT_LIMIT)))
+                .with_action_id(format!("{TAG}|follow|{i}").into())
+                .with_value(truncate(&action.answer, BUTTON_VALUE_LIMIT))
+                .into()
+        })
+        .collect();
+    Some(
+        SlackActionsBlock::new(elements)
+            .with_block_id(follow.block_id().into())
+            .into(),
+    )
 }
 
 /// A short notice as a message (refusals of a press, delivery notes).
@@ -408,6 +517,8 @@ mod tests {
             question: None,
             output: None,
             images: Vec::new(),
+            actions: Vec::new(),
+            table: None,
         }
     }
 
@@ -594,6 +705,85 @@ mod tests {
         let option = &blocks[1]["elements"][0]["options"][2];
         assert_eq!(option["value"], "3");
         assert_eq!(option["text"]["text"].as_str().unwrap().chars().count(), 75);
+    }
+
+    /// A view's reply as the pipeline makes it, from a response sampled from the model.
+    fn view_reply(view: &crate::render::view::View, items: usize) -> Reply {
+        let body = crate::render::view::tests::sample_body(view, items);
+        let header = format!(
+            "{} {} · dev (111111111111) · us-east-1",
+            view.service, view.operation
+        );
+        crate::pipeline::body_reply(&header, &body, &[], crate::pipeline::actions(7, &body, 20))
+    }
+
+    #[test]
+    fn every_view_in_block_kit() {
+        for view in crate::render::view::all() {
+            let reply = view_reply(view, 3);
+            let Outgoing::Message(body) = reply_message(&reply, "U0DEMO", None) else {
+                panic!("{}: expected a message", view.operation)
+            };
+            insta::assert_snapshot!(
+                format!("slack_{}_{}", view.service, view.operation),
+                pretty(json(&body))
+            );
+        }
+    }
+
+    #[test]
+    fn a_long_list_is_a_page_with_next() {
+        let view = crate::render::view::view("lambda", "list-functions").unwrap();
+        let reply = view_reply(view, 45);
+        let Outgoing::Message(body) = reply_message(&reply, "U0DEMO", Some("1700000000.000100"))
+        else {
+            panic!("expected a message")
+        };
+        let blocks = json(&body);
+        assert_eq!(
+            blocks[0]["text"]["text"],
+            "lambda list-functions · dev (111111111111) · us-east-1\nShowing 1–20 of 45 functions."
+        );
+        assert_eq!(blocks[1]["type"], "table");
+        assert_eq!(blocks[1]["rows"].as_array().unwrap().len(), 21);
+        let buttons = &blocks[2];
+        assert_eq!(buttons["block_id"], "aws-chatops|f|1700000000.000100");
+        assert_eq!(buttons["elements"][0]["value"], "details 7 0");
+        assert_eq!(buttons["elements"][1]["text"]["text"], "Next 20");
+        assert_eq!(buttons["elements"][1]["value"], "next 7");
+        assert!(FollowTag::parse("aws-chatops|f|1700000000.000100").is_some());
+        assert!(is_follow_action("aws-chatops|follow|1"));
+        // The shell shows the same reply as aligned text and numbered buttons.
+        insta::assert_snapshot!(
+            "shell_list_functions_page",
+            crate::transport::shell::format_reply(&reply)
+        );
+    }
+
+    #[test]
+    fn a_table_too_large_for_slack_is_aligned_text() {
+        let grid = crate::render::view::Grid {
+            headers: vec!["n".into()],
+            rows: (0..TABLE_MAX_ROWS).map(|i| vec![i.to_string()]).collect(),
+        };
+        let reply = Reply {
+            table: Some(TableReply {
+                before: "header".into(),
+                grid: grid.clone(),
+                after: String::new(),
+            }),
+            ..reply(&format!("header\n```\n{}\n```", grid.monospace()))
+        };
+        let Outgoing::Message(body) = reply_message(&reply, "U1", None) else {
+            panic!("expected a message")
+        };
+        let blocks = json(&body);
+        assert!(blocks
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["type"] == "section"));
+        assert!(body.text.contains("```\nn\n0\n1\n"));
     }
 
     #[test]
