@@ -1,12 +1,18 @@
 //! The time, injectable: the real monotonic clock, or one tests move by hand.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// Where the bot reads the time. Questions and channel memory expire, and notification
 /// bursts are paced, by this clock, so tests move time forward instead of sleeping.
 pub trait Clock: Send + Sync {
     fn now(&self) -> Instant;
+
+    /// The wall-clock time, for what outlives the process or is shared between processes
+    /// (the state store's expiry times): an `Instant` means nothing to another process.
+    fn wall(&self) -> SystemTime {
+        SystemTime::now()
+    }
 }
 
 /// The real monotonic clock.
@@ -23,6 +29,7 @@ impl Clock for SystemClock {
 #[derive(Debug, Clone)]
 pub struct ManualClock {
     start: Instant,
+    wall_start: SystemTime,
     offset: Arc<Mutex<Duration>>,
 }
 
@@ -30,6 +37,7 @@ impl Default for ManualClock {
     fn default() -> ManualClock {
         ManualClock {
             start: Instant::now(),
+            wall_start: SystemTime::now(),
             offset: Arc::default(),
         }
     }
@@ -48,5 +56,9 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Instant {
         self.start + *self.offset.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn wall(&self) -> SystemTime {
+        self.wall_start + *self.offset.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

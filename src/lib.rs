@@ -20,7 +20,8 @@
 //! [`pipeline::Pipeline`] ties the stages together; [`config`] describes workspaces, channels
 //! and accounts; [`metrics`] serves Prometheus metrics, `/healthz` and `/readyz`. Shared by
 //! several stages: [`limits`] (every recursive parser's bounds), [`query`] (JMESPath),
-//! [`clock`] (injectable time), [`identifiers`] (the masker's identifier names).
+//! [`clock`] (injectable time), [`state`] (questions, channel memory and dedupe, in memory
+//! or shared by several processes in DynamoDB), [`identifiers`] (the masker's identifier names).
 #![forbid(unsafe_code)]
 
 pub mod audit;
@@ -40,6 +41,7 @@ pub mod policy;
 pub mod prompt;
 pub mod query;
 pub mod render;
+pub mod state;
 pub mod transport;
 
 /// Chooses rustls's crypto provider for the process. slack-morphism brings rustls with `ring`

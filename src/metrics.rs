@@ -74,6 +74,8 @@ struct Inner {
     audit_records: Counter,
     watched: Arc<Watched>,
     ready: AtomicBool,
+    /// Whether the last call to the state store answered (issue #13): `/readyz` says when not.
+    store_unreachable: AtomicBool,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -206,6 +208,7 @@ impl Metrics {
                 audit_records,
                 watched,
                 ready: AtomicBool::new(false),
+                store_unreachable: AtomicBool::new(false),
             }),
         }
     }
@@ -284,6 +287,15 @@ impl Metrics {
 
     pub fn is_ready(&self) -> bool {
         self.inner.ready.load(Ordering::Relaxed)
+            && !self.inner.store_unreachable.load(Ordering::Relaxed)
+    }
+
+    /// Whether the state store answered its last call: while it does not, `/readyz` answers
+    /// 503 and says so (commands that need no question still run).
+    pub fn set_store_reachable(&self, reachable: bool) {
+        self.inner
+            .store_unreachable
+            .store(!reachable, Ordering::Relaxed);
     }
 
     /// The metrics as OpenMetrics text.
@@ -339,7 +351,11 @@ impl Metrics {
             (&hyper::Method::GET, "/readyz") => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "text/plain",
-                "the Slack socket is not connected\n".to_owned(),
+                if self.inner.store_unreachable.load(Ordering::Relaxed) {
+                    "the state store is unreachable\n".to_owned()
+                } else {
+                    "the Slack socket is not connected\n".to_owned()
+                },
             ),
             (&hyper::Method::GET, _) => (
                 StatusCode::NOT_FOUND,

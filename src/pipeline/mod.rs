@@ -27,7 +27,8 @@ use crate::execute::Executor;
 use crate::guard::Guard;
 use crate::metrics::Metrics;
 use crate::parse::Request;
-use crate::prompt::{Clock, ConversationKey, Conversations, Question};
+use crate::prompt::{ChannelMemory, Clock, ConversationKey, Conversations, Lookup, Question};
+use crate::state::{StateError, StateStore};
 use plan::Step;
 
 /// A message from a user, as any transport delivers it.
@@ -53,6 +54,29 @@ impl Inbound {
     }
 }
 
+/// What the state store holds for a message, read once before planning: the sender's open
+/// question and the channel's memory. When the store can't be reached, both read as empty
+/// and `unreachable` says why.
+#[derive(Debug)]
+pub(crate) struct Known {
+    pub lookup: Lookup,
+    pub memory: ChannelMemory,
+    pub unreachable: Option<StateError>,
+}
+
+impl Default for Known {
+    fn default() -> Known {
+        Known {
+            lookup: Lookup::None,
+            memory: ChannelMemory::default(),
+            unreachable: None,
+        }
+    }
+}
+
+/// What a user reads when the state store is unreachable and the message needed it.
+pub const STORE_UNREACHABLE: &str = "I can't reach my state store just now, so I can't keep or find questions (answers, confirmations, account choices). Commands that need no question still run. Please try again in a minute.";
+
 /// What became of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -69,6 +93,13 @@ pub enum Outcome {
     Asked,
     /// The bot failed while handling it (a bug); the reply names the log line.
     InternalError,
+    /// The state store could not be reached, and the message needed it (an answer, a
+    /// question to ask, a default account to remember).
+    Unavailable,
+    /// An answer to a question another answer took first (a second click, a redelivery that
+    /// reached another process): nothing ran again. Chat transports say nothing, or tell the
+    /// second clicker alone.
+    AlreadyAnswered,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +110,9 @@ pub struct Reply {
     /// A command's output exactly as the AWS CLI prints it for `--output json|yaml|text|table`
     /// (no header, no notes): what `exec` writes to standard output.
     pub output: Option<String>,
+    /// The id of the question asked (kept in the state store), so a transport can record the
+    /// message that shows it.
+    pub question_id: Option<String>,
 }
 
 impl Reply {
@@ -88,6 +122,7 @@ impl Reply {
             outcome,
             question: None,
             output: None,
+            question_id: None,
         }
     }
 
@@ -97,6 +132,7 @@ impl Reply {
             outcome: Outcome::Asked,
             question: Some(question),
             output: None,
+            question_id: None,
         }
     }
 }
@@ -161,6 +197,13 @@ impl Pipeline {
         self
     }
 
+    /// Questions and channel memory in `store` (shared between processes when it is
+    /// DynamoDB), expiring by `clock`.
+    pub fn with_store(mut self, store: Arc<dyn StateStore>, clock: Arc<dyn Clock>) -> Pipeline {
+        self.conversations = Conversations::with_store(&self.config, store, clock);
+        self
+    }
+
     /// The configuration this pipeline serves.
     pub fn config(&self) -> Arc<Config> {
         self.config.clone()
@@ -215,21 +258,30 @@ impl Pipeline {
             (Outcome::Refused, _) => AuditOutcome::Refused,
             (Outcome::Invalid, _) => AuditOutcome::Invalid,
             (Outcome::Asked, _) => AuditOutcome::Asked,
-            (Outcome::InternalError, _) => AuditOutcome::InternalError,
+            (Outcome::InternalError | Outcome::Unavailable, _) => AuditOutcome::InternalError,
+            (Outcome::AlreadyAnswered, _) => AuditOutcome::Invalid,
         };
         if record.decision == AuditDecision::Run {
             if let Some(service) = &record.service {
                 self.metrics.observe_command(service, started.elapsed());
             }
         }
-        self.metrics
-            .set_pending_questions(self.conversations.pending_count());
+        if let Some(open) = self.conversations.pending_count() {
+            self.metrics.set_pending_questions(open);
+        }
         self.auditor.record(record);
         reply
     }
 
     async fn handle_inner(&self, inbound: &Inbound, record: &mut AuditRecord) -> Reply {
-        let plan = self.plan(inbound);
+        let known = self.known(inbound).await;
+        if let Some(e) = &known.unreachable {
+            tracing::warn!(error = %e, store = %self.conversations.store().describe(), "state store unreachable: only what needs no question runs");
+            self.metrics.set_store_reachable(false);
+        } else {
+            self.metrics.set_store_reachable(true);
+        }
+        let plan = self.plan(inbound, &known);
         describe(record, &plan.step);
         #[cfg(test)]
         if self.panic_on.as_deref() == Some(inbound.text.as_str()) {
@@ -243,7 +295,10 @@ impl Pipeline {
     /// no existing resource but resembles some, it asks again instead (that takes a list call).
     pub fn explain(&self, inbound: &Inbound) -> Explanation {
         let mut record = AuditRecord::new(&inbound.team, &inbound.channel, &inbound.user);
-        describe(&mut record, &self.plan(inbound).step);
+        // The memory store answers at once; a shared store would need a round trip, which
+        // `explain` does not make: it then plans as if nothing were remembered.
+        let known = self.known(inbound).now_or_never().unwrap_or_default();
+        describe(&mut record, &self.plan(inbound, &known).step);
         Explanation {
             decision: decision_name(record.decision),
             service: record.service,
@@ -306,6 +361,10 @@ pub enum PipelineError {
 fn describe(record: &mut AuditRecord, step: &Step) {
     let (decision, reason) = match step {
         Step::Help(_) => (AuditDecision::Help, None),
+        Step::Unavailable => (
+            AuditDecision::Error,
+            Some("state store unreachable".to_owned()),
+        ),
         Step::Deny(refusal) => {
             record.service = refusal
                 .action
