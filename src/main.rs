@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use aws_chatops::config::{Config, ConfigError};
+use aws_chatops::config::{Config, ConfigError, StateBackend};
 use aws_chatops::execute::Executor;
 use aws_chatops::pipeline::{Inbound, Outcome, Pipeline};
 use aws_chatops::transport::shell;
@@ -71,8 +71,22 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         shutdown_grace_secs: u64,
     },
-    /// Check a configuration file and report every problem.
+    /// Check a configuration file and report every problem; with `[state] backend =
+    /// "dynamodb"`, also whether the table exists and the bot may use it.
     CheckConfig {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// The shared state store (`[state]`).
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+#[derive(Subcommand)]
+enum StateCommand {
+    /// Create the DynamoDB table of `[state]` (partition key `pk`, TTL on `expires`,
+    /// on-demand capacity), unless it exists; then check it. Safe to run again.
+    CreateTable {
         #[arg(long)]
         config: PathBuf,
     },
@@ -106,7 +120,8 @@ fn main() -> ExitCode {
         Command::Shell(_)
         | Command::Exec { .. }
         | Command::Explain { .. }
-        | Command::CheckConfig { .. } => AuditTarget::Off,
+        | Command::CheckConfig { .. }
+        | Command::State(_) => AuditTarget::Off,
         #[allow(unreachable_patterns)]
         _ => AuditTarget::Stdout,
     };
@@ -144,7 +159,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         tracing::info!("metrics on http://{bound}/metrics");
     }
     match cli.command {
-        Command::CheckConfig { config } => Ok(check_config(&config)),
+        Command::CheckConfig { config } => Ok(check_config(&config).await),
+        Command::State(StateCommand::CreateTable { config }) => create_table(&config).await,
         Command::Run {
             config,
             shutdown_grace_secs,
@@ -205,7 +221,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Outcome::Ok => 0,
                 Outcome::AwsError => 1,
                 Outcome::Refused | Outcome::Invalid | Outcome::Asked => 2,
-                Outcome::InternalError => 3,
+                Outcome::InternalError | Outcome::Unavailable => 3,
+                Outcome::AlreadyAnswered => 2,
             }))
         }
         Command::Explain { who, message } => {
@@ -218,7 +235,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn check_config(path: &std::path::Path) -> ExitCode {
+async fn check_config(path: &std::path::Path) -> ExitCode {
     match Config::load(path) {
         Ok(config) => {
             println!(
@@ -227,7 +244,51 @@ fn check_config(path: &std::path::Path) -> ExitCode {
                 config.channels.len(),
                 if config.channels.len() == 1 { "" } else { "s" }
             );
-            ExitCode::SUCCESS
+            if config.state.backend == StateBackend::Memory {
+                return ExitCode::SUCCESS;
+            }
+            let store = dynamo_store(&config).await;
+            match store.check().await {
+                Ok(check) if check.usable() => {
+                    println!(
+                        "state: DynamoDB table {} exists ({}), the bot can read it{}",
+                        store.table(),
+                        check.status,
+                        if check.ttl_on {
+                            ", TTL on `expires`"
+                        } else {
+                            "; TTL is off, so expired records are never deleted (`aws-chatops state create-table` turns it on)"
+                        }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(check) => {
+                    println!(
+                        "state: DynamoDB table {} is not usable: status {}, {}, {}",
+                        store.table(),
+                        check.status,
+                        if check.key_ok {
+                            "key schema pk (string)"
+                        } else {
+                            "its key schema is not a single string partition key `pk`"
+                        },
+                        if check.readable {
+                            "readable"
+                        } else {
+                            "not readable with these credentials"
+                        }
+                    );
+                    ExitCode::from(1)
+                }
+                Err(e) => {
+                    println!(
+                        "state: DynamoDB table {} cannot be used: {e} (`aws-chatops state create-table --config {}` creates it)",
+                        store.table(),
+                        path.display()
+                    );
+                    ExitCode::from(1)
+                }
+            }
         }
         Err(ConfigError::Invalid(problems)) => {
             for p in &problems {
@@ -245,6 +306,44 @@ fn check_config(path: &std::path::Path) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The DynamoDB store of `[state]`, with the bot's own AWS configuration.
+async fn dynamo_store(config: &Config) -> aws_chatops::state::dynamodb::DynamoStore {
+    let sdk = aws_config::load_from_env().await;
+    let mut state = config.state.clone();
+    state.table.get_or_insert_with(String::new);
+    aws_chatops::state::dynamodb::DynamoStore::new(
+        &sdk,
+        &state,
+        Arc::new(aws_chatops::clock::SystemClock),
+    )
+    .expect("a table name is given")
+}
+
+/// `state create-table`.
+async fn create_table(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let config = Config::load(path).with_context(|| format!("in {}", path.display()))?;
+    if config.state.backend != StateBackend::Dynamodb {
+        anyhow::bail!(
+            "{}: [state] backend is not \"dynamodb\": the memory store needs no table",
+            path.display()
+        );
+    }
+    let store = dynamo_store(&config).await;
+    let created = store
+        .create_table()
+        .await
+        .with_context(|| format!("cannot create the DynamoDB table {}", store.table()))?;
+    println!(
+        "state: DynamoDB table {} {} (partition key pk, TTL on expires)",
+        store.table(),
+        match created {
+            aws_chatops::state::dynamodb::Created::Created => "created",
+            aws_chatops::state::dynamodb::Created::AlreadyThere => "already exists",
+        }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Whether a command may reach AWS (and so loads the bot's AWS configuration).
@@ -319,7 +418,21 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
     aws_chatops::audit::logging::configure(&config).context("cannot open the audit file")?;
     let executor = Arc::new(executor_for(&config).await);
     metrics().watch_executor(executor.clone());
-    let pipeline = Arc::new(build_pipeline(config.clone(), executor).await?);
+    let clock: Arc<dyn aws_chatops::clock::Clock> = Arc::new(aws_chatops::clock::SystemClock);
+    let store = aws_chatops::state::from_config(&config, clock.clone())
+        .await
+        .context("cannot open the state store")?;
+    tracing::info!(store = %store.describe(), "conversation state");
+    if let Err(e) = store.ping().await {
+        // Not fatal: commands that need no question still run, and /readyz says why.
+        tracing::warn!(error = %e, "the state store does not answer yet");
+        metrics().set_store_reachable(false);
+    }
+    let pipeline = Arc::new(
+        build_pipeline(config.clone(), executor)
+            .await?
+            .with_store(store, clock),
+    );
     let options = SlackOptions {
         shutdown_grace: std::time::Duration::from_secs(shutdown_grace_secs),
         metrics: Some(metrics().clone()),

@@ -521,8 +521,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn questions_expire_and_say_so() {
+    #[tokio::test]
+    async fn questions_expire_and_say_so() {
         let mut config =
             crate::config::Config::from_toml(include_str!("../fixtures/config/demo.toml")).unwrap();
         config.question_ttl_secs = 60;
@@ -534,24 +534,35 @@ mod tests {
             user: "U".into(),
             thread: None,
         };
-        c.ask(key.clone(), Pending::Account { request: None }, vec![]);
-        c.remember_region("C", "eu-west-1");
+        c.ask(key.clone(), Pending::Account { request: None }, vec![])
+            .await
+            .unwrap();
+        c.remember_region("C", "eu-west-1").await.unwrap();
         clock.advance(Duration::from_secs(60));
-        assert!(matches!(c.lookup(&key), Lookup::Open(..)));
+        assert!(matches!(c.lookup(&key).await.unwrap(), Lookup::Open(..)));
         clock.advance(Duration::from_secs(1));
-        assert!(matches!(c.lookup(&key), Lookup::Expired { minutes: 1 }));
+        assert!(matches!(
+            c.lookup(&key).await.unwrap(),
+            Lookup::Expired { minutes: 1 }
+        ));
         // Looking changes nothing; closing does.
-        assert!(matches!(c.lookup(&key), Lookup::Expired { .. }));
-        assert!(c.close(&key));
-        assert!(matches!(c.lookup(&key), Lookup::None));
+        assert!(matches!(
+            c.lookup(&key).await.unwrap(),
+            Lookup::Expired { .. }
+        ));
+        assert!(c.close(&key).await.unwrap());
+        assert!(matches!(c.lookup(&key).await.unwrap(), Lookup::None));
         // The channel memory has its own, longer, time to live.
-        assert_eq!(c.memory("C").region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            c.memory("C").await.unwrap().region.as_deref(),
+            Some("eu-west-1")
+        );
         clock.advance(Duration::from_secs(540));
-        assert_eq!(c.memory("C").region, None);
+        assert_eq!(c.memory("C").await.unwrap().region, None);
     }
 
-    #[test]
-    fn questions_belong_to_their_asker() {
+    #[tokio::test]
+    async fn questions_belong_to_their_asker_and_are_answered_once() {
         let config =
             crate::config::Config::from_toml(include_str!("../fixtures/config/demo.toml")).unwrap();
         let c = Conversations::new(&config);
@@ -564,10 +575,28 @@ mod tests {
             user: "B".into(),
             ..alice.clone()
         };
-        c.ask(alice.clone(), Pending::Account { request: None }, vec![]);
-        assert!(matches!(c.lookup(&bob), Lookup::None));
-        assert!(matches!(c.lookup(&alice), Lookup::Open(..)));
-        c.remember_region("C", "eu-west-1");
-        assert_eq!(c.memory("C").region.as_deref(), Some("eu-west-1"));
+        let first = c
+            .ask(alice.clone(), Pending::Account { request: None }, vec![])
+            .await
+            .unwrap();
+        assert!(matches!(c.lookup(&bob).await.unwrap(), Lookup::None));
+        let Lookup::Open(_, _, id) = c.lookup(&alice).await.unwrap() else {
+            panic!("no open question")
+        };
+        assert_eq!(id, first);
+        // Asked again: the first asking's answer no longer takes it.
+        let second = c
+            .ask(alice.clone(), Pending::Account { request: None }, vec![])
+            .await
+            .unwrap();
+        assert_ne!(first, second);
+        assert!(!c.take(&alice, &first).await.unwrap());
+        assert!(c.take(&alice, &second).await.unwrap());
+        assert!(!c.take(&alice, &second).await.unwrap());
+        c.remember_region("C", "eu-west-1").await.unwrap();
+        assert_eq!(
+            c.memory("C").await.unwrap().region.as_deref(),
+            Some("eu-west-1")
+        );
     }
 }

@@ -48,6 +48,7 @@ fn request(text: &str) -> Box<Request> {
 fn summary(plan: &Plan) -> (&'static str, String) {
     match &plan.step {
         Step::Help(text) => ("help", text.chars().take(30).collect()),
+        Step::Unavailable => ("unavailable", String::new()),
         Step::Deny(refusal) => ("deny", refusal.rule_name().to_owned()),
         Step::Invalid(text) => ("invalid", text.clone()),
         Step::AskAccount { request, .. } => (
@@ -169,7 +170,7 @@ fn commands_plan_without_aws() {
         ),
     ];
     for (inbound, kind, detail) in cases {
-        let plan = p.plan(inbound);
+        let plan = plan_now(&p, inbound);
         let (got_kind, got_detail) = summary(&plan);
         assert_eq!(got_kind, *kind, "{}: {plan:?}", inbound.text);
         assert!(
@@ -180,10 +181,18 @@ fn commands_plan_without_aws() {
     }
     // Planning changed nothing: no question, no memory.
     assert!(matches!(
-        p.conversations.lookup(&key()),
+        p.conversations.lookup(&key()).now_or_never().unwrap().unwrap(),
         crate::prompt::Lookup::None
     ));
-    assert_eq!(p.conversations.memory("C0DEMO").account, None);
+    assert_eq!(
+        p.conversations
+            .memory("C0DEMO")
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .account,
+        None
+    );
 }
 
 #[test]
@@ -208,8 +217,11 @@ fn an_answer_keeps_everything_typed_with_the_command() {
         "@aws `myHelloWorld`",
         "'myHelloWorld'",
     ] {
-        p.conversations.ask(key(), pending(asked.clone()), vec![]);
-        let plan = p.plan(&message(answer));
+        p.conversations.ask(key(), pending(asked.clone()), vec![])
+        .now_or_never()
+        .unwrap()
+        .unwrap();
+        let plan = plan_now(&p, &message(answer));
         assert_eq!(plan.effect, Effect::Close, "{answer}");
         assert!(plan.narrow.is_some(), "{answer}");
         let Step::Run {
@@ -231,16 +243,19 @@ fn an_answer_keeps_everything_typed_with_the_command() {
         );
     }
     // A bare answer that is a command is a command, and a deny-listed one is refused.
-    p.conversations.ask(key(), pending(asked.clone()), vec![]);
-    let (kind, detail) = summary(&p.plan(&in_dev("lambda list-functions")));
+    p.conversations.ask(key(), pending(asked.clone()), vec![])
+        .now_or_never()
+        .unwrap()
+        .unwrap();
+    let (kind, detail) = summary(&plan_now(&p, &in_dev("lambda list-functions")));
     assert_eq!(
         (kind, detail.as_str()),
         ("run", "lambda list-functions in dev")
     );
-    let (kind, detail) = summary(&p.plan(&in_dev("iam delete-user --user-name x")));
+    let (kind, detail) = summary(&plan_now(&p, &in_dev("iam delete-user --user-name x")));
     assert_eq!((kind, detail.as_str()), ("deny", "builtin-deny"));
     // Conversation words are not values.
-    let plan = p.plan(&message("yes"));
+    let plan = plan_now(&p, &message("yes"));
     assert_eq!(plan.effect, Effect::Keep);
     assert!(matches!(&plan.step, Step::Invalid(t) if t.contains("waiting for --function-name")));
 }
@@ -260,9 +275,12 @@ fn a_yes_runs_the_request_it_confirmed_with_its_paging() {
             region: "us-east-1".into(),
         },
         crate::prompt::yes_no(),
-    );
+    )
+        .now_or_never()
+        .unwrap()
+        .unwrap();
     for yes in ["yes", "@aws YES", "1"] {
-        let plan = p.plan(&message(yes));
+        let plan = plan_now(&p, &message(yes));
         let Step::Run { request, .. } = &plan.step else {
             panic!("{yes}: {:?}", plan.step)
         };
@@ -271,10 +289,10 @@ fn a_yes_runs_the_request_it_confirmed_with_its_paging() {
         assert_eq!(request.paging.starting_token.as_deref(), Some("abc"));
         assert_eq!(plan.effect, Effect::Close);
     }
-    assert!(matches!(p.plan(&message("no")).step, Step::Help(ref t) if t.starts_with("Cancelled")));
+    assert!(matches!(plan_now(&p, &message("no")).step, Step::Help(ref t) if t.starts_with("Cancelled")));
     // An option given while the confirmation waits goes into the request, which is
     // confirmed again.
-    let (kind, detail) = summary(&p.plan(&message("payload {\"a\":1}")));
+    let (kind, detail) = summary(&plan_now(&p, &message("payload {\"a\":1}")));
     assert_eq!(kind, "confirm");
     assert!(detail.contains(r#"--payload {"a":1}"#), "{detail}");
 }
@@ -298,9 +316,12 @@ fn the_account_answer_goes_on_with_the_waiting_command() {
                 answer: "set default-account 222222222222".into(),
             },
         ],
-    );
+    )
+        .now_or_never()
+        .unwrap()
+        .unwrap();
     for answer in ["set default-account prod", "2"] {
-        let plan = p.plan(&message(answer));
+        let plan = plan_now(&p, &message(answer));
         assert_eq!(plan.effect, Effect::RememberAccount("222222222222".into()));
         assert!(plan.preface.as_deref().unwrap().contains("now uses prod"));
         let Step::Run {
@@ -313,7 +334,7 @@ fn the_account_answer_goes_on_with_the_waiting_command() {
         assert_eq!(request.output, Output::Yaml);
     }
     assert!(
-        matches!(p.plan(&message("yes")).step, Step::Invalid(ref t) if t.contains("Pick an account"))
+        matches!(plan_now(&p, &message("yes")).step, Step::Invalid(ref t) if t.contains("Pick an account"))
     );
 }
 
@@ -334,11 +355,14 @@ fn expired_questions_say_so_and_close() {
     let clock = crate::prompt::ManualClock::new();
     let p = offline().with_clock(Arc::new(clock.clone()));
     p.conversations
-        .ask(key(), Pending::Account { request: None }, vec![]);
+        .ask(key(), Pending::Account { request: None }, vec![])
+        .now_or_never()
+        .unwrap()
+        .unwrap();
     clock.advance(std::time::Duration::from_secs(
         p.config.question_ttl_secs + 1,
     ));
-    let plan = p.plan(&message("yes"));
+    let plan = plan_now(&p, &message("yes"));
     assert_eq!(plan.effect, Effect::Close);
     assert!(matches!(&plan.step, Step::Invalid(t) if t.contains("expired")));
 }
@@ -381,4 +405,10 @@ async fn a_panic_still_replies_and_leaves_an_audit_record() {
     // The pipeline goes on answering.
     let next = p.handle(&message("@aws --help")).await;
     assert_eq!(next.outcome, Outcome::Ok);
+}
+
+/// Plans with what the (memory) store knows, which it answers at once.
+fn plan_now(p: &Pipeline, inbound: &Inbound) -> super::plan::Plan {
+    let known = p.known(inbound).now_or_never().expect("the memory store answers at once");
+    p.plan(inbound, &known)
 }

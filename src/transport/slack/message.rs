@@ -407,6 +407,7 @@ mod tests {
             outcome: Outcome::Ok,
             question: None,
             output: None,
+            question_id: None,
         }
     }
 

@@ -1,0 +1,285 @@
+//! The state store's contract (issue #13), run against both backends: the memory store, and
+//! the DynamoDB store on moto (a table made by `create_table`, as `state create-table` does).
+//! Time is a manual clock handed to the store: expiry is enforced on read, so nothing waits
+//! for DynamoDB's TTL.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_chatops::clock::{Clock, ManualClock};
+use aws_chatops::config::{StateBackend, StateConfig};
+use aws_chatops::state::dynamodb::{Created, DynamoStore};
+use aws_chatops::state::memory::MemoryStore;
+use aws_chatops::state::{
+    unix_millis, unix_secs, Once, QuestionKey, QuestionMessage, StateError, StateStore,
+    StoredMemory, StoredQuestion,
+};
+use support::Emulator;
+
+fn key(user: &str) -> QuestionKey {
+    QuestionKey {
+        channel: "C0DEMO".into(),
+        user: user.into(),
+        thread: Some("1700000000.000100".into()),
+    }
+}
+
+fn question(clock: &ManualClock, id: &str, body: &str, keep: u64) -> StoredQuestion {
+    StoredQuestion {
+        id: id.into(),
+        asked_at_ms: unix_millis(clock.wall()),
+        body: body.into(),
+        message: None,
+        expires: unix_secs(clock.wall()) + keep,
+    }
+}
+
+fn later(clock: &ManualClock, secs: u64) -> u64 {
+    unix_secs(clock.wall()) + secs
+}
+
+/// Every rule of the contract, against one store whose clock is `clock`.
+async fn contract(store: Arc<dyn StateStore>, clock: ManualClock) {
+    // Questions: open, read, answered once by id, replaced, closed.
+    let alice = key("UALICE");
+    assert_eq!(store.question(&alice).await.unwrap(), None);
+    let q1 = question(&clock, "q1", r#"{"pending":1}"#, 600);
+    store.put_question(&alice, &q1).await.unwrap();
+    assert_eq!(store.question(&alice).await.unwrap(), Some(q1.clone()));
+    assert_eq!(store.question(&key("UBOB")).await.unwrap(), None);
+    let message = QuestionMessage {
+        ts: "1700000001.000200".into(),
+        text: "Run it?".into(),
+    };
+    store
+        .set_question_message(&alice, "q1", &message)
+        .await
+        .unwrap();
+    // The message of another asking is not recorded on this one.
+    store
+        .set_question_message(
+            &alice,
+            "other",
+            &QuestionMessage {
+                ts: "9".into(),
+                text: "x".into(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.question(&alice).await.unwrap().unwrap().message,
+        Some(message)
+    );
+    let q2 = question(&clock, "q2", r#"{"pending":2}"#, 600);
+    store.put_question(&alice, &q2).await.unwrap();
+    assert!(!store.take_question(&alice, "q1").await.unwrap());
+    assert!(store.take_question(&alice, "q2").await.unwrap());
+    assert!(!store.take_question(&alice, "q2").await.unwrap());
+    assert_eq!(store.question(&alice).await.unwrap(), None);
+    store.put_question(&alice, &q1).await.unwrap();
+    assert!(store.close_question(&alice).await.unwrap());
+    assert!(!store.close_question(&alice).await.unwrap());
+
+    // Two answers racing on one question: exactly one takes it.
+    store.put_question(&alice, &q1).await.unwrap();
+    let racers: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            let alice = alice.clone();
+            tokio::spawn(async move { store.take_question(&alice, "q1").await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    for racer in racers {
+        won += usize::from(racer.await.unwrap());
+    }
+    assert_eq!(won, 1, "one answer takes the question");
+
+    // Expiry is enforced on read, whatever the backend still holds.
+    store
+        .put_question(&alice, &question(&clock, "q3", "{}", 10))
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(11));
+    assert_eq!(store.question(&alice).await.unwrap(), None);
+    assert!(!store.take_question(&alice, "q3").await.unwrap());
+
+    // Channel memory: each field kept while the other changes, until it expires.
+    assert_eq!(store.memory("C1").await.unwrap(), StoredMemory::default());
+    let account = StoredMemory {
+        account: Some("111111111111".into()),
+        region: None,
+    };
+    let region = StoredMemory {
+        account: None,
+        region: Some("eu-west-1".into()),
+    };
+    store
+        .remember("C1", &account, later(&clock, 100))
+        .await
+        .unwrap();
+    store
+        .remember("C1", &region, later(&clock, 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.memory("C1").await.unwrap(),
+        StoredMemory {
+            account: Some("111111111111".into()),
+            region: Some("eu-west-1".into()),
+        }
+    );
+    assert_eq!(store.memory("C2").await.unwrap(), StoredMemory::default());
+    clock.advance(Duration::from_secs(101));
+    assert_eq!(store.memory("C1").await.unwrap(), StoredMemory::default());
+    // A write after expiry starts afresh: the old account does not come back.
+    store
+        .remember("C1", &region, later(&clock, 100))
+        .await
+        .unwrap();
+    assert_eq!(store.memory("C1").await.unwrap(), region);
+
+    // Takes: once each, per kind, until they expire or are released.
+    for once in [Once::Event, Once::Notification, Once::UnconfiguredNotice] {
+        assert!(store.take(once, "Ev1", later(&clock, 60)).await.unwrap());
+        assert!(!store.take(once, "Ev1", later(&clock, 60)).await.unwrap());
+    }
+    assert!(store.take(Once::Event, "Ev2", later(&clock, 60)).await.unwrap());
+    store.release(Once::Notification, "Ev1").await.unwrap();
+    assert!(store
+        .take(Once::Notification, "Ev1", later(&clock, 60))
+        .await
+        .unwrap());
+    clock.advance(Duration::from_secs(61));
+    assert!(store.take(Once::Event, "Ev1", later(&clock, 60)).await.unwrap());
+    // A redelivery racing on several processes: one takes it.
+    let racers: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            let expires = later(&clock, 60);
+            tokio::spawn(async move { store.take(Once::Event, "Ev3", expires).await.unwrap() })
+        })
+        .collect();
+    let mut won = 0;
+    for racer in racers {
+        won += usize::from(racer.await.unwrap());
+    }
+    assert_eq!(won, 1, "one process takes an event");
+
+    // Notification threads: the first message started it; a later claim gets that one.
+    assert_eq!(store.thread("C1", "alarm-x").await.unwrap(), None);
+    assert_eq!(
+        store
+            .claim_thread("C1", "alarm-x", "111.1", later(&clock, 60))
+            .await
+            .unwrap(),
+        "111.1"
+    );
+    assert_eq!(
+        store
+            .claim_thread("C1", "alarm-x", "222.2", later(&clock, 60))
+            .await
+            .unwrap(),
+        "111.1"
+    );
+    assert_eq!(
+        store.thread("C1", "alarm-x").await.unwrap().as_deref(),
+        Some("111.1")
+    );
+    assert_eq!(store.thread("C2", "alarm-x").await.unwrap(), None);
+
+    // A record beyond DynamoDB's item size is refused, whichever backend.
+    let huge = question(&clock, "big", &"x".repeat(400 * 1024), 60);
+    assert!(matches!(
+        store.put_question(&alice, &huge).await,
+        Err(StateError::TooLarge { .. })
+    ));
+    // Keys are not confused by the characters in their parts.
+    let odd = QuestionKey {
+        channel: "C#1".into(),
+        user: "U\"]".into(),
+        thread: None,
+    };
+    store
+        .put_question(&odd, &question(&clock, "odd", "{}", 60))
+        .await
+        .unwrap();
+    let near = QuestionKey {
+        channel: "C".into(),
+        user: "1#U\"]".into(),
+        thread: None,
+    };
+    assert_eq!(store.question(&near).await.unwrap(), None);
+    assert!(store.ping().await.is_ok());
+}
+
+#[tokio::test]
+async fn the_memory_store_keeps_the_contract() {
+    let clock = ManualClock::new();
+    contract(Arc::new(MemoryStore::new(Arc::new(clock.clone()))), clock).await;
+}
+
+fn dynamo_config(table: &str) -> StateConfig {
+    StateConfig {
+        backend: StateBackend::Dynamodb,
+        table: Some(table.into()),
+        region: Some("us-east-1".into()),
+    }
+}
+
+#[tokio::test]
+async fn the_dynamodb_store_keeps_the_contract_on_moto() {
+    let emu = Emulator::start();
+    let clock = ManualClock::new();
+    let store = DynamoStore::new(
+        &emu.sdk_config().await,
+        &dynamo_config("chatops-state"),
+        Arc::new(clock.clone()),
+    )
+    .unwrap();
+    // Before the table exists, the store says so rather than pretend.
+    assert!(matches!(
+        store.question(&key("U")).await,
+        Err(StateError::Unreachable(_))
+    ));
+    assert_eq!(store.create_table().await.unwrap(), Created::Created);
+    // Idempotent: a second run finds it, with its TTL on.
+    assert_eq!(store.create_table().await.unwrap(), Created::AlreadyThere);
+    let check = store.check().await.unwrap();
+    assert!(check.usable() && check.ttl_on, "{check:?}");
+    contract(Arc::new(store), clock).await;
+}
+
+#[tokio::test]
+async fn an_unreachable_dynamodb_store_says_so_quickly() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await;
+    let store = DynamoStore::new(
+        &sdk,
+        &dynamo_config("chatops-state"),
+        Arc::new(ManualClock::new()),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    assert!(matches!(
+        store.take(Once::Event, "Ev1", u64::MAX / 2).await,
+        Err(StateError::Unreachable(_))
+    ));
+    assert!(matches!(store.ping().await, Err(StateError::Unreachable(_))));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
