@@ -147,14 +147,20 @@ async fn contract(store: Arc<dyn StateStore>, clock: ManualClock) {
         assert!(store.take(once, "Ev1", later(&clock, 60)).await.unwrap());
         assert!(!store.take(once, "Ev1", later(&clock, 60)).await.unwrap());
     }
-    assert!(store.take(Once::Event, "Ev2", later(&clock, 60)).await.unwrap());
+    assert!(store
+        .take(Once::Event, "Ev2", later(&clock, 60))
+        .await
+        .unwrap());
     store.release(Once::Notification, "Ev1").await.unwrap();
     assert!(store
         .take(Once::Notification, "Ev1", later(&clock, 60))
         .await
         .unwrap());
     clock.advance(Duration::from_secs(61));
-    assert!(store.take(Once::Event, "Ev1", later(&clock, 60)).await.unwrap());
+    assert!(store
+        .take(Once::Event, "Ev1", later(&clock, 60))
+        .await
+        .unwrap());
     // A redelivery racing on several processes: one takes it.
     let racers: Vec<_> = (0..16)
         .map(|_| {
@@ -280,6 +286,9 @@ async fn an_unreachable_dynamodb_store_says_so_quickly() {
         store.take(Once::Event, "Ev1", u64::MAX / 2).await,
         Err(StateError::Unreachable(_))
     ));
-    assert!(matches!(store.ping().await, Err(StateError::Unreachable(_))));
+    assert!(matches!(
+        store.ping().await,
+        Err(StateError::Unreachable(_))
+    ));
     assert!(started.elapsed() < Duration::from_secs(10));
 }

@@ -170,7 +170,9 @@ impl Pipeline {
                         notes.push(format!("This channel now uses region {given}."));
                     }
                 }
-                Err(e) => tracing::warn!(error = %e, "region not remembered: the state store is unreachable"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "region not remembered: the state store is unreachable")
+                }
             }
         }
         record.session_name = Some(

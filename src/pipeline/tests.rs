@@ -181,7 +181,11 @@ fn commands_plan_without_aws() {
     }
     // Planning changed nothing: no question, no memory.
     assert!(matches!(
-        p.conversations.lookup(&key()).now_or_never().unwrap().unwrap(),
+        p.conversations
+            .lookup(&key())
+            .now_or_never()
+            .unwrap()
+            .unwrap(),
         crate::prompt::Lookup::None
     ));
     assert_eq!(
@@ -217,10 +221,11 @@ fn an_answer_keeps_everything_typed_with_the_command() {
         "@aws `myHelloWorld`",
         "'myHelloWorld'",
     ] {
-        p.conversations.ask(key(), pending(asked.clone()), vec![])
-        .now_or_never()
-        .unwrap()
-        .unwrap();
+        p.conversations
+            .ask(key(), pending(asked.clone()), vec![])
+            .now_or_never()
+            .unwrap()
+            .unwrap();
         let plan = plan_now(&p, &message(answer));
         assert_eq!(plan.effect, Effect::Close, "{answer}");
         assert!(plan.narrow.is_some(), "{answer}");
@@ -243,7 +248,8 @@ fn an_answer_keeps_everything_typed_with_the_command() {
         );
     }
     // A bare answer that is a command is a command, and a deny-listed one is refused.
-    p.conversations.ask(key(), pending(asked.clone()), vec![])
+    p.conversations
+        .ask(key(), pending(asked.clone()), vec![])
         .now_or_never()
         .unwrap()
         .unwrap();
@@ -267,15 +273,16 @@ fn a_yes_runs_the_request_it_confirmed_with_its_paging() {
         request("lambda invoke --function-name myHelloWorld --payload {} --output text");
     confirmed.paging.max_items = Some(2);
     confirmed.paging.starting_token = Some("abc".into());
-    p.conversations.ask(
-        key(),
-        Pending::Confirmation {
-            request: confirmed,
-            account: "111111111111".into(),
-            region: "us-east-1".into(),
-        },
-        crate::prompt::yes_no(),
-    )
+    p.conversations
+        .ask(
+            key(),
+            Pending::Confirmation {
+                request: confirmed,
+                account: "111111111111".into(),
+                region: "us-east-1".into(),
+            },
+            crate::prompt::yes_no(),
+        )
         .now_or_never()
         .unwrap()
         .unwrap();
@@ -289,7 +296,9 @@ fn a_yes_runs_the_request_it_confirmed_with_its_paging() {
         assert_eq!(request.paging.starting_token.as_deref(), Some("abc"));
         assert_eq!(plan.effect, Effect::Close);
     }
-    assert!(matches!(plan_now(&p, &message("no")).step, Step::Help(ref t) if t.starts_with("Cancelled")));
+    assert!(
+        matches!(plan_now(&p, &message("no")).step, Step::Help(ref t) if t.starts_with("Cancelled"))
+    );
     // An option given while the confirmation waits goes into the request, which is
     // confirmed again.
     let (kind, detail) = summary(&plan_now(&p, &message("payload {\"a\":1}")));
@@ -301,22 +310,23 @@ fn a_yes_runs_the_request_it_confirmed_with_its_paging() {
 fn the_account_answer_goes_on_with_the_waiting_command() {
     let p = offline();
     let waiting = request("lambda list-functions --output yaml");
-    p.conversations.ask(
-        key(),
-        Pending::Account {
-            request: Some(waiting),
-        },
-        vec![
-            Choice {
-                label: "dev".into(),
-                answer: "set default-account 111111111111".into(),
+    p.conversations
+        .ask(
+            key(),
+            Pending::Account {
+                request: Some(waiting),
             },
-            Choice {
-                label: "prod".into(),
-                answer: "set default-account 222222222222".into(),
-            },
-        ],
-    )
+            vec![
+                Choice {
+                    label: "dev".into(),
+                    answer: "set default-account 111111111111".into(),
+                },
+                Choice {
+                    label: "prod".into(),
+                    answer: "set default-account 222222222222".into(),
+                },
+            ],
+        )
         .now_or_never()
         .unwrap()
         .unwrap();
@@ -409,6 +419,9 @@ async fn a_panic_still_replies_and_leaves_an_audit_record() {
 
 /// Plans with what the (memory) store knows, which it answers at once.
 fn plan_now(p: &Pipeline, inbound: &Inbound) -> super::plan::Plan {
-    let known = p.known(inbound).now_or_never().expect("the memory store answers at once");
+    let known = p
+        .known(inbound)
+        .now_or_never()
+        .expect("the memory store answers at once");
     p.plan(inbound, &known)
 }

@@ -279,8 +279,7 @@ impl DynamoStore {
                 && schema[0].attribute_name() == KEY
                 && schema[0].key_type() == &KeyType::Hash
                 && t.attribute_definitions().iter().any(|a| {
-                    a.attribute_name() == KEY
-                        && a.attribute_type() == &ScalarAttributeType::S
+                    a.attribute_name() == KEY && a.attribute_type() == &ScalarAttributeType::S
                 })
         });
         let ttl = self

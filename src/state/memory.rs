@@ -151,10 +151,7 @@ impl StateStore for MemoryStore {
                 }) if q.id == id && expires > now => Op::Remove,
                 _ => Op::Nop,
             });
-        Ok(matches!(
-            result,
-            moka::ops::compute::CompResult::Removed(_)
-        ))
+        Ok(matches!(result, moka::ops::compute::CompResult::Removed(_)))
     }
 
     async fn close_question(&self, key: &QuestionKey) -> Result<bool, StateError> {
@@ -240,13 +237,13 @@ impl StateStore for MemoryStore {
     async fn take(&self, once: Once, id: &str, expires: u64) -> Result<bool, StateError> {
         let now = self.now();
         let entry = self.entry(Record::Taken, expires);
-        let result = self
-            .records
-            .entry(once_key(once, id))
-            .and_compute_with(|current| match current {
-                Some(e) if e.value().expires > now => Op::Nop,
-                _ => Op::Put(entry),
-            });
+        let result =
+            self.records
+                .entry(once_key(once, id))
+                .and_compute_with(|current| match current {
+                    Some(e) if e.value().expires > now => Op::Nop,
+                    _ => Op::Put(entry),
+                });
         Ok(matches!(
             result,
             moka::ops::compute::CompResult::Inserted(_)

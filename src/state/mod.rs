@@ -109,8 +109,11 @@ pub enum StateError {
 #[async_trait]
 pub trait StateStore: Send + Sync {
     /// Opens `question` for `key`, replacing any question open there.
-    async fn put_question(&self, key: &QuestionKey, question: &StoredQuestion)
-        -> Result<(), StateError>;
+    async fn put_question(
+        &self,
+        key: &QuestionKey,
+        question: &StoredQuestion,
+    ) -> Result<(), StateError>;
 
     /// The question open for `key` (whatever its age; [`crate::prompt`] decides whether it
     /// expired), unless its record is past `expires`.

@@ -813,7 +813,9 @@ impl Bot {
             thread: press.thread.clone(),
         };
         let open = match self.pipeline.conversations().question_message(&key).await {
-            Ok(open) => open.and_then(|(_, m)| m).filter(|m| m.ts == press.message_ts),
+            Ok(open) => open
+                .and_then(|(_, m)| m)
+                .filter(|m| m.ts == press.message_ts),
             Err(e) => {
                 // Nothing ran, and the person hears why; the press may be tried again.
                 tracing::warn!(error = %e, "press not handled: the state store is unreachable");

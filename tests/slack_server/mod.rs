@@ -183,6 +183,9 @@ struct Inner {
     messages: Vec<Posted>,
     ephemerals: Vec<Ephemeral>,
     uploads: HashMap<String, Upload>,
+    /// The connection envelopes go to (by id), when a test chose one; Slack hands each
+    /// envelope to one of the app's open connections, whichever process opened it.
+    route: Option<u64>,
 }
 
 struct Shared {
@@ -315,7 +318,26 @@ impl SlackServer {
         .await
     }
 
-    /// Sends an envelope on the newest open connection; returns its envelope id.
+    /// The ids of the open connections, oldest first (a test connects one bot after the
+    /// other, so it knows whose each is).
+    pub fn open_connections(&self) -> Vec<u64> {
+        self.shared
+            .lock()
+            .sockets
+            .iter()
+            .filter(|s| s.open)
+            .map(|s| s.id)
+            .collect()
+    }
+
+    /// Sends every envelope from now on (mentions, presses, redeliveries) on the connection
+    /// `id`, or on the newest open one again (`None`).
+    pub fn route_to(&self, id: Option<u64>) {
+        self.shared.lock().route = id;
+    }
+
+    /// Sends an envelope on the chosen connection ([`SlackServer::route_to`]) or the newest
+    /// open one; returns its envelope id.
     pub async fn send(&self, mut envelope: Value) -> String {
         let id = match envelope["envelope_id"].as_str() {
             Some(id) if !self.shared.lock().sent.contains_key(id) => id.to_owned(),
@@ -324,12 +346,12 @@ impl SlackServer {
         envelope["envelope_id"] = Value::String(id.clone());
         let frame = envelope.to_string();
         let tx = wait_for("an open Socket Mode connection", || {
-            self.shared
-                .lock()
+            let inner = self.shared.lock();
+            inner
                 .sockets
                 .iter()
                 .rev()
-                .find(|s| s.open)
+                .find(|s| s.open && inner.route.is_none_or(|id| s.id == id))
                 .map(|s| s.tx.clone())
         })
         .await;
@@ -356,6 +378,20 @@ impl SlackServer {
         frame["reason"] = json!(reason);
         for socket in self.shared.lock().sockets.iter().filter(|s| s.open) {
             let _ = socket.tx.send(ToSocket::Frame(frame.to_string()));
+        }
+    }
+
+    /// Drops connection `id` without a close frame (its process died).
+    pub fn drop_connections_of(&self, id: u64) {
+        for socket in self
+            .shared
+            .lock()
+            .sockets
+            .iter_mut()
+            .filter(|s| s.open && s.id == id)
+        {
+            let _ = socket.tx.send(ToSocket::Drop);
+            socket.open = false;
         }
     }
 

@@ -1,0 +1,287 @@
+//! Several bots, one conversation (issue #13): two bots, each with its own pipeline, caches
+//! and Socket Mode connection, share one DynamoDB table on moto; the Slack test server hands
+//! each envelope to the connection a test chooses, as Slack hands each to one of the app's
+//! connections.
+
+mod slack_server;
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_chatops::clock::{Clock, SystemClock};
+use aws_chatops::config::{Config, StateBackend, StateConfig};
+use aws_chatops::state::dynamodb::DynamoStore;
+use aws_chatops::transport::slack::{self, SlackConnection, SlackOptions, SlackToken, TokenKind};
+use slack_server::{wait_for, SlackServer, APP_TOKEN, BOT_TOKEN};
+use support::{demo_config, pipeline, Emulator};
+
+const CHANNEL: &str = "C0DEMO";
+const ALICE: &str = "U0DEMO";
+
+struct Bot {
+    connection: Option<SlackConnection>,
+    /// Its Socket Mode connection's id on the test server.
+    socket: u64,
+}
+
+struct Harness {
+    emu: Emulator,
+    slack: SlackServer,
+    bots: Vec<Bot>,
+}
+
+fn state_config() -> Config {
+    let mut config = demo_config();
+    config.state = StateConfig {
+        backend: StateBackend::Dynamodb,
+        table: Some("chatops-state".into()),
+        region: Some("us-east-1".into()),
+    };
+    config
+}
+
+impl Harness {
+    async fn start(bots: usize) -> Harness {
+        let emu = Emulator::start();
+        let sdk = emu.sdk_config().await;
+        let config = state_config();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        DynamoStore::new(&sdk, &config.state, clock.clone())
+            .unwrap()
+            .create_table()
+            .await
+            .expect("the table is created");
+        let slack = SlackServer::start().await;
+        let mut started = Vec::new();
+        for n in 0..bots {
+            let store = Arc::new(DynamoStore::new(&sdk, &config.state, clock.clone()).unwrap());
+            let pipeline = Arc::new(
+                pipeline(&emu, config.clone())
+                    .await
+                    .with_store(store, clock.clone()),
+            );
+            let options = SlackOptions {
+                api_url: Some(slack.api_url.clone()),
+                connections: 1,
+                reconnect_delay_secs: 1,
+                ping_interval_secs: 5,
+                shutdown_grace: Duration::from_secs(10),
+                ..SlackOptions::default()
+            };
+            let connection = slack::connect(
+                pipeline,
+                Arc::new(config.clone()),
+                &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
+                &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
+                &options,
+            )
+            .await
+            .expect("the bot connects");
+            slack.wait_connections(n as u64 + 1).await;
+            let socket = *slack.open_connections().last().unwrap();
+            started.push(Bot {
+                connection: Some(connection),
+                socket,
+            });
+        }
+        Harness {
+            emu,
+            slack,
+            bots: started,
+        }
+    }
+
+    /// Envelopes from now on go to bot `n`.
+    fn through(&self, n: usize) {
+        self.slack.route_to(Some(self.bots[n].socket));
+    }
+
+    fn stats(&self, n: usize) -> slack::SlackStats {
+        self.bots[n].connection.as_ref().unwrap().stats()
+    }
+}
+
+/// Polls until `condition` holds, up to `limit` (for the long runs; [`wait_for`] otherwise).
+async fn wait_long<T>(what: &str, limit: Duration, mut condition: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(value) = condition() {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gave up after {limit:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_asked_through_one_bot_is_answered_through_the_other_and_the_account_is_remembered(
+) {
+    let mut h = Harness::start(2).await;
+    // The account, chosen through A…
+    h.through(0);
+    h.slack
+        .mention(CHANNEL, ALICE, "set default-account dev", None)
+        .await;
+    let chosen = h.slack.wait_nth_message(CHANNEL, 1).await;
+    assert!(chosen.all_text().contains("now uses dev"), "{chosen:?}");
+    // …is remembered by B.
+    h.through(1);
+    h.slack
+        .mention(CHANNEL, ALICE, "lambda list-functions", None)
+        .await;
+    let listed = h.slack.wait_nth_message(CHANNEL, 2).await;
+    assert!(
+        listed
+            .text
+            .starts_with("lambda list-functions · dev (111111111111)"),
+        "{listed:?}"
+    );
+
+    // A confirmation asked through A…
+    h.through(0);
+    h.slack
+        .mention(
+            CHANNEL,
+            ALICE,
+            "lambda invoke --function-name myHelloWorld --payload '{\"from\":\"A\"}'",
+            None,
+        )
+        .await;
+    let question = h.slack.wait_nth_message(CHANNEL, 3).await;
+    assert!(question.has_controls(), "{question:?}");
+    // …A goes away without a word (its socket dropped, its work abandoned)…
+    let a = h.bots[0].connection.take().unwrap();
+    drop(a);
+    h.slack.drop_connections_of(h.bots[0].socket);
+    // …and the Yes pressed through B runs it, once.
+    h.through(1);
+    h.emu.start_recording();
+    h.slack.press(&question, ALICE, "Yes").await;
+    let answer = h.slack.wait_nth_message(CHANNEL, 4).await;
+    assert!(
+        answer
+            .text
+            .starts_with("lambda invoke · dev (111111111111)"),
+        "{answer:?}"
+    );
+    assert!(answer.all_text().contains("from"), "{answer:?}");
+    let closed = wait_for("the question closed", || {
+        h.slack
+            .message(CHANNEL, &question.ts)
+            .filter(|m| !m.has_controls())
+    })
+    .await;
+    assert!(closed.all_text().contains("Yes"), "{closed:?}");
+    // A second press runs nothing.
+    h.slack.press(&question, ALICE, "Yes").await;
+    wait_for("the second press dropped", || {
+        (h.stats(1).duplicates == 1).then_some(())
+    })
+    .await;
+    assert_eq!(h.emu.count_invocations(), 1);
+    assert_eq!(h.slack.messages(CHANNEL).len(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_to_the_other_bot_runs_once() {
+    let h = Harness::start(2).await;
+    h.through(0);
+    let (envelope, _) = h
+        .slack
+        .mention(
+            CHANNEL,
+            ALICE,
+            "lambda list-functions --region us-east-1",
+            None,
+        )
+        .await;
+    h.slack.wait_acked(&envelope).await;
+    h.through(1);
+    let again = h.slack.redeliver(&envelope).await;
+    h.slack.wait_acked(&again).await;
+    wait_for("B drops the redelivery", || {
+        (h.stats(1).duplicates == 1).then_some(())
+    })
+    .await;
+    // One question (which account?) asked, by A only.
+    let asked = h.slack.wait_nth_message(CHANNEL, 1).await;
+    assert!(asked.all_text().contains("Which account"), "{asked:?}");
+    assert_eq!(h.stats(1).handled, 0);
+    assert_eq!(h.slack.messages(CHANNEL).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_mentions_over_two_bots_with_redeliveries_are_each_answered_once() {
+    let h = Harness::start(2).await;
+    h.through(0);
+    h.slack
+        .mention(CHANNEL, ALICE, "set default-account dev", None)
+        .await;
+    h.slack.wait_nth_message(CHANNEL, 1).await;
+    const MENTIONS: usize = 1000;
+    const BATCH: usize = 50;
+    let mut sent = 0;
+    while sent < MENTIONS {
+        for i in sent..sent + BATCH {
+            // Twenty people, so lanes run side by side; each asks for a function that
+            // does not exist, so each reply names its own.
+            let user = format!("U{:04}", i % 20);
+            h.through(i % 2);
+            let (envelope, _) = h
+                .slack
+                .mention(
+                    CHANNEL,
+                    &user,
+                    &format!("lambda get-function --function-name fn-{i}"),
+                    None,
+                )
+                .await;
+            if i % 10 == 0 {
+                // Redelivered to the other bot.
+                h.through((i + 1) % 2);
+                h.slack.redeliver(&envelope).await;
+            }
+        }
+        sent += BATCH;
+        wait_long("the batch answered", Duration::from_secs(120), || {
+            (h.slack.messages(CHANNEL).len() > sent).then_some(())
+        })
+        .await;
+    }
+    wait_long("every envelope acked", Duration::from_secs(60), || {
+        h.slack.unacked().is_empty().then_some(())
+    })
+    .await;
+    let texts: Vec<String> = h
+        .slack
+        .messages(CHANNEL)
+        .iter()
+        .map(|m| m.all_text())
+        .collect();
+    assert_eq!(texts.len(), MENTIONS + 1, "one reply per mention");
+    // Which functions each reply names (a reply names its own, maybe more than once).
+    let named = regex::Regex::new(r"fn-(\d+)").unwrap();
+    let mut replies = vec![0usize; MENTIONS];
+    for text in &texts {
+        let mut here: Vec<usize> = named
+            .captures_iter(text)
+            .filter_map(|c| c[1].parse().ok())
+            .collect();
+        here.sort_unstable();
+        here.dedup();
+        for i in here {
+            replies[i] += 1;
+        }
+    }
+    for (i, count) in replies.iter().enumerate() {
+        assert_eq!(*count, 1, "fn-{i} was answered {count} times");
+    }
+    let duplicates = h.stats(0).duplicates + h.stats(1).duplicates;
+    assert_eq!(duplicates, (MENTIONS / 10) as u64);
+    let throttled = h.stats(0).throttled + h.stats(1).throttled;
+    assert_eq!(throttled, 0);
+}
