@@ -292,3 +292,66 @@ async fn an_unreachable_dynamodb_store_says_so_quickly() {
     ));
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+/// A DynamoDB store on a port nothing listens on.
+async fn dead_store() -> DynamoStore {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await;
+    DynamoStore::new(
+        &sdk,
+        &dynamo_config("chatops-state"),
+        Arc::new(ManualClock::new()),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn with_the_store_unreachable_what_needs_no_question_runs_and_the_rest_says_why() {
+    use aws_chatops::pipeline::Outcome;
+    let emu = Emulator::start();
+    let metrics = aws_chatops::metrics::Metrics::new();
+    metrics.set_ready(true);
+    let p = support::pipeline(&emu, support::demo_config())
+        .await
+        .with_metrics(metrics.clone())
+        .with_store(Arc::new(dead_store().await), Arc::new(ManualClock::new()));
+    // A read-only command in a named account needs no question: it runs.
+    let listed = support::say(&p, support::message_in("dev", "lambda list-functions")).await;
+    assert_eq!(listed.outcome, Outcome::Ok, "{}", listed.text);
+    assert!(listed.text.contains("myHelloWorld"));
+    assert!(!metrics.is_ready(), "/readyz reports the store");
+    // Everything that needs a question (to ask or to answer) hears why nothing ran.
+    for inbound in [
+        // Which account? (two accounts, none remembered)
+        support::message("U0DEMO", "lambda list-functions"),
+        // A confirmation.
+        support::message_in("dev", "lambda invoke --function-name myHelloWorld"),
+        // A missing parameter.
+        support::message_in("dev", "lambda get-function"),
+        // Answers.
+        support::message("U0DEMO", "yes"),
+        support::message("U0DEMO", "2"),
+        support::message("U0DEMO", "set default-account dev"),
+    ] {
+        let reply = support::say(&p, inbound.clone()).await;
+        assert_eq!(reply.outcome, Outcome::Unavailable, "{}: {}", inbound.text, reply.text);
+        assert!(
+            reply.text.contains("can't reach my state store"),
+            "{}: {}",
+            inbound.text,
+            reply.text
+        );
+        assert!(reply.question.is_none());
+    }
+}

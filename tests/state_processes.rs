@@ -285,3 +285,52 @@ async fn a_thousand_mentions_over_two_bots_with_redeliveries_are_each_answered_o
     let throttled = h.stats(0).throttled + h.stats(1).throttled;
     assert_eq!(throttled, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_presses_racing_through_both_bots_run_the_command_once() {
+    let h = Harness::start(2).await;
+    h.through(0);
+    h.slack
+        .mention(CHANNEL, ALICE, "set default-account dev", None)
+        .await;
+    h.slack.wait_nth_message(CHANNEL, 1).await;
+    for round in 0..5 {
+        h.through(round % 2);
+        h.slack
+            .mention(
+                CHANNEL,
+                ALICE,
+                &format!("lambda invoke --function-name myHelloWorld --payload '{{\"round\":{round}}}'"),
+                None,
+            )
+            .await;
+        let question = h.slack.wait_nth_message(CHANNEL, 2 + 2 * round).await;
+        assert!(question.has_controls(), "{question:?}");
+        h.emu.start_recording();
+        // The same Yes, pressed twice at once, each press reaching another bot.
+        h.through(0);
+        let first = h.slack.press(&question, ALICE, "Yes");
+        let (first, second) = tokio::join!(first, async {
+            h.through(1);
+            h.slack.press(&question, ALICE, "Yes").await
+        });
+        h.slack.wait_acked(&first).await;
+        h.slack.wait_acked(&second).await;
+        let answer = h.slack.wait_nth_message(CHANNEL, 3 + 2 * round).await;
+        assert!(answer.text.starts_with("lambda invoke"), "{answer:?}");
+        wait_for("the question closed", || {
+            h.slack
+                .message(CHANNEL, &question.ts)
+                .filter(|m| !m.has_controls())
+        })
+        .await;
+        // Both presses handled (the loser's answer is an ephemeral note or the closed
+        // question), and one invocation.
+        wait_for("both presses handled", || {
+            (h.stats(0).handled + h.stats(1).handled >= (3 + 3 * round) as u64).then_some(())
+        })
+        .await;
+        assert_eq!(h.emu.count_invocations(), 1, "round {round}");
+        assert_eq!(h.slack.messages(CHANNEL).len(), 3 + 2 * round);
+    }
+}
