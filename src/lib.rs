@@ -44,6 +44,28 @@ pub mod render;
 pub mod state;
 pub mod transport;
 
+/// This process's name among the bot's processes (`--instance`, `AWS_CHATOPS_INSTANCE`, or
+/// `<host>-<pid>`): audit records and metrics carry it, so a record or a graph says which
+/// process of several did the work.
+pub fn instance() -> &'static str {
+    INSTANCE.get_or_init(|| {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "aws-chatops".into());
+        format!("{host}-{}", std::process::id())
+    })
+}
+
+/// Names this process (before anything reads [`instance`]); false if it was named already.
+pub fn set_instance(name: &str) -> bool {
+    INSTANCE.set(name.to_owned()).is_ok()
+}
+
+static INSTANCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 /// Chooses rustls's crypto provider for the process. slack-morphism brings rustls with `ring`
 /// and the AWS SDK with `aws-lc-rs`; with both compiled in, rustls panics at the first TLS
 /// connection unless one is installed. Every entry point (main, the executor, the Slack

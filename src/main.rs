@@ -28,6 +28,10 @@ struct Cli {
     /// 127.0.0.1:9464.
     #[arg(long, global = true, value_name = "ADDR")]
     metrics_addr: Option<std::net::SocketAddr>,
+    /// This process's name among the bot's processes, in audit records, metrics and logs
+    /// (default: <host>-<pid>).
+    #[arg(long, global = true, env = "AWS_CHATOPS_INSTANCE")]
+    instance: Option<String>,
 }
 
 /// The process's metrics (served with `--metrics-addr`).
@@ -112,6 +116,9 @@ struct Who {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(name) = &cli.instance {
+        aws_chatops::set_instance(name);
+    }
     aws_chatops::install_crypto_provider();
     // Every log line is masked; audit lines go to stdout (or `[audit] file`), except for the
     // interactive commands, whose stdout is the reply.
@@ -422,7 +429,7 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
     let store = aws_chatops::state::from_config(&config, clock.clone())
         .await
         .context("cannot open the state store")?;
-    tracing::info!(store = %store.describe(), "conversation state");
+    tracing::info!(store = %store.describe(), instance = aws_chatops::instance(), "conversation state");
     if let Err(e) = store.ping().await {
         // Not fatal: commands that need no question still run, and /readyz says why.
         tracing::warn!(error = %e, "the state store does not answer yet");

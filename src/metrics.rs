@@ -48,6 +48,11 @@ const LATENCY_BUCKETS: [f64; 12] = [
 ];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InstanceLabel {
+    instance: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ServiceLabel {
     service: String,
 }
@@ -192,6 +197,16 @@ impl Metrics {
             "audit_records",
             "Audit records written.",
             audit_records.clone(),
+        );
+        // The process's name, for telling apart the processes of one bot (issue #13); the
+        // scraper's own `instance` label names the address.
+        // (A scraper that does not honor labels shows it as `exported_instance`.)
+        registry.register(
+            "instance",
+            "This bot process's name (--instance).",
+            prometheus_client::metrics::info::Info::new(InstanceLabel {
+                instance: crate::instance().to_owned(),
+            }),
         );
         let watched = Arc::new(Watched::default());
         registry.register_collector(Box::new(watched.clone()));

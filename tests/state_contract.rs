@@ -345,7 +345,13 @@ async fn with_the_store_unreachable_what_needs_no_question_runs_and_the_rest_say
         support::message("U0DEMO", "set default-account dev"),
     ] {
         let reply = support::say(&p, inbound.clone()).await;
-        assert_eq!(reply.outcome, Outcome::Unavailable, "{}: {}", inbound.text, reply.text);
+        assert_eq!(
+            reply.outcome,
+            Outcome::Unavailable,
+            "{}: {}",
+            inbound.text,
+            reply.text
+        );
         assert!(
             reply.text.contains("can't reach my state store"),
             "{}: {}",

@@ -300,7 +300,9 @@ async fn two_presses_racing_through_both_bots_run_the_command_once() {
             .mention(
                 CHANNEL,
                 ALICE,
-                &format!("lambda invoke --function-name myHelloWorld --payload '{{\"round\":{round}}}'"),
+                &format!(
+                    "lambda invoke --function-name myHelloWorld --payload '{{\"round\":{round}}}'"
+                ),
                 None,
             )
             .await;
@@ -332,5 +334,181 @@ async fn two_presses_racing_through_both_bots_run_the_command_once() {
         .await;
         assert_eq!(h.emu.count_invocations(), 1, "round {round}");
         assert_eq!(h.slack.messages(CHANNEL).len(), 3 + 2 * round);
+    }
+}
+
+/// A bot process of the built binary (`run`), on the shared table.
+struct Process {
+    child: std::process::Child,
+    stdout: std::path::PathBuf,
+}
+
+impl Process {
+    fn spawn(
+        emu: &Emulator,
+        slack: &SlackServer,
+        config: &std::path::Path,
+        dir: &std::path::Path,
+        instance: &str,
+    ) -> Process {
+        let stdout = dir.join(format!("{instance}.out"));
+        let child = std::process::Command::new(support::bin())
+            .args(["run", "--shutdown-grace-secs", "10", "--config"])
+            .arg(config)
+            .env("SLACK_APP_TOKEN", APP_TOKEN)
+            .env("SLACK_BOT_TOKEN", BOT_TOKEN)
+            .env("SLACK_API_URL", &slack.api_url)
+            .env("AWS_CHATOPS_INSTANCE", instance)
+            .env("AWS_ENDPOINT_URL", &emu.url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdout(std::fs::File::create(&stdout).unwrap())
+            .stderr(std::fs::File::create(dir.join(format!("{instance}.err"))).unwrap())
+            .spawn()
+            .expect("the bot starts");
+        Process { child, stdout }
+    }
+
+    /// Its audit records so far (one JSON line each on standard output).
+    fn audit(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.stdout)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_process_killed_mid_conversation_leaves_it_to_the_other() {
+    let emu = Emulator::start();
+    emu.start_recording();
+    let dir = tempfile::tempdir().unwrap();
+    // The demo configuration on the shared table, without the notification queue (two
+    // processes reading one queue is another test's business).
+    let demo = std::fs::read_to_string(support::root().join("fixtures/config/demo.toml")).unwrap();
+    let mut text: String = demo
+        .lines()
+        .filter(|l| !l.starts_with("sns_topics") && !l.starts_with("queues"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    text = text.replace("[notifications]", "");
+    text.push_str("\n[state]\nbackend = \"dynamodb\"\ntable = \"chatops-state\"\n");
+    let config_path = dir.path().join("bot.toml");
+    std::fs::write(&config_path, &text).unwrap();
+    let config = Config::from_toml(&text).expect("the configuration loads");
+    DynamoStore::new(
+        &emu.sdk_config().await,
+        &config.state,
+        Arc::new(SystemClock),
+    )
+    .unwrap()
+    .create_table()
+    .await
+    .unwrap();
+    let slack = SlackServer::start().await;
+    let mut a = Process::spawn(&emu, &slack, &config_path, dir.path(), "bot-a");
+    wait_long("A connects", Duration::from_secs(30), || {
+        (slack.connections() >= 1).then_some(())
+    })
+    .await;
+    let a_socket = slack.open_connections()[0];
+    let mut b = Process::spawn(&emu, &slack, &config_path, dir.path(), "bot-b");
+    wait_long("B connects", Duration::from_secs(30), || {
+        (slack.connections() >= 2).then_some(())
+    })
+    .await;
+    let b_socket = *slack
+        .open_connections()
+        .iter()
+        .find(|id| **id != a_socket)
+        .unwrap();
+
+    slack.route_to(Some(a_socket));
+    slack
+        .mention(CHANNEL, ALICE, "set default-account dev", None)
+        .await;
+    slack.wait_nth_message(CHANNEL, 1).await;
+    slack
+        .mention(
+            CHANNEL,
+            ALICE,
+            "lambda invoke --function-name myHelloWorld --payload '{\"by\":\"A\"}'",
+            None,
+        )
+        .await;
+    let question = slack.wait_nth_message(CHANNEL, 2).await;
+    assert!(question.has_controls(), "{question:?}");
+
+    // SIGKILL: no shutdown, nothing handed over.
+    a.child.kill().unwrap();
+    a.child.wait().unwrap();
+    wait_for("A's socket closes", || {
+        (!slack.open_connections().contains(&a_socket)).then_some(())
+    })
+    .await;
+
+    slack.route_to(Some(b_socket));
+    slack.press(&question, ALICE, "Yes").await;
+    let answer = wait_long("B's answer", Duration::from_secs(20), || {
+        slack.messages(CHANNEL).get(2).cloned()
+    })
+    .await;
+    assert!(
+        answer
+            .text
+            .starts_with("lambda invoke · dev (111111111111)"),
+        "{answer:?}"
+    );
+    assert_eq!(emu.count_invocations(), 1);
+
+    // SIGTERM: B stops taking envelopes, finishes, exits cleanly.
+    let stopped = std::process::Command::new("kill")
+        .args(["-TERM", &b.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let status = wait_long("B exits", Duration::from_secs(30), || {
+        b.child.try_wait().unwrap()
+    })
+    .await;
+    assert!(status.success(), "{status:?}");
+
+    // Each process's audit records name it.
+    let (a_audit, b_audit) = (a.audit(), b.audit());
+    assert!(a_audit.len() >= 2, "{a_audit:?}");
+    assert!(
+        a_audit.iter().all(|r| r["instance"] == "bot-a"),
+        "{a_audit:?}"
+    );
+    let ran = b_audit
+        .iter()
+        .find(|r| r["operation"] == "invoke" && r["outcome"] == "ok")
+        .unwrap_or_else(|| panic!("{b_audit:?}"));
+    assert_eq!(ran["instance"], "bot-b");
+    // No credentials went to the store: every DynamoDB request the two processes made is
+    // free of the assumed role's keys.
+    let recorded = emu.recorded();
+    assert!(
+        recorded
+            .iter()
+            .any(|(_, body)| body.contains("myHelloWorld") && body.contains("TableName")),
+        "the question went through the table"
+    );
+    for (url, body) in recorded {
+        if body.contains("TableName") {
+            for secret in ["SessionToken", "SecretAccessKey", "AccessKeyId", "ASIA"] {
+                assert!(!body.contains(secret), "{url}: {body}");
+            }
+        }
     }
 }

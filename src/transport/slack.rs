@@ -813,9 +813,16 @@ impl Bot {
             thread: press.thread.clone(),
         };
         let open = match self.pipeline.conversations().question_message(&key).await {
-            Ok(open) => open
-                .and_then(|(_, m)| m)
-                .filter(|m| m.ts == press.message_ts),
+            // The process that asked records the message once Slack has it: one that died in
+            // between leaves none, and the press answers the open question all the same.
+            Ok(open) => open.and_then(|(_, m)| match m {
+                Some(m) if m.ts == press.message_ts => Some(m),
+                Some(_) => None,
+                None => Some(crate::state::QuestionMessage {
+                    ts: press.message_ts.clone(),
+                    text: press.question_text.clone().unwrap_or_default(),
+                }),
+            }),
             Err(e) => {
                 // Nothing ran, and the person hears why; the press may be tried again.
                 tracing::warn!(error = %e, "press not handled: the state store is unreachable");
