@@ -74,6 +74,10 @@ enum Command {
         /// Seconds to let commands in flight finish after SIGTERM/SIGINT.
         #[arg(long, default_value_t = 30)]
         shutdown_grace_secs: u64,
+        /// Socket Mode connections this process opens. Slack allows 10 per app across every
+        /// process, so N processes may open 10/N each (one spare for a rolling restart).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
+        socket_connections: u32,
     },
     /// Check a configuration file and report every problem; with `[state] backend =
     /// "dynamodb"`, also whether the table exists and the bot may use it.
@@ -171,7 +175,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run {
             config,
             shutdown_grace_secs,
-        } => run_slack(&config, shutdown_grace_secs).await,
+            socket_connections,
+        } => run_slack(&config, shutdown_grace_secs, socket_connections).await,
         Command::Shell(who) => {
             let (pipeline, inbound) = setup(&who, String::new(), Aws::FromEnv).await?;
             // Notifications for the shell's channel are printed between the replies.
@@ -417,7 +422,11 @@ async fn build_pipeline(config: Arc<Config>, executor: Arc<Executor>) -> anyhow:
 
 /// `run`: the tokens first (a clear refusal before anything else), then the configuration,
 /// then Slack until a termination signal.
-async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow::Result<ExitCode> {
+async fn run_slack(
+    config: &std::path::Path,
+    shutdown_grace_secs: u64,
+    socket_connections: u32,
+) -> anyhow::Result<ExitCode> {
     let app_token = SlackToken::from_env(TokenKind::App)?;
     let bot_token = SlackToken::from_env(TokenKind::Bot)?;
     let config =
@@ -442,6 +451,7 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
     );
     let options = SlackOptions {
         shutdown_grace: std::time::Duration::from_secs(shutdown_grace_secs),
+        connections: socket_connections,
         metrics: Some(metrics().clone()),
         ..SlackOptions::from_env()
     };
