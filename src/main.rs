@@ -186,6 +186,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 config,
                 shell::ShellCards::new(&who.channel),
                 pipeline.auditor(),
+                pipeline.conversations().store().clone(),
                 &stopped,
             )
             .await;
@@ -456,11 +457,13 @@ async fn run_slack(
         ..SlackOptions::from_env()
     };
     let auditor = pipeline.auditor();
+    let store = pipeline.conversations().store().clone();
     let connection =
         slack::connect(pipeline, config.clone(), &app_token, &bot_token, &options).await?;
     // Notifications: one reader per queue, posting through the same Slack connection.
     let (stop_notifications, stopped) = tokio::sync::watch::channel(());
-    let readers = read_notifications(config.clone(), connection.cards(), auditor, &stopped).await;
+    let readers =
+        read_notifications(config.clone(), connection.cards(), auditor, store, &stopped).await;
     termination().await;
     drop(stop_notifications);
     for reader in readers {
@@ -492,6 +495,7 @@ async fn read_notifications<S>(
     config: Arc<Config>,
     sink: S,
     auditor: Arc<aws_chatops::audit::Auditor>,
+    store: Arc<dyn aws_chatops::state::StateStore>,
     stopped: &tokio::sync::watch::Receiver<()>,
 ) -> Vec<tokio::task::JoinHandle<()>>
 where
@@ -502,12 +506,15 @@ where
     }
     // The bot's own credentials read the queues, as they do the audit log groups.
     let sdk = aws_config::load_from_env().await;
-    let notifier = Arc::new(aws_chatops::events::notify::Notifier::new(
-        config.clone(),
-        sink,
-        metrics().clone(),
-        auditor,
-    ));
+    let notifier = Arc::new(
+        aws_chatops::events::notify::Notifier::new(
+            config.clone(),
+            sink,
+            metrics().clone(),
+            auditor,
+        )
+        .with_store(store),
+    );
     config
         .notifications
         .queues

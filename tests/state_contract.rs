@@ -361,3 +361,70 @@ async fn with_the_store_unreachable_what_needs_no_question_runs_and_the_rest_say
         assert!(reply.question.is_none());
     }
 }
+
+/// Cards posted, by channel, title and thread.
+#[derive(Default, Clone)]
+struct Cards(Arc<std::sync::Mutex<Vec<(String, String, Option<String>)>>>);
+
+impl aws_chatops::events::notify::CardSink for Cards {
+    async fn post(
+        &self,
+        channel: &str,
+        card: &aws_chatops::events::format::Card,
+        thread: Option<&str>,
+    ) -> Result<String, aws_chatops::events::notify::SinkError> {
+        let mut posts = self.0.lock().unwrap();
+        posts.push((
+            channel.into(),
+            card.title.clone(),
+            thread.map(str::to_owned),
+        ));
+        Ok(format!("ts-{}", posts.len()))
+    }
+}
+
+#[tokio::test]
+async fn two_processes_post_a_redelivered_notification_once_in_one_thread() {
+    use aws_chatops::events::notify::{Disposition, Notifier};
+    use aws_chatops::events::queue::Queue;
+    let emu = Emulator::start();
+    let sdk = emu.sdk_config().await;
+    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new());
+    let table = DynamoStore::new(&sdk, &dynamo_config("chatops-state"), clock.clone()).unwrap();
+    table.create_table().await.unwrap();
+    let mut config = support::demo_config();
+    let url = format!("{}/123456789012/aws-chatops-notifications", emu.url);
+    config.notifications.queues = vec![url.clone()];
+    let config = Arc::new(config);
+    let cards = Cards::default();
+    let process = || {
+        let store = DynamoStore::new(&sdk, &dynamo_config("chatops-state"), clock.clone()).unwrap();
+        Notifier::new(
+            config.clone(),
+            cards.clone(),
+            aws_chatops::metrics::Metrics::new(),
+            Arc::new(aws_chatops::audit::Auditor::new(&config).unwrap()),
+        )
+        .with_store(Arc::new(store))
+    };
+    let (a, b) = (process(), process());
+    let queue = Queue::new(&sdk, &url).with_wait_seconds(1);
+    let alarm = include_str!("../fixtures/notifications/cloudwatch-alarm.json");
+    emu.publish(Some("ALARM"), alarm);
+    let message = queue.receive().await.unwrap().remove(0);
+    // The same message in both processes at once (a redelivery after a visibility timeout).
+    let (da, db) = tokio::join!(a.handle(&message), b.handle(&message));
+    assert_eq!((da, db), (Disposition::Delete, Disposition::Delete));
+    queue.delete(&message).await.unwrap();
+    // The alarm's next state change, through the other process, goes into the same thread.
+    emu.publish(
+        Some("OK"),
+        &alarm.replace("\"NewStateValue\": \"ALARM\"", "\"NewStateValue\": \"OK\""),
+    );
+    let next = queue.receive().await.unwrap().remove(0);
+    assert_eq!(b.handle(&next).await, Disposition::Delete);
+    let posts = cards.0.lock().unwrap().clone();
+    assert_eq!(posts.len(), 2, "{posts:?}");
+    assert_eq!(posts[0].2, None);
+    assert_eq!(posts[1].2.as_deref(), Some("ts-1"), "{posts:?}");
+}
