@@ -362,9 +362,12 @@ async fn with_the_store_unreachable_what_needs_no_question_runs_and_the_rest_say
     }
 }
 
-/// Cards posted, by channel, title and thread.
+/// A card as posted: channel, title, thread.
+type Post = (String, String, Option<String>);
+
+/// Cards posted.
 #[derive(Default, Clone)]
-struct Cards(Arc<std::sync::Mutex<Vec<(String, String, Option<String>)>>>);
+struct Cards(Arc<std::sync::Mutex<Vec<Post>>>);
 
 impl aws_chatops::events::notify::CardSink for Cards {
     async fn post(
