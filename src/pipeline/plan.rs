@@ -74,6 +74,9 @@ pub(crate) struct Plan {
     /// The open question this message answers, by id: carrying the plan out takes it first,
     /// and if another answer took it (here or in another process) nothing runs.
     pub answers: Option<String>,
+    /// Whether the store held a question (open or expired) for this person here: a new
+    /// command closes it; without one there is nothing to close (one store call saved).
+    pub had_question: bool,
 }
 
 impl Plan {
@@ -84,6 +87,7 @@ impl Plan {
             preface: None,
             narrow: None,
             answers: None,
+            had_question: true,
         }
     }
 }
@@ -136,17 +140,22 @@ impl Pipeline {
             Lookup::Open(_, _, id) => Some(id.clone()),
             _ => None,
         };
+        let had_question = !matches!(lookup, Lookup::None) || known.unreachable.is_some();
         if let Some(answer) = self.recognize_answer(&text, &lookup) {
             let mut plan = self.plan_answer(inbound, channel, answer, lookup, known);
             if plan.effect != Effect::Keep {
                 plan.answers = open;
             }
+            plan.had_question = had_question;
             return plan;
         }
-        Plan::new(
-            self.plan_command(inbound, channel, &text, known),
-            Effect::Close,
-        )
+        Plan {
+            had_question,
+            ..Plan::new(
+                self.plan_command(inbound, channel, &text, known),
+                Effect::Close,
+            )
+        }
     }
 
     /// A new command: parse it, then plan the request.

@@ -48,7 +48,7 @@ impl Pipeline {
         }
         match plan.effect {
             Effect::Keep => {}
-            Effect::Close if plan.answers.is_some() => {}
+            Effect::Close if plan.answers.is_some() || !plan.had_question => {}
             Effect::Close => {
                 // A new command replaces the open question; if the store can't say, the
                 // question simply stays until it expires.
@@ -57,7 +57,7 @@ impl Pipeline {
                 }
             }
             Effect::RememberAccount(account) => {
-                if plan.answers.is_none() {
+                if plan.answers.is_none() && plan.had_question {
                     let _ = self.conversations.close(&key).await;
                 }
                 if let Some(channel) = self.channel_of(inbound) {
