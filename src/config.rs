@@ -799,6 +799,55 @@ role_arn = "not-an-arn"
     }
 
     #[test]
+    fn state_is_memory_by_default_and_dynamodb_needs_a_table() {
+        let config = Config::from_toml(DEMO).unwrap();
+        assert_eq!(config.state, StateConfig::default());
+        assert_eq!(config.state.backend, StateBackend::Memory);
+        let with = |state: &str| Config::from_toml(&format!("{DEMO}\n[state]\n{state}"));
+        let ok =
+            with("backend = \"dynamodb\"\ntable = \"aws-chatops-state\"\nregion = \"eu-west-1\"")
+                .unwrap();
+        assert_eq!(ok.state.table.as_deref(), Some("aws-chatops-state"));
+        for (state, path, says) in [
+            ("backend = \"dynamodb\"", "state.table", "is required"),
+            (
+                "backend = \"dynamodb\"\ntable = \"a b\"",
+                "state.table",
+                "not a DynamoDB table name",
+            ),
+            (
+                "backend = \"dynamodb\"\ntable = \"ab\"",
+                "state.table",
+                "not a DynamoDB table name",
+            ),
+            (
+                "table = \"t\"",
+                "state.table",
+                "applies to backend = \"dynamodb\" only",
+            ),
+            (
+                "backend = \"dynamodb\"\ntable = \"tbl\"\nregion = \"mars-1\"",
+                "state.region",
+                "not an AWS region",
+            ),
+        ] {
+            let Err(ConfigError::Invalid(problems)) = with(state) else {
+                panic!("{state}: expected a problem")
+            };
+            assert_eq!(problems.len(), 1, "{state}: {problems:?}");
+            assert_eq!(problems[0].path, path, "{state}");
+            assert!(
+                problems[0].message.contains(says),
+                "{state}: {}",
+                problems[0].message
+            );
+        }
+        // Unknown keys and backends are refused, not ignored.
+        assert!(with("backend = \"redis\"").is_err());
+        assert!(with("tabel = \"t\"").is_err());
+    }
+
+    #[test]
     fn audit_problems_are_reported_with_their_paths() {
         let text = format!(
             "{}\n{}",
