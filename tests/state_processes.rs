@@ -512,3 +512,56 @@ async fn a_bot_process_killed_mid_conversation_leaves_it_to_the_other() {
         }
     }
 }
+
+#[test]
+fn state_create_table_is_idempotent_and_check_config_says_whether_the_table_is_usable() {
+    let emu = Emulator::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bot.toml");
+    let demo = std::fs::read_to_string(support::root().join("fixtures/config/demo.toml")).unwrap();
+    std::fs::write(
+        &config,
+        format!("{demo}\n[state]\nbackend = \"dynamodb\"\ntable = \"chatops-state\"\n"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(support::bin())
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .env("AWS_ENDPOINT_URL", &emu.url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, text) = run(&["check-config"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("state: DynamoDB table chatops-state cannot be used")
+            && text.contains("state create-table"),
+        "{text}"
+    );
+    let (code, text) = run(&["state", "create-table"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("chatops-state created"), "{text}");
+    let (code, text) = run(&["state", "create-table"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("chatops-state already exists"), "{text}");
+    let (code, text) = run(&["check-config"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("exists (ACTIVE), the bot can read it, TTL on `expires`"),
+        "{text}"
+    );
+}
