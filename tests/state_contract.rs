@@ -331,6 +331,15 @@ async fn with_the_store_unreachable_what_needs_no_question_runs_and_the_rest_say
     assert_eq!(listed.outcome, Outcome::Ok, "{}", listed.text);
     assert!(listed.text.contains("myHelloWorld"));
     assert!(!metrics.is_ready(), "/readyz reports the store");
+    // The metrics name the process.
+    let exposed = metrics.encode();
+    assert!(
+        exposed.contains(&format!(
+            "aws_chatops_instance_info{{instance=\"{}\"}} 1",
+            aws_chatops::instance()
+        )),
+        "{exposed}"
+    );
     // Everything that needs a question (to ask or to answer) hears why nothing ran.
     for inbound in [
         // Which account? (two accounts, none remembered)
