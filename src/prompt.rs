@@ -384,17 +384,28 @@ impl Conversations {
     /// The open question of this person here, if any, or that it expired. It changes nothing
     /// (`explain` calls it too): whoever acts on an expired question closes it.
     pub async fn lookup(&self, key: &ConversationKey) -> Result<Lookup, StateError> {
+        Ok(self.lookup_with_message(key).await?.0)
+    }
+
+    /// [`Conversations::lookup`], and the chat message showing the question (open or
+    /// expired), in the same read.
+    pub async fn lookup_with_message(
+        &self,
+        key: &ConversationKey,
+    ) -> Result<(Lookup, Option<QuestionMessage>), StateError> {
         let Some(question) = self.store.question(&store_key(key)).await? else {
-            return Ok(Lookup::None);
+            return Ok((Lookup::None, None));
         };
         let now = unix_millis(self.clock.wall());
         if now.saturating_sub(question.asked_at_ms) > self.question_ttl.as_millis() as u64 {
-            return Ok(Lookup::Expired {
-                minutes: self.question_ttl.as_secs().div_ceil(60),
-            });
+            let minutes = self.question_ttl.as_secs().div_ceil(60);
+            return Ok((Lookup::Expired { minutes }, question.message));
         }
         let (pending, choices) = decode(&question.body)?;
-        Ok(Lookup::Open(pending, choices, question.id))
+        Ok((
+            Lookup::Open(pending, choices, question.id),
+            question.message,
+        ))
     }
 
     /// The open question's id and the chat message showing it, if posted.

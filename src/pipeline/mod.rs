@@ -28,7 +28,7 @@ use crate::guard::Guard;
 use crate::metrics::Metrics;
 use crate::parse::Request;
 use crate::prompt::{ChannelMemory, Clock, ConversationKey, Conversations, Lookup, Question};
-use crate::state::{StateError, StateStore};
+use crate::state::{QuestionMessage, StateError, StateStore};
 use plan::Step;
 
 /// A message from a user, as any transport delivers it.
@@ -60,6 +60,8 @@ impl Inbound {
 #[derive(Debug)]
 pub(crate) struct Known {
     pub lookup: Lookup,
+    /// The chat message showing the sender's question here, if any.
+    pub message: Option<QuestionMessage>,
     pub memory: ChannelMemory,
     pub unreachable: Option<StateError>,
 }
@@ -68,6 +70,7 @@ impl Default for Known {
     fn default() -> Known {
         Known {
             lookup: Lookup::None,
+            message: None,
             memory: ChannelMemory::default(),
             unreachable: None,
         }
@@ -113,6 +116,9 @@ pub struct Reply {
     /// The id of the question asked (kept in the state store), so a transport can record the
     /// message that shows it.
     pub question_id: Option<String>,
+    /// The chat message of the question this person had open here before this message (read
+    /// with it), so a transport can close its buttons once it no longer waits.
+    pub previous_question: Option<QuestionMessage>,
 }
 
 impl Reply {
@@ -123,6 +129,7 @@ impl Reply {
             question: None,
             output: None,
             question_id: None,
+            previous_question: None,
         }
     }
 
@@ -133,6 +140,7 @@ impl Reply {
             question: Some(question),
             output: None,
             question_id: None,
+            previous_question: None,
         }
     }
 }
@@ -283,11 +291,15 @@ impl Pipeline {
         }
         let plan = self.plan(inbound, &known);
         describe(record, &plan.step);
+        let previous_question = known.message.clone();
         #[cfg(test)]
         if self.panic_on.as_deref() == Some(inbound.text.as_str()) {
             panic!("injected for a test");
         }
-        self.carry_out(inbound, plan, record).await
+        Reply {
+            previous_question,
+            ..self.carry_out(inbound, plan, record).await
+        }
     }
 
     /// What the bot would do with a message, without calling AWS or changing any state: the

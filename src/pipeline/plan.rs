@@ -102,12 +102,15 @@ impl Pipeline {
             .map(|c| c.id.clone())
             .unwrap_or_else(|| inbound.channel.clone());
         let (lookup, memory) = tokio::join!(
-            self.conversations.lookup(&key),
+            self.conversations.lookup_with_message(&key),
             self.conversations.memory(&channel)
         );
         let mut known = Known::default();
         match lookup {
-            Ok(lookup) => known.lookup = lookup,
+            Ok((lookup, message)) => {
+                known.lookup = lookup;
+                known.message = message;
+            }
             Err(e) => known.unreachable = Some(e),
         }
         match memory {

@@ -784,25 +784,9 @@ impl Bot {
             user: m.user,
             thread: m.thread,
         };
-        let previous = self.open_question(&key).await.and_then(|(_, m)| m);
         let (reply, _) = super::exchange(&self.pipeline, &**self, &inbound).await;
-        if let Some(previous) = previous {
+        if let Some(previous) = reply.previous_question.clone() {
             self.retire(&key, previous, &reply).await;
-        }
-    }
-
-    /// The open question of a conversation and the message showing it, from the state store
-    /// (asked through this process or another); `None` when the store can't say.
-    async fn open_question(
-        &self,
-        key: &ConversationKey,
-    ) -> Option<(String, Option<crate::state::QuestionMessage>)> {
-        match self.pipeline.conversations().question_message(key).await {
-            Ok(open) => open,
-            Err(e) => {
-                tracing::warn!(error = %e, "open question not read: the state store is unreachable");
-                None
-            }
         }
     }
 

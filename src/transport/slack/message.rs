@@ -408,6 +408,7 @@ mod tests {
             question: None,
             output: None,
             question_id: None,
+            previous_question: None,
         }
     }
 
