@@ -121,6 +121,14 @@ fn queued_notifications(bench: bool) {
 }
 
 fn channel_memory(bench: bool) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(remember_channels(bench));
+}
+
+async fn remember_channels(bench: bool) {
     // `cargo test --all-targets` runs benches as tests: keep that quick.
     let channels: usize = if bench { 100_000 } else { 1_000 };
     let config = Config::from_toml(include_str!("../fixtures/config/demo.toml")).unwrap();
@@ -128,10 +136,17 @@ fn channel_memory(bench: bool) {
     let before = resident_bytes();
     for i in 0..channels {
         let channel = format!("C{i:010}");
-        conversations.remember_account(&channel, &format!("{:012}", 100_000_000_000u64 + i as u64));
-        conversations.remember_region(&channel, "eu-west-1");
+        conversations
+            .remember_account(&channel, &format!("{:012}", 100_000_000_000u64 + i as u64))
+            .await
+            .unwrap();
+        conversations
+            .remember_region(&channel, "eu-west-1")
+            .await
+            .unwrap();
     }
-    conversations.run_pending_tasks();
+    // Counting runs moka's pending maintenance, so the resident set is current.
+    let _ = conversations.pending_count();
     let after = resident_bytes();
     let grown = after.saturating_sub(before) as f64 / (1024.0 * 1024.0);
     println!(
@@ -139,7 +154,12 @@ fn channel_memory(bench: bool) {
         (after.saturating_sub(before)) as f64 / channels as f64
     );
     assert_eq!(
-        conversations.memory("C0000000007").region.as_deref(),
+        conversations
+            .memory("C0000000007")
+            .await
+            .unwrap()
+            .region
+            .as_deref(),
         Some("eu-west-1")
     );
 }

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant, SystemTime};
 pub trait Clock: Send + Sync {
     fn now(&self) -> Instant;
 
-    /// The wall-clock time, for what people read ("5 min ago"); expiry uses [`Clock::now`].
+    /// The wall-clock time, for what people read ("5 min ago") and for what outlives the
+    /// process or is shared between processes (the state store's expiry times): an `Instant`
+    /// means nothing to another process.
     fn wall(&self) -> SystemTime {
         SystemTime::now()
     }

@@ -34,6 +34,32 @@ pub struct Config {
     /// `[notifications]`: the SQS queues AWS events arrive on.
     #[serde(default)]
     pub notifications: NotificationsConfig,
+    /// `[state]`: where questions, channel memory and dedupe records live (see `crate::state`).
+    #[serde(default)]
+    pub state: StateConfig,
+}
+
+/// `[state]`: the conversation state's store. `memory` (the default) keeps it in this process;
+/// `dynamodb` shares it between processes through one table.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StateConfig {
+    #[serde(default)]
+    pub backend: StateBackend,
+    /// The DynamoDB table (`backend = "dynamodb"` only).
+    #[serde(default)]
+    pub table: Option<String>,
+    /// The table's region (default: the bot's own AWS region).
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StateBackend {
+    #[default]
+    Memory,
+    Dynamodb,
 }
 
 /// `[notifications]`: SNS topics deliver to SQS queues (raw message delivery off), which the
@@ -413,6 +439,7 @@ impl Config {
             }
         }
         self.audit_problems(&mut problem);
+        self.state_problems(&mut problem);
         self.notification_problems(&mut problem);
         problems
     }
@@ -528,6 +555,38 @@ impl Config {
         }
     }
 
+    fn state_problems(&self, problem: &mut impl FnMut(String, String)) {
+        let state = &self.state;
+        match (state.backend, &state.table) {
+            (StateBackend::Dynamodb, None) => problem(
+                "state.table".into(),
+                "is required with backend = \"dynamodb\"".into(),
+            ),
+            (StateBackend::Dynamodb, Some(table)) if !is_table_name(table) => problem(
+                "state.table".into(),
+                format!("`{table}` is not a DynamoDB table name (3 to 255 of a-z, A-Z, 0-9, `_`, `-`, `.`)"),
+            ),
+            (StateBackend::Memory, Some(_)) => problem(
+                "state.table".into(),
+                "applies to backend = \"dynamodb\" only".into(),
+            ),
+            _ => {}
+        }
+        if let Some(region) = &state.region {
+            if state.backend == StateBackend::Memory {
+                problem(
+                    "state.region".into(),
+                    "applies to backend = \"dynamodb\" only".into(),
+                );
+            } else if !catalog::is_region(region) {
+                problem(
+                    "state.region".into(),
+                    format!("`{region}` is not an AWS region"),
+                );
+            }
+        }
+    }
+
     pub fn channel(&self, id: &str) -> Option<&ChannelConfig> {
         self.channels.iter().find(|c| c.id == id)
     }
@@ -626,6 +685,14 @@ pub fn queue_url_parts(url: &str) -> Option<(Option<&str>, &str, &str)> {
 }
 
 /// Whether `arn` is an SNS topic ARN.
+/// DynamoDB's table naming rule.
+fn is_table_name(name: &str) -> bool {
+    (3..=255).contains(&name.len())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+}
+
 pub fn is_topic_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.split(':').collect();
     matches!(parts.as_slice(),
@@ -729,6 +796,55 @@ role_arn = "not-an-arn"
         assert!(channel.log_payloads_for.is_empty());
         assert!(channel.obfuscate_params.is_empty());
         assert_eq!(channel.log_group_name(), "/aws/chatbot/ops-demo");
+    }
+
+    #[test]
+    fn state_is_memory_by_default_and_dynamodb_needs_a_table() {
+        let config = Config::from_toml(DEMO).unwrap();
+        assert_eq!(config.state, StateConfig::default());
+        assert_eq!(config.state.backend, StateBackend::Memory);
+        let with = |state: &str| Config::from_toml(&format!("{DEMO}\n[state]\n{state}"));
+        let ok =
+            with("backend = \"dynamodb\"\ntable = \"aws-chatops-state\"\nregion = \"eu-west-1\"")
+                .unwrap();
+        assert_eq!(ok.state.table.as_deref(), Some("aws-chatops-state"));
+        for (state, path, says) in [
+            ("backend = \"dynamodb\"", "state.table", "is required"),
+            (
+                "backend = \"dynamodb\"\ntable = \"a b\"",
+                "state.table",
+                "not a DynamoDB table name",
+            ),
+            (
+                "backend = \"dynamodb\"\ntable = \"ab\"",
+                "state.table",
+                "not a DynamoDB table name",
+            ),
+            (
+                "table = \"t\"",
+                "state.table",
+                "applies to backend = \"dynamodb\" only",
+            ),
+            (
+                "backend = \"dynamodb\"\ntable = \"tbl\"\nregion = \"mars-1\"",
+                "state.region",
+                "not an AWS region",
+            ),
+        ] {
+            let Err(ConfigError::Invalid(problems)) = with(state) else {
+                panic!("{state}: expected a problem")
+            };
+            assert_eq!(problems.len(), 1, "{state}: {problems:?}");
+            assert_eq!(problems[0].path, path, "{state}");
+            assert!(
+                problems[0].message.contains(says),
+                "{state}: {}",
+                problems[0].message
+            );
+        }
+        // Unknown keys and backends are refused, not ignored.
+        assert!(with("backend = \"redis\"").is_err());
+        assert!(with("tabel = \"t\"").is_err());
     }
 
     #[test]

@@ -23,8 +23,9 @@
 //! [`pipeline::Pipeline`] ties the stages together; [`config`] describes workspaces, channels
 //! and accounts; [`metrics`] serves Prometheus metrics, `/healthz` and `/readyz`. Shared by
 //! several stages: [`limits`] (every recursive parser's bounds), [`query`] (JMESPath),
-//! [`clock`] (injectable time), [`identifiers`] (the masker's identifier names), [`followups`]
-//! (what a reply's Details and Next buttons continue from).
+//! [`clock`] (injectable time), [`state`] (questions, channel memory and dedupe, in memory
+//! or shared by several processes in DynamoDB), [`identifiers`] (the masker's identifier
+//! names), [`followups`] (what a reply's Details and Next buttons continue from).
 #![forbid(unsafe_code)]
 
 pub mod audit;
@@ -46,7 +47,30 @@ pub mod policy;
 pub mod prompt;
 pub mod query;
 pub mod render;
+pub mod state;
 pub mod transport;
+
+/// This process's name among the bot's processes (`--instance`, `AWS_CHATOPS_INSTANCE`, or
+/// `<host>-<pid>`): audit records and metrics carry it, so a record or a graph says which
+/// process of several did the work.
+pub fn instance() -> &'static str {
+    INSTANCE.get_or_init(|| {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "aws-chatops".into());
+        format!("{host}-{}", std::process::id())
+    })
+}
+
+/// Names this process (before anything reads [`instance`]); false if it was named already.
+pub fn set_instance(name: &str) -> bool {
+    INSTANCE.set(name.to_owned()).is_ok()
+}
+
+static INSTANCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
 
 /// Chooses rustls's crypto provider for the process. slack-morphism brings rustls with `ring`
 /// and the AWS SDK with `aws-lc-rs`; with both compiled in, rustls panics at the first TLS

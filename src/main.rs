@@ -10,7 +10,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use aws_chatops::config::{Config, ConfigError};
+use aws_chatops::config::{Config, ConfigError, StateBackend};
 use aws_chatops::execute::Executor;
 use aws_chatops::pipeline::{Inbound, Outcome, Pipeline};
 use aws_chatops::transport::shell;
@@ -28,6 +28,10 @@ struct Cli {
     /// 127.0.0.1:9464.
     #[arg(long, global = true, value_name = "ADDR")]
     metrics_addr: Option<std::net::SocketAddr>,
+    /// This process's name among the bot's processes, in audit records, metrics and logs
+    /// (default: <host>-<pid>).
+    #[arg(long, global = true, env = "AWS_CHATOPS_INSTANCE")]
+    instance: Option<String>,
 }
 
 /// The process's metrics (served with `--metrics-addr`).
@@ -70,9 +74,27 @@ enum Command {
         /// Seconds to let commands in flight finish after SIGTERM/SIGINT.
         #[arg(long, default_value_t = 30)]
         shutdown_grace_secs: u64,
+        /// Socket Mode connections this process opens. Slack allows 10 per app across every
+        /// process, so N processes may open 10/N each (one spare for a rolling restart).
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10))]
+        socket_connections: u32,
     },
-    /// Check a configuration file and report every problem.
+    /// Check a configuration file and report every problem; with `[state] backend =
+    /// "dynamodb"`, also whether the table exists and the bot may use it.
     CheckConfig {
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// The shared state store (`[state]`).
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+#[derive(Subcommand)]
+enum StateCommand {
+    /// Create the DynamoDB table of `[state]` (partition key `pk`, TTL on `expires`,
+    /// on-demand capacity), unless it exists; then check it. Safe to run again.
+    CreateTable {
         #[arg(long)]
         config: PathBuf,
     },
@@ -98,6 +120,9 @@ struct Who {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(name) = &cli.instance {
+        aws_chatops::set_instance(name);
+    }
     aws_chatops::install_crypto_provider();
     // Every log line is masked; audit lines go to stdout (or `[audit] file`), except for the
     // interactive commands, whose stdout is the reply.
@@ -106,7 +131,8 @@ fn main() -> ExitCode {
         Command::Shell(_)
         | Command::Exec { .. }
         | Command::Explain { .. }
-        | Command::CheckConfig { .. } => AuditTarget::Off,
+        | Command::CheckConfig { .. }
+        | Command::State(_) => AuditTarget::Off,
         #[allow(unreachable_patterns)]
         _ => AuditTarget::Stdout,
     };
@@ -144,11 +170,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         tracing::info!("metrics on http://{bound}/metrics");
     }
     match cli.command {
-        Command::CheckConfig { config } => Ok(check_config(&config)),
+        Command::CheckConfig { config } => Ok(check_config(&config).await),
+        Command::State(StateCommand::CreateTable { config }) => create_table(&config).await,
         Command::Run {
             config,
             shutdown_grace_secs,
-        } => run_slack(&config, shutdown_grace_secs).await,
+            socket_connections,
+        } => run_slack(&config, shutdown_grace_secs, socket_connections).await,
         Command::Shell(who) => {
             let (pipeline, inbound) = setup(&who, String::new(), Aws::FromEnv).await?;
             // Notifications for the shell's channel are printed between the replies.
@@ -160,6 +188,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 shell.cards(&who.channel),
                 pipeline.auditor(),
                 pipeline.shared_executor(),
+                pipeline.conversations().store().clone(),
                 &stopped,
             )
             .await;
@@ -212,7 +241,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Outcome::Ok => 0,
                 Outcome::AwsError => 1,
                 Outcome::Refused | Outcome::Invalid | Outcome::Asked => 2,
-                Outcome::InternalError => 3,
+                Outcome::InternalError | Outcome::Unavailable => 3,
+                Outcome::AlreadyAnswered => 2,
             }))
         }
         Command::Explain { who, message } => {
@@ -225,7 +255,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn check_config(path: &std::path::Path) -> ExitCode {
+async fn check_config(path: &std::path::Path) -> ExitCode {
     match Config::load(path) {
         Ok(config) => {
             println!(
@@ -234,7 +264,51 @@ fn check_config(path: &std::path::Path) -> ExitCode {
                 config.channels.len(),
                 if config.channels.len() == 1 { "" } else { "s" }
             );
-            ExitCode::SUCCESS
+            if config.state.backend == StateBackend::Memory {
+                return ExitCode::SUCCESS;
+            }
+            let store = dynamo_store(&config).await;
+            match store.check().await {
+                Ok(check) if check.usable() => {
+                    println!(
+                        "state: DynamoDB table {} exists ({}), the bot can read it{}",
+                        store.table(),
+                        check.status,
+                        if check.ttl_on {
+                            ", TTL on `expires`"
+                        } else {
+                            "; TTL is off, so expired records are never deleted (`aws-chatops state create-table` turns it on)"
+                        }
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(check) => {
+                    println!(
+                        "state: DynamoDB table {} is not usable: status {}, {}, {}",
+                        store.table(),
+                        check.status,
+                        if check.key_ok {
+                            "key schema pk (string)"
+                        } else {
+                            "its key schema is not a single string partition key `pk`"
+                        },
+                        if check.readable {
+                            "readable"
+                        } else {
+                            "not readable with these credentials"
+                        }
+                    );
+                    ExitCode::from(1)
+                }
+                Err(e) => {
+                    println!(
+                        "state: DynamoDB table {} cannot be used: {e} (`aws-chatops state create-table --config {}` creates it)",
+                        store.table(),
+                        path.display()
+                    );
+                    ExitCode::from(1)
+                }
+            }
         }
         Err(ConfigError::Invalid(problems)) => {
             for p in &problems {
@@ -252,6 +326,44 @@ fn check_config(path: &std::path::Path) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The DynamoDB store of `[state]`, with the bot's own AWS configuration.
+async fn dynamo_store(config: &Config) -> aws_chatops::state::dynamodb::DynamoStore {
+    let sdk = aws_config::load_from_env().await;
+    let mut state = config.state.clone();
+    state.table.get_or_insert_with(String::new);
+    aws_chatops::state::dynamodb::DynamoStore::new(
+        &sdk,
+        &state,
+        Arc::new(aws_chatops::clock::SystemClock),
+    )
+    .expect("a table name is given")
+}
+
+/// `state create-table`.
+async fn create_table(path: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let config = Config::load(path).with_context(|| format!("in {}", path.display()))?;
+    if config.state.backend != StateBackend::Dynamodb {
+        anyhow::bail!(
+            "{}: [state] backend is not \"dynamodb\": the memory store needs no table",
+            path.display()
+        );
+    }
+    let store = dynamo_store(&config).await;
+    let created = store
+        .create_table()
+        .await
+        .with_context(|| format!("cannot create the DynamoDB table {}", store.table()))?;
+    println!(
+        "state: DynamoDB table {} {} (partition key pk, TTL on expires)",
+        store.table(),
+        match created {
+            aws_chatops::state::dynamodb::Created::Created => "created",
+            aws_chatops::state::dynamodb::Created::AlreadyThere => "already exists",
+        }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Whether a command may reach AWS (and so loads the bot's AWS configuration).
@@ -318,7 +430,11 @@ async fn build_pipeline(config: Arc<Config>, executor: Arc<Executor>) -> anyhow:
 
 /// `run`: the tokens first (a clear refusal before anything else), then the configuration,
 /// then Slack until a termination signal.
-async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow::Result<ExitCode> {
+async fn run_slack(
+    config: &std::path::Path,
+    shutdown_grace_secs: u64,
+    socket_connections: u32,
+) -> anyhow::Result<ExitCode> {
     let app_token = SlackToken::from_env(TokenKind::App)?;
     let bot_token = SlackToken::from_env(TokenKind::Bot)?;
     let config =
@@ -326,14 +442,30 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
     aws_chatops::audit::logging::configure(&config).context("cannot open the audit file")?;
     let executor = Arc::new(executor_for(&config).await);
     metrics().watch_executor(executor.clone());
-    let pipeline = Arc::new(build_pipeline(config.clone(), executor).await?);
+    let clock: Arc<dyn aws_chatops::clock::Clock> = Arc::new(aws_chatops::clock::SystemClock);
+    let store = aws_chatops::state::from_config(&config, clock.clone())
+        .await
+        .context("cannot open the state store")?;
+    tracing::info!(store = %store.describe(), instance = aws_chatops::instance(), "conversation state");
+    if let Err(e) = store.ping().await {
+        // Not fatal: commands that need no question still run, and /readyz says why.
+        tracing::warn!(error = %e, "the state store does not answer yet");
+        metrics().set_store_reachable(false);
+    }
+    let pipeline = Arc::new(
+        build_pipeline(config.clone(), executor)
+            .await?
+            .with_store(store, clock),
+    );
     let options = SlackOptions {
         shutdown_grace: std::time::Duration::from_secs(shutdown_grace_secs),
+        connections: socket_connections,
         metrics: Some(metrics().clone()),
         ..SlackOptions::from_env()
     };
     let auditor = pipeline.auditor();
     let executor = pipeline.shared_executor();
+    let store = pipeline.conversations().store().clone();
     let connection =
         slack::connect(pipeline, config.clone(), &app_token, &bot_token, &options).await?;
     // Notifications: one reader per queue, posting through the same Slack connection.
@@ -343,6 +475,7 @@ async fn run_slack(config: &std::path::Path, shutdown_grace_secs: u64) -> anyhow
         connection.cards(),
         auditor,
         executor,
+        store,
         &stopped,
     )
     .await;
@@ -378,6 +511,7 @@ async fn read_notifications<S>(
     sink: S,
     auditor: Arc<aws_chatops::audit::Auditor>,
     executor: Arc<Executor>,
+    store: Arc<dyn aws_chatops::state::StateStore>,
     stopped: &tokio::sync::watch::Receiver<()>,
 ) -> Vec<tokio::task::JoinHandle<()>>
 where
@@ -393,7 +527,8 @@ where
         sink,
         metrics().clone(),
         auditor,
-    );
+    )
+    .with_store(store);
     // Alarm cards come with their chart, fetched as the channel's role like a command.
     let notifier = Arc::new(
         match aws_chatops::events::chart::AlarmCharts::new(config.clone(), executor) {

@@ -48,6 +48,11 @@ const LATENCY_BUCKETS: [f64; 12] = [
 ];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct InstanceLabel {
+    instance: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ServiceLabel {
     service: String,
 }
@@ -75,6 +80,8 @@ struct Inner {
     charts_failed: Counter,
     watched: Arc<Watched>,
     ready: AtomicBool,
+    /// Whether the last call to the state store answered (issue #13): `/readyz` says when not.
+    store_unreachable: AtomicBool,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -198,6 +205,16 @@ impl Metrics {
             "Alarm charts that could not be made (the card or reply went without, saying why).",
             charts_failed.clone(),
         );
+        // The process's name, for telling apart the processes of one bot (issue #13); the
+        // scraper's own `instance` label names the address.
+        // (A scraper that does not honor labels shows it as `exported_instance`.)
+        registry.register(
+            "instance",
+            "This bot process's name (--instance).",
+            prometheus_client::metrics::info::Info::new(InstanceLabel {
+                instance: crate::instance().to_owned(),
+            }),
+        );
         let watched = Arc::new(Watched::default());
         registry.register_collector(Box::new(watched.clone()));
         Metrics {
@@ -214,6 +231,7 @@ impl Metrics {
                 charts_failed,
                 watched,
                 ready: AtomicBool::new(false),
+                store_unreachable: AtomicBool::new(false),
             }),
         }
     }
@@ -297,6 +315,15 @@ impl Metrics {
 
     pub fn is_ready(&self) -> bool {
         self.inner.ready.load(Ordering::Relaxed)
+            && !self.inner.store_unreachable.load(Ordering::Relaxed)
+    }
+
+    /// Whether the state store answered its last call: while it does not, `/readyz` answers
+    /// 503 and says so (commands that need no question still run).
+    pub fn set_store_reachable(&self, reachable: bool) {
+        self.inner
+            .store_unreachable
+            .store(!reachable, Ordering::Relaxed);
     }
 
     /// The metrics as OpenMetrics text.
@@ -352,7 +379,11 @@ impl Metrics {
             (&hyper::Method::GET, "/readyz") => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "text/plain",
-                "the Slack socket is not connected\n".to_owned(),
+                if self.inner.store_unreachable.load(Ordering::Relaxed) {
+                    "the state store is unreachable\n".to_owned()
+                } else {
+                    "the Slack socket is not connected\n".to_owned()
+                },
             ),
             (&hyper::Method::GET, _) => (
                 StatusCode::NOT_FOUND,

@@ -10,10 +10,17 @@
 //! the channel.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::parse::Request;
+use crate::state::stored::StoredRequest;
+use crate::state::{
+    expires_in, unix_millis, QuestionKey, QuestionMessage, StateError, StateStore, StoredMemory,
+    StoredQuestion,
+};
 
 /// Optional parameters a conversation asks for anyway, after the required ones, the way AWS
 /// Chatbot walks through a support case: (service, operation, options).
@@ -64,7 +71,7 @@ pub struct Question {
     pub choices: Vec<Choice>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Choice {
     pub label: String,
     /// The message that picks this choice.
@@ -108,13 +115,6 @@ pub enum Pending {
 }
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
-
-#[derive(Debug, Clone)]
-struct Entry {
-    pending: Pending,
-    choices: Vec<Choice>,
-    asked_at: Instant,
-}
 
 /// A message that answers a question rather than starting a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,18 +184,124 @@ pub struct ChannelMemory {
     pub region: Option<String>,
 }
 
-/// A channel's memory and when it was last written.
-#[derive(Debug, Clone)]
-struct Remembered {
-    memory: ChannelMemory,
-    at: Instant,
+/// A pending question as the store keeps it (JSON): the whole request, by names.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+enum StoredPending {
+    Parameter {
+        request: StoredRequest,
+        option: String,
+        account: String,
+        region: String,
+    },
+    Confirmation {
+        request: StoredRequest,
+        account: String,
+        region: String,
+    },
+    Account {
+        request: Option<StoredRequest>,
+    },
 }
 
-/// Pending questions and channel memory, in moka caches. Expiry is decided by the injected
-/// [`Clock`]; moka's times to live only bound how long stale entries take memory.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoredBody {
+    pending: StoredPending,
+    choices: Vec<Choice>,
+}
+
+fn encode(pending: &Pending, choices: &[Choice]) -> String {
+    let pending = match pending {
+        Pending::Parameter {
+            request,
+            option,
+            account,
+            region,
+        } => StoredPending::Parameter {
+            request: StoredRequest::from_request(request),
+            option: option.clone(),
+            account: account.clone(),
+            region: region.clone(),
+        },
+        Pending::Confirmation {
+            request,
+            account,
+            region,
+        } => StoredPending::Confirmation {
+            request: StoredRequest::from_request(request),
+            account: account.clone(),
+            region: region.clone(),
+        },
+        Pending::Account { request } => StoredPending::Account {
+            request: request.as_deref().map(StoredRequest::from_request),
+        },
+    };
+    serde_json::to_string(&StoredBody {
+        pending,
+        choices: choices.to_vec(),
+    })
+    .unwrap_or_default()
+}
+
+fn decode(body: &str) -> Result<(Pending, Vec<Choice>), StateError> {
+    let stored: StoredBody =
+        serde_json::from_str(body).map_err(|e| StateError::Corrupt(e.to_string()))?;
+    let pending = match stored.pending {
+        StoredPending::Parameter {
+            request,
+            option,
+            account,
+            region,
+        } => Pending::Parameter {
+            request: Box::new(request.into_request()?),
+            option,
+            account,
+            region,
+        },
+        StoredPending::Confirmation {
+            request,
+            account,
+            region,
+        } => Pending::Confirmation {
+            request: Box::new(request.into_request()?),
+            account,
+            region,
+        },
+        StoredPending::Account { request } => Pending::Account {
+            request: request
+                .map(|r| r.into_request().map(Box::new))
+                .transpose()?,
+        },
+    };
+    Ok((pending, stored.choices))
+}
+
+/// A fresh question id: unique across processes (a per-process random seed, the time and a
+/// counter), so an answer to one asking never takes another.
+fn question_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static SEED: OnceLock<u64> = OnceLock::new();
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let seed = *SEED.get_or_init(|| {
+        let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+        hasher.write_u32(std::process::id());
+        hasher.finish()
+    });
+    format!(
+        "{seed:016x}-{:x}-{:x}",
+        unix_millis(std::time::SystemTime::now()),
+        COUNT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Pending questions and channel memory, in the state store ([`crate::state`]). Expiry is
+/// decided by the injected [`Clock`]; the store's own expiry times only bound how long stale
+/// records are kept.
 pub struct Conversations {
-    pending: moka::sync::Cache<ConversationKey, Entry>,
-    memory: moka::sync::Cache<String, Remembered>,
+    store: Arc<dyn StateStore>,
     question_ttl: Duration,
     memory_ttl: Duration,
     clock: Arc<dyn Clock>,
@@ -204,109 +310,182 @@ pub struct Conversations {
 /// How an answer found its question.
 #[derive(Debug, Clone)]
 pub enum Lookup {
-    Open(Pending, Vec<Choice>),
-    Expired { minutes: u64 },
+    /// The question, its choices, and the id that answering takes it by.
+    Open(Pending, Vec<Choice>, String),
+    Expired {
+        minutes: u64,
+    },
     None,
 }
 
+/// Kept this long past a question's expiry, so a late answer hears that it expired.
+const KEEP_EXPIRED: Duration = Duration::from_secs(3600);
+
+fn store_key(key: &ConversationKey) -> QuestionKey {
+    QuestionKey {
+        channel: key.channel.clone(),
+        user: key.user.clone(),
+        thread: key.thread.clone(),
+    }
+}
+
 impl Conversations {
+    /// In this process's memory, by the system clock.
     pub fn new(config: &Config) -> Conversations {
         Conversations::with_clock(config, Arc::new(SystemClock))
     }
 
-    /// Conversations whose questions and memory expire by `clock`.
+    /// In this process's memory; questions and memory expire by `clock`.
     pub fn with_clock(config: &Config, clock: Arc<dyn Clock>) -> Conversations {
-        let question_ttl = Duration::from_secs(config.question_ttl_secs);
-        let memory_ttl = Duration::from_secs(config.memory_ttl_secs);
+        let store = Arc::new(crate::state::memory::MemoryStore::new(clock.clone()));
+        Conversations::with_store(config, store, clock)
+    }
+
+    /// In `store` (shared with other processes when it is DynamoDB).
+    pub fn with_store(
+        config: &Config,
+        store: Arc<dyn StateStore>,
+        clock: Arc<dyn Clock>,
+    ) -> Conversations {
         Conversations {
-            // Kept an hour past expiry, so a late answer hears that its question expired.
-            pending: moka::sync::Cache::builder()
-                .max_capacity(100_000)
-                .time_to_live(question_ttl + Duration::from_secs(3600))
-                .build(),
-            memory: moka::sync::Cache::builder()
-                .max_capacity(1_000_000)
-                .time_to_live(memory_ttl)
-                .build(),
-            question_ttl,
-            memory_ttl,
+            store,
+            question_ttl: Duration::from_secs(config.question_ttl_secs),
+            memory_ttl: Duration::from_secs(config.memory_ttl_secs),
             clock,
         }
     }
 
-    pub fn ask(&self, key: ConversationKey, pending: Pending, choices: Vec<Choice>) {
-        self.pending.insert(
-            key,
-            Entry {
-                pending,
-                choices,
-                asked_at: self.clock.now(),
-            },
-        );
+    pub fn store(&self) -> &Arc<dyn StateStore> {
+        &self.store
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Opens a question (replacing any open one) and returns its id.
+    pub async fn ask(
+        &self,
+        key: ConversationKey,
+        pending: Pending,
+        choices: Vec<Choice>,
+    ) -> Result<String, StateError> {
+        let question = StoredQuestion {
+            id: question_id(),
+            asked_at_ms: unix_millis(self.clock.wall()),
+            body: encode(&pending, &choices),
+            message: None,
+            expires: expires_in(&*self.clock, self.question_ttl + KEEP_EXPIRED),
+        };
+        self.store.put_question(&store_key(&key), &question).await?;
+        Ok(question.id)
     }
 
     /// The open question of this person here, if any, or that it expired. It changes nothing
     /// (`explain` calls it too): whoever acts on an expired question closes it.
-    pub fn lookup(&self, key: &ConversationKey) -> Lookup {
-        match self.pending.get(key) {
-            None => Lookup::None,
-            Some(entry)
-                if self.clock.now().saturating_duration_since(entry.asked_at)
-                    > self.question_ttl =>
-            {
-                Lookup::Expired {
-                    minutes: self.question_ttl.as_secs().div_ceil(60),
-                }
-            }
-            Some(entry) => Lookup::Open(entry.pending, entry.choices),
+    pub async fn lookup(&self, key: &ConversationKey) -> Result<Lookup, StateError> {
+        Ok(self.lookup_with_message(key).await?.0)
+    }
+
+    /// [`Conversations::lookup`], and the chat message showing the question (open or
+    /// expired), in the same read.
+    pub async fn lookup_with_message(
+        &self,
+        key: &ConversationKey,
+    ) -> Result<(Lookup, Option<QuestionMessage>), StateError> {
+        let Some(question) = self.store.question(&store_key(key)).await? else {
+            return Ok((Lookup::None, None));
+        };
+        let now = unix_millis(self.clock.wall());
+        if now.saturating_sub(question.asked_at_ms) > self.question_ttl.as_millis() as u64 {
+            let minutes = self.question_ttl.as_secs().div_ceil(60);
+            return Ok((Lookup::Expired { minutes }, question.message));
         }
+        let (pending, choices) = decode(&question.body)?;
+        Ok((
+            Lookup::Open(pending, choices, question.id),
+            question.message,
+        ))
     }
 
-    pub fn peek(&self, key: &ConversationKey) -> Option<Pending> {
-        self.pending.get(key).map(|e| e.pending)
+    /// The open question's id and the chat message showing it, if posted.
+    pub async fn question_message(
+        &self,
+        key: &ConversationKey,
+    ) -> Result<Option<(String, Option<QuestionMessage>)>, StateError> {
+        Ok(self
+            .store
+            .question(&store_key(key))
+            .await?
+            .map(|q| (q.id, q.message)))
     }
 
-    pub fn close(&self, key: &ConversationKey) -> bool {
-        self.pending.remove(key).is_some()
+    /// Records the chat message that shows question `id`.
+    pub async fn set_message(
+        &self,
+        key: &ConversationKey,
+        id: &str,
+        message: QuestionMessage,
+    ) -> Result<(), StateError> {
+        self.store
+            .set_question_message(&store_key(key), id, &message)
+            .await
+    }
+
+    /// Closes question `id` for the one answer that takes it: false when another answer (in
+    /// this process or another) took it first.
+    pub async fn take(&self, key: &ConversationKey, id: &str) -> Result<bool, StateError> {
+        self.store.take_question(&store_key(key), id).await
+    }
+
+    pub async fn peek(&self, key: &ConversationKey) -> Result<bool, StateError> {
+        Ok(self.store.question(&store_key(key)).await?.is_some())
+    }
+
+    pub async fn close(&self, key: &ConversationKey) -> Result<bool, StateError> {
+        self.store.close_question(&store_key(key)).await
     }
 
     /// What the channel remembers, unless it was last written longer than the memory's time
     /// to live ago.
-    pub fn memory(&self, channel: &str) -> ChannelMemory {
-        self.memory
-            .get(channel)
-            .filter(|r| self.clock.now().saturating_duration_since(r.at) <= self.memory_ttl)
-            .map(|r| r.memory)
-            .unwrap_or_default()
+    pub async fn memory(&self, channel: &str) -> Result<ChannelMemory, StateError> {
+        let stored = self.store.memory(channel).await?;
+        Ok(ChannelMemory {
+            account: stored.account,
+            region: stored.region,
+        })
     }
 
-    fn remember(&self, channel: &str, change: impl FnOnce(&mut ChannelMemory)) {
-        let mut memory = self.memory(channel);
-        change(&mut memory);
-        let at = self.clock.now();
-        self.memory
-            .insert(channel.to_owned(), Remembered { memory, at });
+    async fn remember(&self, channel: &str, change: StoredMemory) -> Result<(), StateError> {
+        let expires = expires_in(&*self.clock, self.memory_ttl);
+        self.store.remember(channel, &change, expires).await
     }
 
-    pub fn remember_account(&self, channel: &str, account: &str) {
-        self.remember(channel, |m| m.account = Some(account.to_owned()));
+    pub async fn remember_account(&self, channel: &str, account: &str) -> Result<(), StateError> {
+        self.remember(
+            channel,
+            StoredMemory {
+                account: Some(account.to_owned()),
+                region: None,
+            },
+        )
+        .await
     }
 
-    pub fn remember_region(&self, channel: &str, region: &str) {
-        self.remember(channel, |m| m.region = Some(region.to_owned()));
+    pub async fn remember_region(&self, channel: &str, region: &str) -> Result<(), StateError> {
+        self.remember(
+            channel,
+            StoredMemory {
+                account: None,
+                region: Some(region.to_owned()),
+            },
+        )
+        .await
     }
 
-    /// Applies moka's pending maintenance, so entry counts and memory are current (metrics,
-    /// benchmarks).
-    pub fn run_pending_tasks(&self) {
-        self.memory.run_pending_tasks();
-        self.pending.run_pending_tasks();
-    }
-
-    /// Pending questions open now (for metrics).
-    pub fn pending_count(&self) -> u64 {
-        self.pending.run_pending_tasks();
-        self.pending.entry_count()
+    /// Pending questions open now (for metrics), when the store can tell cheaply.
+    pub fn pending_count(&self) -> Option<u64> {
+        self.store.open_questions()
     }
 }
 
@@ -353,8 +532,8 @@ mod tests {
         );
     }
 
-    #[test]
-    fn questions_expire_and_say_so() {
+    #[tokio::test]
+    async fn questions_expire_and_say_so() {
         let mut config =
             crate::config::Config::from_toml(include_str!("../fixtures/config/demo.toml")).unwrap();
         config.question_ttl_secs = 60;
@@ -366,24 +545,35 @@ mod tests {
             user: "U".into(),
             thread: None,
         };
-        c.ask(key.clone(), Pending::Account { request: None }, vec![]);
-        c.remember_region("C", "eu-west-1");
+        c.ask(key.clone(), Pending::Account { request: None }, vec![])
+            .await
+            .unwrap();
+        c.remember_region("C", "eu-west-1").await.unwrap();
         clock.advance(Duration::from_secs(60));
-        assert!(matches!(c.lookup(&key), Lookup::Open(..)));
+        assert!(matches!(c.lookup(&key).await.unwrap(), Lookup::Open(..)));
         clock.advance(Duration::from_secs(1));
-        assert!(matches!(c.lookup(&key), Lookup::Expired { minutes: 1 }));
+        assert!(matches!(
+            c.lookup(&key).await.unwrap(),
+            Lookup::Expired { minutes: 1 }
+        ));
         // Looking changes nothing; closing does.
-        assert!(matches!(c.lookup(&key), Lookup::Expired { .. }));
-        assert!(c.close(&key));
-        assert!(matches!(c.lookup(&key), Lookup::None));
+        assert!(matches!(
+            c.lookup(&key).await.unwrap(),
+            Lookup::Expired { .. }
+        ));
+        assert!(c.close(&key).await.unwrap());
+        assert!(matches!(c.lookup(&key).await.unwrap(), Lookup::None));
         // The channel memory has its own, longer, time to live.
-        assert_eq!(c.memory("C").region.as_deref(), Some("eu-west-1"));
+        assert_eq!(
+            c.memory("C").await.unwrap().region.as_deref(),
+            Some("eu-west-1")
+        );
         clock.advance(Duration::from_secs(540));
-        assert_eq!(c.memory("C").region, None);
+        assert_eq!(c.memory("C").await.unwrap().region, None);
     }
 
-    #[test]
-    fn questions_belong_to_their_asker() {
+    #[tokio::test]
+    async fn questions_belong_to_their_asker_and_are_answered_once() {
         let config =
             crate::config::Config::from_toml(include_str!("../fixtures/config/demo.toml")).unwrap();
         let c = Conversations::new(&config);
@@ -396,10 +586,28 @@ mod tests {
             user: "B".into(),
             ..alice.clone()
         };
-        c.ask(alice.clone(), Pending::Account { request: None }, vec![]);
-        assert!(matches!(c.lookup(&bob), Lookup::None));
-        assert!(matches!(c.lookup(&alice), Lookup::Open(..)));
-        c.remember_region("C", "eu-west-1");
-        assert_eq!(c.memory("C").region.as_deref(), Some("eu-west-1"));
+        let first = c
+            .ask(alice.clone(), Pending::Account { request: None }, vec![])
+            .await
+            .unwrap();
+        assert!(matches!(c.lookup(&bob).await.unwrap(), Lookup::None));
+        let Lookup::Open(_, _, id) = c.lookup(&alice).await.unwrap() else {
+            panic!("no open question")
+        };
+        assert_eq!(id, first);
+        // Asked again: the first asking's answer no longer takes it.
+        let second = c
+            .ask(alice.clone(), Pending::Account { request: None }, vec![])
+            .await
+            .unwrap();
+        assert_ne!(first, second);
+        assert!(!c.take(&alice, &first).await.unwrap());
+        assert!(c.take(&alice, &second).await.unwrap());
+        assert!(!c.take(&alice, &second).await.unwrap());
+        c.remember_region("C", "eu-west-1").await.unwrap();
+        assert_eq!(
+            c.memory("C").await.unwrap().region.as_deref(),
+            Some("eu-west-1")
+        );
     }
 }

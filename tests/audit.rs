@@ -565,7 +565,7 @@ async fn metrics_endpoint_parses_as_prometheus_text_and_counters_move() {
             let service = text.split_whitespace().nth(1).unwrap();
             metrics.observe_command(service, started.elapsed());
         }
-        metrics.set_pending_questions(pipeline.conversations().pending_count());
+        metrics.set_pending_questions(pipeline.conversations().pending_count().unwrap_or(0));
         metrics.message_delivery(true);
     }
     metrics.unsupported_event();

@@ -80,10 +80,12 @@ impl Harness {
     }
 
     /// The channel uses the dev account, so commands don't ask which account first.
-    fn use_dev(&self) {
+    async fn use_dev(&self) {
         self.pipeline
             .conversations()
-            .remember_account(CHANNEL, "111111111111");
+            .remember_account(CHANNEL, "111111111111")
+            .await
+            .expect("the memory store keeps it");
     }
 
     fn stats(&self) -> SlackStats {
@@ -146,7 +148,7 @@ fn header_of(message: &Posted) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mention_is_answered_in_the_channel_and_in_its_thread() {
     let h = Harness::start().await;
-    h.use_dev();
+    h.use_dev().await;
 
     let (envelope, ts) = h
         .slack
@@ -193,7 +195,7 @@ async fn get_function_without_a_name_asks_with_a_select_and_runs_the_choice() {
         create_functions(emu, "111111111111", &more)
     })
     .await;
-    h.use_dev();
+    h.use_dev().await;
 
     let (_, ts) = h
         .slack
@@ -238,7 +240,7 @@ async fn issue_14_a_long_list_is_a_table_anyone_in_the_channel_can_page() {
         create_functions(emu, "111111111111", &more)
     })
     .await;
-    h.use_dev();
+    h.use_dev().await;
     let (_, ts) = h
         .slack
         .mention(CHANNEL, ALICE, "lambda list-functions", None)
@@ -296,7 +298,7 @@ async fn issue_14_a_slow_command_shows_it_was_heard_and_that_line_becomes_the_an
     let h =
         Harness::start_with_options(demo_config(), |_| {}, |o| o.progress_after = Duration::ZERO)
             .await;
-    h.use_dev();
+    h.use_dev().await;
     h.slack
         .mention(CHANNEL, ALICE, "cloudwatch describe-alarms", None)
         .await;
@@ -333,7 +335,7 @@ async fn issue_14_a_slow_command_shows_it_was_heard_and_that_line_becomes_the_an
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_question_in_a_thread_is_answered_with_buttons_in_that_thread() {
     let h = Harness::start().await;
-    h.use_dev();
+    h.use_dev().await;
     let thread = "1700000000.000777";
     h.slack
         .mention(CHANNEL, ALICE, "lambda get-function", Some(thread))
@@ -353,7 +355,7 @@ async fn a_question_in_a_thread_is_answered_with_buttons_in_that_thread() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoke_needs_the_requesters_yes_and_runs_once() {
     let h = Harness::start().await;
-    h.use_dev();
+    h.use_dev().await;
     h.emu.start_recording();
 
     h.slack
@@ -465,7 +467,7 @@ async fn the_first_command_asks_for_the_account_then_runs() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redelivered_event_runs_once() {
     let h = Harness::start().await;
-    h.use_dev();
+    h.use_dev().await;
     h.emu.start_recording();
     h.slack
         .mention(
@@ -496,7 +498,7 @@ async fn a_redelivered_event_runs_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_conversation_survives_a_refresh_a_warning_and_a_dropped_socket() {
     let h = Harness::start().await;
-    h.use_dev();
+    h.use_dev().await;
     h.emu.start_recording();
 
     h.slack
@@ -543,7 +545,7 @@ async fn the_conversation_survives_a_refresh_a_warning_and_a_dropped_socket() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn outsiders_and_unconfigured_channels_are_refused() {
     let h = Harness::start().await;
-    h.use_dev();
+    h.use_dev().await;
     h.slack.set_user("U0EXT", "T0OTHER", false);
     h.slack
         .mention(CHANNEL, "U0EXT", "lambda list-functions", None)
@@ -589,7 +591,7 @@ async fn direct_messages_run_when_the_configuration_allows_them() {
     config.slack.allow_direct_messages = true;
     config.slack.direct_message_channel = Some(CHANNEL.into());
     let h = Harness::start_with(config, |_| {}).await;
-    h.use_dev();
+    h.use_dev().await;
     h.slack
         .direct_message("D0ALICE", ALICE, "lambda list-functions")
         .await;
@@ -619,7 +621,7 @@ async fn a_long_output_arrives_as_a_file() {
         create_functions(emu, "111111111111", &many)
     })
     .await;
-    h.use_dev();
+    h.use_dev().await;
     h.slack
         .mention(CHANNEL, ALICE, "lambda list-functions --output json", None)
         .await;
@@ -649,7 +651,7 @@ async fn a_rate_limit_delays_the_reply_but_loses_nothing() {
     let h =
         Harness::start_with_options(demo_config(), |_| {}, |o| o.metrics = Some(metrics.clone()))
             .await;
-    h.use_dev();
+    h.use_dev().await;
     h.slack.rate_limit("chat.postMessage", 2, 1);
     h.slack
         .mention(CHANNEL, ALICE, "lambda list-functions", None)
@@ -700,7 +702,7 @@ async fn an_undeliverable_reply_is_counted_and_logged_not_lost_silently() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shutdown_lets_the_command_in_flight_finish() {
     let mut h = Harness::start().await;
-    h.use_dev();
+    h.use_dev().await;
     let (envelope, _) = h
         .slack
         .mention(CHANNEL, ALICE, "lambda list-functions", None)
@@ -847,7 +849,7 @@ async fn the_run_command_connects_logs_who_it_is_and_stops_on_sigterm() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_buttons_close_when_a_question_is_replaced_or_answered_by_message() {
     let h = Harness::start().await;
-    h.use_dev();
+    h.use_dev().await;
     h.emu.start_recording();
     h.slack
         .mention(
@@ -936,7 +938,7 @@ fn the_manifest_asks_for_socket_mode_interactivity_and_only_the_scopes_used() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_slack_cannot_say_who_wrote_nothing_runs() {
     let h = Harness::start().await;
-    h.use_dev();
+    h.use_dev().await;
     h.emu.start_recording();
     // users.info keeps answering 429 (Retry-After: 0) past the bot's retries.
     h.slack.rate_limit("users.info", 6, 0);
@@ -967,7 +969,7 @@ async fn a_shutdown_waits_for_commands_in_flight_no_longer_than_the_grace_period
         |o| o.shutdown_grace = Duration::from_millis(200),
     )
     .await;
-    h.use_dev();
+    h.use_dev().await;
     // The reply is held up by a long rate limit, so the command is still in flight.
     h.slack.rate_limit("chat.postMessage", 1, 60);
     h.slack
@@ -990,7 +992,7 @@ async fn a_shutdown_waits_for_commands_in_flight_no_longer_than_the_grace_period
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_9_huge_and_deeply_nested_messages_get_an_error_and_the_bot_keeps_answering() {
     let h = Harness::start().await;
-    h.use_dev();
+    h.use_dev().await;
     const SIZE: usize = 40_000;
     let fill = |prefix: &str, unit: &str| {
         let mut text = prefix.to_owned();
@@ -1055,7 +1057,7 @@ async fn issue_9_a_flood_from_one_person_gets_one_busy_reply_and_nothing_is_lost
         },
     )
     .await;
-    h.use_dev();
+    h.use_dev().await;
     // The first command is held up in users.info (Retry-After 2 s), so the lane stays full
     // while the rest of the burst arrives.
     h.slack.rate_limit("users.info", 1, 2);

@@ -121,6 +121,8 @@ pub struct AuditRecord {
     /// The request id AWS gave the call (its `x-amzn-RequestId`), to find it in CloudTrail
     /// or show AWS Support.
     pub request_id: Option<String>,
+    /// Which of the bot's processes handled it ([`crate::instance`]).
+    pub instance: String,
 }
 
 impl AuditRecord {
@@ -149,6 +151,7 @@ impl AuditRecord {
             duration_ms: 0,
             session_name: None,
             request_id: None,
+            instance: crate::instance().to_owned(),
         }
     }
 

@@ -23,6 +23,7 @@ use crate::audit::{AuditDecision, AuditOutcome, AuditRecord, Auditor};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::state::{Once, StateStore};
 
 /// Where cards are posted: Slack, the terminal, or a test.
 pub trait CardSink: Sync {
@@ -69,18 +70,9 @@ pub enum KeepReason {
 /// How long posted message ids and thread starts are remembered: past SQS's longest
 /// visibility timeout (12 h), so any redelivery is recognised.
 const REMEMBER: Duration = Duration::from_secs(24 * 3600);
-/// Bounds the memory of posted ids and threads.
-const REMEMBERED_AT_MOST: u64 = 100_000;
-
-fn remembered<K, V>() -> moka::sync::Cache<K, V>
-where
-    K: std::hash::Hash + Eq + Send + Sync + 'static,
-    V: Clone + Send + Sync + 'static,
-{
-    moka::sync::Cache::builder()
-        .max_capacity(REMEMBERED_AT_MOST)
-        .time_to_live(REMEMBER)
-        .build()
+/// The state-store id of a notification posted in a channel.
+fn posted_id(message_id: &str, channel: &str) -> String {
+    format!("{channel}/{message_id}")
 }
 
 pub struct Notifier<S> {
@@ -88,10 +80,10 @@ pub struct Notifier<S> {
     sink: S,
     metrics: Metrics,
     auditor: Arc<Auditor>,
-    /// (SNS MessageId, channel) posted.
-    posted: moka::sync::Cache<(String, String), ()>,
-    /// (channel, thread key) → the id of the thread's first message.
-    threads: moka::sync::Cache<(String, String), String>,
+    /// (SNS MessageId, channel) posted, and (channel, thread key) → the thread's first
+    /// message: in the state store, so the bot's processes post each card once, in one thread.
+    store: Arc<dyn StateStore>,
+    clock: Arc<dyn Clock>,
     pacer: Pacer,
     /// MessageId → the channels whose summary still holds its card.
     deferred: Mutex<HashMap<String, Vec<String>>>,
@@ -125,8 +117,8 @@ impl<S: CardSink> Notifier<S> {
             sink,
             metrics,
             auditor,
-            posted: remembered(),
-            threads: remembered(),
+            store: Arc::new(crate::state::memory::MemoryStore::new(clock.clone())),
+            clock: clock.clone(),
             pacer: Pacer::new(clock, limits),
             deferred: Mutex::new(HashMap::new()),
             charts: None,
@@ -137,6 +129,16 @@ impl<S: CardSink> Notifier<S> {
     pub fn with_charts(mut self, charts: AlarmCharts) -> Self {
         self.charts = Some(Arc::new(charts));
         self
+    }
+
+    /// Posted ids and threads in `store` (shared by the bot's processes when it is DynamoDB).
+    pub fn with_store(mut self, store: Arc<dyn StateStore>) -> Self {
+        self.store = store;
+        self
+    }
+
+    fn expires(&self) -> u64 {
+        crate::state::expires_in(&*self.clock, REMEMBER)
     }
 
     fn deferred(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<String>>> {
@@ -156,10 +158,18 @@ impl<S: CardSink> Notifier<S> {
                 self.pacer.restore(summary);
                 continue;
             }
+            for collapsed in &summary.cards {
+                let id = posted_id(&collapsed.message_id, &summary.channel);
+                if let Err(e) = self
+                    .store
+                    .take(Once::Notification, &id, self.expires())
+                    .await
+                {
+                    tracing::warn!(error = %e, "posted notification not recorded: a redelivery may post it again");
+                }
+            }
             let mut deferred = self.deferred();
             for collapsed in &summary.cards {
-                self.posted
-                    .insert((collapsed.message_id.clone(), summary.channel.clone()), ());
                 if let Some(channels) = deferred.get_mut(&collapsed.message_id) {
                     channels.retain(|c| *c != summary.channel);
                     if channels.is_empty() {
@@ -204,21 +214,45 @@ impl<S: CardSink> Notifier<S> {
         let mut failures = Vec::new();
         let mut collapsed = false;
         for channel in channels {
-            let key = (envelope.message_id.clone(), channel.clone());
-            if self.posted.contains_key(&key) {
-                continue;
+            // Taken before posting, so of two processes handling a redelivery one posts;
+            // given back if the card does not go out.
+            let id = posted_id(&envelope.message_id, &channel);
+            match self
+                .store
+                .take(Once::Notification, &id, self.expires())
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    // Unknown whether it was posted: leave the message on the queue.
+                    tracing::warn!(error = %e, "notification not posted: the state store is unreachable");
+                    failures.push(SinkError {
+                        channel: channel.clone(),
+                        reason: format!("the state store is unreachable: {e}"),
+                    });
+                    continue;
+                }
             }
+            let release = || async {
+                if let Err(e) = self.store.release(Once::Notification, &id).await {
+                    tracing::warn!(error = %e, "notification take not given back");
+                }
+            };
             let waiting = self
                 .deferred()
                 .get(&envelope.message_id)
                 .is_some_and(|c| c.contains(&channel));
             if waiting {
                 // A redelivery of a card already in a summary: it waits with the summary.
+                release().await;
                 collapsed = true;
                 continue;
             }
             match self.pacer.admit(&channel, &envelope.message_id, &card) {
                 Admission::Collapse => {
+                    // Taken when its summary is posted.
+                    release().await;
                     self.metrics.event_throttled();
                     self.deferred()
                         .entry(envelope.message_id.clone())
@@ -236,10 +270,10 @@ impl<S: CardSink> Notifier<S> {
             let card = charted.as_ref().unwrap_or(&card);
             match self.post(&channel, card).await {
                 Ok(()) => {
-                    self.posted.insert(key, ());
                     self.audit(&envelope, card, &channel, AuditOutcome::Ok, None);
                 }
                 Err(e) => {
+                    release().await;
                     self.audit(
                         &envelope,
                         card,
@@ -276,13 +310,24 @@ impl<S: CardSink> Notifier<S> {
     /// Posts in the card's thread when its thread has started in this channel, and starts it
     /// otherwise.
     async fn post(&self, channel: &str, card: &Card) -> Result<(), SinkError> {
-        let thread_key = card.thread.clone().map(|t| (channel.to_owned(), t));
-        let thread = thread_key.as_ref().and_then(|k| self.threads.get(k));
+        let thread = match &card.thread {
+            Some(key) => self.store.thread(channel, key).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "notification thread not read: posting a new one");
+                None
+            }),
+            None => None,
+        };
         let result = self.sink.post(channel, card, thread.as_deref()).await;
         self.metrics.message_delivery(result.is_ok());
         let id = result?;
-        if let (Some(key), None) = (thread_key, thread) {
-            self.threads.insert(key, id);
+        if let (Some(key), None) = (&card.thread, thread) {
+            if let Err(e) = self
+                .store
+                .claim_thread(channel, key, &id, self.expires())
+                .await
+            {
+                tracing::warn!(error = %e, "notification thread not recorded");
+            }
         }
         Ok(())
     }

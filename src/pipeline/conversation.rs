@@ -14,7 +14,7 @@ use crate::parse::{self, ParseError, Parsed, Request};
 use crate::prompt::{Answer, Choice, ConversationKey, Lookup, Pending, Question, QuestionKind};
 
 use super::plan::{Effect, Narrow, Plan, Step};
-use super::{Inbound, Pipeline, Reply};
+use super::{Inbound, Known, Outcome, Pipeline, Reply, STORE_UNREACHABLE};
 
 /// Resource-naming options whose question offers the values that exist, from a list call in
 /// the chosen account: (option, service, list command, JMESPath to the names).
@@ -65,7 +65,7 @@ impl Pipeline {
     /// as a function name).
     pub(crate) fn recognize_answer(&self, text: &str, lookup: &Lookup) -> Option<Answer> {
         let pending = match lookup {
-            Lookup::Open(pending, _) => Some(pending),
+            Lookup::Open(pending, ..) => Some(pending),
             _ => None,
         };
         let known_option = |name: &str| match pending {
@@ -101,16 +101,17 @@ impl Pipeline {
         channel: &ChannelConfig,
         answer: Answer,
         lookup: Lookup,
+        known: &Known,
     ) -> Plan {
         if let Answer::SetDefaultAccount(choice) = answer {
             let then = match lookup {
-                Lookup::Open(Pending::Account { request }, _) => request,
+                Lookup::Open(Pending::Account { request }, ..) => request,
                 _ => None,
             };
-            return self.plan_account_choice(inbound, channel, choice.as_deref(), then);
+            return self.plan_account_choice(inbound, channel, choice.as_deref(), then, known);
         }
         let (pending, choices) = match lookup {
-            Lookup::Open(pending, choices) => (pending, choices),
+            Lookup::Open(pending, choices, _) => (pending, choices),
             Lookup::Expired { minutes } => {
                 return Plan::new(
                     Step::Invalid(format!(
@@ -140,7 +141,13 @@ impl Pipeline {
                             Pending::Account { request } => request,
                             _ => None,
                         };
-                        return self.plan_account_choice(inbound, channel, choice.as_deref(), then);
+                        return self.plan_account_choice(
+                            inbound,
+                            channel,
+                            choice.as_deref(),
+                            then,
+                            known,
+                        );
                     }
                     Some(answer) => answer,
                     None => {
@@ -221,7 +228,7 @@ impl Pipeline {
                     return keep(e.to_string());
                 }
                 let mut plan = Plan::new(
-                    self.plan_request(inbound, channel, request, Some(account)),
+                    self.plan_request(inbound, channel, request, Some(account), known),
                     Effect::Close,
                 );
                 plan.narrow = narrow;
@@ -239,7 +246,7 @@ impl Pipeline {
                 }
                 let account = channel.account(&account).cloned();
                 Plan::new(
-                    self.plan_request(inbound, channel, request, account),
+                    self.plan_request(inbound, channel, request, account, known),
                     Effect::Close,
                 )
             }
@@ -261,12 +268,13 @@ impl Pipeline {
         channel: &ChannelConfig,
         choice: Option<&str>,
         then: Option<Box<Request>>,
+        known: &Known,
     ) -> Plan {
         let Some(choice) = choice else {
-            let current = self
-                .conversations
-                .memory(&channel.id)
+            let current = known
+                .memory
                 .account
+                .clone()
                 .and_then(|a| channel.account(&a).map(|a| a.to_string()))
                 .unwrap_or_else(|| "none yet".into());
             return Plan::new(
@@ -296,7 +304,7 @@ impl Pipeline {
             Some(request) => Plan {
                 preface: Some(text),
                 ..Plan::new(
-                    self.plan_request(inbound, channel, request, Some(account.clone())),
+                    self.plan_request(inbound, channel, request, Some(account.clone()), known),
                     effect,
                 )
             },
@@ -305,7 +313,7 @@ impl Pipeline {
     }
 
     /// Asks which account the channel uses; `request` goes on once it is chosen.
-    pub(crate) fn ask_account(
+    pub(crate) async fn ask_account(
         &self,
         key: &ConversationKey,
         channel: &ChannelConfig,
@@ -324,16 +332,19 @@ impl Pipeline {
                 })
                 .collect(),
         };
-        self.conversations.ask(
-            key.clone(),
-            Pending::Account { request },
-            question.choices.clone(),
-        );
-        Reply::ask(question)
+        let asked = self
+            .conversations
+            .ask(
+                key.clone(),
+                Pending::Account { request },
+                question.choices.clone(),
+            )
+            .await;
+        asked_reply(asked, question)
     }
 
     /// Asks for a Yes before a command that changes things in AWS.
-    pub(crate) fn ask_confirmation(
+    pub(crate) async fn ask_confirmation(
         &self,
         key: &ConversationKey,
         request: Box<Request>,
@@ -345,20 +356,26 @@ impl Pipeline {
             request.command_line()
         );
         let choices = crate::prompt::yes_no();
-        self.conversations.ask(
-            key.clone(),
-            Pending::Confirmation {
-                request,
-                account: account.id.clone(),
-                region,
+        let asked = self
+            .conversations
+            .ask(
+                key.clone(),
+                Pending::Confirmation {
+                    request,
+                    account: account.id.clone(),
+                    region,
+                },
+                choices.clone(),
+            )
+            .await;
+        asked_reply(
+            asked,
+            Question {
+                kind: QuestionKind::Confirmation,
+                text,
+                choices,
             },
-            choices.clone(),
-        );
-        Reply::ask(Question {
-            kind: QuestionKind::Confirmation,
-            text,
-            choices,
-        })
+        )
     }
 
     /// Asks for the request's first missing parameter, offering the values that exist (those
@@ -415,21 +432,27 @@ impl Pipeline {
             member.cli_name,
             if choices.is_empty() { "" } else { ", pick one" }
         ));
-        self.conversations.ask(
-            key.clone(),
-            Pending::Parameter {
-                option: member.cli_name.clone(),
-                request,
-                account: account.id.clone(),
-                region: region.to_owned(),
+        let asked = self
+            .conversations
+            .ask(
+                key.clone(),
+                Pending::Parameter {
+                    option: member.cli_name.clone(),
+                    request,
+                    account: account.id.clone(),
+                    region: region.to_owned(),
+                },
+                choices.clone(),
+            )
+            .await;
+        asked_reply(
+            asked,
+            Question {
+                kind: QuestionKind::Parameter,
+                text,
+                choices,
             },
-            choices.clone(),
-        );
-        Reply::ask(Question {
-            kind: QuestionKind::Parameter,
-            text,
-            choices,
-        })
+        )
     }
 
     /// When an answer names no existing resource but a few contain what was typed, the
@@ -512,23 +535,34 @@ impl Pipeline {
             "{error_text}\nThere is no {} `{typed}` in {account} · {region}. Did you mean one of these? Pick one, reply with the value (or `@aws {} <value>`), or `@aws cancel`.",
             member.cli_name, member.cli_name
         );
-        self.conversations.ask(
-            inbound.conversation_key(),
-            Pending::Parameter {
-                option: member.cli_name.clone(),
-                request: asked,
-                account: account.id.clone(),
-                region: region.to_owned(),
-            },
-            choices.clone(),
-        );
-        Some(Reply {
-            outcome: super::Outcome::AwsError,
-            ..Reply::ask(Question {
+        let asked = self
+            .conversations
+            .ask(
+                inbound.conversation_key(),
+                Pending::Parameter {
+                    option: member.cli_name.clone(),
+                    request: asked,
+                    account: account.id.clone(),
+                    region: region.to_owned(),
+                },
+                choices.clone(),
+            )
+            .await;
+        let reply = asked_reply(
+            asked,
+            Question {
                 kind: QuestionKind::Parameter,
                 text,
                 choices,
-            })
+            },
+        );
+        // The store couldn't keep the question: the AWS error stands, without the offer.
+        if reply.question.is_none() {
+            return None;
+        }
+        Some(Reply {
+            outcome: super::Outcome::AwsError,
+            ..reply
         })
     }
 
@@ -570,6 +604,25 @@ impl Pipeline {
                 tracing::warn!(error = %e, "could not list choices");
                 vec![]
             }
+        }
+    }
+}
+
+/// The question as a reply once the store keeps it, or that it could not be kept (a question
+/// nobody can answer is not asked).
+fn asked_reply(asked: Result<String, crate::state::StateError>, question: Question) -> Reply {
+    match asked {
+        Ok(id) => Reply {
+            question_id: Some(id),
+            ..Reply::ask(question)
+        },
+        Err(crate::state::StateError::TooLarge { .. }) => Reply::new(
+            Outcome::Invalid,
+            "That command is too large to keep while I ask about it. Send it with every option given, or shorter.",
+        ),
+        Err(e) => {
+            tracing::warn!(error = %e, "question not asked: the state store did not keep it");
+            Reply::new(Outcome::Unavailable, STORE_UNREACHABLE)
         }
     }
 }

@@ -36,8 +36,11 @@ use crate::followups::FollowUps;
 use crate::guard::Guard;
 use crate::metrics::Metrics;
 use crate::parse::Request;
-use crate::prompt::{Choice, Clock, ConversationKey, Conversations, Question, SystemClock};
+use crate::prompt::{
+    ChannelMemory, Choice, Clock, ConversationKey, Conversations, Lookup, Question, SystemClock,
+};
 use crate::render::view::Grid;
+use crate::state::{QuestionMessage, StateError, StateStore};
 use plan::Step;
 
 /// A message from a user, as any transport delivers it.
@@ -63,6 +66,32 @@ impl Inbound {
     }
 }
 
+/// What the state store holds for a message, read once before planning: the sender's open
+/// question and the channel's memory. When the store can't be reached, both read as empty
+/// and `unreachable` says why.
+#[derive(Debug)]
+pub(crate) struct Known {
+    pub lookup: Lookup,
+    /// The chat message showing the sender's question here, if any.
+    pub message: Option<QuestionMessage>,
+    pub memory: ChannelMemory,
+    pub unreachable: Option<StateError>,
+}
+
+impl Default for Known {
+    fn default() -> Known {
+        Known {
+            lookup: Lookup::None,
+            message: None,
+            memory: ChannelMemory::default(),
+            unreachable: None,
+        }
+    }
+}
+
+/// What a user reads when the state store is unreachable and the message needed it.
+pub const STORE_UNREACHABLE: &str = "I can't reach my state store just now, so I can't keep or find questions (answers, confirmations, account choices). Commands that need no question still run. Please try again in a minute.";
+
 /// What became of a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -79,6 +108,13 @@ pub enum Outcome {
     Asked,
     /// The bot failed while handling it (a bug); the reply names the log line.
     InternalError,
+    /// The state store could not be reached, and the message needed it (an answer, a
+    /// question to ask, a default account to remember).
+    Unavailable,
+    /// An answer to a question another answer took first (a second click, a redelivery that
+    /// reached another process): nothing ran again. Chat transports say nothing, or tell the
+    /// second clicker alone.
+    AlreadyAnswered,
 }
 
 #[derive(Debug, Clone)]
@@ -98,6 +134,12 @@ pub struct Reply {
     /// The compact table of a view, for transports that draw tables (Slack's `table` block);
     /// `text` holds the same as aligned text.
     pub table: Option<TableReply>,
+    /// The id of the question asked (kept in the state store), so a transport can record the
+    /// message that shows it.
+    pub question_id: Option<String>,
+    /// The chat message of the question this person had open here before this message (read
+    /// with it), so a transport can close its buttons once it no longer waits.
+    pub previous_question: Option<QuestionMessage>,
 }
 
 /// A reply whose body is a table: the text before it (header, summary), the table, the text
@@ -119,6 +161,8 @@ impl Reply {
             images: Vec::new(),
             actions: Vec::new(),
             table: None,
+            question_id: None,
+            previous_question: None,
         }
     }
 
@@ -131,6 +175,8 @@ impl Reply {
             images: Vec::new(),
             actions: Vec::new(),
             table: None,
+            question_id: None,
+            previous_question: None,
         }
     }
 }
@@ -209,6 +255,13 @@ impl Pipeline {
         self
     }
 
+    /// Questions and channel memory in `store` (shared between processes when it is
+    /// DynamoDB), expiring by `clock`.
+    pub fn with_store(mut self, store: Arc<dyn StateStore>, clock: Arc<dyn Clock>) -> Pipeline {
+        self.conversations = Conversations::with_store(&self.config, store, clock);
+        self
+    }
+
     /// The configuration this pipeline serves.
     pub fn config(&self) -> Arc<Config> {
         self.config.clone()
@@ -268,27 +321,40 @@ impl Pipeline {
             (Outcome::Refused, _) => AuditOutcome::Refused,
             (Outcome::Invalid, _) => AuditOutcome::Invalid,
             (Outcome::Asked, _) => AuditOutcome::Asked,
-            (Outcome::InternalError, _) => AuditOutcome::InternalError,
+            (Outcome::InternalError | Outcome::Unavailable, _) => AuditOutcome::InternalError,
+            (Outcome::AlreadyAnswered, _) => AuditOutcome::Invalid,
         };
         if record.decision == AuditDecision::Run {
             if let Some(service) = &record.service {
                 self.metrics.observe_command(service, started.elapsed());
             }
         }
-        self.metrics
-            .set_pending_questions(self.conversations.pending_count());
+        if let Some(open) = self.conversations.pending_count() {
+            self.metrics.set_pending_questions(open);
+        }
         self.auditor.record(record);
         reply
     }
 
     async fn handle_inner(&self, inbound: &Inbound, record: &mut AuditRecord) -> Reply {
-        let plan = self.plan(inbound);
+        let known = self.known(inbound).await;
+        if let Some(e) = &known.unreachable {
+            tracing::warn!(error = %e, store = %self.conversations.store().describe(), "state store unreachable: only what needs no question runs");
+            self.metrics.set_store_reachable(false);
+        } else {
+            self.metrics.set_store_reachable(true);
+        }
+        let plan = self.plan(inbound, &known);
         describe(record, &plan.step);
+        let previous_question = known.message.clone();
         #[cfg(test)]
         if self.panic_on.as_deref() == Some(inbound.text.as_str()) {
             panic!("injected for a test");
         }
-        self.carry_out(inbound, plan, record).await
+        Reply {
+            previous_question,
+            ..self.carry_out(inbound, plan, record).await
+        }
     }
 
     /// What the bot would do with a message, without calling AWS or changing any state: the
@@ -296,7 +362,10 @@ impl Pipeline {
     /// no existing resource but resembles some, it asks again instead (that takes a list call).
     pub fn explain(&self, inbound: &Inbound) -> Explanation {
         let mut record = AuditRecord::new(&inbound.team, &inbound.channel, &inbound.user);
-        describe(&mut record, &self.plan(inbound).step);
+        // The memory store answers at once; a shared store would need a round trip, which
+        // `explain` does not make: it then plans as if nothing were remembered.
+        let known = self.known(inbound).now_or_never().unwrap_or_default();
+        describe(&mut record, &self.plan(inbound, &known).step);
         Explanation {
             decision: decision_name(record.decision),
             service: record.service,
@@ -370,6 +439,10 @@ fn describe(record: &mut AuditRecord, step: &Step) {
             record.region = Some(listing.region.clone());
             (AuditDecision::Help, Some(what.to_owned()))
         }
+        Step::Unavailable => (
+            AuditDecision::Error,
+            Some("state store unreachable".to_owned()),
+        ),
         Step::Deny(refusal) => {
             record.service = refusal
                 .action

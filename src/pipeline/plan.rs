@@ -8,13 +8,16 @@ use crate::guard::{self, Decision, Refusal, Rule, Sender};
 use crate::normalize::normalize;
 use crate::parse::{self, ParseError, Parsed, Request};
 
-use super::{Inbound, Pipeline};
+use super::{Inbound, Known, Pipeline};
+use crate::prompt::{Answer, Lookup};
 
 /// Where the stages leave a message, before anything happens.
 #[derive(Debug)]
 pub(crate) enum Step {
     /// Help text, or a conversation step answered (cancelled, account chosen).
     Help(String),
+    /// The message needs the state store, which can't be reached.
+    Unavailable,
     Deny(Refusal),
     Invalid(String),
     /// Ask which account the channel uses; `request` goes on once it is chosen.
@@ -70,6 +73,12 @@ pub(crate) struct Plan {
     /// Said before the step's own reply.
     pub preface: Option<String>,
     pub narrow: Option<Narrow>,
+    /// The open question this message answers, by id: carrying the plan out takes it first,
+    /// and if another answer took it (here or in another process) nothing runs.
+    pub answers: Option<String>,
+    /// Whether the store held a question (open or expired) for this person here: a new
+    /// command closes it; without one there is nothing to close (one store call saved).
+    pub had_question: bool,
 }
 
 impl Plan {
@@ -79,14 +88,43 @@ impl Plan {
             effect,
             preface: None,
             narrow: None,
+            answers: None,
+            had_question: true,
         }
     }
 }
 
 impl Pipeline {
+    /// Reads what the state store holds for this message: the sender's open question here
+    /// and the channel's memory, both at once.
+    pub(crate) async fn known(&self, inbound: &Inbound) -> Known {
+        let key = inbound.conversation_key();
+        let channel = self
+            .channel_of(inbound)
+            .map(|c| c.id.clone())
+            .unwrap_or_else(|| inbound.channel.clone());
+        let (lookup, memory) = tokio::join!(
+            self.conversations.lookup_with_message(&key),
+            self.conversations.memory(&channel)
+        );
+        let mut known = Known::default();
+        match lookup {
+            Ok((lookup, message)) => {
+                known.lookup = lookup;
+                known.message = message;
+            }
+            Err(e) => known.unreachable = Some(e),
+        }
+        match memory {
+            Ok(memory) => known.memory = memory,
+            Err(e) => known.unreachable = Some(e),
+        }
+        known
+    }
+
     /// The plan for a message: refused at the door, an answer to the open question, or a
     /// new command (which replaces the open question).
-    pub(crate) fn plan(&self, inbound: &Inbound) -> Plan {
+    pub(crate) fn plan(&self, inbound: &Inbound, known: &Known) -> Plan {
         let sender = Sender {
             team: &inbound.team,
             channel: &inbound.channel,
@@ -98,18 +136,36 @@ impl Pipeline {
             Err(refusal) => return Plan::new(Step::Deny(refusal), Effect::Keep),
         };
         let text = normalize(&inbound.text);
-        let key = inbound.conversation_key();
-        let lookup = self.conversations.lookup(&key);
+        if known.unreachable.is_some() && Answer::parse(&text, |_| false).is_some() {
+            // An answer whose question can't be read: say so rather than guess.
+            return Plan::new(Step::Unavailable, Effect::Keep);
+        }
+        let lookup = known.lookup.clone();
+        let open = match &lookup {
+            Lookup::Open(_, _, id) => Some(id.clone()),
+            _ => None,
+        };
+        let had_question = !matches!(lookup, Lookup::None) || known.unreachable.is_some();
         // `next`, `details`, or a number when no question is open: the earlier reply goes
         // on, and an open question stays open.
-        let question_open = !matches!(lookup, crate::prompt::Lookup::None);
-        if let Some(step) = self.plan_follow_up(inbound, channel, &text, question_open) {
+        if let Some(step) = self.plan_follow_up(inbound, channel, &text, had_question) {
             return Plan::new(step, Effect::Keep);
         }
         if let Some(answer) = self.recognize_answer(&text, &lookup) {
-            return self.plan_answer(inbound, channel, answer, lookup);
+            let mut plan = self.plan_answer(inbound, channel, answer, lookup, known);
+            if plan.effect != Effect::Keep {
+                plan.answers = open;
+            }
+            plan.had_question = had_question;
+            return plan;
         }
-        Plan::new(self.plan_command(inbound, channel, &text), Effect::Close)
+        Plan {
+            had_question,
+            ..Plan::new(
+                self.plan_command(inbound, channel, &text, known),
+                Effect::Close,
+            )
+        }
     }
 
     /// A new command: parse it, then plan the request.
@@ -118,6 +174,7 @@ impl Pipeline {
         inbound: &Inbound,
         channel: &ChannelConfig,
         text: &str,
+        known: &Known,
     ) -> Step {
         match parse::parse(text) {
             Ok(Parsed::Help(help)) => Step::Help(help),
@@ -134,7 +191,7 @@ impl Pipeline {
                         request.missing.push(member);
                     }
                 }
-                self.plan_request(inbound, channel, request, None)
+                self.plan_request(inbound, channel, request, None, known)
             }
             Err(e) => refusal_or_invalid(e),
         }
@@ -148,6 +205,7 @@ impl Pipeline {
         channel: &ChannelConfig,
         request: Box<Request>,
         chosen: Option<AccountConfig>,
+        known: &Known,
     ) -> Step {
         // What holds whatever the account (the deny list, the option rules, a guardrail that
         // denies an action everywhere) refuses before asking which account.
@@ -169,13 +227,13 @@ impl Pipeline {
                 ));
             }
         }
-        let Some(account) = chosen.or_else(|| self.account(inbound, channel)) else {
+        let Some(account) = chosen.or_else(|| self.account(inbound, channel, known)) else {
             return Step::AskAccount {
                 request: Some(request),
                 text: "Which account should this channel use?".into(),
             };
         };
-        let region = self.region(channel, &request);
+        let region = self.region(channel, &request, known);
         self.plan_in(channel, request, account, region)
     }
 
@@ -227,6 +285,7 @@ impl Pipeline {
         &self,
         inbound: &Inbound,
         channel: &ChannelConfig,
+        known: &Known,
     ) -> Option<AccountConfig> {
         if let Some(chosen) = inbound.account.as_deref().and_then(|a| channel.account(a)) {
             return Some(chosen.clone());
@@ -234,17 +293,22 @@ impl Pipeline {
         if let [only] = channel.accounts.as_slice() {
             return Some(only.clone());
         }
-        let remembered = self.conversations.memory(&channel.id).account?;
+        let remembered = known.memory.account.clone()?;
         channel.account(&remembered).cloned()
     }
 
     /// The region a command runs in: given with it, remembered by the channel, or the
     /// channel's own.
-    pub(crate) fn region(&self, channel: &ChannelConfig, request: &Request) -> String {
+    pub(crate) fn region(
+        &self,
+        channel: &ChannelConfig,
+        request: &Request,
+        known: &Known,
+    ) -> String {
         request
             .region
             .clone()
-            .or_else(|| self.conversations.memory(&channel.id).region)
+            .or_else(|| known.memory.region.clone())
             .unwrap_or_else(|| channel.region.clone())
     }
 }

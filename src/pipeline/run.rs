@@ -11,7 +11,7 @@ use crate::parse::{self, Request};
 use crate::render;
 
 use super::plan::{Effect, Plan, Step};
-use super::{Inbound, Outcome, Pipeline, Reply};
+use super::{Inbound, Outcome, Pipeline, Reply, STORE_UNREACHABLE};
 
 impl Pipeline {
     /// Does what the plan says and answers.
@@ -22,6 +22,24 @@ impl Pipeline {
         record: &mut AuditRecord,
     ) -> Reply {
         let key = inbound.conversation_key();
+        // An answer takes its question first: of two answers racing (a second click, a
+        // redelivery that reached another process) one runs, the other is told so.
+        if let Some(id) = &plan.answers {
+            match self.conversations.take(&key, id).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    record.reason = Some("the question was already answered".into());
+                    return Reply::new(
+                        Outcome::AlreadyAnswered,
+                        "That question was already answered, so nothing ran again.",
+                    );
+                }
+                Err(e) => {
+                    record.reason = Some(format!("state store: {e}"));
+                    return Reply::new(Outcome::Unavailable, STORE_UNREACHABLE);
+                }
+            }
+        }
         if let Some(narrow) = plan.narrow {
             if let Some(reply) = self.narrow_answer(inbound, &key, narrow).await {
                 record.decision = AuditDecision::Prompt;
@@ -30,18 +48,33 @@ impl Pipeline {
         }
         match plan.effect {
             Effect::Keep => {}
+            Effect::Close if plan.answers.is_some() || !plan.had_question => {}
             Effect::Close => {
-                self.conversations.close(&key);
+                // A new command replaces the open question; if the store can't say, the
+                // question simply stays until it expires.
+                if let Err(e) = self.conversations.close(&key).await {
+                    tracing::warn!(error = %e, "open question not closed: the state store is unreachable");
+                }
             }
             Effect::RememberAccount(account) => {
-                self.conversations.close(&key);
+                if plan.answers.is_none() && plan.had_question {
+                    let _ = self.conversations.close(&key).await;
+                }
                 if let Some(channel) = self.channel_of(inbound) {
-                    self.conversations.remember_account(&channel.id, &account);
+                    if let Err(e) = self
+                        .conversations
+                        .remember_account(&channel.id, &account)
+                        .await
+                    {
+                        record.reason = Some(format!("state store: {e}"));
+                        return Reply::new(Outcome::Unavailable, STORE_UNREACHABLE);
+                    }
                 }
             }
         }
         let mut reply = match plan.step {
             Step::Help(text) => Reply::new(Outcome::Ok, text),
+            Step::Unavailable => Reply::new(Outcome::Unavailable, STORE_UNREACHABLE),
             Step::Deny(refusal) => {
                 if matches!(refusal.rule, Rule::UnsupportedService { .. }) {
                     self.metrics.unsupported_event();
@@ -50,7 +83,7 @@ impl Pipeline {
             }
             Step::Invalid(text) => Reply::new(Outcome::Invalid, text),
             Step::AskAccount { request, text } => match self.channel_of(inbound) {
-                Some(channel) => self.ask_account(&key, channel, request, &text),
+                Some(channel) => self.ask_account(&key, channel, request, &text).await,
                 None => Reply::new(Outcome::Invalid, "This channel isn't set up."),
             },
             Step::AskParameter {
@@ -65,7 +98,7 @@ impl Pipeline {
                 request,
                 account,
                 region,
-            } => self.ask_confirmation(&key, request, &account, region),
+            } => self.ask_confirmation(&key, request, &account, region).await,
             Step::Run {
                 request,
                 account,
@@ -123,13 +156,25 @@ impl Pipeline {
         record.decision = AuditDecision::Run;
         let mut notes = request.notes.clone();
         if let (Some(given), Some(channel)) = (&request.region, self.channel_of(inbound)) {
-            let remembered = self.conversations.memory(&channel.id).region;
-            if remembered.as_deref() != Some(given.as_str())
-                && (remembered.is_some() || given != &channel.region)
-            {
-                notes.push(format!("This channel now uses region {given}."));
+            // Read again rather than taken from planning: another process may have changed it.
+            let remembered = self
+                .conversations
+                .memory(&channel.id)
+                .await
+                .ok()
+                .and_then(|m| m.region);
+            match self.conversations.remember_region(&channel.id, given).await {
+                Ok(()) => {
+                    if remembered.as_deref() != Some(given.as_str())
+                        && (remembered.is_some() || given != &channel.region)
+                    {
+                        notes.push(format!("This channel now uses region {given}."));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "region not remembered: the state store is unreachable")
+                }
             }
-            self.conversations.remember_region(&channel.id, given);
         }
         record.session_name = Some(
             Target {

@@ -48,6 +48,7 @@ fn request(text: &str) -> Box<Request> {
 fn summary(plan: &Plan) -> (&'static str, String) {
     match &plan.step {
         Step::Help(text) => ("help", text.chars().take(30).collect()),
+        Step::Unavailable => ("unavailable", String::new()),
         Step::Deny(refusal) => ("deny", refusal.rule_name().to_owned()),
         Step::Invalid(text) => ("invalid", text.clone()),
         Step::AskAccount { request, .. } => (
@@ -175,7 +176,7 @@ fn commands_plan_without_aws() {
         ),
     ];
     for (inbound, kind, detail) in cases {
-        let plan = p.plan(inbound);
+        let plan = plan_now(&p, inbound);
         let (got_kind, got_detail) = summary(&plan);
         assert_eq!(got_kind, *kind, "{}: {plan:?}", inbound.text);
         assert!(
@@ -186,10 +187,22 @@ fn commands_plan_without_aws() {
     }
     // Planning changed nothing: no question, no memory.
     assert!(matches!(
-        p.conversations.lookup(&key()),
+        p.conversations
+            .lookup(&key())
+            .now_or_never()
+            .unwrap()
+            .unwrap(),
         crate::prompt::Lookup::None
     ));
-    assert_eq!(p.conversations.memory("C0DEMO").account, None);
+    assert_eq!(
+        p.conversations
+            .memory("C0DEMO")
+            .now_or_never()
+            .unwrap()
+            .unwrap()
+            .account,
+        None
+    );
 }
 
 #[test]
@@ -214,8 +227,12 @@ fn an_answer_keeps_everything_typed_with_the_command() {
         "@aws `myHelloWorld`",
         "'myHelloWorld'",
     ] {
-        p.conversations.ask(key(), pending(asked.clone()), vec![]);
-        let plan = p.plan(&message(answer));
+        p.conversations
+            .ask(key(), pending(asked.clone()), vec![])
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        let plan = plan_now(&p, &message(answer));
         assert_eq!(plan.effect, Effect::Close, "{answer}");
         assert!(plan.narrow.is_some(), "{answer}");
         let Step::Run {
@@ -237,16 +254,20 @@ fn an_answer_keeps_everything_typed_with_the_command() {
         );
     }
     // A bare answer that is a command is a command, and a deny-listed one is refused.
-    p.conversations.ask(key(), pending(asked.clone()), vec![]);
-    let (kind, detail) = summary(&p.plan(&in_dev("lambda list-functions")));
+    p.conversations
+        .ask(key(), pending(asked.clone()), vec![])
+        .now_or_never()
+        .unwrap()
+        .unwrap();
+    let (kind, detail) = summary(&plan_now(&p, &in_dev("lambda list-functions")));
     assert_eq!(
         (kind, detail.as_str()),
         ("run", "lambda list-functions in dev")
     );
-    let (kind, detail) = summary(&p.plan(&in_dev("iam delete-user --user-name x")));
+    let (kind, detail) = summary(&plan_now(&p, &in_dev("iam delete-user --user-name x")));
     assert_eq!((kind, detail.as_str()), ("deny", "builtin-deny"));
     // Conversation words are not values.
-    let plan = p.plan(&message("yes"));
+    let plan = plan_now(&p, &message("yes"));
     assert_eq!(plan.effect, Effect::Keep);
     assert!(matches!(&plan.step, Step::Invalid(t) if t.contains("waiting for --function-name")));
 }
@@ -258,17 +279,21 @@ fn a_yes_runs_the_request_it_confirmed_with_its_paging() {
         request("lambda invoke --function-name myHelloWorld --payload {} --output text");
     confirmed.paging.max_items = Some(2);
     confirmed.paging.starting_token = Some("abc".into());
-    p.conversations.ask(
-        key(),
-        Pending::Confirmation {
-            request: confirmed,
-            account: "111111111111".into(),
-            region: "us-east-1".into(),
-        },
-        crate::prompt::yes_no(),
-    );
+    p.conversations
+        .ask(
+            key(),
+            Pending::Confirmation {
+                request: confirmed,
+                account: "111111111111".into(),
+                region: "us-east-1".into(),
+            },
+            crate::prompt::yes_no(),
+        )
+        .now_or_never()
+        .unwrap()
+        .unwrap();
     for yes in ["yes", "@aws YES", "1"] {
-        let plan = p.plan(&message(yes));
+        let plan = plan_now(&p, &message(yes));
         let Step::Run { request, .. } = &plan.step else {
             panic!("{yes}: {:?}", plan.step)
         };
@@ -277,10 +302,12 @@ fn a_yes_runs_the_request_it_confirmed_with_its_paging() {
         assert_eq!(request.paging.starting_token.as_deref(), Some("abc"));
         assert_eq!(plan.effect, Effect::Close);
     }
-    assert!(matches!(p.plan(&message("no")).step, Step::Help(ref t) if t.starts_with("Cancelled")));
+    assert!(
+        matches!(plan_now(&p, &message("no")).step, Step::Help(ref t) if t.starts_with("Cancelled"))
+    );
     // An option given while the confirmation waits goes into the request, which is
     // confirmed again.
-    let (kind, detail) = summary(&p.plan(&message("payload {\"a\":1}")));
+    let (kind, detail) = summary(&plan_now(&p, &message("payload {\"a\":1}")));
     assert_eq!(kind, "confirm");
     assert!(detail.contains(r#"--payload {"a":1}"#), "{detail}");
 }
@@ -289,24 +316,28 @@ fn a_yes_runs_the_request_it_confirmed_with_its_paging() {
 fn the_account_answer_goes_on_with_the_waiting_command() {
     let p = offline();
     let waiting = request("lambda list-functions --output yaml");
-    p.conversations.ask(
-        key(),
-        Pending::Account {
-            request: Some(waiting),
-        },
-        vec![
-            Choice {
-                label: "dev".into(),
-                answer: "set default-account 111111111111".into(),
+    p.conversations
+        .ask(
+            key(),
+            Pending::Account {
+                request: Some(waiting),
             },
-            Choice {
-                label: "prod".into(),
-                answer: "set default-account 222222222222".into(),
-            },
-        ],
-    );
+            vec![
+                Choice {
+                    label: "dev".into(),
+                    answer: "set default-account 111111111111".into(),
+                },
+                Choice {
+                    label: "prod".into(),
+                    answer: "set default-account 222222222222".into(),
+                },
+            ],
+        )
+        .now_or_never()
+        .unwrap()
+        .unwrap();
     for answer in ["set default-account prod", "2"] {
-        let plan = p.plan(&message(answer));
+        let plan = plan_now(&p, &message(answer));
         assert_eq!(plan.effect, Effect::RememberAccount("222222222222".into()));
         assert!(plan.preface.as_deref().unwrap().contains("now uses prod"));
         let Step::Run {
@@ -319,7 +350,7 @@ fn the_account_answer_goes_on_with_the_waiting_command() {
         assert_eq!(request.output, Output::Yaml);
     }
     assert!(
-        matches!(p.plan(&message("yes")).step, Step::Invalid(ref t) if t.contains("Pick an account"))
+        matches!(plan_now(&p, &message("yes")).step, Step::Invalid(ref t) if t.contains("Pick an account"))
     );
 }
 
@@ -340,11 +371,14 @@ fn expired_questions_say_so_and_close() {
     let clock = crate::prompt::ManualClock::new();
     let p = offline().with_clock(Arc::new(clock.clone()));
     p.conversations
-        .ask(key(), Pending::Account { request: None }, vec![]);
+        .ask(key(), Pending::Account { request: None }, vec![])
+        .now_or_never()
+        .unwrap()
+        .unwrap();
     clock.advance(std::time::Duration::from_secs(
         p.config.question_ttl_secs + 1,
     ));
-    let plan = p.plan(&message("yes"));
+    let plan = plan_now(&p, &message("yes"));
     assert_eq!(plan.effect, Effect::Close);
     assert!(matches!(&plan.step, Step::Invalid(t) if t.contains("expired")));
 }
@@ -415,12 +449,12 @@ fn follow_ups_plan_without_aws() {
     let p = offline();
     // Nothing shown yet: nothing to continue, whatever the spelling.
     for text in ["next", "@aws next", "details", "details 9 0"] {
-        let (kind, detail) = summary(&p.plan(&in_dev(text)));
+        let (kind, detail) = summary(&plan_now(&p, &in_dev(text)));
         assert_eq!(kind, "invalid", "{text}");
         assert!(detail.contains("no list here"), "{text}: {detail}");
     }
     // A number with no listing and no question is what it was before.
-    assert_eq!(summary(&p.plan(&in_dev("2"))).0, "invalid");
+    assert_eq!(summary(&plan_now(&p, &in_dev("2"))).0, "invalid");
 
     let id = p.followups.put(listing(45, 0..20, None));
     let cases: &[(&str, &str)] = &[
@@ -435,7 +469,7 @@ fn follow_ups_plan_without_aws() {
         ("2", "next"),
     ];
     for (text, expected) in cases {
-        let plan = p.plan(&message(text));
+        let plan = plan_now(&p, &message(text));
         assert_eq!(summary(&plan).0, *expected, "{text}");
         assert_eq!(plan.effect, Effect::Keep, "{text}");
     }
@@ -445,18 +479,18 @@ fn follow_ups_plan_without_aws() {
         ..listing(45, 0..20, None)
     });
     assert_eq!(
-        summary(&p.plan(&message(&format!("next {other}")))).0,
+        summary(&plan_now(&p, &message(&format!("next {other}")))).0,
         "invalid"
     );
     // The last page: nothing more, unless AWS stopped first; then the same command runs
     // from its token in the same account, the guard deciding again.
     p.followups.put(listing(45, 40..45, None));
     assert_eq!(
-        summary(&p.plan(&message("next"))),
+        summary(&plan_now(&p, &message("next"))),
         ("help", "That was the last page.".into())
     );
     p.followups.put(listing(45, 40..45, Some("tok")));
-    let plan = p.plan(&message("next"));
+    let plan = plan_now(&p, &message("next"));
     let Step::Run {
         request, account, ..
     } = &plan.step
@@ -466,14 +500,27 @@ fn follow_ups_plan_without_aws() {
     assert_eq!(request.paging.starting_token.as_deref(), Some("tok"));
     assert_eq!(account.id, "111111111111");
     // With a question open, a number answers the question; `next` still pages.
-    p.conversations.ask(
-        key(),
-        Pending::Account { request: None },
-        vec![Choice {
-            label: "dev".into(),
-            answer: "set default-account dev".into(),
-        }],
-    );
-    assert_ne!(summary(&p.plan(&message("1"))).0, "details");
-    assert_eq!(summary(&p.plan(&message("next"))).0, "run");
+    p.conversations
+        .ask(
+            key(),
+            Pending::Account { request: None },
+            vec![Choice {
+                label: "dev".into(),
+                answer: "set default-account dev".into(),
+            }],
+        )
+        .now_or_never()
+        .expect("the memory store answers at once")
+        .unwrap();
+    assert_ne!(summary(&plan_now(&p, &message("1"))).0, "details");
+    assert_eq!(summary(&plan_now(&p, &message("next"))).0, "run");
+}
+
+/// Plans with what the (memory) store knows, which it answers at once.
+fn plan_now(p: &Pipeline, inbound: &Inbound) -> super::plan::Plan {
+    let known = p
+        .known(inbound)
+        .now_or_never()
+        .expect("the memory store answers at once");
+    p.plan(inbound, &known)
 }

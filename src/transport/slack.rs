@@ -186,14 +186,6 @@ fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
-/// A question message the bot posted and that is still open.
-#[derive(Debug, Clone)]
-struct OpenQuestion {
-    ts: String,
-    /// Its text as posted (escaped mrkdwn), to keep in the message once it closes.
-    text: String,
-}
-
 /// What `users.info` says about the author of a message.
 #[derive(Debug, Clone)]
 struct Person {
@@ -207,14 +199,17 @@ struct Bot {
     config: Arc<Config>,
     api: Api,
     identity: Identity,
-    /// Event ids seen in the last hour (Slack retries within minutes).
+    /// Event ids taken here in the last hour: the state store decides which process takes an
+    /// event; this only serves while the store is unreachable (a redelivery to this process
+    /// still runs once).
     seen_events: moka::sync::Cache<String, ()>,
-    /// Question messages (channel, ts) already answered with a press.
+    /// Question messages (channel, ts) already answered with a press here: a repeated press
+    /// stops at once. Across processes the state store's conditional take decides.
     answered: moka::sync::Cache<(String, String), ()>,
-    /// The open question message of each conversation.
-    questions: moka::sync::Cache<ConversationKey, OpenQuestion>,
-    /// Unconfigured channels told so recently.
+    /// Unconfigured channels told so recently, while the state store is unreachable.
     told_unconfigured: moka::sync::Cache<String, ()>,
+    /// How often an unconfigured channel hears so.
+    unconfigured_notice_every: Duration,
     people: moka::future::Cache<String, Person>,
     lanes: Arc<Lanes>,
     progress_after: Duration,
@@ -305,14 +300,11 @@ pub async fn connect(
             .max_capacity(100_000)
             .time_to_live(Duration::from_secs(config.question_ttl_secs) + hour)
             .build(),
-        questions: moka::sync::Cache::builder()
-            .max_capacity(100_000)
-            .time_to_live(Duration::from_secs(config.question_ttl_secs) + hour)
-            .build(),
         told_unconfigured: moka::sync::Cache::builder()
             .max_capacity(10_000)
             .time_to_live(options.unconfigured_notice_every)
             .build(),
+        unconfigured_notice_every: options.unconfigured_notice_every,
         people: moka::future::Cache::builder()
             .max_capacity(100_000)
             .time_to_live(hour)
@@ -482,7 +474,7 @@ async fn on_push(
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
     if let Some(bot) = bot_in(&state).await {
-        bot.on_event(event);
+        bot.on_event(event).await;
     }
     Ok(())
 }
@@ -560,13 +552,45 @@ impl Bot {
         }
     }
 
-    fn on_event(self: &Arc<Self>, event: SlackPushEventCallback) {
+    /// Takes `id` of kind `once` for `ttl` in the state store, so one process of several
+    /// acts on it; while the store is unreachable, in this process's own memory (`local`):
+    /// nothing is dropped for want of the store.
+    async fn take_once(
+        &self,
+        once: crate::state::Once,
+        id: &str,
+        ttl: Duration,
+        local: &moka::sync::Cache<String, ()>,
+    ) -> bool {
+        let conversations = self.pipeline.conversations();
+        let expires = crate::state::expires_in(&**conversations.clock(), ttl);
+        match conversations.store().take(once, id, expires).await {
+            Ok(taken) => {
+                if let Some(metrics) = &self.metrics {
+                    metrics.set_store_reachable(true);
+                }
+                taken
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, ?once, "state store unreachable: deduplicated in this process only");
+                if let Some(metrics) = &self.metrics {
+                    metrics.set_store_reachable(false);
+                }
+                local.entry(id.to_owned()).or_insert(()).is_fresh()
+            }
+        }
+    }
+
+    async fn on_event(self: &Arc<Self>, event: SlackPushEventCallback) {
         bump(&self.counters.envelopes);
         if !self
-            .seen_events
-            .entry(event.event_id.0.clone())
-            .or_insert(())
-            .is_fresh()
+            .take_once(
+                crate::state::Once::Event,
+                &event.event_id.0,
+                Duration::from_secs(3600),
+                &self.seen_events,
+            )
+            .await
         {
             bump(&self.counters.duplicates);
             tracing::info!(event_id = %event.event_id.0, "redelivered event ignored: it was already taken");
@@ -791,10 +815,13 @@ impl Bot {
             && person.team == self.config.slack.team_id
             && self.config.channel(&m.channel).is_none()
             && !self
-                .told_unconfigured
-                .entry(m.channel.clone())
-                .or_insert(())
-                .is_fresh()
+                .take_once(
+                    crate::state::Once::UnconfiguredNotice,
+                    &m.channel,
+                    self.unconfigured_notice_every,
+                    &self.told_unconfigured,
+                )
+                .await
         {
             tracing::info!(channel = %m.channel, "message in a channel that isn't set up: it was told so recently");
             return;
@@ -813,9 +840,8 @@ impl Bot {
             user: m.user,
             thread: m.thread,
         };
-        let previous = self.questions.get(&key);
         let reply = self.exchange(&inbound).await;
-        if let Some(previous) = previous {
+        if let Some(previous) = reply.previous_question.clone() {
             self.retire(&key, previous, &reply).await;
         }
     }
@@ -826,12 +852,37 @@ impl Bot {
             user: press.requester.clone(),
             thread: press.thread.clone(),
         };
-        let open = self
-            .questions
-            .get(&key)
-            .filter(|q| q.ts == press.message_ts);
+        let open = match self.pipeline.conversations().question_message(&key).await {
+            // The process that asked records the message once Slack has it: one that died in
+            // between leaves none, and the press answers the open question all the same.
+            Ok(open) => open.and_then(|(_, m)| match m {
+                Some(m) if m.ts == press.message_ts => Some(m),
+                Some(_) => None,
+                None => Some(crate::state::QuestionMessage {
+                    ts: press.message_ts.clone(),
+                    text: press.question_text.clone().unwrap_or_default(),
+                }),
+            }),
+            Err(e) => {
+                // Nothing ran, and the person hears why; the press may be tried again.
+                tracing::warn!(error = %e, "press not handled: the state store is unreachable");
+                self.answered
+                    .invalidate(&(press.channel.clone(), press.message_ts.clone()));
+                let sent = self
+                    .api
+                    .post_ephemeral(
+                        &press.channel,
+                        &press.user,
+                        press.thread.as_deref(),
+                        crate::pipeline::STORE_UNREACHABLE,
+                    )
+                    .await;
+                self.delivered(&press.channel, press.thread.as_deref(), sent);
+                return;
+            }
+        };
         let Some(open) = open else {
-            // Answered by a message, replaced by a newer question, or from before a restart.
+            // Answered by a message, replaced by a newer question, or expired.
             let text = press.question_text.clone().unwrap_or_default();
             let closed = message::closed_question(
                 &text,
@@ -844,16 +895,6 @@ impl Bot {
             self.delivered(&press.channel, press.thread.as_deref(), sent);
             return;
         };
-        self.questions.invalidate(&key);
-        let closed = message::closed_question(
-            &open.text,
-            &message::decision_note(&press.user, &press.label),
-        );
-        let sent = self
-            .api
-            .update(&press.channel, &press.message_ts, &closed)
-            .await;
-        self.delivered(&press.channel, press.thread.as_deref(), sent);
         let inbound = Inbound {
             team: press.team,
             channel: press.channel.clone(),
@@ -863,7 +904,33 @@ impl Bot {
             direct_message: press.channel.starts_with('D'),
             account: None,
         };
-        let _ = self.exchange(&inbound).await;
+        // The pipeline takes the question by its id: of two presses racing (here or in
+        // another process) one runs it, and the other presser alone hears so.
+        let reply = self.pipeline.handle(&inbound).await;
+        if reply.outcome == crate::pipeline::Outcome::AlreadyAnswered {
+            bump(&self.counters.duplicates);
+            let sent = self
+                .api
+                .post_ephemeral(
+                    &press.channel,
+                    &press.user,
+                    press.thread.as_deref(),
+                    &reply.text,
+                )
+                .await;
+            self.delivered(&press.channel, press.thread.as_deref(), sent);
+            return;
+        }
+        let closed = message::closed_question(
+            &open.text,
+            &message::decision_note(&press.user, &press.label),
+        );
+        let sent = self
+            .api
+            .update(&press.channel, &press.message_ts, &closed)
+            .await;
+        self.delivered(&press.channel, press.thread.as_deref(), sent);
+        let _ = super::Transport::deliver(&**self, &inbound, &reply).await;
     }
 
     /// One message through the pipeline and its reply delivered, as [`super::exchange`]; a
@@ -961,14 +1028,21 @@ impl Bot {
                 match self.api.post_message(&key.channel, thread, &body).await {
                     Ok(ts) => {
                         self.delivered(&key.channel, thread, Ok(()));
-                        if reply.question.is_some() {
-                            self.questions.insert(
-                                key.clone(),
-                                OpenQuestion {
-                                    ts,
-                                    text: body.text,
-                                },
-                            );
+                        if let (Some(_), Some(id)) = (&reply.question, &reply.question_id) {
+                            // Any process may get the press: the store says which message
+                            // shows the question.
+                            let message = crate::state::QuestionMessage {
+                                ts,
+                                text: body.text,
+                            };
+                            if let Err(e) = self
+                                .pipeline
+                                .conversations()
+                                .set_message(key, id, message)
+                                .await
+                            {
+                                tracing::warn!(error = %e, "question message not recorded: its buttons will say it is no longer open");
+                            }
                         }
                     }
                     // Slack measured differently than we did: send the text as a file instead.
@@ -1013,13 +1087,18 @@ impl Bot {
 
     /// Closes an older question message of this conversation once the pipeline no longer
     /// waits for its answer, so no stale buttons stay around.
-    async fn retire(&self, key: &ConversationKey, previous: OpenQuestion, reply: &Reply) {
-        let note = if reply.question.is_some() {
+    async fn retire(
+        &self,
+        key: &ConversationKey,
+        previous: crate::state::QuestionMessage,
+        reply: &Reply,
+    ) {
+        let note = if reply.outcome == crate::pipeline::Outcome::AlreadyAnswered {
+            // Whoever took the question closes its message.
+            return;
+        } else if reply.question.is_some() {
             "_Replaced by a newer question._".to_owned()
-        } else if self.pipeline.conversations().peek(key).is_none() {
-            if self.questions.get(key).is_some_and(|q| q.ts == previous.ts) {
-                self.questions.invalidate(key);
-            }
+        } else if matches!(self.pipeline.conversations().peek(key).await, Ok(false)) {
             format!("_Closed by <@{}>'s next message._", key.user)
         } else {
             return;
@@ -1053,6 +1132,12 @@ impl super::Transport for Bot {
     /// Failures are logged with their reason and counted (see `delivered`), never dropped
     /// silently; the lane goes on with the next message either way.
     async fn deliver(&self, to: &Inbound, reply: &Reply) -> Result<(), super::TransportError> {
+        if reply.outcome == crate::pipeline::Outcome::AlreadyAnswered {
+            // Another process (or an earlier press) answered and replied: the loser says
+            // nothing.
+            tracing::info!(channel = %to.channel, "answer already taken elsewhere: no reply");
+            return Ok(());
+        }
         let key = ConversationKey {
             channel: to.channel.clone(),
             user: to.user.clone(),

@@ -183,6 +183,9 @@ struct Inner {
     messages: Vec<Posted>,
     ephemerals: Vec<Ephemeral>,
     uploads: HashMap<String, Upload>,
+    /// The connection envelopes go to (by id), when a test chose one; Slack hands each
+    /// envelope to one of the app's open connections, whichever process opened it.
+    route: Option<u64>,
 }
 
 struct Shared {
@@ -315,13 +318,33 @@ impl SlackServer {
         .await
     }
 
-    /// Sends an envelope on the newest open connection; returns its envelope id.
+    /// Sends an envelope on the newest open connection, or the one chosen with
+    /// [`SlackServer::route_to`]; returns its envelope id.
     pub async fn send(&self, envelope: Value) -> String {
         self.send_on(None, envelope).await
     }
 
+    /// The ids of the open connections, oldest first (a test connects one bot after the
+    /// other, so it knows whose each is).
+    pub fn open_connections(&self) -> Vec<u64> {
+        self.shared
+            .lock()
+            .sockets
+            .iter()
+            .filter(|s| s.open)
+            .map(|s| s.id)
+            .collect()
+    }
+
+    /// Sends every envelope from now on (mentions, presses, redeliveries) on the connection
+    /// `id`, or on the newest open one again (`None`).
+    pub fn route_to(&self, id: Option<u64>) {
+        self.shared.lock().route = id;
+    }
+
     /// Sends an envelope on the `connection`-th open connection (oldest first), as Slack
-    /// picks any of an app's connections for an envelope; `None`: the newest.
+    /// picks any of an app's connections for an envelope; `None`: the connection chosen with
+    /// [`SlackServer::route_to`], or the newest open one.
     pub async fn send_on(&self, connection: Option<usize>, mut envelope: Value) -> String {
         let id = match envelope["envelope_id"].as_str() {
             Some(id) if !self.shared.lock().sent.contains_key(id) => id.to_owned(),
@@ -333,8 +356,12 @@ impl SlackServer {
             let inner = self.shared.lock();
             let open: Vec<&Socket> = inner.sockets.iter().filter(|s| s.open).collect();
             match connection {
-                Some(n) => open.get(n),
-                None => open.last(),
+                Some(n) => open.get(n).copied(),
+                None => open
+                    .iter()
+                    .rev()
+                    .find(|s| inner.route.is_none_or(|id| s.id == id))
+                    .copied(),
             }
             .map(|s| s.tx.clone())
         })
@@ -362,6 +389,20 @@ impl SlackServer {
         frame["reason"] = json!(reason);
         for socket in self.shared.lock().sockets.iter().filter(|s| s.open) {
             let _ = socket.tx.send(ToSocket::Frame(frame.to_string()));
+        }
+    }
+
+    /// Drops connection `id` without a close frame (its process died).
+    pub fn drop_connections_of(&self, id: u64) {
+        for socket in self
+            .shared
+            .lock()
+            .sockets
+            .iter_mut()
+            .filter(|s| s.open && s.id == id)
+        {
+            let _ = socket.tx.send(ToSocket::Drop);
+            socket.open = false;
         }
     }
 

@@ -519,6 +519,8 @@ mod tests {
             images: Vec::new(),
             actions: Vec::new(),
             table: None,
+            question_id: None,
+            previous_question: None,
         }
     }
 

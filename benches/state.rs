@@ -1,0 +1,100 @@
+//! The state store's cost per message (issue #13): what the DynamoDB backend adds over the
+//! memory one, against moto on loopback (moto's own time counted).
+//!
+//! `cargo bench --bench state` handles `@aws lambda --help` (no AWS call) through
+//! `Pipeline::handle` after taking its Slack event id, as the Slack transport does: one
+//! conditional put (the event id), two reads at once (the open question, the channel's
+//! memory) and a delete (a new command closes any open question). Prints the median and p99
+//! per message for each backend and the difference.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_chatops::clock::{Clock, SystemClock};
+use aws_chatops::config::{StateBackend, StateConfig};
+use aws_chatops::pipeline::{Outcome, Pipeline};
+use aws_chatops::state::dynamodb::DynamoStore;
+use aws_chatops::state::memory::MemoryStore;
+use aws_chatops::state::{expires_in, Once, StateStore};
+
+async fn per_message(p: &Pipeline, store: &dyn StateStore, round: &str, n: usize) -> Vec<Duration> {
+    let clock = SystemClock;
+    let mut times = Vec::with_capacity(n);
+    for i in 0..n {
+        let started = Instant::now();
+        let taken = store
+            .take(
+                Once::Event,
+                &format!("Ev{round}-{i}"),
+                expires_in(&clock, Duration::from_secs(3600)),
+            )
+            .await
+            .unwrap();
+        assert!(taken);
+        let reply = support::say(p, support::message("U0DEMO", "@aws lambda --help")).await;
+        assert_eq!(reply.outcome, Outcome::Ok);
+        times.push(started.elapsed());
+    }
+    times.sort();
+    times
+}
+
+fn at(times: &[Duration], q: f64) -> Duration {
+    times[((times.len() - 1) as f64 * q).round() as usize]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    // `cargo test --all-targets` runs benches as tests: keep that quick.
+    let n = if std::env::args().any(|a| a == "--bench") {
+        2000
+    } else {
+        20
+    };
+    let emu = support::Emulator::start();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let config = StateConfig {
+        backend: StateBackend::Dynamodb,
+        table: Some("chatops-state".into()),
+        region: Some("us-east-1".into()),
+    };
+    let dynamo =
+        Arc::new(DynamoStore::new(&emu.sdk_config().await, &config, clock.clone()).unwrap());
+    dynamo.create_table().await.unwrap();
+    let memory = Arc::new(MemoryStore::new(clock.clone()));
+    let mut results = Vec::new();
+    for (name, store) in [
+        ("memory", memory as Arc<dyn StateStore>),
+        ("dynamodb", dynamo as Arc<dyn StateStore>),
+    ] {
+        let p = support::pipeline(&emu, support::demo_config())
+            .await
+            .with_store(store.clone(), clock.clone());
+        // Warm up (connections, the catalog).
+        per_message(&p, &*store, "warm", 10.min(n)).await;
+        let times = per_message(&p, &*store, "run", n).await;
+        let (median, p99) = (at(&times, 0.5), at(&times, 0.99));
+        println!("state/{name}: {n} messages, median {median:?}, p99 {p99:?} per message");
+        let mut trips = Vec::with_capacity(n);
+        for _ in 0..n {
+            let started = Instant::now();
+            store.ping().await.unwrap();
+            trips.push(started.elapsed());
+        }
+        trips.sort();
+        println!(
+            "state/{name}: one read (GetItem), median {:?}, p99 {:?}",
+            at(&trips, 0.5),
+            at(&trips, 0.99)
+        );
+        results.push((median, p99));
+    }
+    println!(
+        "state/dynamodb over memory: median +{:?}, p99 +{:?} per message (target: at most 2 ms median, moto's time included)",
+        results[1].0.saturating_sub(results[0].0),
+        results[1].1.saturating_sub(results[0].1)
+    );
+}
