@@ -182,6 +182,9 @@ def xml_facts(ref):
         facts["query_name"] = ref["queryName"]
     if ref.get("xmlAttribute"):
         facts["xml_attribute"] = True
+    # A streaming payload (S3 GetObject's Body) is marked on the reference.
+    if ref.get("streaming"):
+        facts["streaming"] = True
     namespace = serialized(ref, "xmlNamespace")
     if isinstance(namespace, str):
         namespace = {"uri": namespace}
