@@ -1,6 +1,7 @@
 //! What the AWS CLI (botocore's `handlers.py`) does to particular operations beyond their
 //! model, so our requests and output are its: Route 53 ids, S3's URL-encoded listings, bucket
-//! locations and `Expires` headers.
+//! locations and `Expires` headers, CloudFormation templates as JSON, EC2 console output
+//! decoded.
 
 use std::borrow::Cow;
 
@@ -97,12 +98,33 @@ pub(super) fn after_parse(
     body: &[u8],
     value: &mut Value,
 ) {
-    if !is_s3(service) {
-        return;
-    }
     let Value::Object(out) = value else {
         return;
     };
+    match (service.service.as_str(), op.api.as_str()) {
+        // botocore `json_decode_template_body`: a JSON template is printed as JSON.
+        ("cloudformation", "GetTemplate") => {
+            if let Some(Value::String(text)) = out.get("TemplateBody") {
+                if let Ok(parsed) = serde_json::from_str::<Value>(text) {
+                    out.insert("TemplateBody".into(), parsed);
+                }
+            }
+        }
+        // botocore `decode_console_output`: the console text, not its base64.
+        ("ec2", "GetConsoleOutput") => {
+            if let Some(Value::String(text)) = out.get_mut("Output") {
+                use base64::Engine;
+                if let Ok(bytes) = base64::engine::general_purpose::STANDARD.decode(text.as_bytes())
+                {
+                    *text = String::from_utf8_lossy(&bytes).into_owned();
+                }
+            }
+        }
+        _ => {}
+    }
+    if !is_s3(service) {
+        return;
+    }
     match op.api.as_str() {
         // botocore `parse_get_bucket_location`: the model can't say it; the root element's
         // text, null for us-east-1 (an empty element).

@@ -524,10 +524,21 @@ pub(super) fn from_json(service: &Service, shape_name: &str, value: &Value) -> V
 
 fn json_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ServiceError {
     let doc: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let header_code = headers
-        .get("x-amzn-errortype")
+    // A query-compatible service (SQS) names the query protocol's code in
+    // `x-amzn-query-error: Code;Sender`, which botocore prefers.
+    let query_code = headers
+        .get("x-amzn-query-error")
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(':').next().unwrap_or(v).to_owned());
+        .and_then(|v| v.split(';').next())
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
+    let header_code = query_code.or_else(|| {
+        headers
+            .get("x-amzn-errortype")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(':').next().unwrap_or(v))
+            .map(|c| c.rsplit('#').next().unwrap_or(c).to_owned())
+    });
     let body_code = ["__type", "code", "Code"]
         .iter()
         .find_map(|k| doc.get(k).and_then(Value::as_str))
@@ -541,7 +552,8 @@ fn json_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ServiceError {
         status,
         code: header_code
             .or(body_code)
-            .unwrap_or_else(|| format!("HTTP{status}")),
+            // botocore names an error without a code by its status (`500`).
+            .unwrap_or_else(|| status.to_string()),
         message,
         request_id: headers
             .get("x-amzn-requestid")
