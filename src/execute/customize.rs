@@ -11,33 +11,38 @@ use serde_json::{Map, Value};
 
 use crate::catalog::{Operation, Service, Shape};
 
+/// A listing's URL-encoded members: the top-level ones, and (list, member) pairs.
+struct EncodedMembers {
+    top: &'static [&'static str],
+    nested: &'static [(&'static str, &'static str)],
+}
+
 /// The S3 listings whose keys botocore asks for URL-encoded (`EncodingType=url`, so any key
-/// survives XML), and decodes again: (top-level members, (list, member) pairs).
-fn encoded_listing(
-    op: &Operation,
-) -> Option<(
-    &'static [&'static str],
-    &'static [(&'static str, &'static str)],
-)> {
-    match op.api.as_str() {
-        "ListObjects" => Some((
+/// survives XML), and decodes again.
+fn encoded_listing(op: &Operation) -> Option<EncodedMembers> {
+    let (top, nested): (
+        &'static [&'static str],
+        &'static [(&'static str, &'static str)],
+    ) = match op.api.as_str() {
+        "ListObjects" => (
             &["Delimiter", "Marker", "NextMarker"],
             &[("Contents", "Key"), ("CommonPrefixes", "Prefix")],
-        )),
-        "ListObjectsV2" => Some((
+        ),
+        "ListObjectsV2" => (
             &["Delimiter", "Prefix", "StartAfter"],
             &[("Contents", "Key"), ("CommonPrefixes", "Prefix")],
-        )),
-        "ListObjectVersions" => Some((
+        ),
+        "ListObjectVersions" => (
             &["KeyMarker", "NextKeyMarker", "Prefix", "Delimiter"],
             &[
                 ("Versions", "Key"),
                 ("DeleteMarkers", "Key"),
                 ("CommonPrefixes", "Prefix"),
             ],
-        )),
-        _ => None,
-    }
+        ),
+        _ => return None,
+    };
+    Some(EncodedMembers { top, nested })
 }
 
 fn is_s3(service: &Service) -> bool {
@@ -145,7 +150,7 @@ pub(super) fn after_parse(
             if out.get("EncodingType").and_then(Value::as_str) != Some("url") {
                 return;
             }
-            let Some((top, nested)) = encoded_listing(op) else {
+            let Some(EncodedMembers { top, nested }) = encoded_listing(op) else {
                 return;
             };
             for key in top {
