@@ -191,9 +191,9 @@ async fn issue_12_the_aws_clis_examples_answer_the_same_through_the_bot() {
     let p =
         Pipeline::new(Arc::new(demo_config()), Arc::new(executor)).expect("the pipeline builds");
     let known = known_differences();
-    // service → (passed, compared, of the passed: both got moto's 500 for what it lacks)
-    let mut counts: BTreeMap<&str, (usize, usize, usize)> =
-        SERVICES.iter().map(|s| (*s, (0, 0, 0))).collect();
+    // service → (passed, compared, of the passed: equal data, both got moto's 500)
+    let mut counts: BTreeMap<&str, (usize, usize, usize, usize)> =
+        SERVICES.iter().map(|s| (*s, (0, 0, 0, 0))).collect();
     let mut report = String::new();
     let mut unexpected = Vec::new();
     let mut still_listed = Vec::new();
@@ -207,7 +207,8 @@ async fn issue_12_the_aws_clis_examples_answer_the_same_through_the_bot() {
         entry.1 += 1;
         if passed {
             entry.0 += 1;
-            entry.2 += usize::from(example.emulator_lacks);
+            entry.2 += usize::from(matches!(example.cli, Verdict::Data(_)));
+            entry.3 += usize::from(example.emulator_lacks);
             if known.contains_key(&example.line) {
                 still_listed.push(example.line.clone());
             }
@@ -229,8 +230,8 @@ async fn issue_12_the_aws_clis_examples_answer_the_same_through_the_bot() {
     }
     let table: String = counts
         .iter()
-        .map(|(s, (passed, compared, lacking))| {
-            format!("| {s} | {passed} / {compared} | {lacking} |\n")
+        .map(|(s, (passed, compared, data, lacking))| {
+            format!("| {s} | {passed} / {compared} | {data} | {lacking} |\n")
         })
         .collect();
     let path = std::env::temp_dir().join("aws-chatops-differential.txt");
@@ -241,7 +242,7 @@ async fn issue_12_the_aws_clis_examples_answer_the_same_through_the_bot() {
         path.display()
     );
     // Every service in the list has examples that ran.
-    for (service, (_, compared, _)) in &counts {
+    for (service, (_, compared, ..)) in &counts {
         assert!(*compared > 0, "{service}: no read-only example ran");
     }
     assert!(
