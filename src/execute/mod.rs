@@ -592,13 +592,14 @@ impl Executor {
         retries: &AtomicU32,
     ) -> Result<Executed, ExecError> {
         let wire = protocol::serialize(service, op, params);
-        let address = endpoint::resolve(
+        let mut address = endpoint::resolve(
             service,
             &wire,
             &target.region,
             self.endpoint_override.as_deref(),
         );
-        let endpoint = address.base.clone();
+        let mut endpoint = address.base.clone();
+        let mut redirected = false;
         let mut retried = 0u32;
         let mut acquired = 0u32;
         loop {
@@ -616,6 +617,23 @@ impl Executor {
                 }
                 Err(e) => e,
             };
+            // S3 answers a call to a bucket of another region (301, or 400 for the signature's
+            // region) with the bucket's region: send it again there, once, as botocore does.
+            if let AttemptError::Service(e) = &error {
+                if let Some(region) = e.bucket_region.as_deref().filter(|r| {
+                    !redirected && matches!(e.status, 301 | 400) && *r != address.signing_region
+                }) {
+                    redirected = true;
+                    address = endpoint::resolve(
+                        service,
+                        &wire,
+                        region,
+                        self.endpoint_override.as_deref(),
+                    );
+                    endpoint = address.base.clone();
+                    continue;
+                }
+            }
             let retry = error
                 .retry_cost()
                 .filter(|cost| retried + 1 < self.limits.max_attempts && self.quota.acquire(*cost));
@@ -1137,8 +1155,7 @@ mod tests {
         let e = |status: u16, code: &str| ServiceError {
             status,
             code: code.into(),
-            message: String::new(),
-            request_id: None,
+            ..ServiceError::default()
         };
         for (status, code) in [
             (400, "ThrottlingException"),
@@ -1380,6 +1397,63 @@ mod tests {
         assert!(err.to_string().ends_with("(retried 2 times)"), "{err}");
         assert_eq!(ex.retries(), 2);
     }
+
+    /// S3 in another region than the channel's: the first call, signed for us-east-1, is
+    /// answered with the bucket's region, and the call is made again signed for it.
+    #[tokio::test]
+    async fn s3_calls_follow_the_bucket_to_its_region() {
+        use axum::http::{HeaderMap as AxumHeaders, StatusCode};
+        use axum::response::IntoResponse;
+        let signed_for: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+        let seen = signed_for.clone();
+        let app = axum::Router::new().fallback(move |headers: AxumHeaders, body: String| {
+            let seen = seen.clone();
+            async move {
+                if body.contains("Action=AssumeRole") {
+                    return (StatusCode::OK, ASSUMED).into_response();
+                }
+                let auth = headers["authorization"].to_str().unwrap().to_owned();
+                seen.lock().unwrap().push(auth.clone());
+                if auth.contains("/us-east-1/s3/") {
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        [("x-amz-bucket-region", "eu-west-1")],
+                        "<Error><Code>AuthorizationHeaderMalformed</Code><Message>wrong region</Message></Error>",
+                    )
+                        .into_response();
+                }
+                (
+                    StatusCode::OK,
+                    "<ListBucketResult><Name>b</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>",
+                )
+                    .into_response()
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let ex = executor(&url, quick()).await;
+        let request = match crate::parse::parse("s3api list-objects-v2 --bucket b").unwrap() {
+            crate::parse::Parsed::Command(r) => *r,
+            other => panic!("{other:?}"),
+        };
+        let value = ex.run(&target(), &request).await.unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"Prefix": null, "RequestCharged": null})
+        );
+        let signed = signed_for.lock().unwrap();
+        assert_eq!(signed.len(), 2, "{signed:?}");
+        assert!(
+            signed[1].contains("/eu-west-1/s3/aws4_request"),
+            "{}",
+            signed[1]
+        );
+        // Not a retry: the retry budget is untouched.
+        assert_eq!(ex.retries(), 0);
+    }
+
+    const ASSUMED: &str = r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>test-key-id</AccessKeyId><SecretAccessKey>test-secret</SecretAccessKey><SessionToken>test-session</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROATEST:chatbot-U1</AssumedRoleId><Arn>arn:aws:sts::111111111111:assumed-role/r/chatbot-U1</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>sts-1</RequestId></ResponseMetadata></AssumeRoleResponse>"#;
 
     #[test]
     fn pagination_tokens_round_trip() {

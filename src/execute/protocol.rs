@@ -48,12 +48,15 @@ pub struct WireRequest {
 }
 
 /// A failed call as AWS reported it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ServiceError {
     pub status: u16,
     pub code: String,
     pub message: String,
     pub request_id: Option<String>,
+    /// S3: the bucket's region, when the call went to another (`x-amz-bucket-region`, or the
+    /// `Region` of an `AuthorizationHeaderMalformed`), so it can be sent again there.
+    pub bucket_region: Option<String>,
 }
 
 pub fn serialize(service: &Service, op: &Operation, params: &Map<String, Value>) -> WireRequest {
@@ -482,7 +485,7 @@ pub(super) fn decode_error(status: u16, what: &str) -> ServiceError {
         status,
         code: "InvalidResponse".into(),
         message: format!("AWS sent a response that could not be read: {what}"),
-        request_id: None,
+        ..ServiceError::default()
     }
 }
 
@@ -559,6 +562,7 @@ fn json_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ServiceError {
             .get("x-amzn-requestid")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        bucket_region: None,
     }
 }
 
@@ -579,6 +583,7 @@ fn xml_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ServiceError {
             request_id: find(&doc, "RequestId")
                 .or_else(|| find(&doc, "RequestID"))
                 .or_else(|| header_request_id(headers)),
+            bucket_region: None,
         },
         Err(_) => status_error(status, headers),
     }
@@ -588,13 +593,29 @@ fn xml_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ServiceError {
 /// response without a body (S3's HEAD) is named by its status, as botocore names it (`404`,
 /// `Not Found`).
 fn rest_xml_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ServiceError {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return status_error(status, headers);
-    }
-    let mut e = xml_error(status, headers, body);
+    let mut e = if body.iter().all(u8::is_ascii_whitespace) {
+        status_error(status, headers)
+    } else {
+        xml_error(status, headers, body)
+    };
     if e.code.is_empty() {
         e.code = status.to_string();
     }
+    // botocore's S3RegionRedirector: where the bucket really is, from the header or the body.
+    e.bucket_region = headers
+        .get("x-amz-bucket-region")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            let text = std::str::from_utf8(body).ok()?;
+            let doc = xml::parse(text).ok()?;
+            let region = doc
+                .descendants()
+                .find(|n| n.is_element() && n.tag_name().name() == "Region")?
+                .text()?
+                .to_owned();
+            Some(region)
+        });
     e
 }
 
@@ -608,6 +629,7 @@ fn status_error(status: u16, headers: &HeaderMap) -> ServiceError {
             .unwrap_or_default()
             .to_owned(),
         request_id: header_request_id(headers),
+        bucket_region: None,
     }
 }
 
@@ -963,6 +985,25 @@ mod tests {
         assert_eq!(
             (e.code.as_str(), e.request_id.as_deref()),
             ("NoSuchHostedZone", Some("r2"))
+        );
+    }
+
+    #[test]
+    fn s3_errors_say_where_the_bucket_is() {
+        let (s, o) = op("s3api", "list-objects-v2");
+        let xml = "<Error><Code>AuthorizationHeaderMalformed</Code><Message>the region 'us-east-1' is wrong; expecting 'eu-west-1'</Message><Region>eu-west-1</Region></Error>";
+        let e = deserialize(s, o, 400, &HeaderMap::new(), xml.as_bytes()).unwrap_err();
+        assert_eq!(e.bucket_region.as_deref(), Some("eu-west-1"));
+        let (s, o) = op("s3api", "head-object");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-amz-bucket-region",
+            HeaderValue::from_static("ap-south-1"),
+        );
+        let e = deserialize(s, o, 301, &headers, b"").unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.bucket_region.as_deref()),
+            ("301", Some("ap-south-1"))
         );
     }
 
