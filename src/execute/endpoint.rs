@@ -209,6 +209,23 @@ mod tests {
             (a.base.as_str(), a.signing_region.as_str()),
             ("http://127.0.0.1:1", "us-east-1")
         );
+        // A host prefix goes before the service's host, not before an override.
+        let a = address(
+            "logs",
+            "start-live-tail",
+            json!({"logGroupIdentifiers": ["g"]}),
+            "eu-west-1",
+            None,
+        );
+        assert_eq!(a.base, "https://stream-logs.eu-west-1.amazonaws.com");
+        let a = address(
+            "logs",
+            "start-live-tail",
+            json!({}),
+            "eu-west-1",
+            Some("http://127.0.0.1:1"),
+        );
+        assert_eq!(a.base, "http://127.0.0.1:1");
         let a = address("ec2", "describe-vpcs", json!({}), "eu-west-1", None);
         assert_eq!(
             (a.base.as_str(), a.signing_region.as_str()),
