@@ -87,8 +87,13 @@ def seed(endpoint):
     s3.create_bucket(Bucket="amzn-s3-demo-bucket")
     s3.put_bucket_tagging(Bucket="amzn-s3-demo-bucket",
                           Tagging={"TagSet": [{"Key": "team", "Value": "ops"}, {"Key": "env", "Value": "dev"}]})
-    for key, body in [("HappyFace.jpg", b"jpeg"), ("photos/2024/a b+c.txt", b"text"), ("naïve/é.txt", b"x" * 100)]:
+    for key, body in [("HappyFace.jpg", b"jpeg"), ("photos/2024/a b+c.txt", b"text"), ("naïve/é.txt", b"x" * 100),
+                      ("index.html", b"<html></html>"), ("doc1.rtf", b"{\\rtf1}")]:
         s3.put_object(Bucket="amzn-s3-demo-bucket", Key=key, Body=body, Metadata={"owner": "ops"})
+    s3.put_object_tagging(Bucket="amzn-s3-demo-bucket", Key="doc1.rtf",
+                          Tagging={"TagSet": [{"Key": "designation", "Value": "confidential"}]})
+    s3.create_bucket(Bucket="text-content")
+    s3.put_object(Bucket="text-content", Key="dir/my_data", Body=b"data")
     client("s3", "eu-west-1").create_bucket(
         Bucket="amzn-s3-demo-bucket-eu", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
 
@@ -104,6 +109,12 @@ def seed(endpoint):
     })
 
     client("ecs").create_cluster(clusterName="MyCluster")
+    client("ecs").create_cluster(clusterName="default")
+    eks = client("eks")
+    eks.create_cluster(name="my-eks-cluster", roleArn=f"arn:aws:iam::{DEV}:role/eks",
+                       resourcesVpcConfig={"subnetIds": [subnet]})
+    eks.create_nodegroup(clusterName="my-eks-cluster", nodegroupName="my-eks-nodegroup",
+                         subnets=[subnet], nodeRole=f"arn:aws:iam::{DEV}:role/eks-node")
     client("dynamodb").create_table(
         TableName="MusicCollection",
         KeySchema=[{"AttributeName": "Artist", "KeyType": "HASH"}, {"AttributeName": "SongTitle", "KeyType": "RANGE"}],
@@ -119,16 +130,18 @@ def seed(endpoint):
     client("kinesis").create_stream(StreamName="samplestream", ShardCount=1)
     client("events").put_rule(Name="DailyLambdaFunction", ScheduleExpression="rate(1 day)")
     client("ssm").put_parameter(Name="MyStringParameter", Value="Veni", Type="String")
+    client("ssm").put_parameter(Name="MyParameter", Value="Vidi", Type="String")
     client("apigateway").create_rest_api(name="my-api")
     client("autoscaling").create_launch_configuration(
         LaunchConfigurationName="my-launch-config", ImageId=image, InstanceType="t2.micro")
     client("autoscaling").create_auto_scaling_group(
         AutoScalingGroupName="my-asg", LaunchConfigurationName="my-launch-config",
         MinSize=0, MaxSize=1, VPCZoneIdentifier=subnet)
-    client("cloudformation").create_stack(
-        StackName="myteststack",
-        TemplateBody=json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}),
-    )
+    for stack in ("myteststack", "my-stack"):
+        client("cloudformation").create_stack(
+            StackName=stack,
+            TemplateBody=json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}),
+        )
 
 
 def cli_env(endpoint):
