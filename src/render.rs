@@ -107,6 +107,8 @@ pub fn is_presigned_url(text: &str) -> bool {
 pub fn format(value: &Value, output: Output, operation: &str) -> String {
     match output {
         Output::Chat => chat(value),
+        // The AWS CLI prints nothing for an empty object (an S3 bucket without versioning).
+        Output::Json if value.as_object().is_some_and(Map::is_empty) => String::new(),
         Output::Json => json(value),
         Output::Yaml => yaml(value),
         Output::Text => text(value),

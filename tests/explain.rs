@@ -23,7 +23,7 @@ async fn issue_9_explain_and_handle_agree_on_every_message() {
         (user("@aws --help"), "help"),
         (user("@aws lambda --help"), "help"),
         (user("@aws iam list-users"), "deny"),
-        (user("@aws ec2 describe-instances"), "deny"),
+        (user("@aws glacier list-vaults"), "deny"),
         (user("@aws lambda list-functions && rm -rf /"), "deny"),
         (user("@aws lamda list-functions"), "error"),
         (user("@aws lambda list-functions --output xml"), "error"),

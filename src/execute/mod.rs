@@ -7,14 +7,21 @@
 //! AssumeRole per role and user per hour, not per command, while each CloudTrail session name
 //! still says which chat user ran the command.
 
+mod customize;
+pub mod endpoint;
 pub mod protocol;
+mod rest;
+mod xml;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
+use aws_sigv4::http_request::{
+    sign, PayloadChecksumKind, PercentEncodingMode, SignableBody, SignableRequest, SigningSettings,
+    UriPathNormalizationMode,
+};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
 use bytes::Bytes;
@@ -414,9 +421,11 @@ impl Executor {
             inject_tokens(&mut params, &paginator.input_token, &page_tokens);
         }
         let max_items = request.paging.max_items.map(|n| n as usize);
-        // Result keys appear once a page has them, in the paginator's order, then the other
-        // members of the first page: botocore's build_full_result, which the AWS CLI prints.
+        // botocore's build_full_result, which the AWS CLI prints: the result keys (paths such
+        // as `DistributionList.Items`) as pages have them, in the paginator's order, then the
+        // non-aggregate keys of the first page (null where it lacks them). Nothing else.
         let mut merged = Map::new();
+        let mut non_aggregate = Map::new();
         let mut next_token = None;
         let mut total = 0usize;
         let mut request_id = None;
@@ -425,14 +434,34 @@ impl Executor {
                 .call(service, op, &params, target, &credentials, retries)
                 .await?;
             request_id = executed.request_id;
-            let Value::Object(mut response) = executed.value else {
-                break;
-            };
+            let mut response = executed.value;
+            if page == 0 {
+                for key in &paginator.non_aggregate_keys {
+                    let value = search(&response, key).cloned().unwrap_or(Value::Null);
+                    set_path(&mut non_aggregate, key, value);
+                }
+            }
             let starting_truncation = if page == 0 { skip } else { 0 };
             let mut primary_len = 0;
             let mut truncate_to = None;
             for (index, key) in paginator.result_key.iter().enumerate() {
-                let Some(Value::Array(mut items)) = response.remove(key) else {
+                let Some(value) = take_path(&mut response, key) else {
+                    continue;
+                };
+                let Value::Array(mut items) = value else {
+                    // A scalar result key: numbers add up, strings concatenate.
+                    let merged_value = match (search_map(&merged, key), value) {
+                        (None, v) => v,
+                        (Some(Value::Number(a)), Value::Number(b)) => a
+                            .as_i64()
+                            .zip(b.as_i64())
+                            .map_or(Value::Number(b), |(a, b)| Value::from(a + b)),
+                        (Some(Value::String(a)), Value::String(b)) => {
+                            Value::String(format!("{a}{b}"))
+                        }
+                        (Some(_), v) => v,
+                    };
+                    set_path(&mut merged, key, merged_value);
                     continue;
                 };
                 if page == 0 && skip > 0 {
@@ -453,22 +482,20 @@ impl Executor {
                         }
                     }
                 }
-                if let Value::Array(all) = merged
-                    .entry(key.clone())
-                    .or_insert_with(|| Value::Array(Vec::new()))
-                {
-                    all.extend(items);
+                match search_map_mut(&mut merged, key) {
+                    Some(Value::Array(all)) => all.extend(items),
+                    _ => set_path(&mut merged, key, Value::Array(items)),
                 }
             }
             let tokens: Vec<Value> = if paginator
                 .more_results
                 .as_ref()
-                .is_none_or(|k| response.get(k) == Some(&Value::Bool(true)))
+                .is_none_or(|k| search(&response, k) == Some(&Value::Bool(true)))
             {
                 paginator
                     .output_token
                     .iter()
-                    .map(|k| match response.get(k) {
+                    .map(|k| match search(&response, k) {
                         Some(Value::String(s)) if s.is_empty() => Value::Null,
                         Some(v) => v.clone(),
                         None => Value::Null,
@@ -477,11 +504,6 @@ impl Executor {
             } else {
                 vec![Value::Null; paginator.input_token.len()]
             };
-            for key in response.keys().cloned().collect::<Vec<_>>() {
-                if !paginator.output_token.contains(&key) && !merged.contains_key(&key) {
-                    merged.insert(key.clone(), response[&key].clone());
-                }
-            }
             if let Some(keep) = truncate_to {
                 next_token = Some(encode_token(
                     &paginator.input_token,
@@ -501,6 +523,7 @@ impl Executor {
             inject_tokens(&mut params, &paginator.input_token, &tokens);
             page_tokens = tokens;
         }
+        merge_into(&mut merged, non_aggregate);
         if let Some(token) = next_token {
             merged.insert("NextToken".into(), Value::String(token));
         }
@@ -558,30 +581,6 @@ impl Executor {
         })
     }
 
-    fn endpoint(&self, service: &Service, region: &str) -> (String, String) {
-        // AWS Support has one endpoint per partition, signed for us-east-1.
-        let signing_region = if service.service == "support" {
-            "us-east-1".to_owned()
-        } else {
-            region.to_owned()
-        };
-        let url = match &self.endpoint_override {
-            Some(url) => url.clone(),
-            None => {
-                let suffix = if region.starts_with("cn-") {
-                    "amazonaws.com.cn"
-                } else {
-                    "amazonaws.com"
-                };
-                format!(
-                    "https://{}.{signing_region}.{suffix}",
-                    service.endpoint_prefix
-                )
-            }
-        };
-        (url, signing_region)
-    }
-
     /// One AWS call, retried as [`Limits`] says; `retries` counts the retries of the command.
     async fn call(
         &self,
@@ -593,12 +592,19 @@ impl Executor {
         retries: &AtomicU32,
     ) -> Result<Executed, ExecError> {
         let wire = protocol::serialize(service, op, params);
-        let (endpoint, signing_region) = self.endpoint(service, &target.region);
+        let mut address = endpoint::resolve(
+            service,
+            &wire,
+            &target.region,
+            self.endpoint_override.as_deref(),
+        );
+        let mut endpoint = address.base.clone();
+        let mut redirected = false;
         let mut retried = 0u32;
         let mut acquired = 0u32;
         loop {
             let outcome = self
-                .attempt(service, op, &wire, &endpoint, &signing_region, credentials)
+                .attempt(service, op, &wire, &address, credentials)
                 .await;
             let error = match outcome {
                 Ok(value) => {
@@ -611,6 +617,23 @@ impl Executor {
                 }
                 Err(e) => e,
             };
+            // S3 answers a call to a bucket of another region (301, or 400 for the signature's
+            // region) with the bucket's region: send it again there, once, as botocore does.
+            if let AttemptError::Service(e) = &error {
+                if let Some(region) = e.bucket_region.as_deref().filter(|r| {
+                    !redirected && matches!(e.status, 301 | 400) && *r != address.signing_region
+                }) {
+                    redirected = true;
+                    address = endpoint::resolve(
+                        service,
+                        &wire,
+                        region,
+                        self.endpoint_override.as_deref(),
+                    );
+                    endpoint = address.base.clone();
+                    continue;
+                }
+            }
             let retry = error
                 .retry_cost()
                 .filter(|cost| retried + 1 < self.limits.max_attempts && self.quota.acquire(*cost));
@@ -664,14 +687,13 @@ impl Executor {
         service: &Service,
         op: &crate::catalog::Operation,
         wire: &protocol::WireRequest,
-        endpoint: &str,
-        signing_region: &str,
+        address: &endpoint::Address,
         credentials: &Credentials,
     ) -> Result<Executed, AttemptError> {
         let other = |e: String| AttemptError::Other(e);
         let mut request = http::Request::builder()
             .method(wire.method.clone())
-            .uri(format!("{endpoint}{}", wire.path_and_query))
+            .uri(format!("{}{}", address.base, address.path_and_query))
             .body(Full::new(wire.body.clone()))
             .map_err(|e| other(e.to_string()))?;
         *request.headers_mut() = wire.headers.clone();
@@ -685,10 +707,12 @@ impl Executor {
             &mut request,
             &wire.body,
             credentials,
-            signing_region,
+            &address.signing_region,
             &service.signing_name,
         )
         .map_err(other)?;
+        // A streaming body (S3 `get-object`) is not read: it is neither printed nor held.
+        let streaming = protocol::streams_output(service, op);
         let exchange = async {
             let response = self.http.request(request).await.map_err(|e| {
                 if e.is_connect() {
@@ -699,6 +723,9 @@ impl Executor {
             })?;
             let status = response.status().as_u16();
             let (parts, body) = response.into_parts();
+            if streaming && (200..300).contains(&status) {
+                return Ok((status, parts, Bytes::new()));
+            }
             let body = body
                 .collect()
                 .await
@@ -709,7 +736,7 @@ impl Executor {
         let (status, parts, body) = tokio::time::timeout(self.limits.attempt_timeout, exchange)
             .await
             .map_err(|_| AttemptError::Timeout)??;
-        protocol::deserialize(service, op, status, &parts.headers, &body)
+        protocol::read_response(service, op, wire, status, &parts.headers, &body)
             .map(|value| Executed {
                 value,
                 request_id: request_id(&parts.headers, &body),
@@ -773,12 +800,20 @@ pub fn sign_request<B>(
     name: &str,
 ) -> Result<(), String> {
     let identity: Identity = credentials.clone().into();
+    let mut settings = SigningSettings::default();
+    if name == "s3" {
+        // S3 signs the path as sent (no normalization, no double encoding) and wants the
+        // payload's hash in `x-amz-content-sha256`.
+        settings.payload_checksum_kind = PayloadChecksumKind::XAmzSha256;
+        settings.percent_encoding_mode = PercentEncodingMode::Single;
+        settings.uri_path_normalization_mode = UriPathNormalizationMode::Disabled;
+    }
     let params = v4::SigningParams::builder()
         .identity(&identity)
         .region(region)
         .name(name)
         .time(SystemTime::now())
-        .settings(SigningSettings::default())
+        .settings(settings)
         .build()
         .map_err(|e| e.to_string())?
         .into();
@@ -894,6 +929,76 @@ fn request_id(headers: &http::HeaderMap, body: &[u8]) -> Option<String> {
             Some(text[start..start + len].trim().to_owned())
         })
         .filter(|id| !id.is_empty())
+}
+
+/// The value at a paginator path (`DistributionList.NextMarker`).
+fn search<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
+    path.split('.').try_fold(value, |v, key| v.get(key))
+}
+
+fn search_map<'v>(map: &'v Map<String, Value>, path: &str) -> Option<&'v Value> {
+    let (first, rest) = path
+        .split_once('.')
+        .map_or((path, None), |(a, b)| (a, Some(b)));
+    let v = map.get(first)?;
+    rest.map_or(Some(v), |rest| search(v, rest))
+}
+
+fn search_map_mut<'v>(map: &'v mut Map<String, Value>, path: &str) -> Option<&'v mut Value> {
+    let mut parts = path.split('.');
+    let mut v = map.get_mut(parts.next()?)?;
+    for key in parts {
+        v = v.get_mut(key)?;
+    }
+    Some(v)
+}
+
+/// Removes and returns the value at a path (a result key moves into the merged result).
+fn take_path(value: &mut Value, path: &str) -> Option<Value> {
+    let (parent, last) = match path.rsplit_once('.') {
+        Some((parent, last)) => (
+            parent.split('.').try_fold(value, |v, k| v.get_mut(k))?,
+            last,
+        ),
+        None => (value, path),
+    };
+    parent
+        .as_object_mut()?
+        .remove(last)
+        .filter(|v| !v.is_null())
+}
+
+/// Sets the value at a path, creating the objects on the way (botocore
+/// `set_value_from_jmespath`).
+fn set_path(map: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            map.insert(path.to_owned(), value);
+        }
+        Some((first, rest)) => {
+            let entry = map
+                .entry(first.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Value::Object(Map::new());
+            }
+            if let Value::Object(inner) = entry {
+                set_path(inner, rest, value);
+            }
+        }
+    }
+}
+
+/// botocore `merge_dicts`: nested objects merge, other values replace.
+fn merge_into(into: &mut Map<String, Value>, from: Map<String, Value>) {
+    for (k, v) in from {
+        match (into.get_mut(&k), v) {
+            (Some(Value::Object(a)), Value::Object(b)) => merge_into(a, b),
+            (_, v) => {
+                into.insert(k, v);
+            }
+        }
+    }
 }
 
 /// Sets the next page's input tokens; a null token leaves its member out, as botocore does.
@@ -1058,8 +1163,7 @@ mod tests {
         let e = |status: u16, code: &str| ServiceError {
             status,
             code: code.into(),
-            message: String::new(),
-            request_id: None,
+            ..ServiceError::default()
         };
         for (status, code) in [
             (400, "ThrottlingException"),
@@ -1301,6 +1405,63 @@ mod tests {
         assert!(err.to_string().ends_with("(retried 2 times)"), "{err}");
         assert_eq!(ex.retries(), 2);
     }
+
+    /// S3 in another region than the channel's: the first call, signed for us-east-1, is
+    /// answered with the bucket's region, and the call is made again signed for it.
+    #[tokio::test]
+    async fn s3_calls_follow_the_bucket_to_its_region() {
+        use axum::http::{HeaderMap as AxumHeaders, StatusCode};
+        use axum::response::IntoResponse;
+        let signed_for: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+        let seen = signed_for.clone();
+        let app = axum::Router::new().fallback(move |headers: AxumHeaders, body: String| {
+            let seen = seen.clone();
+            async move {
+                if body.contains("Action=AssumeRole") {
+                    return (StatusCode::OK, ASSUMED).into_response();
+                }
+                let auth = headers["authorization"].to_str().unwrap().to_owned();
+                seen.lock().unwrap().push(auth.clone());
+                if auth.contains("/us-east-1/s3/") {
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        [("x-amz-bucket-region", "eu-west-1")],
+                        "<Error><Code>AuthorizationHeaderMalformed</Code><Message>wrong region</Message></Error>",
+                    )
+                        .into_response();
+                }
+                (
+                    StatusCode::OK,
+                    "<ListBucketResult><Name>b</Name><KeyCount>0</KeyCount><IsTruncated>false</IsTruncated></ListBucketResult>",
+                )
+                    .into_response()
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let ex = executor(&url, quick()).await;
+        let request = match crate::parse::parse("s3api list-objects-v2 --bucket b").unwrap() {
+            crate::parse::Parsed::Command(r) => *r,
+            other => panic!("{other:?}"),
+        };
+        let value = ex.run(&target(), &request).await.unwrap();
+        assert_eq!(
+            value,
+            serde_json::json!({"Prefix": null, "RequestCharged": null})
+        );
+        let signed = signed_for.lock().unwrap();
+        assert_eq!(signed.len(), 2, "{signed:?}");
+        assert!(
+            signed[1].contains("/eu-west-1/s3/aws4_request"),
+            "{}",
+            signed[1]
+        );
+        // Not a retry: the retry budget is untouched.
+        assert_eq!(ex.retries(), 0);
+    }
+
+    const ASSUMED: &str = r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>test-key-id</AccessKeyId><SecretAccessKey>test-secret</SecretAccessKey><SessionToken>test-session</SessionToken><Expiration>2099-01-01T00:00:00Z</Expiration></Credentials><AssumedRoleUser><AssumedRoleId>AROATEST:chatbot-U1</AssumedRoleId><Arn>arn:aws:sts::111111111111:assumed-role/r/chatbot-U1</Arn></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>sts-1</RequestId></ResponseMetadata></AssumeRoleResponse>"#;
 
     #[test]
     fn pagination_tokens_round_trip() {

@@ -3,9 +3,12 @@
 //! Why not the typed SDK crates (aws-sdk-lambda, …)? Their outputs have no serialization, and
 //! `--output json` must print exactly what the AWS CLI prints: member names, model order,
 //! wire types. The AWS CLI gets that by reading the same models we ship and (de)serializing
-//! generically; so do we, for every operation of the three services, with SigV4 signing and
-//! credentials from the SDK (see [`super`]). Three protocols cover them: `rest-json` (Lambda),
-//! `json` (Support) and `query` (CloudWatch, as the AWS CLI v1 speaks it).
+//! generically; so do we, for every operation of every service in the catalog, with SigV4
+//! signing and credentials from the SDK (see [`super`]). Five protocols cover them: `json`
+//! (Support, DynamoDB), `query` (CloudWatch as the AWS CLI v1 speaks it, RDS, SNS), `ec2`,
+//! and the REST ones ([`super::rest`]): `rest-json` (Lambda, EKS) and `rest-xml` (S3, Route 53,
+//! CloudFront). XML is read and written in [`super::xml`]; what botocore does beyond the
+//! models for particular operations is in [`super::customize`].
 
 use aws_smithy_types::date_time::Format;
 use base64::Engine;
@@ -14,39 +17,54 @@ use http::{HeaderMap, HeaderValue, Method};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{Map, Number, Value};
 
-use crate::catalog::{Location, Operation, Protocol, Service, Shape};
+use super::customize;
+use super::rest::{self, Body};
+use super::xml;
+use crate::catalog::{Operation, Protocol, Service, Shape};
 use crate::parse::value::parse_timestamp;
 
 /// RFC 3986 unreserved characters stay as they are; everything else is percent-encoded.
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+pub(super) const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
     .remove(b'.')
     .remove(b'_')
     .remove(b'~');
-const GREEDY: &AsciiSet = &UNRESERVED.remove(b'/');
+pub(super) const GREEDY: &AsciiSet = &UNRESERVED.remove(b'/');
 
 /// An HTTP request before the endpoint and signature are added.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct WireRequest {
     pub method: Method,
-    /// Path and query, starting with `/`.
+    /// Path and query, starting with `/`: path-style for S3 (`/bucket/key`).
     pub path_and_query: String,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// S3: the bucket the path starts with, for virtual-host addressing.
+    pub bucket: Option<String>,
+    /// Prepended to the endpoint's host (the operation's host prefix, labels filled in).
+    pub host_prefix: Option<String>,
+    /// S3 listings: we asked for URL-encoded keys, so they are decoded again.
+    pub url_encoded_keys: bool,
 }
 
 /// A failed call as AWS reported it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ServiceError {
     pub status: u16,
     pub code: String,
     pub message: String,
     pub request_id: Option<String>,
+    /// S3: the bucket's region, when the call went to another (`x-amz-bucket-region`, or the
+    /// `Region` of an `AuthorizationHeaderMalformed`), so it can be sent again there.
+    pub bucket_region: Option<String>,
 }
 
 pub fn serialize(service: &Service, op: &Operation, params: &Map<String, Value>) -> WireRequest {
-    match service.protocol {
-        Protocol::RestJson => rest_json_request(service, op, params),
+    let (params, url_encoded_keys) = customize::before_serialize(service, op, params);
+    let params = params.as_ref();
+    let mut wire = match service.protocol {
+        Protocol::RestJson => rest::request(service, op, params, Body::Json),
+        Protocol::RestXml => rest::request(service, op, params, Body::Xml),
         Protocol::Json => {
             let mut headers = HeaderMap::new();
             let target = format!(
@@ -69,24 +87,24 @@ pub fn serialize(service: &Service, op: &Operation, params: &Map<String, Value>)
                 path_and_query: "/".into(),
                 headers,
                 body: Bytes::from(body.to_string()),
+                ..WireRequest::default()
             }
         }
-        Protocol::Query => {
-            let mut form = form_urlencoded_pairs(vec![
+        Protocol::Query | Protocol::Ec2 => {
+            let mut pairs = vec![
                 ("Action".into(), op.api.clone()),
                 ("Version".into(), service.api_version.clone()),
-            ]);
+            ];
             if let Some(shape) = op.input.as_deref() {
-                let mut pairs = Vec::new();
-                query_params(
-                    service,
-                    shape,
-                    &Value::Object(params.clone()),
-                    "",
-                    &mut pairs,
-                );
-                form.push('&');
-                form.push_str(&form_urlencoded_pairs(pairs));
+                let naming = if service.protocol == Protocol::Ec2 {
+                    Naming::Ec2
+                } else {
+                    Naming::Query
+                };
+                // The structure's members, without copying the parameters into a Value.
+                if let Shape::Structure { .. } = service.shape(shape) {
+                    query_members(service, shape, params, naming, &mut pairs);
+                }
             }
             let mut headers = HeaderMap::new();
             headers.insert(
@@ -97,17 +115,54 @@ pub fn serialize(service: &Service, op: &Operation, params: &Map<String, Value>)
                 method: Method::POST,
                 path_and_query: "/".into(),
                 headers,
-                body: Bytes::from(form),
+                body: Bytes::from(form_urlencoded_pairs(pairs)),
+                ..WireRequest::default()
             }
         }
-    }
+    };
+    wire.url_encoded_keys = url_encoded_keys;
+    wire.host_prefix = op.host_prefix.as_deref().map(|prefix| {
+        // `{AccountId}.`: labels are input members.
+        let mut host = prefix.to_owned();
+        for (name, value) in params {
+            if let Some(text) = value.as_str() {
+                host = host.replace(&format!("{{{name}}}"), text);
+            }
+        }
+        host
+    });
+    wire
 }
 
-fn header(text: &str) -> HeaderValue {
+/// Whether the operation's output is a streaming body (S3 `get-object`): it is not read, so
+/// nothing of it is held or printed; the AWS CLI writes it to a file and prints the rest.
+pub fn streams_output(service: &Service, op: &Operation) -> bool {
+    let Some(Shape::Structure {
+        members,
+        payload: Some(payload),
+        ..
+    }) = op.output.as_deref().map(|o| service.shape(o))
+    else {
+        return false;
+    };
+    members.iter().any(|m| {
+        &m.name == payload
+            && (m.streaming
+                || matches!(
+                    service.shape(&m.shape),
+                    Shape::Blob {
+                        streaming: true,
+                        ..
+                    }
+                ))
+    })
+}
+
+pub(super) fn header(text: &str) -> HeaderValue {
     HeaderValue::from_str(text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn form_urlencoded_pairs(pairs: Vec<(String, String)>) -> String {
+pub(super) fn form_urlencoded_pairs(pairs: Vec<(String, String)>) -> String {
     pairs
         .iter()
         .map(|(k, v)| {
@@ -121,155 +176,14 @@ fn form_urlencoded_pairs(pairs: Vec<(String, String)>) -> String {
         .join("&")
 }
 
-fn rest_json_request(
-    service: &Service,
-    op: &Operation,
-    params: &Map<String, Value>,
-) -> WireRequest {
-    let (members, payload) = match op.input.as_deref().map(|s| service.shape(s)) {
-        Some(Shape::Structure {
-            members, payload, ..
-        }) => (members.as_slice(), payload.as_deref()),
-        _ => (&[][..], None),
-    };
-    let (path_template, static_query) = op
-        .http
-        .uri
-        .split_once('?')
-        .map_or((op.http.uri.as_str(), None), |(p, q)| (p, Some(q)));
-    let mut path = path_template.to_owned();
-    let mut query: Vec<(String, String)> = static_query
-        .map(|q| {
-            q.split('&')
-                .map(|kv| match kv.split_once('=') {
-                    Some((k, v)) => (k.to_owned(), v.to_owned()),
-                    None => (kv.to_owned(), String::new()),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut headers = HeaderMap::new();
-    let mut body = Map::new();
-    let mut raw_body: Option<Bytes> = None;
-    for member in members {
-        let Some(value) = params.get(&member.name) else {
-            continue;
-        };
-        let shape = service.shape(&member.shape);
-        match member.location {
-            Some(Location::Uri) => {
-                let name = member.wire_name();
-                let text = scalar_text(shape, value, TimeFormat::Iso);
-                path = path
-                    .replace(
-                        &format!("{{{name}+}}"),
-                        &utf8_percent_encode(&text, GREEDY).to_string(),
-                    )
-                    .replace(
-                        &format!("{{{name}}}"),
-                        &utf8_percent_encode(&text, UNRESERVED).to_string(),
-                    );
-            }
-            Some(Location::Querystring) => match (shape, value) {
-                (Shape::List { member: m, .. }, Value::Array(items)) => {
-                    let item_shape = service.shape(&m.shape);
-                    for item in items {
-                        query.push((
-                            member.wire_name().to_owned(),
-                            scalar_text(item_shape, item, TimeFormat::Iso),
-                        ));
-                    }
-                }
-                (Shape::Map { .. }, Value::Object(entries)) => {
-                    for (k, v) in entries {
-                        query.push((k.clone(), scalar_text(shape, v, TimeFormat::Iso)));
-                    }
-                }
-                _ => query.push((
-                    member.wire_name().to_owned(),
-                    scalar_text(shape, value, TimeFormat::Iso),
-                )),
-            },
-            Some(Location::Header) => {
-                let text = if member.json_value {
-                    base64::engine::general_purpose::STANDARD.encode(value.to_string())
-                } else {
-                    scalar_text(shape, value, TimeFormat::HttpDate)
-                };
-                if let Ok(name) = http::HeaderName::from_bytes(member.wire_name().as_bytes()) {
-                    headers.insert(name, header(&text));
-                }
-            }
-            Some(Location::Headers) => {
-                if let Value::Object(entries) = value {
-                    for (k, v) in entries {
-                        let name = format!("{}{k}", member.wire_name());
-                        if let Ok(name) = http::HeaderName::from_bytes(name.as_bytes()) {
-                            headers.insert(name, header(&scalar_text(shape, v, TimeFormat::Iso)));
-                        }
-                    }
-                }
-            }
-            Some(Location::StatusCode) => {}
-            None if payload == Some(member.name.as_str()) => {
-                raw_body = Some(match shape {
-                    Shape::Blob { .. } | Shape::String { .. } => match value {
-                        Value::String(s) => Bytes::from(s.clone()),
-                        other => Bytes::from(other.to_string()),
-                    },
-                    _ => Bytes::from(json_body(service, &member.shape, value).to_string()),
-                });
-            }
-            None => {
-                body.insert(
-                    member.wire_name().to_owned(),
-                    json_body(service, &member.shape, value),
-                );
-            }
-        }
-    }
-    let has_body_members = members
-        .iter()
-        .any(|m| m.location.is_none() && payload != Some(m.name.as_str()));
-    let body = match raw_body {
-        Some(bytes) => {
-            headers.insert(
-                "content-type",
-                HeaderValue::from_static("application/octet-stream"),
-            );
-            bytes
-        }
-        None if !body.is_empty() || (has_body_members && payload.is_none()) => {
-            headers.insert("content-type", HeaderValue::from_static("application/json"));
-            Bytes::from(Value::Object(body).to_string())
-        }
-        None => Bytes::new(),
-    };
-    let mut path_and_query = path;
-    if !query.is_empty() {
-        path_and_query.push(if path_and_query.contains('?') {
-            '&'
-        } else {
-            '?'
-        });
-        path_and_query.push_str(&form_urlencoded_pairs(query));
-    }
-    WireRequest {
-        method: op.http.method.parse().unwrap_or(Method::POST),
-        path_and_query,
-        headers,
-        body,
-    }
-}
-
 #[derive(Clone, Copy)]
-enum TimeFormat {
+pub(super) enum TimeFormat {
     Iso,
     HttpDate,
     Epoch,
 }
 
-fn format_time(text: &str, format: TimeFormat) -> Value {
+pub(super) fn format_time(text: &str, format: TimeFormat) -> Value {
     let Some(t) = parse_timestamp(text) else {
         return Value::String(text.to_owned());
     };
@@ -288,7 +202,7 @@ fn format_time(text: &str, format: TimeFormat) -> Value {
     }
 }
 
-fn scalar_text(shape: &Shape, value: &Value, times: TimeFormat) -> String {
+pub(super) fn scalar_text(shape: &Shape, value: &Value, times: TimeFormat) -> String {
     match (shape, value) {
         (Shape::Timestamp { .. }, Value::String(s)) => match format_time(s, times) {
             Value::String(s) => s,
@@ -301,7 +215,7 @@ fn scalar_text(shape: &Shape, value: &Value, times: TimeFormat) -> String {
 
 /// A value as a JSON protocol body carries it: wire names, epoch-second timestamps, base64
 /// blobs.
-fn json_body(service: &Service, shape_name: &str, value: &Value) -> Value {
+pub(super) fn json_body(service: &Service, shape_name: &str, value: &Value) -> Value {
     match (service.shape(shape_name), value) {
         (Shape::Structure { members, .. }, Value::Object(given)) => {
             let mut out = Map::new();
@@ -335,12 +249,39 @@ fn json_body(service: &Service, shape_name: &str, value: &Value) -> Value {
     }
 }
 
-/// Flattens a value into the query protocol's `Prefix.member.N.Name=value` pairs.
+/// How the query protocols name members: `query` by the member's `locationName` (else its
+/// name), lists as `Name.member.N`; `ec2` by `queryName`, else the capitalised
+/// `locationName`, else the name, lists as `Name.N` (botocore `EC2Serializer`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Naming {
+    Query,
+    Ec2,
+}
+
+fn query_name(member: &crate::catalog::Member, naming: Naming) -> std::borrow::Cow<'_, str> {
+    use std::borrow::Cow;
+    match (naming, &member.query_name, &member.location_name) {
+        (Naming::Ec2, Some(q), _) => Cow::Borrowed(q),
+        (Naming::Ec2, None, Some(l)) => {
+            let mut chars = l.chars();
+            match chars.next() {
+                Some(first) if first.is_lowercase() => {
+                    Cow::Owned(first.to_uppercase().chain(chars).collect())
+                }
+                _ => Cow::Borrowed(l),
+            }
+        }
+        _ => Cow::Borrowed(member.wire_name()),
+    }
+}
+
+/// Flattens a value into the query protocols' `Prefix.member.N.Name=value` pairs.
 fn query_params(
     service: &Service,
     shape_name: &str,
     value: &Value,
     prefix: &str,
+    naming: Naming,
     out: &mut Vec<(String, String)>,
 ) {
     let join = |name: &str| {
@@ -353,26 +294,25 @@ fn query_params(
     match (service.shape(shape_name), value) {
         (Shape::Structure { members, .. }, Value::Object(given)) => {
             for member in members {
-                if let Some(v) = given.get(&member.name) {
-                    let name = join(member.wire_name());
-                    let member_shape = service.shape(&member.shape);
-                    // A flattened list member is named by the member, not `.member.N`.
-                    if let (true, Shape::List { member: m, .. }, Value::Array(items)) =
-                        (member.flattened, member_shape, v)
+                let Some(v) = given.get(&member.name).filter(|v| !v.is_null()) else {
+                    continue;
+                };
+                let name = join(&query_name(member, naming));
+                match (service.shape(&member.shape), v) {
+                    // A member marked flattened: `Name.N`, as a flattened list shape.
+                    (Shape::List { member: m, .. }, Value::Array(items))
+                        if member.flattened && naming == Naming::Query =>
                     {
-                        for (i, item) in items.iter().enumerate() {
-                            query_params(
-                                service,
-                                &m.shape,
-                                item,
-                                &format!("{name}.{}", i + 1),
-                                out,
-                            );
-                        }
-                    } else {
-                        query_params(service, &member.shape, v, &name, out);
+                        flattened_list(service, m, items, &name, out);
                     }
+                    _ => query_params(service, &member.shape, v, &name, naming, out),
                 }
+            }
+        }
+        (Shape::List { member, .. }, Value::Array(items)) if naming == Naming::Ec2 => {
+            for (i, item) in items.iter().enumerate() {
+                let name = format!("{prefix}.{}", i + 1);
+                query_params(service, &member.shape, item, &name, naming, out);
             }
         }
         (
@@ -381,17 +321,17 @@ fn query_params(
             },
             Value::Array(items),
         ) => {
+            if *flattened {
+                flattened_list(service, member, items, prefix, out);
+                return;
+            }
             if items.is_empty() {
                 out.push((prefix.to_owned(), String::new()));
             }
             let item_name = member.location_name.as_deref().unwrap_or("member");
             for (i, item) in items.iter().enumerate() {
-                let name = if *flattened {
-                    format!("{prefix}.{}", i + 1)
-                } else {
-                    format!("{prefix}.{item_name}.{}", i + 1)
-                };
-                query_params(service, &member.shape, item, &name, out);
+                let name = format!("{prefix}.{item_name}.{}", i + 1);
+                query_params(service, &member.shape, item, &name, naming, out);
             }
         }
         (
@@ -412,14 +352,71 @@ fn query_params(
                     format!("{prefix}.entry.{}", i + 1)
                 };
                 out.push((format!("{entry}.{key_name}"), k.clone()));
-                query_params(service, &v.shape, x, &format!("{entry}.{value_name}"), out);
+                let name = format!("{entry}.{value_name}");
+                query_params(service, &v.shape, x, &name, naming, out);
             }
         }
         (Shape::Blob { .. }, Value::String(s)) => out.push((
             prefix.to_owned(),
             base64::engine::general_purpose::STANDARD.encode(s),
         )),
+        (Shape::Boolean {}, Value::Bool(b)) => {
+            out.push((prefix.to_owned(), if *b { "true" } else { "false" }.into()))
+        }
         (shape, v) => out.push((prefix.to_owned(), scalar_text(shape, v, TimeFormat::Iso))),
+    }
+}
+
+/// The input structure's members as query pairs.
+fn query_members(
+    service: &Service,
+    shape: &str,
+    params: &Map<String, Value>,
+    naming: Naming,
+    out: &mut Vec<(String, String)>,
+) {
+    let Shape::Structure { members, .. } = service.shape(shape) else {
+        return;
+    };
+    for member in members {
+        let Some(v) = params.get(&member.name).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let name = query_name(member, naming);
+        match (service.shape(&member.shape), v) {
+            (Shape::List { member: m, .. }, Value::Array(items))
+                if member.flattened && naming == Naming::Query =>
+            {
+                flattened_list(service, m, items, &name, out);
+            }
+            _ => query_params(service, &member.shape, v, &name, naming, out),
+        }
+    }
+}
+
+/// A flattened query list: `Name.N`, where a named list member replaces the last part of the
+/// prefix (botocore `QuerySerializer._serialize_type_list`); an empty list is `Name=`.
+fn flattened_list(
+    service: &Service,
+    item: &crate::catalog::ShapeRef,
+    items: &[Value],
+    prefix: &str,
+    out: &mut Vec<(String, String)>,
+) {
+    if items.is_empty() {
+        out.push((prefix.to_owned(), String::new()));
+        return;
+    }
+    let list_prefix = match &item.location_name {
+        Some(name) => match prefix.rsplit_once('.') {
+            Some((parent, _)) => format!("{parent}.{name}"),
+            None => name.clone(),
+        },
+        None => prefix.to_owned(),
+    };
+    for (i, x) in items.iter().enumerate() {
+        let name = format!("{list_prefix}.{}", i + 1);
+        query_params(service, &item.shape, x, &name, Naming::Query, out);
     }
 }
 
@@ -431,132 +428,77 @@ pub fn deserialize(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Value, ServiceError> {
+    read_response(service, op, &WireRequest::default(), status, headers, body)
+}
+
+/// [`deserialize`] for the request that was sent (which may ask for botocore's
+/// after-the-fact customizations, [`customize::after_parse`]).
+pub fn read_response(
+    service: &Service,
+    op: &Operation,
+    sent: &WireRequest,
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Value, ServiceError> {
     if !(200..300).contains(&status) {
         return Err(match service.protocol {
-            Protocol::Query => xml_error(status, body),
-            _ => json_error(status, headers, body),
+            Protocol::Query | Protocol::Ec2 => xml_error(status, headers, body),
+            Protocol::RestXml => rest_xml_error(status, headers, body),
+            Protocol::Json | Protocol::RestJson => json_error(status, headers, body),
         });
     }
     let Some(output) = op.output.as_deref() else {
         return Ok(Value::Object(Map::new()));
     };
-    match service.protocol {
+    let mut value = match service.protocol {
         Protocol::Json => {
             let doc: Value = parse_body_json(status, body)?;
-            Ok(from_json(service, output, &doc))
+            from_json(service, output, &doc)
         }
-        Protocol::RestJson => rest_json_response(service, output, status, headers, body),
-        Protocol::Query => {
-            let text = std::str::from_utf8(body)
-                .map_err(|_| decode_error(status, "the XML is not UTF-8"))?;
-            let doc = roxmltree::Document::parse(text)
-                .map_err(|e| decode_error(status, &format!("the XML is malformed: {e}")))?;
-            let root = doc.root_element();
+        Protocol::RestJson => rest::response(service, output, status, headers, body, Body::Json)?,
+        Protocol::RestXml => rest::response(service, output, status, headers, body, Body::Xml)?,
+        // The ec2 protocol has no result wrapper: the root element is the output.
+        Protocol::Query | Protocol::Ec2 => rest::with_xml(status, body, |root| {
             let result = match op.result_wrapper.as_deref() {
-                Some(wrapper) => child(root, wrapper),
+                Some(wrapper) => xml::child(root, wrapper),
                 None => Some(root),
             };
-            Ok(result.map_or(Value::Object(Map::new()), |node| {
-                from_xml(service, output, node)
-            }))
-        }
-    }
+            result.map_or(Value::Object(Map::new()), |node| {
+                xml::read(service, output, node)
+            })
+        })?,
+    };
+    customize::after_parse(
+        service,
+        op,
+        sent.url_encoded_keys,
+        headers,
+        body,
+        &mut value,
+    );
+    Ok(value)
 }
 
-fn decode_error(status: u16, what: &str) -> ServiceError {
+pub(super) fn decode_error(status: u16, what: &str) -> ServiceError {
     ServiceError {
         status,
         code: "InvalidResponse".into(),
         message: format!("AWS sent a response that could not be read: {what}"),
-        request_id: None,
+        ..ServiceError::default()
     }
 }
 
-fn parse_body_json(status: u16, body: &[u8]) -> Result<Value, ServiceError> {
+pub(super) fn parse_body_json(status: u16, body: &[u8]) -> Result<Value, ServiceError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Object(Map::new()));
     }
     serde_json::from_slice(body).map_err(|e| decode_error(status, &format!("invalid JSON ({e})")))
 }
 
-fn rest_json_response(
-    service: &Service,
-    output: &str,
-    status: u16,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Result<Value, ServiceError> {
-    let Shape::Structure {
-        members, payload, ..
-    } = service.shape(output)
-    else {
-        return Ok(Value::Object(Map::new()));
-    };
-    let doc = match payload {
-        Some(_) => Value::Null,
-        None => parse_body_json(status, body)?,
-    };
-    let mut out = Map::new();
-    for member in members {
-        let shape = service.shape(&member.shape);
-        let value = match member.location {
-            Some(Location::StatusCode) => Some(Value::Number(status.into())),
-            Some(Location::Header) => headers
-                .get(member.wire_name())
-                .and_then(|v| v.to_str().ok())
-                .map(|text| header_value(shape, member.json_value, text)),
-            Some(Location::Headers) => {
-                let prefix = member.wire_name().to_ascii_lowercase();
-                let entries: Map<String, Value> = headers
-                    .iter()
-                    .filter_map(|(name, v)| {
-                        let key = name.as_str().strip_prefix(&prefix)?;
-                        Some((key.to_owned(), Value::String(v.to_str().ok()?.to_owned())))
-                    })
-                    .collect();
-                (!entries.is_empty()).then_some(Value::Object(entries))
-            }
-            _ if payload.as_deref() == Some(member.name.as_str()) => match shape {
-                Shape::Blob { .. } | Shape::String { .. } => {
-                    Some(Value::String(String::from_utf8_lossy(body).into_owned()))
-                }
-                _ => {
-                    let doc = parse_body_json(status, body)?;
-                    Some(from_json(service, &member.shape, &doc))
-                }
-            },
-            _ => doc
-                .get(member.wire_name())
-                .filter(|v| !v.is_null())
-                .map(|v| from_json(service, &member.shape, v)),
-        };
-        if let Some(value) = value {
-            out.insert(member.name.clone(), value);
-        }
-    }
-    Ok(Value::Object(out))
-}
-
-fn header_value(shape: &Shape, json_value: bool, text: &str) -> Value {
-    if json_value {
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(text)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
-        return decoded.unwrap_or_else(|| Value::String(text.to_owned()));
-    }
-    match shape {
-        Shape::Integer { .. } | Shape::Long { .. } => text
-            .parse::<i64>()
-            .map_or_else(|_| Value::String(text.to_owned()), Value::from),
-        Shape::Boolean {} => Value::Bool(text.eq_ignore_ascii_case("true")),
-        _ => Value::String(text.to_owned()),
-    }
-}
-
 /// A JSON body value in model terms: members in model order under their model names, values
 /// as they came on the wire (as the AWS CLI prints them), unmodelled keys dropped.
-fn from_json(service: &Service, shape_name: &str, value: &Value) -> Value {
+pub(super) fn from_json(service: &Service, shape_name: &str, value: &Value) -> Value {
     match (service.shape(shape_name), value) {
         (Shape::Structure { members, .. }, Value::Object(given)) => {
             let mut out = Map::new();
@@ -583,97 +525,23 @@ fn from_json(service: &Service, shape_name: &str, value: &Value) -> Value {
     }
 }
 
-fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
-    node.children()
-        .find(|c| c.is_element() && c.tag_name().name() == name)
-}
-
-/// An XML element in model terms, typed by the shape (XML carries only text).
-fn from_xml(service: &Service, shape_name: &str, node: roxmltree::Node) -> Value {
-    match service.shape(shape_name) {
-        Shape::Structure { members, .. } => {
-            let mut out = Map::new();
-            for member in members {
-                let name = member.wire_name();
-                let member_shape = service.shape(&member.shape);
-                let value = match member_shape {
-                    Shape::List {
-                        member: item,
-                        flattened,
-                        ..
-                    } if *flattened || member.flattened => {
-                        let items: Vec<Value> = node
-                            .children()
-                            .filter(|c| c.is_element() && c.tag_name().name() == name)
-                            .map(|c| from_xml(service, &item.shape, c))
-                            .collect();
-                        (!items.is_empty()).then_some(Value::Array(items))
-                    }
-                    _ => child(node, name).map(|c| from_xml(service, &member.shape, c)),
-                };
-                if let Some(value) = value {
-                    out.insert(member.name.clone(), value);
-                }
-            }
-            Value::Object(out)
-        }
-        Shape::List { member, .. } => {
-            let item_name = member.location_name.as_deref().unwrap_or("member");
-            Value::Array(
-                node.children()
-                    .filter(|c| c.is_element() && c.tag_name().name() == item_name)
-                    .map(|c| from_xml(service, &member.shape, c))
-                    .collect(),
-            )
-        }
-        Shape::Map { key, value, .. } => {
-            let key_name = key.location_name.as_deref().unwrap_or("key");
-            let value_name = value.location_name.as_deref().unwrap_or("value");
-            Value::Object(
-                node.children()
-                    .filter(|c| c.is_element())
-                    .filter_map(|entry| {
-                        let k = child(entry, key_name)?.text()?.to_owned();
-                        let v = child(entry, value_name)
-                            .map_or(Value::Null, |v| from_xml(service, &value.shape, v));
-                        Some((k, v))
-                    })
-                    .collect(),
-            )
-        }
-        shape => {
-            let text = node.text().unwrap_or_default();
-            match shape {
-                Shape::Integer { .. } | Shape::Long { .. } => text
-                    .trim()
-                    .parse::<i64>()
-                    .map_or_else(|_| Value::String(text.to_owned()), Value::from),
-                Shape::Double {} | Shape::Float {} => text
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .and_then(Number::from_f64)
-                    .map_or_else(|| Value::String(text.to_owned()), Value::Number),
-                Shape::Boolean {} => Value::Bool(text.trim().eq_ignore_ascii_case("true")),
-                // The AWS CLI (botocore 1.43) talks to CloudWatch over rpcv2Cbor and prints
-                // its timestamps as epoch seconds; printing the XML's ISO text instead would
-                // make `--output json` differ from it.
-                Shape::Timestamp { .. } => match format_time(text.trim(), TimeFormat::Epoch) {
-                    Value::Null => Value::String(text.to_owned()),
-                    epoch => epoch,
-                },
-                _ => Value::String(text.to_owned()),
-            }
-        }
-    }
-}
-
 fn json_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ServiceError {
     let doc: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let header_code = headers
-        .get("x-amzn-errortype")
+    // A query-compatible service (SQS) names the query protocol's code in
+    // `x-amzn-query-error: Code;Sender`, which botocore prefers.
+    let query_code = headers
+        .get("x-amzn-query-error")
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(':').next().unwrap_or(v).to_owned());
+        .and_then(|v| v.split(';').next())
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned);
+    let header_code = query_code.or_else(|| {
+        headers
+            .get("x-amzn-errortype")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(':').next().unwrap_or(v))
+            .map(|c| c.rsplit('#').next().unwrap_or(c).to_owned())
+    });
     let body_code = ["__type", "code", "Code"]
         .iter()
         .find_map(|k| doc.get(k).and_then(Value::as_str))
@@ -687,37 +555,89 @@ fn json_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ServiceError {
         status,
         code: header_code
             .or(body_code)
-            .unwrap_or_else(|| format!("HTTP{status}")),
+            // botocore names an error without a code by its status (`500`).
+            .unwrap_or_else(|| status.to_string()),
         message,
         request_id: headers
             .get("x-amzn-requestid")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+        bucket_region: None,
     }
 }
 
-fn xml_error(status: u16, body: &[u8]) -> ServiceError {
+/// A query or ec2 error: `ErrorResponse/Error` or `Response/Errors/Error`, with the request
+/// id as `RequestId` (query) or `RequestID` (ec2).
+fn xml_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ServiceError {
     let text = String::from_utf8_lossy(body);
     let find = |doc: &roxmltree::Document, name: &str| {
         doc.descendants()
             .find(|n| n.is_element() && n.tag_name().name() == name)
-            .and_then(|n| n.text())
-            .map(str::to_owned)
+            .map(|n| n.text().unwrap_or_default().to_owned())
     };
-    match roxmltree::Document::parse(&text) {
+    match xml::parse(&text) {
         Ok(doc) => ServiceError {
             status,
-            code: find(&doc, "Code").unwrap_or_else(|| format!("HTTP{status}")),
+            code: find(&doc, "Code").unwrap_or_else(|| status.to_string()),
             message: find(&doc, "Message").unwrap_or_default(),
-            request_id: find(&doc, "RequestId"),
+            request_id: find(&doc, "RequestId")
+                .or_else(|| find(&doc, "RequestID"))
+                .or_else(|| header_request_id(headers)),
+            bucket_region: None,
         },
-        Err(_) => ServiceError {
-            status,
-            code: format!("HTTP{status}"),
-            message: format!("the service answered HTTP {status} without details"),
-            request_id: None,
-        },
+        Err(_) => status_error(status, headers),
     }
+}
+
+/// A rest-xml error: S3's `Error` or Route 53's and CloudFront's `ErrorResponse/Error`; a
+/// response without a body (S3's HEAD) is named by its status, as botocore names it (`404`,
+/// `Not Found`).
+fn rest_xml_error(status: u16, headers: &HeaderMap, body: &[u8]) -> ServiceError {
+    let mut e = if body.iter().all(u8::is_ascii_whitespace) {
+        status_error(status, headers)
+    } else {
+        xml_error(status, headers, body)
+    };
+    if e.code.is_empty() {
+        e.code = status.to_string();
+    }
+    // botocore's S3RegionRedirector: where the bucket really is, from the header or the body.
+    e.bucket_region = headers
+        .get("x-amz-bucket-region")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| {
+            let text = std::str::from_utf8(body).ok()?;
+            let doc = xml::parse(text).ok()?;
+            let region = doc
+                .descendants()
+                .find(|n| n.is_element() && n.tag_name().name() == "Region")?
+                .text()?
+                .to_owned();
+            Some(region)
+        });
+    e
+}
+
+fn status_error(status: u16, headers: &HeaderMap) -> ServiceError {
+    ServiceError {
+        status,
+        code: status.to_string(),
+        message: http::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or_default()
+            .to_owned(),
+        request_id: header_request_id(headers),
+        bucket_region: None,
+    }
+}
+
+fn header_request_id(headers: &HeaderMap) -> Option<String> {
+    ["x-amzn-requestid", "x-amz-request-id"]
+        .iter()
+        .find_map(|h| headers.get(*h)?.to_str().ok())
+        .map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -862,5 +782,301 @@ mod tests {
             v,
             json!({"StatusCode": 200, "FunctionError": "Unhandled", "Payload": "{\"ok\": 1}", "ExecutedVersion": "$LATEST"})
         );
+    }
+
+    #[test]
+    fn ec2_names_members_by_query_name_or_capitalised_location_name() {
+        let (s, o) = op("ec2", "describe-instances");
+        let params = json!({
+            "InstanceIds": ["i-1", "i-2"],
+            "Filters": [{"Name": "instance-state-name", "Values": ["running", "stopped"]}],
+            "DryRun": false, "MaxResults": 5
+        });
+        let req = serialize(s, o, params.as_object().unwrap());
+        let body = std::str::from_utf8(&req.body).unwrap();
+        assert!(
+            body.starts_with("Action=DescribeInstances&Version=2016-11-15&"),
+            "{body}"
+        );
+        for part in [
+            // Lists are `Name.N`, without `.member` (locationName `InstanceId`, `Filter`, `Value`).
+            "InstanceId.1=i-1",
+            "InstanceId.2=i-2",
+            "Filter.1.Name=instance-state-name",
+            "Filter.1.Value.1=running",
+            "Filter.1.Value.2=stopped",
+            // locationName `dryRun`, `maxResults`: capitalised on input.
+            "DryRun=false",
+            "MaxResults=5",
+        ] {
+            assert!(body.split('&').any(|p| p == part), "{part} in {body}");
+        }
+        // An empty list is left out (the query protocol would send `Name=`).
+        let req = serialize(s, o, json!({"InstanceIds": []}).as_object().unwrap());
+        assert!(!std::str::from_utf8(&req.body)
+            .unwrap()
+            .contains("InstanceId"));
+    }
+
+    #[test]
+    fn ec2_responses_use_location_names_and_every_item() {
+        let (s, o) = op("ec2", "describe-vpcs");
+        let xml = r#"<DescribeVpcsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">
+          <requestId>r1</requestId>
+          <vpcSet><item><vpcId>vpc-1</vpcId><cidrBlock>10.0.0.0/16</cidrBlock><isDefault>true</isDefault>
+            <tagSet/><cidrBlockAssociationSet><item><associationId>a</associationId></item></cidrBlockAssociationSet>
+            <unknownElement>x</unknownElement></item>
+          <item><vpcId>vpc-2</vpcId><isDefault>false</isDefault><tagSet><item><key>Name</key><value></value></item></tagSet></item></vpcSet>
+        </DescribeVpcsResponse>"#;
+        let v = deserialize(s, o, 200, &HeaderMap::new(), xml.as_bytes()).unwrap();
+        assert_eq!(
+            v,
+            json!({"Vpcs": [
+                {"CidrBlock": "10.0.0.0/16", "CidrBlockAssociationSet": [{"AssociationId": "a"}],
+                 "VpcId": "vpc-1", "IsDefault": true, "Tags": []},
+                {"VpcId": "vpc-2", "IsDefault": false, "Tags": [{"Key": "Name", "Value": ""}]}
+            ]})
+        );
+        // Model order, as the AWS CLI prints it.
+        let keys: Vec<&String> = v["Vpcs"][0].as_object().unwrap().keys().collect();
+        let model: Vec<&str> = match s.shape("Vpc") {
+            Shape::Structure { members, .. } => members.iter().map(|m| m.name.as_str()).collect(),
+            _ => unreachable!(),
+        };
+        let mut expected: Vec<&str> = model
+            .into_iter()
+            .filter(|m| v["Vpcs"][0].get(*m).is_some())
+            .collect();
+        expected.dedup();
+        assert_eq!(keys, expected);
+    }
+
+    #[test]
+    fn ec2_errors_are_response_errors_error() {
+        let (s, o) = op("ec2", "describe-instances");
+        let xml = "<Response><Errors><Error><Code>InvalidInstanceID.NotFound</Code><Message>The instance ID 'i-1' does not exist</Message></Error></Errors><RequestID>req-9</RequestID></Response>";
+        let e = deserialize(s, o, 400, &HeaderMap::new(), xml.as_bytes()).unwrap_err();
+        assert_eq!(e.code, "InvalidInstanceID.NotFound");
+        assert_eq!(e.message, "The instance ID 'i-1' does not exist");
+        assert_eq!(e.request_id.as_deref(), Some("req-9"));
+    }
+
+    #[test]
+    fn rest_xml_binds_uri_query_and_headers() {
+        let (s, o) = op("s3api", "list-objects-v2");
+        let params =
+            json!({"Bucket": "b", "Prefix": "a b/", "MaxKeys": 2, "RequestPayer": "requester"});
+        let req = serialize(s, o, params.as_object().unwrap());
+        assert_eq!(req.method, Method::GET);
+        assert_eq!(req.bucket.as_deref(), Some("b"));
+        // botocore asks for URL-encoded keys and decodes them again.
+        assert!(req.url_encoded_keys);
+        let (path, query) = req.path_and_query.split_once('?').unwrap();
+        assert_eq!(path, "/b");
+        let mut query: Vec<&str> = query.split('&').collect();
+        query.sort_unstable();
+        assert_eq!(
+            query,
+            [
+                "encoding-type=url",
+                "list-type=2",
+                "max-keys=2",
+                "prefix=a%20b%2F"
+            ]
+        );
+        assert_eq!(req.headers["x-amz-request-payer"], "requester");
+        assert!(req.body.is_empty());
+        // The key is a greedy label: its slashes stay.
+        let (s, o) = op("s3api", "head-object");
+        let req = serialize(
+            s,
+            o,
+            json!({"Bucket": "b", "Key": "dir/a b.txt", "IfModifiedSince": "2024-01-02T03:04:05Z"})
+                .as_object()
+                .unwrap(),
+        );
+        assert_eq!(req.path_and_query, "/b/dir/a%20b.txt");
+        assert_eq!(
+            req.headers["if-modified-since"],
+            "Tue, 02 Jan 2024 03:04:05 GMT"
+        );
+    }
+
+    #[test]
+    fn rest_xml_reads_headers_first_then_the_body_with_flattened_lists() {
+        let (s, o) = op("s3api", "list-objects-v2");
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+          <ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix></Prefix>
+          <KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>
+          <Contents><Key>a%20b%2Bc</Key><Size>4</Size><LastModified>2024-01-01T00:00:00.000Z</LastModified></Contents>
+          <Contents><Key>d+e</Key><Size>0</Size></Contents>
+          <CommonPrefixes><Prefix>p%2F</Prefix></CommonPrefixes></ListBucketResult>"#;
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-amz-request-charged",
+            HeaderValue::from_static("requester"),
+        );
+        let sent = WireRequest {
+            url_encoded_keys: true,
+            ..WireRequest::default()
+        };
+        let v = read_response(s, o, &sent, 200, &headers, xml.as_bytes()).unwrap();
+        assert_eq!(
+            v["Contents"][0],
+            json!({"Key": "a b+c", "LastModified": "2024-01-01T00:00:00.000Z", "Size": 4})
+        );
+        // unquote_plus: `+` is a space.
+        assert_eq!(v["Contents"][1]["Key"], "d e");
+        assert_eq!(v["CommonPrefixes"], json!([{"Prefix": "p/"}]));
+        assert_eq!(v["Prefix"], "");
+        assert_eq!(v["KeyCount"], 2);
+        assert_eq!(
+            v.as_object().unwrap().keys().next().unwrap(),
+            "RequestCharged"
+        );
+        // Keys we did not ask to be encoded are left alone.
+        let v = deserialize(s, o, 200, &headers, xml.as_bytes()).unwrap();
+        assert_eq!(v["Contents"][0]["Key"], "a%20b%2Bc");
+    }
+
+    #[test]
+    fn s3_customizations_bucket_location_and_expires() {
+        let (s, o) = op("s3api", "get-bucket-location");
+        let us_east_1 = r#"<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/"/>"#;
+        let v = deserialize(s, o, 200, &HeaderMap::new(), us_east_1.as_bytes()).unwrap();
+        assert_eq!(v, json!({"LocationConstraint": null}));
+        let eu = r#"<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">eu-west-1</LocationConstraint>"#;
+        let v = deserialize(s, o, 200, &HeaderMap::new(), eu.as_bytes()).unwrap();
+        assert_eq!(v, json!({"LocationConstraint": "eu-west-1"}));
+        let (s, o) = op("s3api", "head-object");
+        let mut headers = HeaderMap::new();
+        headers.insert("content-length", HeaderValue::from_static("12"));
+        headers.insert(
+            "last-modified",
+            HeaderValue::from_static("Mon, 01 Jan 2024 00:00:00 GMT"),
+        );
+        headers.insert("x-amz-meta-owner", HeaderValue::from_static("ops"));
+        headers.insert(
+            "expires",
+            HeaderValue::from_static("Tue, 02 Jan 2024 00:00:00 GMT"),
+        );
+        let v = deserialize(s, o, 200, &headers, b"").unwrap();
+        assert_eq!(v["ContentLength"], 12);
+        assert_eq!(v["LastModified"], "Mon, 01 Jan 2024 00:00:00 GMT");
+        assert_eq!(v["Metadata"], json!({"owner": "ops"}));
+        assert_eq!(v["ExpiresString"], "Tue, 02 Jan 2024 00:00:00 GMT");
+        // Without metadata headers, botocore still prints an empty map.
+        let v = deserialize(s, o, 200, &HeaderMap::new(), b"").unwrap();
+        assert_eq!(v, json!({"Metadata": {}}));
+    }
+
+    #[test]
+    fn rest_xml_errors_from_the_body_or_the_status() {
+        let (s, o) = op("s3api", "head-object");
+        let e = deserialize(s, o, 404, &HeaderMap::new(), b"").unwrap_err();
+        assert_eq!((e.code.as_str(), e.message.as_str()), ("404", "Not Found"));
+        let (s, o) = op("s3api", "get-bucket-tagging");
+        let xml = "<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><BucketName>x</BucketName><RequestId>r</RequestId></Error>";
+        let e = deserialize(s, o, 404, &HeaderMap::new(), xml.as_bytes()).unwrap_err();
+        assert_eq!(e.code, "NoSuchBucket");
+        let (s, o) = op("route53", "get-hosted-zone");
+        let xml = r#"<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/"><Error><Type>Sender</Type><Code>NoSuchHostedZone</Code><Message>No hosted zone found with ID: Z1</Message></Error><RequestId>r2</RequestId></ErrorResponse>"#;
+        let e = deserialize(s, o, 404, &HeaderMap::new(), xml.as_bytes()).unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.request_id.as_deref()),
+            ("NoSuchHostedZone", Some("r2"))
+        );
+    }
+
+    #[test]
+    fn s3_errors_say_where_the_bucket_is() {
+        let (s, o) = op("s3api", "list-objects-v2");
+        let xml = "<Error><Code>AuthorizationHeaderMalformed</Code><Message>the region 'us-east-1' is wrong; expecting 'eu-west-1'</Message><Region>eu-west-1</Region></Error>";
+        let e = deserialize(s, o, 400, &HeaderMap::new(), xml.as_bytes()).unwrap_err();
+        assert_eq!(e.bucket_region.as_deref(), Some("eu-west-1"));
+        let (s, o) = op("s3api", "head-object");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-amz-bucket-region",
+            HeaderValue::from_static("ap-south-1"),
+        );
+        let e = deserialize(s, o, 301, &headers, b"").unwrap_err();
+        assert_eq!(
+            (e.code.as_str(), e.bucket_region.as_deref()),
+            ("301", Some("ap-south-1"))
+        );
+    }
+
+    #[test]
+    fn route53_takes_the_last_part_of_a_pasted_id() {
+        let (s, o) = op("route53", "get-hosted-zone");
+        let req = serialize(s, o, json!({"Id": "/hostedzone/Z123"}).as_object().unwrap());
+        assert_eq!(req.path_and_query, "/2013-04-01/hostedzone/Z123");
+    }
+
+    #[test]
+    fn rest_xml_writes_bodies_with_the_models_root_and_namespace() {
+        let (s, o) = op("cloudfront", "list-distributions-by-realtime-log-config");
+        let req = serialize(
+            s,
+            o,
+            json!({"RealtimeLogConfigName": "a&b", "MaxItems": "5"})
+                .as_object()
+                .unwrap(),
+        );
+        let body = std::str::from_utf8(&req.body).unwrap();
+        assert_eq!(
+            body,
+            r#"<ListDistributionsByRealtimeLogConfigRequest xmlns="http://cloudfront.amazonaws.com/doc/2020-05-31/"><MaxItems>5</MaxItems><RealtimeLogConfigName>a&amp;b</RealtimeLogConfigName></ListDistributionsByRealtimeLogConfigRequest>"#
+        );
+    }
+
+    #[test]
+    fn xml_attributes_and_streaming_bodies() {
+        let (s, o) = op("s3api", "get-bucket-acl");
+        let xml = r#"<AccessControlPolicy><Owner><ID>o</ID></Owner><AccessControlList><Grant>
+            <Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:type="CanonicalUser"><ID>o</ID></Grantee>
+            <Permission>FULL_CONTROL</Permission></Grant></AccessControlList></AccessControlPolicy>"#;
+        let v = deserialize(s, o, 200, &HeaderMap::new(), xml.as_bytes()).unwrap();
+        assert_eq!(
+            v["Grants"][0]["Grantee"],
+            json!({"ID": "o", "Type": "CanonicalUser"})
+        );
+        let (s, o) = op("s3api", "get-object");
+        assert!(streams_output(s, o));
+        assert!(!streams_output(s, op("s3api", "head-object").1));
+        let mut headers = HeaderMap::new();
+        headers.insert("content-length", HeaderValue::from_static("3"));
+        let v = deserialize(s, o, 200, &headers, b"abc").unwrap();
+        assert_eq!(v.get("Body"), None, "{v}");
+        assert_eq!(v["ContentLength"], 3);
+    }
+
+    #[test]
+    fn xml_depth_is_bounded() {
+        let (s, o) = op("s3api", "list-buckets");
+        let deep = format!(
+            "<R>{}{}</R>",
+            "<Buckets><Bucket>".repeat(5000),
+            "</Bucket></Buckets>".repeat(5000)
+        );
+        let e = deserialize(s, o, 200, &HeaderMap::new(), deep.as_bytes()).unwrap_err();
+        assert_eq!(e.code, "InvalidResponse");
+        assert!(e.message.contains("nest deeper than 256"), "{}", e.message);
+        // Self-closing elements, declarations and quoted `>` don't count as nesting.
+        let flat = format!(
+            r#"<?xml version="1.0"?><!-- <a> --><R a=">"><Buckets>{}</Buckets></R>"#,
+            "<Bucket/>".repeat(5000)
+        );
+        assert_eq!(
+            deserialize(s, o, 200, &HeaderMap::new(), flat.as_bytes()).unwrap()["Buckets"]
+                .as_array()
+                .unwrap()
+                .len(),
+            5000
+        );
+        let (s, o) = op("ec2", "describe-vpcs");
+        let e = deserialize(s, o, 400, &HeaderMap::new(), deep.as_bytes()).unwrap_err();
+        assert_eq!(e.code, "400");
     }
 }
