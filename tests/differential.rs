@@ -134,7 +134,9 @@ async fn our_verdict(p: &aws_chatops::pipeline::Pipeline, line: &str) -> Verdict
         ),
         Outcome::Invalid | Outcome::Asked => Verdict::Rejected,
         Outcome::Refused => Verdict::Refused(reply.text),
-        Outcome::InternalError => Verdict::Other(reply.text),
+        Outcome::InternalError | Outcome::Unavailable | Outcome::AlreadyAnswered => {
+            Verdict::Other(reply.text)
+        }
     }
 }
 
