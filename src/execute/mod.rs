@@ -24,7 +24,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Map, Value};
 
-use crate::catalog::Service;
+use crate::catalog::{Protocol, Service};
 use crate::parse::Request;
 pub use protocol::ServiceError;
 
@@ -86,6 +86,12 @@ pub enum ExecError {
         after: Duration,
         retries: u32,
     },
+    /// The service speaks a wire protocol the executor doesn't speak yet (ec2, rest-xml).
+    #[error("`{service}` is not supported yet: the bot can't speak its {protocol} protocol to AWS yet, so nothing was run.")]
+    ProtocolNotSupported {
+        service: String,
+        protocol: &'static str,
+    },
 }
 
 /// ` (retried 2 times)`, or nothing.
@@ -128,6 +134,7 @@ impl ExecError {
             ExecError::AssumeRole { .. } => "AssumeRoleFailed",
             ExecError::Transport { .. } => "TransportError",
             ExecError::Timeout { .. } => "Timeout",
+            ExecError::ProtocolNotSupported { .. } => "ProtocolNotSupported",
         }
     }
 }
@@ -389,8 +396,20 @@ impl Executor {
         request: &Request,
         retries: &AtomicU32,
     ) -> Result<Executed, ExecError> {
-        let credentials = self.credentials_for(target).await?;
         let service = request.service;
+        // Until src/execute/protocol.rs speaks them, before any credentials are asked for.
+        let protocol = match service.protocol {
+            Protocol::Ec2 => Some("ec2"),
+            Protocol::RestXml => Some("rest-xml"),
+            Protocol::RestJson | Protocol::Json | Protocol::Query => None,
+        };
+        if let Some(protocol) = protocol {
+            return Err(ExecError::ProtocolNotSupported {
+                service: service.service.clone(),
+                protocol,
+            });
+        }
+        let credentials = self.credentials_for(target).await?;
         let op = request.operation;
         let mut params = request.params.clone();
         let Some(paginator) = op.paginator.as_ref().filter(|_| request.paging.paginate) else {
@@ -868,6 +887,12 @@ impl ExecError {
                 after: *after,
                 retries: *retries,
             },
+            ExecError::ProtocolNotSupported { service, protocol } => {
+                ExecError::ProtocolNotSupported {
+                    service: service.clone(),
+                    protocol,
+                }
+            }
         }
     }
 }

@@ -47,6 +47,10 @@ pub struct ServiceError {
 pub fn serialize(service: &Service, op: &Operation, params: &Map<String, Value>) -> WireRequest {
     match service.protocol {
         Protocol::RestJson => rest_json_request(service, op, params),
+        // Refused by Executor::run_pages until this module speaks them.
+        Protocol::Ec2 | Protocol::RestXml => {
+            unreachable!("{:?} is not spoken yet", service.protocol)
+        }
         Protocol::Json => {
             let mut headers = HeaderMap::new();
             let target = format!(
@@ -446,6 +450,9 @@ pub fn deserialize(
             Ok(from_json(service, output, &doc))
         }
         Protocol::RestJson => rest_json_response(service, output, status, headers, body),
+        Protocol::Ec2 | Protocol::RestXml => {
+            unreachable!("{:?} is not spoken yet", service.protocol)
+        }
         Protocol::Query => {
             let text = std::str::from_utf8(body)
                 .map_err(|_| decode_error(status, "the XML is not UTF-8"))?;

@@ -7,18 +7,17 @@ pub fn top() -> String {
     let mut out = String::from(
         "Run AWS CLI commands here: `@aws <service> <command> [--options]`\n\
          For example `@aws lambda list-functions` or `@aws cloudwatch describe-alarms --state ALARM`.\n\n\
-         Services:\n",
+         Services",
     );
-    for service in Catalog::builtin().services() {
-        let read_only = service.operations.iter().filter(|o| o.read_only).count();
-        out.push_str(&format!(
-            "  {:<11} {} ({} commands, {} read-only)\n",
-            service.service,
-            service.title,
-            service.operations.len(),
-            read_only
-        ));
-    }
+    // Every service of the AWS CLI, by the AWS CLI's names: one line each would be 424 lines.
+    let entries = Catalog::builtin().entries();
+    let read_only: usize = entries.iter().map(|e| e.read_only).sum();
+    let names: Vec<&str> = entries.iter().map(|e| e.service.as_str()).collect();
+    out.push_str(&format!(
+        " ({}, {read_only} read-only commands in all):\n{}\n",
+        entries.len(),
+        names.join(", ")
+    ));
     out.push_str(
         "\nAlso:\n  \
          @aws <service> --help             the commands of a service\n  \

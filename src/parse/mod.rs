@@ -83,11 +83,12 @@ pub enum ParseError {
     Chained(String),
     #[error("`{name}` contains invisible or look-alike characters ({found}). Type the name in plain letters.")]
     Suspicious { name: String, found: String },
-    #[error("Unknown service `{given}`.{hint} Supported services: {supported}.")]
+    #[error("Unknown service `{given}`.{hint} `@aws --help` lists the {supported} services.")]
     UnknownService {
         given: String,
         hint: String,
-        supported: String,
+        /// How many services there are.
+        supported: usize,
     },
     #[error("`{given}` is the name of a command in several services ({services}); say which, e.g. `@aws {first} {given}`.")]
     AmbiguousCommand {
@@ -287,7 +288,7 @@ fn parse_words(mut words: Vec<String>) -> Result<Parsed, ParseError> {
                     operation: words.get(1).map(|w| w.to_ascii_lowercase()),
                 })
             }
-            [] => return Err(unknown_service(&first)),
+            [] => return Err(unknown_service(&first, words.get(1).map(String::as_str))),
             several => {
                 return Err(ParseError::AmbiguousCommand {
                     given: first.clone(),
@@ -326,38 +327,39 @@ fn parse_words(mut words: Vec<String>) -> Result<Parsed, ParseError> {
     build_request(service, operation, &args).map(|r| Parsed::Command(Box::new(r)))
 }
 
-/// A word that is probably meant as an AWS service name we don't support (`ec2`, `iam`, `s3`),
-/// rather than a typo of one we do.
+/// A word that is probably meant as an AWS service name we don't support (`chatbot` is not
+/// an AWS CLI name), rather than a typo of one we do.
 fn looks_like_service(word: &str) -> bool {
-    let supported = Catalog::builtin()
-        .services()
-        .iter()
-        .map(|s| s.service.as_str());
-    catalog::closest(word, supported).is_none()
+    catalog::closest(word, Catalog::builtin().names()).is_none()
         && word
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
-fn unknown_service(given: &str) -> ParseError {
+/// An unknown service name, with the closest name as a hint: among the plausible typos, one
+/// that has the command typed after it (`ec3 describe-instances` is ec2's, not ecs's).
+fn unknown_service(given: &str, operation: Option<&str>) -> ParseError {
     let catalog = Catalog::builtin();
-    let names = catalog.services().iter().map(|s| s.service.as_str());
+    let having = operation
+        .map(|op| catalog.names_with(&op.to_ascii_lowercase()))
+        .unwrap_or_default();
+    let hint = catalog::closest(given, having.iter().map(String::as_str))
+        .or_else(|| catalog::closest(given, catalog.names()));
     ParseError::UnknownService {
         given: given.to_owned(),
-        hint: catalog::closest(given, names)
+        hint: hint
             .map(|c| format!(" Did you mean `{c}`?"))
             .unwrap_or_default(),
-        supported: supported_services(),
+        supported: Catalog::builtin().entries().len(),
     }
 }
 
+/// What a refusal of an unknown service says is supported.
 pub fn supported_services() -> String {
-    Catalog::builtin()
-        .services()
-        .iter()
-        .map(|s| s.service.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    format!(
+        "the AWS CLI's {} services (`@aws --help` lists them)",
+        Catalog::builtin().entries().len()
+    )
 }
 
 /// Refuses names with characters outside printable ASCII: a zero-width space or a Cyrillic `а`
@@ -988,7 +990,14 @@ impl Request {
     pub fn action(&self) -> String {
         match self.actions().next() {
             Some(action) => action.to_owned(),
-            None => format!("{}:{}", self.service.iam_prefix, self.operation.api),
+            None => format!(
+                "{}:{}",
+                self.service
+                    .iam_prefix
+                    .as_deref()
+                    .unwrap_or(&self.service.service),
+                self.operation.api
+            ),
         }
     }
 }

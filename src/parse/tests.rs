@@ -114,8 +114,15 @@ fn refused_options_and_file_values_are_recorded_for_the_guard() {
 fn unknown_names_suggest_the_closest() {
     assert_eq!(
         error("lamda list-functions"),
-        "Unknown service `lamda`. Did you mean `lambda`? Supported services: cloudwatch, lambda, logs, support."
+        format!(
+            "Unknown service `lamda`. Did you mean `lambda`? `@aws --help` lists the {} services.",
+            Catalog::builtin().entries().len()
+        )
     );
+    assert!(error("ec3 describe-instances").contains("Did you mean `ec2`?"));
+    assert!(error("elbv3 describe-load-balancers").contains("Did you mean `elbv2`?"));
+    assert!(error("s3apj list-buckets").contains("Did you mean `s3api`?"));
+    assert!(error("ec2 describe-instance").contains("Did you mean `describe-instances`?"));
     assert!(error("lambda list-functon").contains("Did you mean `list-functions`?"));
     assert!(
         error("lambda list-functions --mster-region x").contains("Did you mean `--master-region`?")
@@ -125,10 +132,15 @@ fn unknown_names_suggest_the_closest() {
 
 #[test]
 fn unsupported_services_go_to_the_guard() {
-    match parse("ec2 get-password-data --instance-id i-1").unwrap() {
+    // Every service of the AWS CLI parses; a name far from all of them goes to the guard.
+    assert!(matches!(
+        parse("ec2 get-password-data --instance-id i-1"),
+        Ok(Parsed::Command(_))
+    ));
+    match parse("qqqq get-things --thing-id i-1").unwrap() {
         Parsed::Unsupported { service, operation } => {
-            assert_eq!(service, "ec2");
-            assert_eq!(operation.as_deref(), Some("get-password-data"));
+            assert_eq!(service, "qqqq");
+            assert_eq!(operation.as_deref(), Some("get-things"));
         }
         other => panic!("{other:?}"),
     }

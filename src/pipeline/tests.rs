@@ -92,7 +92,7 @@ fn commands_plan_without_aws() {
         (message("@aws lambda"), "help", ""),
         (message("@aws iam list-users"), "deny", "builtin-deny"),
         (
-            message("@aws ec2 describe-instances"),
+            message("@aws qqqq describe-things"),
             "deny",
             "unsupported-service",
         ),
