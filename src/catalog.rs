@@ -66,6 +66,10 @@ pub struct Operation {
     pub paginator: Option<Paginator>,
     /// What IAM authorizes, from AWS's Service Authorization Reference.
     pub iam: Iam,
+    /// Input members whose `http(s)://` value is the value itself (SQS's `QueueUrl`), which
+    /// the AWS CLI doesn't fetch either; elsewhere a URL is refused.
+    #[serde(default)]
+    pub url_members: Vec<String>,
 }
 
 /// An operation's authorization, as the guard evaluates guardrails against it.
@@ -313,6 +317,9 @@ struct Index {
     services: Vec<ServiceEntry>,
     /// A second name the AWS CLI accepts → the service's name (`runtime.sagemaker`).
     aliases: BTreeMap<String, String>,
+    /// The AWS CLI's own commands, which are no API operation, by service (`s3` → `ls`, `cp`…;
+    /// `rds` → `generate-db-auth-token`, `wait`).
+    local_commands: BTreeMap<String, Vec<String>>,
 }
 
 /// All supported services: the index, and each service once something asked for it.
@@ -411,6 +418,20 @@ impl Catalog {
             .ok()
     }
 
+    /// Whether `service command` is one of the AWS CLI's own commands, which run on the
+    /// user's machine and call no API operation of that name (`s3 ls`, `ec2 wait`).
+    pub fn is_local_command(&self, service: &str, command: &str) -> bool {
+        let service = self
+            .index
+            .aliases
+            .get(service)
+            .map_or(service, String::as_str);
+        self.index
+            .local_commands
+            .get(service)
+            .is_some_and(|commands| commands.iter().any(|c| c == command))
+    }
+
     /// The service, by its name or an alias, inflated and parsed on first use.
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.position(name).map(|i| self.load(i))
@@ -460,6 +481,30 @@ impl Catalog {
     /// The ARN partition of a region: `aws`, or `aws-cn`, `aws-us-gov`… as botocore lists them.
     pub fn partition(&self, region: &str) -> &str {
         self.partitions.get(region).map_or("aws", String::as_str)
+    }
+}
+
+/// What to run instead of one of the AWS CLI's own commands ([`Catalog::is_local_command`]).
+pub fn local_command_advice(service: &str, command: &str) -> String {
+    let changes = |api: &str| {
+        format!("Its API operation is `s3api {api}`, which changes resources and is refused here.")
+    };
+    match (service, command) {
+        ("s3", "ls") => "For the buckets, `@aws s3api list-buckets`; for what is in \
+                         s3://BUCKET/PREFIX, `@aws s3api list-objects-v2 --bucket BUCKET --prefix PREFIX`."
+            .into(),
+        ("s3", "cp" | "mv" | "sync") => "It copies files, which a chat can't hold: for an \
+                                          object's size, type and dates, `@aws s3api head-object --bucket BUCKET --key KEY`; \
+                                          for a listing, `@aws s3api list-objects-v2 --bucket BUCKET`."
+            .into(),
+        ("s3", "rm") => changes("delete-object"),
+        ("s3", "mb") => changes("create-bucket"),
+        ("s3", "rb") => changes("delete-bucket"),
+        ("s3", "website") => changes("put-bucket-website"),
+        (_, "wait") => format!(
+            "It repeats a describe command until a state is reached: run that command itself (`@aws {service} --help` lists them)."
+        ),
+        _ => format!("`@aws {service} --help` lists the commands the bot runs."),
     }
 }
 

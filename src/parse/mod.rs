@@ -268,6 +268,16 @@ fn parse_words(mut words: Vec<String>) -> Result<Parsed, ParseError> {
     }
     check_plain(first)?;
     let first = first.to_ascii_lowercase();
+    // The AWS CLI's own commands (`s3 ls`, `rds generate-db-auth-token`, `ec2 wait`) are no
+    // API operation: the guard refuses them, with what to run instead.
+    if let Some(command) = words.get(1).map(|w| w.to_ascii_lowercase()) {
+        if catalog.is_local_command(&first, &command) {
+            return Ok(Parsed::Unsupported {
+                service: first,
+                operation: Some(command),
+            });
+        }
+    }
     let (service, rest) = if let Some(service) = catalog.service(&first) {
         let Some(op_name) = words.get(1) else {
             return Ok(Parsed::Help(help::service(service)));
@@ -565,7 +575,10 @@ fn build_request(
             }
         } else if let Some(values) = matches.get_many::<String>(&member.name) {
             let raw: Vec<String> = values.cloned().collect();
-            let found = value::file_or_url_values(service, &member.shape, &raw);
+            let mut found = value::file_or_url_values(service, &member.shape, &raw);
+            if op.url_members.contains(&member.name) {
+                found.retain(|v| !is_url(v));
+            }
             if !found.is_empty() {
                 // Not parsed further: whatever else is wrong with it, the guard refuses it.
                 note_file_values(&found, &mut request.file_values);
@@ -625,6 +638,13 @@ fn build_request(
         }
     }
     Ok(request)
+}
+
+/// An `http://` or `https://` value, which the AWS CLI passes on as it is for the members an
+/// operation lists in `url_members` (a queue URL), and fetches elsewhere.
+fn is_url(text: &str) -> bool {
+    let start = text.trim_start().to_ascii_lowercase();
+    start.starts_with("http://") || start.starts_with("https://")
 }
 
 /// Records values found by [`value::file_or_url_values`], each cut to a length a refusal
