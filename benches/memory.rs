@@ -1,6 +1,10 @@
 //! Issue #4's memory target: the channel memory (default account and region) of 100,000
 //! channels costs under 64 MB. Run: `cargo bench --bench memory`. Prints the resident set
 //! growth; BENCHMARKS.md records the result.
+//!
+//! Issue #12's: the command catalog costs what the services in use cost, not what the 424
+//! known ones would: the resident set after the index, after one service (ec2, the largest),
+//! and (with `--bench`) after every service, which the bot never does.
 
 use aws_chatops::config::Config;
 use aws_chatops::prompt::Conversations;
@@ -15,7 +19,31 @@ fn resident_bytes() -> u64 {
     pages * 4096
 }
 
+fn catalog_memory(full: bool) {
+    use aws_chatops::catalog::Catalog;
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let start = resident_bytes();
+    let catalog = Catalog::builtin();
+    let services = catalog.entries().len();
+    let indexed = resident_bytes();
+    assert!(catalog.service("ec2").is_some());
+    let one = resident_bytes();
+    println!(
+        "catalog: index of {services} services +{:.1} MiB; ec2 loaded +{:.1} MiB",
+        mib(indexed.saturating_sub(start)),
+        mib(one.saturating_sub(indexed))
+    );
+    if full {
+        let count = catalog.services().count();
+        println!(
+            "catalog: all {count} services loaded (never done by the bot) +{:.1} MiB",
+            mib(resident_bytes().saturating_sub(one))
+        );
+    }
+}
+
 fn main() {
+    catalog_memory(std::env::args().any(|a| a == "--bench"));
     // `cargo test --all-targets` runs benches as tests: keep that quick.
     let channels: usize = if std::env::args().any(|a| a == "--bench") {
         100_000

@@ -595,8 +595,19 @@ def render(data):
     return json.dumps(data, indent=1, sort_keys=False) + "\n"
 
 
+def without_defaults(value):
+    """`value` without the object members that are null or false: what src/catalog.rs reads
+    as absent anyway (Option, #[serde(default)]). Halves the JSON of a service, and so the
+    time to inflate and parse it on first use (ec2: 3.4 MB -> 1.9 MB)."""
+    if isinstance(value, dict):
+        return {k: without_defaults(v) for k, v in value.items() if v is not None and v is not False}
+    if isinstance(value, list):
+        return [without_defaults(v) for v in value]
+    return value
+
+
 def render_compact(data):
-    return json.dumps(data, separators=(",", ":"), sort_keys=False) + "\n"
+    return json.dumps(without_defaults(data), separators=(",", ":"), sort_keys=False) + "\n"
 
 
 def compress(text):

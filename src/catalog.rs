@@ -60,6 +60,9 @@ pub struct Operation {
     pub name: String,
     /// The API's name (`ListFunctions`), as IAM actions spell it.
     pub api: String,
+    /// `commands/services/*.json.gz` leave out every member that is null or false, so every
+    /// `bool` here has a default and every value that may be null is an `Option`.
+    #[serde(default)]
     pub read_only: bool,
     #[serde(default)]
     pub deprecated: bool,
@@ -107,6 +110,7 @@ pub struct IamResource {
     #[serde(rename = "type")]
     pub kind: String,
     /// Whether every call names one (otherwise the action also works without it).
+    #[serde(default)]
     pub required: bool,
     /// The ARN format: `arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}`.
     pub arn: String,
@@ -443,6 +447,11 @@ impl Catalog {
             .is_some_and(|commands| commands.iter().any(|c| c == command))
     }
 
+    /// The AWS CLI's own commands of a name (`s3` → `cp`, `ls`…), if it has any.
+    pub fn local_commands(&self, name: &str) -> Option<&[String]> {
+        self.index.local_commands.get(name).map(Vec::as_slice)
+    }
+
     /// The service, by its name or an alias, inflated and parsed on first use.
     pub fn service(&self, name: &str) -> Option<&Service> {
         self.position(name).map(|i| self.load(i))
@@ -450,14 +459,28 @@ impl Catalog {
 
     fn load(&self, i: usize) -> &Service {
         let (blob, cell) = &self.data[i];
-        cell.get_or_init(|| {
-            let name = &self.index.services[i].service;
-            let text = inflate(&format!("services/{name}"), blob);
-            let mut service: Service = serde_json::from_slice(&text)
-                .unwrap_or_else(|e| panic!("commands/services/{name}.json.gz is valid: {e}"));
-            service.operations.sort_by(|a, b| a.name.cmp(&b.name));
-            service
-        })
+        cell.get_or_init(|| Self::decode(&self.index.services[i].service, blob))
+    }
+
+    fn decode(name: &str, blob: &[u8]) -> Service {
+        let text = inflate(&format!("services/{name}"), blob);
+        let mut service: Service = serde_json::from_slice(&text)
+            .unwrap_or_else(|e| panic!("commands/services/{name}.json.gz is valid: {e}"));
+        service.operations.sort_by(|a, b| a.name.cmp(&b.name));
+        service
+    }
+
+    /// Inflates and parses a service afresh, without keeping it: what the first command that
+    /// names it pays (`benches/pipeline.rs`).
+    pub fn load_uncached(&self, name: &str) -> Option<Service> {
+        self.position(name)
+            .map(|i| Self::decode(&self.index.services[i].service, self.data[i].0))
+    }
+
+    /// The size of a service's embedded data, compressed and as JSON.
+    pub fn data_size(&self, name: &str) -> Option<(usize, usize)> {
+        let blob = self.data[self.position(name)?].0;
+        Some((blob.len(), inflate(name, blob).len()))
     }
 
     /// Every service, each inflated as the iteration reaches it (for tests and sweeps: all of

@@ -278,6 +278,12 @@ fn parse_words(mut words: Vec<String>) -> Result<Parsed, ParseError> {
             });
         }
     }
+    // `s3`, `s3 --help`: a name with only the AWS CLI's own commands.
+    if catalog.entry(&first).is_none() && words.get(1).is_none_or(|w| is_help(w)) {
+        if let Some(commands) = catalog.local_commands(&first) {
+            return Ok(Parsed::Help(help::local_commands(&first, commands)));
+        }
+    }
     let (service, rest) = if let Some(service) = catalog.service(&first) {
         let Some(op_name) = words.get(1) else {
             return Ok(Parsed::Help(help::service(service)));

@@ -188,6 +188,47 @@ fn help_at_every_level() {
 }
 
 #[test]
+fn help_across_every_service() {
+    let help = |text: &str| match parse(text) {
+        Ok(Parsed::Help(h)) => h,
+        other => panic!("{text}: {other:?}"),
+    };
+    // The top lists every service by the AWS CLI's name.
+    let top = help("--help");
+    for entry in Catalog::builtin().entries() {
+        assert!(
+            top.contains(&format!(" {},", entry.service))
+                || top.contains(&format!("\n{},", entry.service))
+                || top.ends_with(&entry.service)
+                || top.contains(&format!(" {}\n", entry.service)),
+            "{}",
+            entry.service
+        );
+    }
+    // A service's help fits a chat message even for ec2 (hundreds of commands).
+    for service in ["ec2", "s3api", "elbv2", "logs", "runtime.sagemaker"] {
+        let h = help(&format!("{service} --help"));
+        assert!(h.len() < 12_000, "{service}: {} characters", h.len());
+    }
+    let ec2 = help("ec2 --help");
+    assert!(ec2.contains("describe-instances"), "{ec2}");
+    assert!(
+        ec2.contains("commands that change resources (refused here"),
+        "{ec2}"
+    );
+    // Options of a command of a new service, and of the high-level s3 commands.
+    let h = help("ecs list-services --help");
+    assert!(h.contains("--cluster"), "{h}");
+    let s3 = help("s3 --help");
+    assert!(
+        s3.contains("s3 ls: For the buckets, `@aws s3api list-buckets`"),
+        "{s3}"
+    );
+    assert!(s3.contains("s3 presign"), "{s3}");
+    assert_eq!(help("s3"), s3);
+}
+
+#[test]
 fn command_line_round_trips() {
     let r = request("invoke my-fn --payload {\"a\": \"b c\"}");
     assert_eq!(
