@@ -136,8 +136,10 @@ pub struct Paginator {
     pub non_aggregate_keys: Vec<String>,
 }
 
+/// A shape, as `commands/services/*.json.gz` nest it under its type
+/// (`{"string": {"enum": […]}}`; see `tagged_by_type` in the generator).
 #[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum Shape {
     Structure {
         members: Vec<Member>,

@@ -1338,6 +1338,70 @@ mod tests {
         }
     }
 
+    /// Guardrails on the resources of the new services: where AWS's reference gives the ARN
+    /// and the command names every part of it, the Deny holds by name; where a part can't be
+    /// known (a stack's id, a service's name in `--services`), it fails closed.
+    #[test]
+    fn guardrails_on_resources_of_every_service_hold_or_fail_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = guardrail_file(
+            &dir,
+            "no-prod.json",
+            r#"{"Effect": "Allow", "Action": "*", "Resource": "*"},
+               {"Sid": "NoProd", "Effect": "Deny", "Action": "*", "Resource": [
+                 "arn:aws:dynamodb:*:*:table/prod-*",
+                 "arn:aws:s3:::prod-*",
+                 "arn:aws:ecs:*:*:cluster/prod-*",
+                 "arn:aws:ecs:*:*:service/prod-*/*",
+                 "arn:aws:cloudformation:*:*:stack/prod-*/*",
+                 "arn:aws:rds:*:*:db:prod-*",
+                 "arn:aws:rds:*:*:cluster:prod-*",
+                 "arn:aws:ec2:*:*:instance/i-0badc0ffee*"]}"#,
+        );
+        let config = config(&[&file]);
+        let guard = Guard::new(&config).unwrap();
+        let rule = |text: &str| match decide(&guard, &config, text) {
+            Decision::Run => "run".to_owned(),
+            Decision::Deny(r) => r.rule_name().to_owned(),
+            other => format!("{other:?}"),
+        };
+        for (prod, dev) in [
+            ("dynamodb describe-table --table-name prod-orders", "dynamodb describe-table --table-name dev-orders"),
+            ("s3api get-bucket-location --bucket prod-logs", "s3api get-bucket-location --bucket dev-logs"),
+            ("s3api list-objects-v2 --bucket prod-logs", "s3api list-objects-v2 --bucket dev-logs"),
+            ("ecs describe-clusters --clusters prod-web", "ecs describe-clusters --clusters dev-web"),
+            ("rds describe-db-instances --db-instance-identifier prod-db", "rds describe-db-instances --db-instance-identifier dev-db"),
+            ("rds describe-db-clusters --db-cluster-identifier prod-aurora", "rds describe-db-clusters --db-cluster-identifier dev-aurora"),
+            ("ec2 describe-instance-attribute --instance-id i-0badc0ffee0000001 --attribute userData", "ec2 describe-instance-attribute --instance-id i-0900dc0ffee000001 --attribute userData"),
+            ("ec2 get-console-output --instance-id i-0badc0ffee0000001", "ec2 get-console-output --instance-id i-0900dc0ffee000001"),
+        ] {
+            assert_eq!(rule(prod), "guardrail", "{prod}");
+            assert_eq!(rule(dev), "run", "{dev}");
+        }
+        // A part of the ARN no parameter gives (a stack's id, the services of
+        // describe-services): whatever is named, a scoped Deny might hold, so it is refused.
+        for text in [
+            "cloudformation describe-stacks --stack-name prod-api",
+            "cloudformation describe-stacks --stack-name dev-api",
+            "ecs describe-services --cluster prod-web --services api",
+        ] {
+            assert_eq!(rule(text), "guardrail-resource-unknown", "{text}");
+        }
+        // IAM checks ec2:DescribeInstances against `*`: a Deny on instances doesn't apply.
+        assert_eq!(rule("ec2 describe-instances"), "run");
+        // Without a guardrail scoped to resources, nothing needs the resource.
+        let plain = self::config(&[]);
+        let guard = Guard::new(&plain).unwrap();
+        assert_eq!(
+            decide(
+                &guard,
+                &plain,
+                "cloudformation describe-stacks --stack-name prod-api"
+            ),
+            Decision::Run
+        );
+    }
+
     fn spellings(name: &str) -> Vec<String> {
         vec![
             name.to_owned(),
