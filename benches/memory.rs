@@ -5,6 +5,10 @@
 //! end, with their queue messages held until it is posted, as `serve` holds them.
 //! Run: `cargo bench --bench memory`. Prints the resident set growth; BENCHMARKS.md records
 //! the results.
+//!
+//! Issue #12's: the command catalog costs what the services in use cost, not what the 424
+//! known ones would: the resident set after the index, after one service (ec2, the largest),
+//! and (with `--bench`) after every service, which the bot never does.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -30,6 +34,29 @@ fn resident_bytes() -> u64 {
     pages * 4096
 }
 
+fn catalog_memory(full: bool) {
+    use aws_chatops::catalog::Catalog;
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let start = resident_bytes();
+    let catalog = Catalog::builtin();
+    let services = catalog.entries().len();
+    let indexed = resident_bytes();
+    assert!(catalog.service("ec2").is_some());
+    let one = resident_bytes();
+    println!(
+        "catalog: index of {services} services +{:.1} MiB; ec2 loaded +{:.1} MiB",
+        mib(indexed.saturating_sub(start)),
+        mib(one.saturating_sub(indexed))
+    );
+    if full {
+        let count = catalog.services().count();
+        println!(
+            "catalog: all {count} services loaded (never done by the bot) +{:.1} MiB",
+            mib(resident_bytes().saturating_sub(one))
+        );
+    }
+}
+
 fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
     // Each figure in a process of its own: memory freed by one would be reused by the next
@@ -37,8 +64,9 @@ fn main() {
     match std::env::var("MEMORY_FIGURE").as_deref() {
         Ok("channels") => channel_memory(bench),
         Ok("notifications") => queued_notifications(bench),
+        Ok("catalog") => catalog_memory(bench),
         _ => {
-            for figure in ["channels", "notifications"] {
+            for figure in ["channels", "notifications", "catalog"] {
                 let status = std::process::Command::new(std::env::current_exe().unwrap())
                     .args(std::env::args().skip(1))
                     .env("MEMORY_FIGURE", figure)

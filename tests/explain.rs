@@ -23,7 +23,8 @@ async fn issue_9_explain_and_handle_agree_on_every_message() {
         (user("@aws --help"), "help"),
         (user("@aws lambda --help"), "help"),
         (user("@aws iam list-users"), "deny"),
-        (user("@aws glacier list-vaults"), "deny"),
+        (user("@aws kms list-keys"), "deny"),
+        (user("@aws qqqq describe-things"), "deny"),
         (user("@aws lambda list-functions && rm -rf /"), "deny"),
         (user("@aws lamda list-functions"), "error"),
         (user("@aws lambda list-functions --output xml"), "error"),
@@ -130,6 +131,7 @@ async fn issue_9_explain_and_handle_agree_on_every_message() {
     assert_eq!(
         rules,
         [
+            "builtin-deny",
             "builtin-deny",
             "unsupported-service",
             "single-command",

@@ -425,8 +425,10 @@ fn obfuscate(
                     }
                     _ => None,
                 };
-                let sensitive = member.is_some_and(|(service, s)| service.shape(s).is_sensitive())
-                    && !(is_lambda && depth == 0 && PAYLOAD_MEMBERS.contains(&name.as_str()));
+                let sensitive =
+                    member.is_some_and(|(service, s)| {
+                        service.is_sensitive(s) || service.shape(s).is_sensitive()
+                    }) && !(is_lambda && depth == 0 && PAYLOAD_MEMBERS.contains(&name.as_str()));
                 if sensitive || listed.contains(&comparable(name)) {
                     *v = Value::String(format!("{{{name}}}"));
                 } else {

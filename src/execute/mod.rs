@@ -396,8 +396,8 @@ impl Executor {
         request: &Request,
         retries: &AtomicU32,
     ) -> Result<Executed, ExecError> {
-        let credentials = self.credentials_for(target).await?;
         let service = request.service;
+        let credentials = self.credentials_for(target).await?;
         let op = request.operation;
         let mut params = request.params.clone();
         let Some(paginator) = op.paginator.as_ref().filter(|_| request.paging.paginate) else {

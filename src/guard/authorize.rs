@@ -96,7 +96,7 @@ pub fn authorizations(
         })
         .collect::<Result<_, _>>()?;
     for (prefix, member, action) in IMPLIED {
-        let set = request.service.iam_prefix == *prefix
+        let set = request.service.iam_prefix.as_deref() == Some(*prefix)
             && request.params.iter().any(|(name, value)| {
                 name.eq_ignore_ascii_case(member) && value == &Value::Bool(true)
             });
@@ -223,7 +223,7 @@ fn kinds(action: &IamAction) -> String {
 /// Lambda's function resources (`function`, `function alias`, `function version`), whose
 /// `${FunctionName}` is filled from a `FunctionName` member.
 fn is_lambda_function(request: &Request, resource: &IamResource) -> bool {
-    request.service.iam_prefix == "lambda"
+    request.service.iam_prefix.as_deref() == Some("lambda")
         && resource.arn.contains(":function:${FunctionName}")
         && resource.variables.contains_key("FunctionName")
 }

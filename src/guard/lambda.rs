@@ -153,14 +153,13 @@ mod tests {
 
     #[test]
     fn the_pattern_is_still_the_models() {
-        let model: serde_json::Value =
-            serde_json::from_str(include_str!("../../commands/lambda.json")).unwrap();
+        let model = crate::catalog::service_json("lambda");
         assert_eq!(
-            model["shapes"]["NamespacedFunctionName"]["pattern"].as_str(),
+            model["shapes"]["NamespacedFunctionName"]["string"]["pattern"].as_str(),
             Some(MODEL_PATTERN),
             "Lambda's function name pattern changed: update FUNCTION_NAME"
         );
-        let invoke_member = model["shapes"]["InvocationRequest"]["members"]
+        let invoke_member = model["shapes"]["InvocationRequest"]["structure"]["members"]
             .as_array()
             .unwrap()
             .iter()

@@ -7,18 +7,17 @@ pub fn top() -> String {
     let mut out = String::from(
         "Run AWS CLI commands here: `@aws <service> <command> [--options]`\n\
          For example `@aws lambda list-functions` or `@aws cloudwatch describe-alarms --state ALARM`.\n\n\
-         Services:\n",
+         Services",
     );
-    for service in Catalog::builtin().services() {
-        let read_only = service.operations.iter().filter(|o| o.read_only).count();
-        out.push_str(&format!(
-            "  {:<11} {} ({} commands, {} read-only)\n",
-            service.service,
-            service.title,
-            service.operations.len(),
-            read_only
-        ));
-    }
+    // Every service of the AWS CLI, by the AWS CLI's names: one line each would be 424 lines.
+    let entries = Catalog::builtin().entries();
+    let read_only: usize = entries.iter().map(|e| e.read_only).sum();
+    let names: Vec<&str> = entries.iter().map(|e| e.service.as_str()).collect();
+    out.push_str(&format!(
+        " ({}, {read_only} read-only commands in all):\n{}\n",
+        entries.len(),
+        names.join(", ")
+    ));
     out.push_str(
         "\nAlso:\n  \
          @aws <service> --help             the commands of a service\n  \
@@ -30,25 +29,55 @@ pub fn top() -> String {
     out
 }
 
+/// Past this many, the commands that change resources are counted, not listed (ec2 has
+/// over 400): a chat message is not a manual.
+const LISTED_CHANGING: usize = 40;
+
 pub fn service(service: &Service) -> String {
-    let names = |read_only: bool| -> String {
+    let names = |read_only: bool| -> Vec<&str> {
         service
             .operations
             .iter()
             .filter(|o| o.read_only == read_only && !o.deprecated)
             .map(|o| o.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect()
+    };
+    let (reads, changes) = (names(true), names(false));
+    let changing = if changes.len() > LISTED_CHANGING {
+        format!(
+            "{} commands that change resources (refused here, but for the few that ask for confirmation).",
+            changes.len()
+        )
+    } else {
+        format!(
+            "Commands that change resources (most are refused here; the few allowed ask for confirmation):\n{}",
+            changes.join(", ")
+        )
+    };
+    let reads = if reads.is_empty() {
+        "none (AWS's Service Authorization Reference gives this service no read-only IAM action the bot can check)".to_owned()
+    } else {
+        reads.join(", ")
     };
     format!(
         "{} (`@aws {} <command> --help` for a command's options)\n\n\
-         Read-only commands:\n{}\n\n\
-         Commands that change resources (most are refused here; the few allowed ask for confirmation):\n{}",
-        service.title,
-        service.service,
-        names(true),
-        names(false)
+         Read-only commands:\n{reads}\n\n{changing}",
+        service.title, service.service,
     )
+}
+
+/// Help for the AWS CLI's own commands of a name that is no service (`s3`): what to run instead.
+pub fn local_commands(service: &str, commands: &[String]) -> String {
+    let mut out = format!(
+        "`{service}` commands are the AWS CLI's own, run on your machine, not AWS API operations, so the bot doesn't run them. Instead:\n"
+    );
+    for command in commands {
+        out.push_str(&format!(
+            "  {service} {command}: {}\n",
+            crate::catalog::local_command_advice(service, command)
+        ));
+    }
+    out.trim_end().to_owned()
 }
 
 pub fn operation(service: &Service, op: &Operation) -> String {

@@ -83,11 +83,12 @@ pub enum ParseError {
     Chained(String),
     #[error("`{name}` contains invisible or look-alike characters ({found}). Type the name in plain letters.")]
     Suspicious { name: String, found: String },
-    #[error("Unknown service `{given}`.{hint} Supported services: {supported}.")]
+    #[error("Unknown service `{given}`.{hint} `@aws --help` lists the {supported} services.")]
     UnknownService {
         given: String,
         hint: String,
-        supported: String,
+        /// How many services there are.
+        supported: usize,
     },
     #[error("`{given}` is the name of a command in several services ({services}); say which, e.g. `@aws {first} {given}`.")]
     AmbiguousCommand {
@@ -267,6 +268,22 @@ fn parse_words(mut words: Vec<String>) -> Result<Parsed, ParseError> {
     }
     check_plain(first)?;
     let first = first.to_ascii_lowercase();
+    // The AWS CLI's own commands (`s3 ls`, `rds generate-db-auth-token`, `ec2 wait`) are no
+    // API operation: the guard refuses them, with what to run instead.
+    if let Some(command) = words.get(1).map(|w| w.to_ascii_lowercase()) {
+        if catalog.is_local_command(&first, &command) {
+            return Ok(Parsed::Unsupported {
+                service: first,
+                operation: Some(command),
+            });
+        }
+    }
+    // `s3`, `s3 --help`: a name with only the AWS CLI's own commands.
+    if catalog.entry(&first).is_none() && words.get(1).is_none_or(|w| is_help(w)) {
+        if let Some(commands) = catalog.local_commands(&first) {
+            return Ok(Parsed::Help(help::local_commands(&first, commands)));
+        }
+    }
     let (service, rest) = if let Some(service) = catalog.service(&first) {
         let Some(op_name) = words.get(1) else {
             return Ok(Parsed::Help(help::service(service)));
@@ -287,7 +304,7 @@ fn parse_words(mut words: Vec<String>) -> Result<Parsed, ParseError> {
                     operation: words.get(1).map(|w| w.to_ascii_lowercase()),
                 })
             }
-            [] => return Err(unknown_service(&first)),
+            [] => return Err(unknown_service(&first, words.get(1).map(String::as_str))),
             several => {
                 return Err(ParseError::AmbiguousCommand {
                     given: first.clone(),
@@ -326,38 +343,39 @@ fn parse_words(mut words: Vec<String>) -> Result<Parsed, ParseError> {
     build_request(service, operation, &args).map(|r| Parsed::Command(Box::new(r)))
 }
 
-/// A word that is probably meant as an AWS service name we don't support (`ec2`, `iam`, `s3`),
-/// rather than a typo of one we do.
+/// A word that is probably meant as an AWS service name we don't support (`chatbot` is not
+/// an AWS CLI name), rather than a typo of one we do.
 fn looks_like_service(word: &str) -> bool {
-    let supported = Catalog::builtin()
-        .services()
-        .iter()
-        .map(|s| s.service.as_str());
-    catalog::closest(word, supported).is_none()
+    catalog::closest(word, Catalog::builtin().names()).is_none()
         && word
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
-fn unknown_service(given: &str) -> ParseError {
+/// An unknown service name, with the closest name as a hint: among the plausible typos, one
+/// that has the command typed after it (`ec3 describe-instances` is ec2's, not ecs's).
+fn unknown_service(given: &str, operation: Option<&str>) -> ParseError {
     let catalog = Catalog::builtin();
-    let names = catalog.services().iter().map(|s| s.service.as_str());
+    let having = operation
+        .map(|op| catalog.names_with(&op.to_ascii_lowercase()))
+        .unwrap_or_default();
+    let hint = catalog::closest(given, having.iter().map(String::as_str))
+        .or_else(|| catalog::closest(given, catalog.names()));
     ParseError::UnknownService {
         given: given.to_owned(),
-        hint: catalog::closest(given, names)
+        hint: hint
             .map(|c| format!(" Did you mean `{c}`?"))
             .unwrap_or_default(),
-        supported: supported_services(),
+        supported: Catalog::builtin().entries().len(),
     }
 }
 
+/// What a refusal of an unknown service says is supported.
 pub fn supported_services() -> String {
-    Catalog::builtin()
-        .services()
-        .iter()
-        .map(|s| s.service.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
+    format!(
+        "the AWS CLI's {} services (`@aws --help` lists them)",
+        Catalog::builtin().entries().len()
+    )
 }
 
 /// Refuses names with characters outside printable ASCII: a zero-width space or a Cyrillic `а`
@@ -563,7 +581,10 @@ fn build_request(
             }
         } else if let Some(values) = matches.get_many::<String>(&member.name) {
             let raw: Vec<String> = values.cloned().collect();
-            let found = value::file_or_url_values(service, &member.shape, &raw);
+            let mut found = value::file_or_url_values(service, &member.shape, &raw);
+            if op.url_members.contains(&member.name) {
+                found.retain(|v| !is_url(v));
+            }
             if !found.is_empty() {
                 // Not parsed further: whatever else is wrong with it, the guard refuses it.
                 note_file_values(&found, &mut request.file_values);
@@ -623,6 +644,13 @@ fn build_request(
         }
     }
     Ok(request)
+}
+
+/// An `http://` or `https://` value, which the AWS CLI passes on as it is for the members an
+/// operation lists in `url_members` (a queue URL), and fetches elsewhere.
+fn is_url(text: &str) -> bool {
+    let start = text.trim_start().to_ascii_lowercase();
+    start.starts_with("http://") || start.starts_with("https://")
 }
 
 /// Records values found by [`value::file_or_url_values`], each cut to a length a refusal
@@ -988,7 +1016,14 @@ impl Request {
     pub fn action(&self) -> String {
         match self.actions().next() {
             Some(action) => action.to_owned(),
-            None => format!("{}:{}", self.service.iam_prefix, self.operation.api),
+            None => format!(
+                "{}:{}",
+                self.service
+                    .iam_prefix
+                    .as_deref()
+                    .unwrap_or(&self.service.service),
+                self.operation.api
+            ),
         }
     }
 }

@@ -115,10 +115,14 @@ fn unknown_names_suggest_the_closest() {
     assert_eq!(
         error("lamda list-functions"),
         format!(
-            "Unknown service `lamda`. Did you mean `lambda`? Supported services: {}.",
-            supported_services()
+            "Unknown service `lamda`. Did you mean `lambda`? `@aws --help` lists the {} services.",
+            Catalog::builtin().entries().len()
         )
     );
+    assert!(error("ec3 describe-instances").contains("Did you mean `ec2`?"));
+    assert!(error("elbv3 describe-load-balancers").contains("Did you mean `elbv2`?"));
+    assert!(error("s3apj list-buckets").contains("Did you mean `s3api`?"));
+    assert!(error("ec2 describe-instance").contains("Did you mean `describe-instances`?"));
     assert!(error("lambda list-functon").contains("Did you mean `list-functions`?"));
     assert!(
         error("lambda list-functions --mster-region x").contains("Did you mean `--master-region`?")
@@ -128,10 +132,15 @@ fn unknown_names_suggest_the_closest() {
 
 #[test]
 fn unsupported_services_go_to_the_guard() {
-    match parse("glacier list-vaults --account-id -").unwrap() {
+    // Every service of the AWS CLI parses; a name far from all of them goes to the guard.
+    assert!(matches!(
+        parse("ec2 get-password-data --instance-id i-1"),
+        Ok(Parsed::Command(_))
+    ));
+    match parse("qqqq get-things --thing-id i-1").unwrap() {
         Parsed::Unsupported { service, operation } => {
-            assert_eq!(service, "glacier");
-            assert_eq!(operation.as_deref(), Some("list-vaults"));
+            assert_eq!(service, "qqqq");
+            assert_eq!(operation.as_deref(), Some("get-things"));
         }
         other => panic!("{other:?}"),
     }
@@ -176,6 +185,47 @@ fn help_at_every_level() {
     };
     assert!(h.contains("--state-value"), "{h}");
     assert!(h.contains("OK | ALARM | INSUFFICIENT_DATA"), "{h}");
+}
+
+#[test]
+fn help_across_every_service() {
+    let help = |text: &str| match parse(text) {
+        Ok(Parsed::Help(h)) => h,
+        other => panic!("{text}: {other:?}"),
+    };
+    // The top lists every service by the AWS CLI's name.
+    let top = help("--help");
+    for entry in Catalog::builtin().entries() {
+        assert!(
+            top.contains(&format!(" {},", entry.service))
+                || top.contains(&format!("\n{},", entry.service))
+                || top.ends_with(&entry.service)
+                || top.contains(&format!(" {}\n", entry.service)),
+            "{}",
+            entry.service
+        );
+    }
+    // A service's help fits a chat message even for ec2 (hundreds of commands).
+    for service in ["ec2", "s3api", "elbv2", "logs", "runtime.sagemaker"] {
+        let h = help(&format!("{service} --help"));
+        assert!(h.len() < 12_000, "{service}: {} characters", h.len());
+    }
+    let ec2 = help("ec2 --help");
+    assert!(ec2.contains("describe-instances"), "{ec2}");
+    assert!(
+        ec2.contains("commands that change resources (refused here"),
+        "{ec2}"
+    );
+    // Options of a command of a new service, and of the high-level s3 commands.
+    let h = help("ecs list-services --help");
+    assert!(h.contains("--cluster"), "{h}");
+    let s3 = help("s3 --help");
+    assert!(
+        s3.contains("s3 ls: For the buckets, `@aws s3api list-buckets`"),
+        "{s3}"
+    );
+    assert!(s3.contains("s3 presign"), "{s3}");
+    assert_eq!(help("s3"), s3);
 }
 
 #[test]

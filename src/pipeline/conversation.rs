@@ -17,39 +17,78 @@ use super::plan::{Effect, Narrow, Plan, Step};
 use super::{Inbound, Known, Outcome, Pipeline, Reply, STORE_UNREACHABLE};
 
 /// Resource-naming options whose question offers the values that exist, from a list call in
-/// the chosen account: (option, service, list command, JMESPath to the names).
-const CHOICE_SOURCES: &[(&str, &str, &str, &str)] = &[
+/// the chosen account: (service asking, option, list command of that service, JMESPath to
+/// the names). Options are per service: `--cluster` of ECS is not a Redshift cluster.
+pub(crate) const CHOICE_SOURCES: &[(&str, &str, &str, &str)] = &[
     (
-        "function-name",
         "lambda",
+        "function-name",
         "list-functions",
         "Functions[].FunctionName",
     ),
     (
+        "cloudwatch",
         "alarm-name",
-        "cloudwatch",
         "describe-alarms",
         "MetricAlarms[].AlarmName",
     ),
     (
+        "cloudwatch",
         "alarm-names",
-        "cloudwatch",
         "describe-alarms",
         "MetricAlarms[].AlarmName",
     ),
-    ("case-id", "support", "describe-cases", "cases[].caseId"),
+    ("support", "case-id", "describe-cases", "cases[].caseId"),
     (
-        "service-code",
         "support",
+        "service-code",
         "describe-services",
         "services[].code",
     ),
     (
-        "severity-code",
         "support",
+        "severity-code",
         "describe-severity-levels",
         "severityLevels[].code",
     ),
+    // The resources of the first day's commands (issue #12).
+    (
+        "ec2",
+        "instance-id",
+        "describe-instances",
+        "Reservations[].Instances[].InstanceId",
+    ),
+    (
+        "ec2",
+        "instance-ids",
+        "describe-instances",
+        "Reservations[].Instances[].InstanceId",
+    ),
+    ("ecs", "cluster", "list-clusters", "clusterArns[]"),
+    ("ecs", "clusters", "list-clusters", "clusterArns[]"),
+    ("eks", "name", "list-clusters", "clusters[]"),
+    ("eks", "cluster-name", "list-clusters", "clusters[]"),
+    ("dynamodb", "table-name", "list-tables", "TableNames[]"),
+    (
+        "cloudformation",
+        "stack-name",
+        "describe-stacks",
+        "Stacks[].StackName",
+    ),
+    ("s3api", "bucket", "list-buckets", "Buckets[].Name"),
+    (
+        "rds",
+        "db-instance-identifier",
+        "describe-db-instances",
+        "DBInstances[].DBInstanceIdentifier",
+    ),
+    (
+        "logs",
+        "log-group-name",
+        "describe-log-groups",
+        "logGroups[].logGroupName",
+    ),
+    ("sqs", "queue-url", "list-queues", "QueueUrls[]"),
 ];
 const MAX_CHOICES: usize = 25;
 /// Names offered when the one typed doesn't exist: few enough to be buttons.
@@ -125,10 +164,7 @@ impl Pipeline {
             }
             Lookup::None => {
                 return Plan::new(
-                    Step::Invalid(
-                        "There's no open question to answer. `@aws --help` shows what I can do."
-                            .into(),
-                    ),
+                    Step::Invalid(super::NO_OPEN_QUESTION.into()),
                     Effect::Keep,
                 )
             }
@@ -391,7 +427,7 @@ impl Pipeline {
     ) -> Reply {
         let member = request.missing[0];
         let mut values = self
-            .existing_values(inbound, &member.cli_name, account, region)
+            .existing_values(inbound, request.service, &member.cli_name, account, region)
             .await;
         if let Some(typed) = typed {
             let typed = typed.to_lowercase();
@@ -466,7 +502,13 @@ impl Pipeline {
     ) -> Option<Reply> {
         let member = narrow.asked.missing.first()?;
         let values = self
-            .existing_values(inbound, &member.cli_name, &narrow.account, &narrow.region)
+            .existing_values(
+                inbound,
+                narrow.asked.service,
+                &member.cli_name,
+                &narrow.account,
+                &narrow.region,
+            )
             .await;
         let typed = narrow.typed.to_lowercase();
         if values.is_empty()
@@ -504,10 +546,14 @@ impl Pipeline {
             .service
             .input_members(request.operation)
             .iter()
-            .filter(|m| CHOICE_SOURCES.iter().any(|(o, ..)| *o == m.cli_name))
+            .filter(|m| {
+                CHOICE_SOURCES
+                    .iter()
+                    .any(|(s, o, ..)| *s == request.service.service && *o == m.cli_name)
+            })
             .find_map(|m| Some((m, request.params.get(&m.name)?.as_str()?.to_owned())))?;
         let values = self
-            .existing_values(inbound, &member.cli_name, account, region)
+            .existing_values(inbound, request.service, &member.cli_name, account, region)
             .await;
         let lower = typed.to_lowercase();
         let mut ranked: Vec<(f64, String)> = values
@@ -570,11 +616,14 @@ impl Pipeline {
     async fn existing_values(
         &self,
         inbound: &Inbound,
+        asking: &crate::catalog::Service,
         option: &str,
         account: &AccountConfig,
         region: &str,
     ) -> Vec<String> {
-        let Some((_, service, op, query)) = CHOICE_SOURCES.iter().find(|(o, ..)| *o == option)
+        let Some((service, _, op, query)) = CHOICE_SOURCES
+            .iter()
+            .find(|(s, o, ..)| *s == asking.service && *o == option)
         else {
             return vec![];
         };

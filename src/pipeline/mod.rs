@@ -90,6 +90,13 @@ impl Default for Known {
 }
 
 /// What a user reads when the state store is unreachable and the message needed it.
+/// The answer to an answer when no question is open.
+pub const NO_OPEN_QUESTION: &str =
+    "There's no open question to answer. `@aws --help` shows what I can do.";
+
+/// The answer to a second answer (a second click, a redelivery in another process).
+pub const ALREADY_ANSWERED: &str = "That question was already answered, so nothing ran again.";
+
 pub const STORE_UNREACHABLE: &str = "I can't reach my state store just now, so I can't keep or find questions (answers, confirmations, account choices). Commands that need no question still run. Please try again in a minute.";
 
 /// What became of a message.

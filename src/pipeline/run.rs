@@ -29,10 +29,7 @@ impl Pipeline {
                 Ok(true) => {}
                 Ok(false) => {
                     record.reason = Some("the question was already answered".into());
-                    return Reply::new(
-                        Outcome::AlreadyAnswered,
-                        "That question was already answered, so nothing ran again.",
-                    );
+                    return Reply::new(Outcome::AlreadyAnswered, super::ALREADY_ANSWERED);
                 }
                 Err(e) => {
                     record.reason = Some(format!("state store: {e}"));

@@ -99,7 +99,7 @@ fn commands_plan_without_aws() {
         (message("@aws lambda"), "help", ""),
         (message("@aws iam list-users"), "deny", "builtin-deny"),
         (
-            message("@aws glacier list-vaults"),
+            message("@aws qqqq describe-things"),
             "deny",
             "unsupported-service",
         ),
@@ -523,4 +523,44 @@ fn plan_now(p: &Pipeline, inbound: &Inbound) -> super::plan::Plan {
         .now_or_never()
         .expect("the memory store answers at once");
     p.plan(inbound, &known)
+}
+
+/// Every question with real choices asks a list command that exists, is read-only, needs no
+/// parameter and returns what the JMESPath names; the option belongs to the asking service.
+#[test]
+fn choice_sources_fit_the_catalog() {
+    use crate::catalog::{Catalog, Shape};
+    let catalog = Catalog::builtin();
+    for (service, option, list, query) in super::conversation::CHOICE_SOURCES {
+        let s = catalog
+            .service(service)
+            .unwrap_or_else(|| panic!("{service}"));
+        assert!(
+            s.operations
+                .iter()
+                .any(|op| s.input_members(op).iter().any(|m| m.cli_name == *option)),
+            "{service}: no command takes --{option}"
+        );
+        let op = s
+            .operation(list)
+            .unwrap_or_else(|| panic!("{service} {list}"));
+        assert!(op.read_only, "{service} {list}");
+        assert!(
+            s.input_members(op).iter().all(|m| !m.required),
+            "{service} {list} needs a parameter"
+        );
+        let first = query.split(['[', '.']).next().unwrap();
+        let Some(Shape::Structure { members, .. }) = op.output.as_deref().map(|o| s.shape(o))
+        else {
+            panic!("{service} {list}: no output")
+        };
+        assert!(
+            members.iter().any(|m| m.name == first),
+            "{service} {list}: no {first}"
+        );
+        assert!(
+            crate::query::search(serde_json::json!({}), query).is_ok(),
+            "{query}"
+        );
+    }
 }

@@ -907,7 +907,11 @@ impl Bot {
         // The pipeline takes the question by its id: of two presses racing (here or in
         // another process) one runs it, and the other presser alone hears so.
         let reply = self.pipeline.handle(&inbound).await;
-        if reply.outcome == crate::pipeline::Outcome::AlreadyAnswered {
+        // A press read its question open, then found none when planned: another press (here
+        // or in another process) answered it in between. That is the same loss as a failed take.
+        let lost = reply.outcome == crate::pipeline::Outcome::Invalid
+            && reply.text == crate::pipeline::NO_OPEN_QUESTION;
+        if reply.outcome == crate::pipeline::Outcome::AlreadyAnswered || lost {
             bump(&self.counters.duplicates);
             let sent = self
                 .api
@@ -915,7 +919,11 @@ impl Bot {
                     &press.channel,
                     &press.user,
                     press.thread.as_deref(),
-                    &reply.text,
+                    if lost {
+                        crate::pipeline::ALREADY_ANSWERED
+                    } else {
+                        &reply.text
+                    },
                 )
                 .await;
             self.delivered(&press.channel, press.thread.as_deref(), sent);

@@ -7,7 +7,7 @@ process through awscli's clidriver against one seeded moto.
 
 `seed` creates resources in the dev account (111111111111) for the examples to find. `examples`
 prints, one JSON object a line, each read-only example of the services (read-only as
-commands/<service>.json says, which is what the bot refuses or runs) with what the AWS CLI
+commands/services/<service>.json.gz says, which is what the bot refuses or runs) with what the AWS CLI
 printed for it, run as the bot's role in the dev account: `{"service", "operation", "source",
 "line", "cli": {"json": ...} | {"error": CODE}}`. `run` does the same for command lines read
 from standard input (`ec2 describe-vpcs --vpc-ids vpc-1`).
@@ -19,6 +19,7 @@ an output file), use shell variables, pipes or redirections, or set another endp
 import argparse
 import contextlib
 import io
+import gzip
 import json
 import os
 import re
@@ -240,8 +241,9 @@ def examples(services):
     root = Path(awscli.__file__).parent / "examples"
     skipped = 0
     for service in services:
-        catalog = json.loads((ROOT / "commands" / f"{service}.json").read_text())
-        read_only = {op["name"] for op in catalog["operations"] if op["read_only"]}
+        # The catalog's compact form leaves out members that are false (commands/README.md).
+        catalog = json.loads(gzip.decompress((ROOT / "commands" / "services" / f"{service}.json.gz").read_bytes()))
+        read_only = {op["name"] for op in catalog["operations"] if op.get("read_only")}
         for path in sorted((root / service).glob("*.rst")):
             operation = path.stem
             if operation not in read_only:

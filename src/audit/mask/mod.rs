@@ -49,6 +49,12 @@ use crate::config::CustomIdentifier;
 pub use credentials::luhn;
 pub use gitleaks::{gitleaks_rules_report, GitleaksReport};
 
+/// Whether a JSON member's name (or a name/value pair's name) says its value is a secret
+/// (`DB_PASSWORD`, `apiKey`), and not something about one (`SecretId`, `password_length`).
+pub fn is_secret_key(key: &str) -> bool {
+    credentials::is_secret_key(key)
+}
+
 /// What a masked value is replaced with: `****(Name)`.
 pub fn masked(name: &str) -> String {
     format!("****({name})")
