@@ -603,9 +603,7 @@ impl Pipeline {
             },
         );
         // The store couldn't keep the question: the AWS error stands, without the offer.
-        if reply.question.is_none() {
-            return None;
-        }
+        reply.question.as_ref()?;
         Some(Reply {
             outcome: super::Outcome::AwsError,
             ..reply
