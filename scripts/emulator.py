@@ -19,9 +19,10 @@ delivers SNS to SQS only within one account, so the topic sits beside the queue.
 Unlike stock moto: `lambda invoke` echoes the payload (and fails for a function the
 account lacks) and writes the invocation's log lines to `/aws/lambda/<name>` as Lambda's
 Python runtime would (START, the event received, END, REPORT), and invoking myHelloWorld
-with a payload that says "fail" also logs an `[ERROR] Exception` line and fires its alarm
-(state ALARM, and the state-change notification on the topic `alarms`, as the seed guide's
-tutorial does), so Show logs on the alarm card finds them; support cases stay "opened",
+with a payload that says "fail" also logs an `[ERROR] Exception` line, counts in AWS/Lambda
+Errors and fires its alarm (state ALARM, and the state-change notification on the topic
+`alarms`, as the seed guide's tutorial does), so the alarm card's chart shows the error and
+Show logs finds its lines; support cases stay "opened",
 and the request recorder
 (/moto-api/recorder/...) writes to a private temp file, removed on exit.
 """
@@ -234,7 +235,19 @@ def fire_tutorial_alarm(account, region, after):
 
     name = "myHelloWorld-alarm"
     reason = "Threshold Crossed: 1 out of the last 1 datapoints [1.0] was greater than or equal to the threshold (1.0)."
-    cloudwatch_backends[account][region].set_alarm_state(name, reason, None, "ALARM")
+    cloudwatch = cloudwatch_backends[account][region]
+    # The failed invocation counts in AWS/Lambda Errors, as Lambda would publish it, so the
+    # alarm card's chart shows the datapoint that crossed the threshold.
+    cloudwatch.put_metric_data(
+        "AWS/Lambda",
+        [{
+            "MetricName": "Errors",
+            "Dimensions": [{"Name": "FunctionName", "Value": "myHelloWorld"}],
+            "Value": 1.0,
+            "Unit": "Count",
+        }],
+    )
+    cloudwatch.set_alarm_state(name, reason, None, "ALARM")
     changed = max(datetime.datetime.now(datetime.timezone.utc), after)
     now = changed.strftime("%Y-%m-%dT%H:%M:%S.") + f"{changed.microsecond // 1000:03d}+0000"
     message = {
