@@ -398,7 +398,7 @@ fn issue_11_the_shell_saves_the_alarms_chart_and_prints_where() {
     use std::io::{BufRead, BufReader, Write};
     let emu = Emulator::start();
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(bin())
+    let mut child = emu.bot()
         .args(["shell", "--config"])
         .arg(root().join("fixtures/config/demo.toml"))
         .args([
@@ -409,11 +409,6 @@ fn issue_11_the_shell_saves_the_alarms_chart_and_prints_where() {
             "--account",
             "dev",
         ])
-        .env("AWS_ENDPOINT_URL", &emu.url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("TMPDIR", tmp.path())
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -382,12 +382,8 @@ fn exec_exit_codes_and_explain_json() {
         ];
         args.extend_from_slice(extra);
         args.extend_from_slice(&["--", message]);
-        std::process::Command::new(bin())
+        emu.bot()
             .args(&args)
-            .env("AWS_ENDPOINT_URL", &emu.url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
             .output()
             .unwrap()
     };
@@ -509,14 +505,10 @@ fn check_config_reports_every_problem_with_its_path() {
 fn the_shell_reads_piped_messages_and_answers_questions_by_number() {
     use std::io::Write;
     let emu = Emulator::start();
-    let mut child = std::process::Command::new(bin())
+    let mut child = emu.bot()
         .args(["shell", "--config"])
         .arg(root().join("fixtures/config/demo.toml"))
         .args(["--channel", "C0DEMO", "--user", "U0DEMO"])
-        .env("AWS_ENDPOINT_URL", &emu.url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()

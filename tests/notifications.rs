@@ -291,7 +291,7 @@ async fn issue_11_a_burst_of_200_alarms_posts_ten_and_one_summary_and_loses_none
 fn issue_11_the_shell_shows_the_tutorial_alarm_after_a_failing_invoke() {
     use std::io::{BufRead, BufReader, Write};
     let emu = Emulator::start();
-    let mut child = std::process::Command::new(bin())
+    let mut child = emu.bot()
         .args(["shell", "--config"])
         .arg(root().join("fixtures/config/demo.toml"))
         .args([
@@ -302,11 +302,6 @@ fn issue_11_the_shell_shows_the_tutorial_alarm_after_a_failing_invoke() {
             "--account",
             "dev",
         ])
-        .env("AWS_ENDPOINT_URL", &emu.url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

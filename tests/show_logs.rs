@@ -305,7 +305,7 @@ fn issue_11_the_shells_numbered_choices_show_the_logs() {
     use std::io::{BufRead, BufReader, Write};
     use std::sync::mpsc;
     let emu = Emulator::start();
-    let mut child = std::process::Command::new(bin())
+    let mut child = emu.bot()
         .args(["shell", "--config"])
         .arg(root().join("fixtures/config/demo.toml"))
         .args([
@@ -316,11 +316,6 @@ fn issue_11_the_shells_numbered_choices_show_the_logs() {
             "--account",
             "dev",
         ])
-        .env("AWS_ENDPOINT_URL", &emu.url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

@@ -131,6 +131,18 @@ impl Emulator {
         );
     }
 
+    /// The bot's binary, pointed at this emulator with the tests' credentials and region.
+    pub fn bot(&self) -> std::process::Command {
+        let mut command = std::process::Command::new(bin());
+        command
+            .env("AWS_ENDPOINT_URL", &self.url)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true");
+        command
+    }
+
     pub fn count_assume_role(&self) -> usize {
         self.recorded()
             .iter()
