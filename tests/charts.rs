@@ -398,7 +398,8 @@ fn issue_11_the_shell_saves_the_alarms_chart_and_prints_where() {
     use std::io::{BufRead, BufReader, Write};
     let emu = Emulator::start();
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = emu.bot()
+    let mut child = emu
+        .bot()
         .args(["shell", "--config"])
         .arg(root().join("fixtures/config/demo.toml"))
         .args([

@@ -382,10 +382,7 @@ fn exec_exit_codes_and_explain_json() {
         ];
         args.extend_from_slice(extra);
         args.extend_from_slice(&["--", message]);
-        emu.bot()
-            .args(&args)
-            .output()
-            .unwrap()
+        emu.bot().args(&args).output().unwrap()
     };
     assert_eq!(
         exec(&[], "@aws lambda list-functions").status.code(),
@@ -505,7 +502,8 @@ fn check_config_reports_every_problem_with_its_path() {
 fn the_shell_reads_piped_messages_and_answers_questions_by_number() {
     use std::io::Write;
     let emu = Emulator::start();
-    let mut child = emu.bot()
+    let mut child = emu
+        .bot()
         .args(["shell", "--config"])
         .arg(root().join("fixtures/config/demo.toml"))
         .args(["--channel", "C0DEMO", "--user", "U0DEMO"])

@@ -291,7 +291,8 @@ async fn issue_11_a_burst_of_200_alarms_posts_ten_and_one_summary_and_loses_none
 fn issue_11_the_shell_shows_the_tutorial_alarm_after_a_failing_invoke() {
     use std::io::{BufRead, BufReader, Write};
     let emu = Emulator::start();
-    let mut child = emu.bot()
+    let mut child = emu
+        .bot()
         .args(["shell", "--config"])
         .arg(root().join("fixtures/config/demo.toml"))
         .args([

@@ -176,7 +176,8 @@ fn whole_second_timestamps_as_floats(ours: &mut Value, theirs: &mut Value) -> bo
 /// Runs `aws-chatops exec` in the dev account against the emulator; (stdout, stderr).
 fn exec(emu: &Emulator, message: &str) -> (String, String) {
     let config = root().join("fixtures/config/demo.toml");
-    let out = emu.bot()
+    let out = emu
+        .bot()
         .args(["exec", "--config"])
         .arg(&config)
         .args([

@@ -305,7 +305,8 @@ fn issue_11_the_shells_numbered_choices_show_the_logs() {
     use std::io::{BufRead, BufReader, Write};
     use std::sync::mpsc;
     let emu = Emulator::start();
-    let mut child = emu.bot()
+    let mut child = emu
+        .bot()
         .args(["shell", "--config"])
         .arg(root().join("fixtures/config/demo.toml"))
         .args([
