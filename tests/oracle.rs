@@ -176,8 +176,7 @@ fn whole_second_timestamps_as_floats(ours: &mut Value, theirs: &mut Value) -> bo
 /// Runs `aws-chatops exec` in the dev account against the emulator; (stdout, stderr).
 fn exec(emu: &Emulator, message: &str) -> (String, String) {
     let config = root().join("fixtures/config/demo.toml");
-    let out = emu
-        .bot()
+    let out = Command::new(bin())
         .args(["exec", "--config"])
         .arg(&config)
         .args([
@@ -193,6 +192,10 @@ fn exec(emu: &Emulator, message: &str) -> (String, String) {
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", std::env::temp_dir())
+        .env("AWS_ENDPOINT_URL", &emu.url)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
         .output()
         .expect("exec runs");
     let stdout = String::from_utf8(out.stdout).unwrap();
