@@ -324,7 +324,9 @@ fn issue_11_the_shells_numbered_choices_show_the_logs() {
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
+    // Bounded: the reader thread waits while the test is behind, rather than buffering a
+    // shell that floods its output.
+    let (tx, rx) = mpsc::sync_channel(256);
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
             if tx.send(line).is_err() {

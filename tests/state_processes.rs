@@ -7,13 +7,13 @@ mod slack_server;
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_chatops::clock::{Clock, SystemClock};
 use aws_chatops::config::{Config, StateBackend, StateConfig};
 use aws_chatops::state::dynamodb::DynamoStore;
 use aws_chatops::transport::slack::{self, SlackConnection, SlackOptions, SlackToken, TokenKind};
-use slack_server::{wait_for, SlackServer, APP_TOKEN, BOT_TOKEN};
+use slack_server::{wait_for, wait_within, SlackServer, APP_TOKEN, BOT_TOKEN};
 use support::{demo_config, pipeline, Emulator};
 
 const CHANNEL: &str = "C0DEMO";
@@ -99,21 +99,6 @@ impl Harness {
 
     fn stats(&self, n: usize) -> slack::SlackStats {
         self.bots[n].connection.as_ref().unwrap().stats()
-    }
-}
-
-/// Polls until `condition` holds, up to `limit` (for the long runs; [`wait_for`] otherwise).
-async fn wait_long<T>(what: &str, limit: Duration, mut condition: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = condition() {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "gave up after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -247,12 +232,12 @@ async fn a_thousand_mentions_over_two_bots_with_redeliveries_are_each_answered_o
             }
         }
         sent += BATCH;
-        wait_long("the batch answered", Duration::from_secs(120), || {
+        wait_within("the batch answered", Duration::from_secs(120), || {
             (h.slack.messages(CHANNEL).len() > sent).then_some(())
         })
         .await;
     }
-    wait_long("every envelope acked", Duration::from_secs(60), || {
+    wait_within("every envelope acked", Duration::from_secs(60), || {
         h.slack.unacked().is_empty().then_some(())
     })
     .await;
@@ -417,13 +402,13 @@ async fn a_bot_process_killed_mid_conversation_leaves_it_to_the_other() {
     .unwrap();
     let slack = SlackServer::start().await;
     let mut a = Process::spawn(&emu, &slack, &config_path, dir.path(), "bot-a");
-    wait_long("A connects", Duration::from_secs(30), || {
+    wait_within("A connects", Duration::from_secs(30), || {
         (slack.connections() >= 1).then_some(())
     })
     .await;
     let a_socket = slack.open_connections()[0];
     let mut b = Process::spawn(&emu, &slack, &config_path, dir.path(), "bot-b");
-    wait_long("B connects", Duration::from_secs(30), || {
+    wait_within("B connects", Duration::from_secs(30), || {
         (slack.connections() >= 2).then_some(())
     })
     .await;
@@ -459,7 +444,7 @@ async fn a_bot_process_killed_mid_conversation_leaves_it_to_the_other() {
 
     slack.route_to(Some(b_socket));
     slack.press(&question, ALICE, "Yes").await;
-    let answer = wait_long("B's answer", Duration::from_secs(20), || {
+    let answer = wait_within("B's answer", Duration::from_secs(20), || {
         slack.messages(CHANNEL).get(2).cloned()
     })
     .await;
@@ -477,7 +462,7 @@ async fn a_bot_process_killed_mid_conversation_leaves_it_to_the_other() {
         .status()
         .unwrap();
     assert!(stopped.success());
-    let status = wait_long("B exits", Duration::from_secs(30), || {
+    let status = wait_within("B exits", Duration::from_secs(30), || {
         b.child.try_wait().unwrap()
     })
     .await;

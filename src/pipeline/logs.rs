@@ -332,6 +332,8 @@ impl Pipeline {
                     done => Some(done),
                 })
             },
+            // Logs Insights says nothing when a query completes: GetQueryResults is asked
+            // again after each pause, until the command timeout (tests pass a fake pause).
             tokio::time::sleep,
         )
         .await;

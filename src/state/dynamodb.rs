@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
-    ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
+    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -235,28 +235,23 @@ impl DynamoStore {
         Ok(created)
     }
 
-    /// Waits (at most five minutes) for a new table to become ACTIVE.
+    /// Waits (at most five minutes) for a new table to become ACTIVE, with the SDK's own
+    /// waiter (DescribeTable until the status is ACTIVE, with AWS's backoff).
     async fn wait_active(&self) -> Result<(), StateError> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
-        loop {
-            let out = self
-                .client
-                .describe_table()
-                .table_name(&self.table)
-                .send()
-                .await
-                .map_err(unreachable)?;
-            if out.table().and_then(|t| t.table_status()) == Some(&TableStatus::Active) {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() > deadline {
-                return Err(StateError::Unreachable(format!(
-                    "table {} did not become ACTIVE within five minutes",
-                    self.table
-                )));
-            }
-            tokio::time::sleep(Duration::from_secs(2)).await;
-        }
+        use aws_sdk_dynamodb::client::Waiters;
+        self.client
+            .wait_until_table_exists()
+            .table_name(&self.table)
+            .wait(Duration::from_secs(300))
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                StateError::Unreachable(format!(
+                    "table {} did not become ACTIVE within five minutes: {}",
+                    self.table,
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e)
+                ))
+            })
     }
 
     /// Whether the table exists with the bot's key schema and TTL, and can be read.

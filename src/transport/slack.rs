@@ -953,6 +953,7 @@ impl Bot {
             Some(_) => tokio::select! {
                 biased;
                 reply = &mut handling => Some(reply),
+                // Not a wait for something to happen: the moment a command counts as slow.
                 () = tokio::time::sleep(self.progress_after) => None,
             },
             None => Some(handling.as_mut().await),

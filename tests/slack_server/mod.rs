@@ -241,14 +241,23 @@ pub fn fixture(name: &str) -> Value {
 }
 
 /// Polls `condition` until it holds, for at most [`WAIT`].
-pub async fn wait_for<T>(what: &str, mut condition: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
+pub async fn wait_for<T>(what: &str, condition: impl FnMut() -> Option<T>) -> T {
+    wait_within(what, WAIT, condition).await
+}
+
+/// Polls until `condition` holds, up to `limit` (for runs longer than [`WAIT`]).
+pub async fn wait_within<T>(
+    what: &str,
+    limit: Duration,
+    mut condition: impl FnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + limit;
     loop {
         if let Some(value) = condition() {
             return value;
         }
         if Instant::now() > deadline {
-            panic!("gave up after {WAIT:?} waiting for {what}");
+            panic!("gave up after {limit:?} waiting for {what}");
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
