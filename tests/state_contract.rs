@@ -13,7 +13,7 @@ use aws_chatops::config::{StateBackend, StateConfig};
 use aws_chatops::state::dynamodb::{Created, DynamoStore};
 use aws_chatops::state::memory::MemoryStore;
 use aws_chatops::state::{
-    unix_millis, unix_secs, Once, QuestionKey, QuestionMessage, StateError, StateStore,
+    unix_millis, unix_secs, DocKind, Once, QuestionKey, QuestionMessage, StateError, StateStore,
     StoredMemory, StoredQuestion,
 };
 use support::Emulator;
@@ -220,6 +220,61 @@ async fn contract(store: Arc<dyn StateStore>, clock: ManualClock) {
     };
     assert_eq!(store.question(&near).await.unwrap(), None);
     assert!(store.ping().await.is_ok());
+
+    // Documents: compare-and-set on the version, so of two writers over one version one wins.
+    assert_eq!(store.doc(DocKind::Aliases, "C1").await.unwrap(), None);
+    assert!(store
+        .put_doc(DocKind::Aliases, "C1", "[1]", None, later(&clock, 60))
+        .await
+        .unwrap());
+    assert!(!store
+        .put_doc(DocKind::Aliases, "C1", "[other]", None, later(&clock, 60))
+        .await
+        .unwrap());
+    let first = store.doc(DocKind::Aliases, "C1").await.unwrap().unwrap();
+    assert_eq!((first.body.as_str(), first.version), ("[1]", 1));
+    assert!(store
+        .put_doc(DocKind::Aliases, "C1", "[1,2]", Some(1), later(&clock, 60))
+        .await
+        .unwrap());
+    assert!(!store
+        .put_doc(DocKind::Aliases, "C1", "[1,3]", Some(1), later(&clock, 60))
+        .await
+        .unwrap());
+    let second = store.doc(DocKind::Aliases, "C1").await.unwrap().unwrap();
+    assert_eq!((second.body.as_str(), second.version), ("[1,2]", 2));
+    // Kinds and ids are apart.
+    assert_eq!(store.doc(DocKind::Approval, "C1").await.unwrap(), None);
+    assert_eq!(store.doc(DocKind::Aliases, "C2").await.unwrap(), None);
+    // Taking acts once, and only on the version read.
+    assert!(!store.take_doc(DocKind::Aliases, "C1", 1).await.unwrap());
+    assert!(store.take_doc(DocKind::Aliases, "C1", 2).await.unwrap());
+    assert!(!store.take_doc(DocKind::Aliases, "C1", 2).await.unwrap());
+    assert_eq!(store.doc(DocKind::Aliases, "C1").await.unwrap(), None);
+    // A document past its time is gone, and its id is free again.
+    store
+        .put_doc(DocKind::FollowUp, "f1", "{}", None, later(&clock, 10))
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(11));
+    assert_eq!(store.doc(DocKind::FollowUp, "f1").await.unwrap(), None);
+    assert!(!store.take_doc(DocKind::FollowUp, "f1", 1).await.unwrap());
+    assert!(store
+        .put_doc(DocKind::FollowUp, "f1", "{}", None, later(&clock, 10))
+        .await
+        .unwrap());
+    assert!(matches!(
+        store
+            .put_doc(
+                DocKind::FollowUp,
+                "big",
+                &"x".repeat(400 * 1024),
+                None,
+                later(&clock, 10)
+            )
+            .await,
+        Err(StateError::TooLarge { .. })
+    ));
 }
 
 #[tokio::test]

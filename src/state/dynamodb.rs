@@ -23,8 +23,9 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 
 use super::{
-    check_size, memory_key, once_key, question_key, thread_key, unix_secs, Once, QuestionKey,
-    QuestionMessage, StateError, StateStore, StoredMemory, StoredQuestion,
+    check_doc_size, check_size, doc_key, memory_key, next_version, once_key, question_key,
+    thread_key, unix_secs, DocKind, Once, QuestionKey, QuestionMessage, StateError, StateStore,
+    StoredDoc, StoredMemory, StoredQuestion,
 };
 use crate::clock::Clock;
 use crate::config::StateConfig;
@@ -106,6 +107,25 @@ where
     StateError::Unreachable(reason)
 }
 
+/// A conditional write's outcome: true if it was written, false if its condition failed.
+fn conditional<O, E, R>(result: Result<O, SdkError<E, R>>) -> Result<bool, StateError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .and_then(|e| e.code())
+                .is_some_and(|code| code == "ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(unreachable(e)),
+    }
+}
+
 impl DynamoStore {
     /// A store on `config.table`, in `config.region` or the SDK configuration's region.
     pub fn new(
@@ -174,16 +194,7 @@ impl DynamoStore {
             .expression_attribute_values(":now", n(self.now()))
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unreachable(e)),
-        }
+        conditional(put)
     }
 
     /// `state create-table`: the table (on-demand capacity) and its TTL, unless they exist.
@@ -550,6 +561,67 @@ impl StateStore for DynamoStore {
             .get(thread_key(channel, thread))
             .await?
             .and_then(|item| get_s(&item, "ts")))
+    }
+
+    async fn doc(&self, kind: DocKind, id: &str) -> Result<Option<StoredDoc>, StateError> {
+        let Some(item) = self.get(doc_key(kind, id)).await? else {
+            return Ok(None);
+        };
+        let field = |name| StateError::Corrupt(format!("a document has no `{name}`"));
+        Ok(Some(StoredDoc {
+            body: get_s(&item, "body").ok_or_else(|| field("body"))?,
+            version: get_n(&item, "version").ok_or_else(|| field("version"))?,
+            expires: get_n(&item, EXPIRES).ok_or_else(|| field(EXPIRES))?,
+        }))
+    }
+
+    async fn put_doc(
+        &self,
+        kind: DocKind,
+        id: &str,
+        body: &str,
+        expected: Option<u64>,
+        expires: u64,
+    ) -> Result<bool, StateError> {
+        check_doc_size(body)?;
+        let item = Item::from([
+            (KEY.to_owned(), s(doc_key(kind, id))),
+            ("body".to_owned(), s(body)),
+            ("version".to_owned(), n(next_version(expected))),
+            (EXPIRES.to_owned(), n(expires)),
+        ]);
+        let Some(version) = expected else {
+            return self.put_if_free(item).await;
+        };
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#version = :version AND #expires > :now")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#expires", EXPIRES)
+            .expression_attribute_values(":version", n(version))
+            .expression_attribute_values(":now", n(self.now()))
+            .send()
+            .await;
+        conditional(put)
+    }
+
+    async fn take_doc(&self, kind: DocKind, id: &str, expected: u64) -> Result<bool, StateError> {
+        let delete = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key(KEY, s(doc_key(kind, id)))
+            .condition_expression("#version = :version AND #expires > :now")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#expires", EXPIRES)
+            .expression_attribute_values(":version", n(expected))
+            .expression_attribute_values(":now", n(self.now()))
+            .send()
+            .await;
+        conditional(delete)
     }
 
     async fn ping(&self) -> Result<(), StateError> {

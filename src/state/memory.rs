@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use moka::ops::compute::Op;
 
 use super::{
-    check_size, memory_key, once_key, question_key, thread_key, unix_secs, Once, QuestionKey,
-    QuestionMessage, StateError, StateStore, StoredMemory, StoredQuestion,
+    check_doc_size, check_size, doc_key, memory_key, next_version, once_key, question_key,
+    thread_key, unix_secs, DocKind, Once, QuestionKey, QuestionMessage, StateError, StateStore,
+    StoredDoc, StoredMemory, StoredQuestion,
 };
 use crate::clock::Clock;
 
@@ -23,6 +24,7 @@ enum Record {
     Memory(StoredMemory),
     Taken,
     Thread(String),
+    Doc(StoredDoc),
 }
 
 #[derive(Debug, Clone)]
@@ -283,6 +285,71 @@ impl StateStore for MemoryStore {
             Some(Record::Thread(ts)) => Some(ts),
             _ => None,
         })
+    }
+
+    async fn doc(&self, kind: DocKind, id: &str) -> Result<Option<StoredDoc>, StateError> {
+        Ok(match self.get(&doc_key(kind, id)) {
+            Some(Record::Doc(doc)) => Some(doc),
+            _ => None,
+        })
+    }
+
+    async fn put_doc(
+        &self,
+        kind: DocKind,
+        id: &str,
+        body: &str,
+        expected: Option<u64>,
+        expires: u64,
+    ) -> Result<bool, StateError> {
+        check_doc_size(body)?;
+        let now = self.now();
+        let doc = StoredDoc {
+            body: body.to_owned(),
+            version: next_version(expected),
+            expires,
+        };
+        let entry = self.entry(Record::Doc(doc), expires);
+        let result = self
+            .records
+            .entry(doc_key(kind, id))
+            .and_compute_with(|current| {
+                let live = current
+                    .as_ref()
+                    .map(|e| e.value())
+                    .filter(|e| e.expires > now);
+                let version = match live.map(|e| &e.record) {
+                    Some(Record::Doc(doc)) => Some(doc.version),
+                    Some(_) => return Op::Nop,
+                    None => None,
+                };
+                if version == expected {
+                    Op::Put(entry)
+                } else {
+                    Op::Nop
+                }
+            });
+        Ok(matches!(
+            result,
+            moka::ops::compute::CompResult::Inserted(_)
+                | moka::ops::compute::CompResult::ReplacedWith(_)
+        ))
+    }
+
+    async fn take_doc(&self, kind: DocKind, id: &str, expected: u64) -> Result<bool, StateError> {
+        let now = self.now();
+        let result =
+            self.records
+                .entry(doc_key(kind, id))
+                .and_compute_with(|current| match current.map(|e| e.into_value()) {
+                    Some(Entry {
+                        record: Record::Doc(doc),
+                        expires,
+                        ..
+                    }) if expires > now && doc.version == expected => Op::Remove,
+                    _ => Op::Nop,
+                });
+        Ok(matches!(result, moka::ops::compute::CompResult::Removed(_)))
     }
 
     async fn ping(&self) -> Result<(), StateError> {

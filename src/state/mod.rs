@@ -94,6 +94,44 @@ impl Once {
     }
 }
 
+/// Kinds of documents: data kept whole under an id and replaced by compare-and-set on its
+/// version, so two processes changing one document never lose either's change unnoticed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocKind {
+    /// What a reply's Next page or Details button continues (anyone in the channel may press
+    /// it, through any process): the id is the button's.
+    FollowUp,
+    /// A channel's command aliases: the id is the channel.
+    Aliases,
+    /// A request waiting for a second person's approval: the id is the approval's.
+    Approval,
+}
+
+impl DocKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            DocKind::FollowUp => "df",
+            DocKind::Aliases => "da",
+            DocKind::Approval => "dp",
+        }
+    }
+}
+
+/// A document as stored: its data (JSON, opaque to the store) and its version, which every
+/// write raises by one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDoc {
+    pub body: String,
+    pub version: u64,
+    /// The record is gone after this (seconds since the epoch).
+    pub expires: u64,
+}
+
+/// The version a write over `expected` gives the document.
+pub(crate) fn next_version(expected: Option<u64>) -> u64 {
+    expected.map_or(1, |v| v + 1)
+}
+
 /// Why the store could not answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StateError {
@@ -165,6 +203,25 @@ pub trait StateStore: Send + Sync {
     /// The thread a notification thread key started in `channel`, if any.
     async fn thread(&self, channel: &str, thread: &str) -> Result<Option<String>, StateError>;
 
+    /// The live document `id` of `kind`, if any.
+    async fn doc(&self, kind: DocKind, id: &str) -> Result<Option<StoredDoc>, StateError>;
+
+    /// Writes `body` as document `id` if its live version is `expected` (`None`: there is no
+    /// live document), keeping it until `expires`: true if written, false if another writer
+    /// came first (read it again and retry, or give up).
+    async fn put_doc(
+        &self,
+        kind: DocKind,
+        id: &str,
+        body: &str,
+        expected: Option<u64>,
+        expires: u64,
+    ) -> Result<bool, StateError>;
+
+    /// Removes document `id` if its live version is still `expected`: true for the one caller
+    /// that removed it (a button pressed twice, through two processes, acts once).
+    async fn take_doc(&self, kind: DocKind, id: &str, expected: u64) -> Result<bool, StateError>;
+
     /// Whether the store answers (for `/readyz` and `check-config`).
     async fn ping(&self) -> Result<(), StateError>;
 
@@ -216,6 +273,18 @@ pub(crate) fn memory_key(channel: &str) -> String {
 
 pub(crate) fn once_key(once: Once, id: &str) -> String {
     record_key(once.prefix(), &[Some(id)])
+}
+
+pub(crate) fn doc_key(kind: DocKind, id: &str) -> String {
+    record_key(kind.prefix(), &[Some(id)])
+}
+
+/// A document's size in the store, refused past [`MAX_RECORD_BYTES`].
+pub(crate) fn check_doc_size(body: &str) -> Result<(), StateError> {
+    if body.len() > MAX_RECORD_BYTES {
+        return Err(StateError::TooLarge { bytes: body.len() });
+    }
+    Ok(())
 }
 
 pub(crate) fn thread_key(channel: &str, thread: &str) -> String {
