@@ -209,6 +209,41 @@ pub struct ChannelConfig {
     /// members the API model marks sensitive are obfuscated without being listed.
     #[serde(default)]
     pub obfuscate_params: Vec<String>,
+    /// People without a user role of the account refuse to run here (`[[channels.accounts.user_roles]]`).
+    #[serde(default)]
+    pub require_user_role: bool,
+    /// Who must hear whom to ask for a user role (shown with the refusal), e.g. `#cloud-admins`.
+    #[serde(default)]
+    pub user_role_contact: Option<String>,
+    /// `[[channels.approvals]]`: commands that need a second person's approval before the Yes.
+    #[serde(default)]
+    pub approvals: Vec<ApprovalConfig>,
+}
+
+/// `[[channels.accounts.user_roles]]`: these Slack users and user groups run commands in the
+/// account as `role_arn` instead of the channel's role (the channel's guardrails still apply).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct UserRoleConfig {
+    #[serde(default)]
+    pub users: Vec<String>,
+    /// Slack user group ids (S…): membership is read with `usergroups.users.list`.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    pub role_arn: String,
+}
+
+/// `[[channels.approvals]]`: state-changing commands whose IAM action matches one of `actions`
+/// (IAM wildcards) need an approval by one of `approvers` (or a member of `approver_groups`)
+/// other than the person who asked, before their Yes.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalConfig {
+    pub actions: Vec<String>,
+    #[serde(default)]
+    pub approvers: Vec<String>,
+    #[serde(default)]
+    pub approver_groups: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -217,6 +252,12 @@ pub struct AccountConfig {
     pub id: String,
     pub name: String,
     pub role_arn: String,
+    /// Roles of particular people here, instead of `role_arn` (see [`UserRoleConfig`]).
+    #[serde(default)]
+    pub user_roles: Vec<UserRoleConfig>,
+    /// People without a user role of this account are refused here.
+    #[serde(default)]
+    pub require_user_role: bool,
 }
 
 impl fmt::Display for AccountConfig {
@@ -439,6 +480,7 @@ impl Config {
             }
         }
         self.audit_problems(&mut problem);
+        self.access_problems(&mut problem);
         self.state_problems(&mut problem);
         self.notification_problems(&mut problem);
         problems
@@ -470,6 +512,88 @@ impl Config {
                 "notifications.queues".into(),
                 "channels name SNS topics, but no queue is configured for their notifications to arrive on".into(),
             );
+        }
+    }
+
+    /// User roles and approvals: role ARNs in their account, Slack ids of the right kind,
+    /// approval rules that someone can approve.
+    fn access_problems(&self, problem: &mut impl FnMut(String, String)) {
+        let ids = |problem: &mut dyn FnMut(String, String), at: &str, ids: &[String], group: bool| {
+            for (k, id) in ids.iter().enumerate() {
+                let ok = if group {
+                    is_slack_id(id, &['S'])
+                } else {
+                    is_slack_id(id, &['U', 'W'])
+                };
+                if !ok {
+                    let what = if group {
+                        "a Slack user group id (S…)"
+                    } else {
+                        "a Slack user id (U… or W…)"
+                    };
+                    problem(format!("{at}[{k}]"), format!("`{id}` is not {what}"));
+                }
+            }
+        };
+        for (i, channel) in self.channels.iter().enumerate() {
+            for (j, account) in channel.accounts.iter().enumerate() {
+                for (k, user_role) in account.user_roles.iter().enumerate() {
+                    let at = format!("channels[{i}].accounts[{j}].user_roles[{k}]");
+                    match role_account(&user_role.role_arn) {
+                        None => problem(
+                            format!("{at}.role_arn"),
+                            format!(
+                                "`{}` is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)",
+                                user_role.role_arn
+                            ),
+                        ),
+                        Some(id) if id != account.id => problem(
+                            format!("{at}.role_arn"),
+                            format!(
+                                "the role is in account {id}, but the account is {}",
+                                account.id
+                            ),
+                        ),
+                        Some(_) => {}
+                    }
+                    if user_role.users.is_empty() && user_role.groups.is_empty() {
+                        problem(
+                            at.clone(),
+                            "names no users and no groups, so it applies to nobody".into(),
+                        );
+                    }
+                    ids(problem, &format!("{at}.users"), &user_role.users, false);
+                    ids(problem, &format!("{at}.groups"), &user_role.groups, true);
+                }
+            }
+            for (j, approval) in channel.approvals.iter().enumerate() {
+                let at = format!("channels[{i}].approvals[{j}]");
+                if approval.actions.is_empty() {
+                    problem(format!("{at}.actions"), "names no action".into());
+                }
+                for (k, action) in approval.actions.iter().enumerate() {
+                    let well_formed = action.split_once(':').is_some_and(|(service, name)| {
+                        !service.is_empty()
+                            && !name.is_empty()
+                            && service.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*')
+                            && name.chars().all(|c| c.is_ascii_alphanumeric() || "*?".contains(c))
+                    });
+                    if !well_formed {
+                        problem(
+                            format!("{at}.actions[{k}]"),
+                            format!("`{action}` is not an IAM action pattern (like `lambda:Invoke*`)"),
+                        );
+                    }
+                }
+                if approval.approvers.is_empty() && approval.approver_groups.is_empty() {
+                    problem(
+                        at.clone(),
+                        "names no approvers and no approver groups, so nothing it covers could run".into(),
+                    );
+                }
+                ids(problem, &format!("{at}.approvers"), &approval.approvers, false);
+                ids(problem, &format!("{at}.approver_groups"), &approval.approver_groups, true);
+            }
         }
     }
 

@@ -25,9 +25,11 @@
 //! several stages: [`limits`] (every recursive parser's bounds), [`query`] (JMESPath),
 //! [`clock`] (injectable time), [`state`] (questions, channel memory and dedupe, in memory
 //! or shared by several processes in DynamoDB), [`identifiers`] (the masker's identifier
-//! names), [`followups`] (what a reply's Details and Next buttons continue from).
+//! names), [`followups`] (what a reply's Details and Next buttons continue from), [`access`]
+//! (per-user roles, Slack user groups, two-person approval).
 #![forbid(unsafe_code)]
 
+pub mod access;
 pub mod audit;
 pub mod catalog;
 pub mod chart;

@@ -123,6 +123,13 @@ pub struct AuditRecord {
     pub request_id: Option<String>,
     /// Which of the bot's processes handled it ([`crate::instance`]).
     pub instance: String,
+    /// Two-person approval ([`crate::access::approval`]): who asked for the command, when
+    /// `user` is the approver pressing Approve or Deny.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester: Option<String>,
+    /// Who approved the command (on the approval, and on the run it allowed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
 }
 
 impl AuditRecord {
@@ -152,6 +159,8 @@ impl AuditRecord {
             session_name: None,
             request_id: None,
             instance: crate::instance().to_owned(),
+            requester: None,
+            approved_by: None,
         }
     }
 

@@ -178,6 +178,9 @@ pub enum Rule {
     },
     DirectMessage,
     UserNotAllowed,
+    /// Per-user roles and approvals ([`crate::access`]): `rule` names it for the audit trail
+    /// (`user-role`, `group-lookup`, `approval`), `why` is what the person reads.
+    Access { rule: &'static str, why: String },
 }
 
 /// A guardrail that might apply to resources the bot can't name (see [`Rule::GuardrailUnresolved`]).
@@ -286,6 +289,7 @@ impl fmt::Display for Refusal {
                 f,
                 "Refused: you are not on this channel's list of users who may run AWS commands."
             ),
+            Rule::Access { why, .. } => write!(f, "Refused: {why}"),
         }
     }
 }
@@ -327,6 +331,7 @@ impl Refusal {
             Rule::ExternalUser { .. } => "external-user",
             Rule::DirectMessage => "direct-message",
             Rule::UserNotAllowed => "user-not-allowed",
+            Rule::Access { rule, .. } => rule,
         }
     }
 }

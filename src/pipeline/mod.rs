@@ -11,7 +11,9 @@
 //! * [`logs`]: a `logs start-query` in chat (what Show logs sends) answers with the query's
 //!   log entries, masked, and the command to re-run.
 //! * [`charts`]: the alarm charts a `cloudwatch describe-alarms` reply shows.
+//! * `access`: whose role runs a plan (per-user roles), `whoami`, two-person approval.
 
+mod access;
 mod charts;
 mod conversation;
 mod follow;
@@ -214,6 +216,8 @@ pub struct Pipeline {
     auditor: Arc<Auditor>,
     metrics: Metrics,
     executor: Arc<Executor>,
+    /// Slack user groups' members, for user roles and approver groups.
+    groups: crate::access::Groups,
     /// Messages with exactly this text panic while being handled: the only way to test the
     /// panic path, compiled into unit tests alone.
     #[cfg(test)]
@@ -236,6 +240,7 @@ impl Pipeline {
             metrics: Metrics::new(),
             config,
             executor,
+            groups: crate::access::Groups::default(),
             #[cfg(test)]
             panic_on: None,
         })
@@ -296,6 +301,11 @@ impl Pipeline {
         &self.conversations
     }
 
+    /// Slack user groups' members: the Slack transport sets where they come from.
+    pub fn groups(&self) -> &crate::access::Groups {
+        &self.groups
+    }
+
     /// Handles one message and returns the reply. Every path answers, a panic included
     /// ("internal error, logged as …"), and every message leaves exactly one audit record.
     pub async fn handle(&self, inbound: &Inbound) -> Reply {
@@ -351,16 +361,22 @@ impl Pipeline {
         } else {
             self.metrics.set_store_reachable(true);
         }
+        if let Some(reply) = self.access_command(inbound, record).await {
+            return reply;
+        }
         let plan = self.plan(inbound, &known);
+        let (plan, admitted) = self.admit(inbound, plan).await;
         describe(record, &plan.step);
+        admitted.describe(record);
         let previous_question = known.message.clone();
         #[cfg(test)]
         if self.panic_on.as_deref() == Some(inbound.text.as_str()) {
             panic!("injected for a test");
         }
+        let reply = self.carry_out(inbound, plan, record).await;
         Reply {
             previous_question,
-            ..self.carry_out(inbound, plan, record).await
+            ..admitted.finish(reply)
         }
     }
 

@@ -132,8 +132,20 @@ impl Pipeline {
         account: &AccountConfig,
         region: &str,
     ) -> Result<Executed, ExecError> {
+        // The sender's user role, when they have one here (planning already refused those
+        // who may not run; a group that can't be read now still refuses).
+        let role_arn = match self.assigned_role(inbound, &account.id).await {
+            Some(Ok(assigned)) => assigned.role_arn,
+            Some(Err(e)) => {
+                return Err(ExecError::AssumeRole {
+                    role: account.role_arn.clone(),
+                    reason: e.to_string(),
+                })
+            }
+            None => account.role_arn.clone(),
+        };
         let target = Target {
-            role_arn: account.role_arn.clone(),
+            role_arn,
             user: inbound.user.clone(),
             region: region.to_owned(),
         };

@@ -65,6 +65,13 @@ pub fn fits_arn_format(format: &str, arn: &str) -> bool {
     Glob::resource(&pattern).matches(arn)
 }
 
+/// Whether an IAM action (`lambda:InvokeFunction`) matches an action pattern
+/// (`lambda:Invoke*`) as a policy's `Action` would: case-insensitive, IAM wildcards.
+/// Approval rules ([`crate::access::approval`]) name their commands this way.
+pub fn action_matches(pattern: &str, action: &str) -> bool {
+    Glob::action(pattern).matches(&action.to_lowercase())
+}
+
 /// A loaded, validated policy document.
 #[derive(Debug, Clone)]
 pub struct Policy {

@@ -1,0 +1,595 @@
+//! Per-user roles, `whoami` and two-person approval in the pipeline ([`crate::access`]).
+//!
+//! Planning stays pure; once a plan names an account, [`Pipeline::admit`] (the one async
+//! step between planning and carrying out) decides whose role runs it (the person's user
+//! role, or the channel's), refuses when that can't be decided, turns a command that needs
+//! approval into an approval request, and lets a Yes run such a command only with the grant
+//! an approver left. The guard's decision is untouched: guardrails bound every role.
+//!
+//! `whoami`, `approve <id>` and `deny <id>` are answered before planning.
+
+use crate::access::approval::{self, ApprovalRequest, Grant, State};
+use crate::access::{roles, AccessError, Assigned};
+use crate::audit::{AuditDecision, AuditRecord};
+use crate::config::{AccountConfig, ChannelConfig};
+use crate::guard::{Refusal, Rule};
+use crate::parse::Request;
+use crate::prompt::{Choice, ConversationKey, Pending};
+use crate::state::stored::StoredRequest;
+use crate::state::{expires_in, unix_millis};
+
+use super::plan::{Plan, Step};
+use super::{Inbound, Outcome, Pipeline, Reply, STORE_UNREACHABLE};
+
+/// What admitting a plan added, applied to its audit record and reply.
+#[derive(Debug, Default)]
+pub(crate) struct Admitted {
+    /// An approval request was opened: its buttons, and what it is about (for the record).
+    asked: Option<(Vec<Choice>, String)>,
+    /// The command runs with this approver's grant.
+    approved_by: Option<String>,
+    /// The request, account and region the approval request is about (the plan's step
+    /// became its text), for the audit record.
+    about: Option<(Box<Request>, AccountConfig, String)>,
+}
+
+impl Admitted {
+    pub(crate) fn describe(&self, record: &mut AuditRecord) {
+        if let Some((request, account, region)) = &self.about {
+            super::describe_request(record, request, account, region);
+        }
+        if let Some((_, id)) = &self.asked {
+            record.decision = AuditDecision::Prompt;
+            record.reason = Some(format!("approval requested ({id})"));
+        }
+        if let Some(by) = &self.approved_by {
+            record.approved_by = Some(by.clone());
+        }
+    }
+
+    pub(crate) fn finish(self, mut reply: Reply) -> Reply {
+        if let Some((actions, _)) = self.asked {
+            if reply.outcome == Outcome::Ok {
+                reply.outcome = Outcome::Asked;
+                reply.actions = actions;
+            }
+        }
+        reply
+    }
+}
+
+fn refuse(rule: &'static str, why: String) -> Step {
+    Step::Deny(Refusal::new(Rule::Access { rule, why }))
+}
+
+fn refused(e: AccessError) -> Step {
+    refuse(e.rule(), e.to_string())
+}
+
+impl Pipeline {
+    /// The role `inbound`'s sender runs as in `account` of their channel.
+    pub(crate) async fn assigned_role(
+        &self,
+        inbound: &Inbound,
+        account_id: &str,
+    ) -> Option<Result<Assigned, AccessError>> {
+        let channel = self.channel_of(inbound)?;
+        let account = channel.account(account_id)?;
+        Some(
+            roles::resolve(
+                channel,
+                account,
+                &inbound.user,
+                &self.groups,
+                &**self.conversations.clock(),
+            )
+            .await,
+        )
+    }
+
+    /// Whose role runs the plan, and approvals; see the module doc.
+    pub(crate) async fn admit(&self, inbound: &Inbound, mut plan: Plan) -> (Plan, Admitted) {
+        let mut admitted = Admitted::default();
+        let Some(channel) = self.channel_of(inbound) else {
+            return (plan, admitted);
+        };
+        if let Step::Follow(follow) = &plan.step {
+            let account = match follow {
+                super::follow::Follow::Page { listing, .. }
+                | super::follow::Follow::Details { listing, .. } => listing.account.clone(),
+            };
+            if let Some(Err(e)) = self.assigned_role(inbound, &account).await {
+                plan.step = refused(e);
+            }
+            return (plan, admitted);
+        }
+        let (Step::AskParameter {
+            request, account, ..
+        }
+        | Step::Confirm {
+            request, account, ..
+        }
+        | Step::Run {
+            request, account, ..
+        }) = &mut plan.step
+        else {
+            return (plan, admitted);
+        };
+        match self.assigned_role(inbound, &account.id).await {
+            Some(Ok(assigned)) => account.role_arn = assigned.role_arn,
+            Some(Err(e)) => {
+                let action = request.service.actions(request.operation).next();
+                plan.step = Step::Deny(Refusal {
+                    action: action.map(str::to_owned),
+                    ..Refusal::new(Rule::Access {
+                        rule: e.rule(),
+                        why: e.to_string(),
+                    })
+                });
+                return (plan, admitted);
+            }
+            None => {}
+        }
+        let rules = approval::rules_for(channel, request);
+        if rules.is_empty() {
+            return (plan, admitted);
+        }
+        let approvers = approval::approvers_text(&rules);
+        let step = std::mem::replace(&mut plan.step, Step::Unavailable);
+        plan.step = match step {
+            Step::Confirm {
+                request,
+                account,
+                region,
+            } => {
+                match self
+                    .request_approval(inbound, &request, &account, &region, &approvers)
+                    .await
+                {
+                    Ok((text, id)) => {
+                        admitted.asked = Some((
+                            vec![
+                                Choice {
+                                    label: "Approve".into(),
+                                    answer: format!("approve {id}"),
+                                },
+                                Choice {
+                                    label: "Deny".into(),
+                                    answer: format!("deny {id}"),
+                                },
+                            ],
+                            id,
+                        ));
+                        admitted.about = Some((request, account, region));
+                        Step::Help(text)
+                    }
+                    Err(step) => step,
+                }
+            }
+            Step::Run {
+                request,
+                account,
+                region,
+            } => match self
+                .take_grant(inbound, &request, &account, &region, &approvers)
+                .await
+            {
+                Ok(approver) => {
+                    admitted.approved_by = Some(approver);
+                    Step::Run {
+                        request,
+                        account,
+                        region,
+                    }
+                }
+                Err(step) => step,
+            },
+            other => other,
+        };
+        (plan, admitted)
+    }
+
+    /// Opens an approval request for `request`: its text and id, or the step that says why not.
+    async fn request_approval(
+        &self,
+        inbound: &Inbound,
+        request: &Request,
+        account: &AccountConfig,
+        region: &str,
+        approvers: &str,
+    ) -> Result<(String, String), Step> {
+        let clock = self.conversations.clock();
+        let ttl = std::time::Duration::from_secs(self.config.question_ttl_secs);
+        let id = approval::new_id();
+        let command = request.command_line();
+        let doc = ApprovalRequest {
+            requester: inbound.user.clone(),
+            channel: inbound.channel.clone(),
+            thread: inbound.thread.clone(),
+            request: StoredRequest::from_request(request),
+            command: command.clone(),
+            account: account.id.clone(),
+            region: region.to_owned(),
+            asked_at_ms: unix_millis(clock.wall()),
+            state: State::Pending,
+        };
+        let expires = expires_in(&**clock, ttl + KEEP_EXPIRED);
+        match approval::open_request(&**self.conversations.store(), &id, &doc, expires).await {
+            Ok(true) => {}
+            Ok(false) | Err(_) => return Err(Step::Unavailable),
+        }
+        let minutes = ttl.as_secs().div_ceil(60);
+        Ok((
+            format!(
+                "🔐 <@{}> asks to run `{command}` in {account} · {region}. It needs an approval by {approvers} (someone other than <@{}>) before it can run.\nApprovers: press Approve or Deny, or reply `@aws approve {id}` or `@aws deny {id}`. The request expires in {minutes} minutes.",
+                inbound.user, inbound.user
+            ),
+            id,
+        ))
+    }
+
+    /// The Yes for a command that needs approval: it runs with the approver's grant, taken
+    /// once; without one, nothing runs.
+    async fn take_grant(
+        &self,
+        inbound: &Inbound,
+        request: &Request,
+        account: &AccountConfig,
+        region: &str,
+        approvers: &str,
+    ) -> Result<String, Step> {
+        let store = self.conversations.store();
+        let doc = approval::grant_doc(&inbound.channel, &inbound.user, inbound.thread.as_deref());
+        let grant = match approval::read_grant(&**store, &doc).await {
+            Ok(grant) => grant,
+            Err(_) => return Err(Step::Unavailable),
+        };
+        let ttl_ms = self.config.question_ttl_secs * 1000;
+        let now = unix_millis(self.conversations.clock().wall());
+        let command = request.command_line();
+        let matching = grant.filter(|g| {
+            g.value.command == command
+                && g.value.account == account.id
+                && g.value.region == region
+                && now.saturating_sub(g.value.granted_at_ms) <= ttl_ms
+        });
+        let not_approved = || {
+            refuse(
+                "approval",
+                format!("`{command}` needs an approval by {approvers} before it runs here, and I have none for it, so nothing ran. Send the command again to ask for one."),
+            )
+        };
+        let Some(grant) = matching else {
+            return Err(not_approved());
+        };
+        match approval::take_grant(&**store, &doc, grant.version).await {
+            Ok(true) => Ok(grant.value.approver),
+            Ok(false) => Err(not_approved()),
+            Err(_) => Err(Step::Unavailable),
+        }
+    }
+
+    /// `whoami`, `approve <id>` and `deny <id>`, answered before planning; `None` for
+    /// anything else (or a sender the channel doesn't admit: planning refuses them).
+    pub(crate) async fn access_command(
+        &self,
+        inbound: &Inbound,
+        record: &mut AuditRecord,
+    ) -> Option<Reply> {
+        let text = crate::normalize::normalize(&inbound.text);
+        let mut words = text.split_whitespace();
+        let first = words.next()?.to_ascii_lowercase();
+        let (second, rest) = (words.next(), words.next());
+        let command = match (first.as_str(), second, rest) {
+            ("whoami", None, _) => Command::WhoAmI,
+            ("approve", Some(id), None) => Command::Decide(id.to_owned(), true),
+            ("deny", Some(id), None) => Command::Decide(id.to_owned(), false),
+            _ => return None,
+        };
+        let channel = self.channel_of(inbound)?;
+        Some(match command {
+            Command::WhoAmI => {
+                record.decision = AuditDecision::Help;
+                record.reason = Some("whoami".into());
+                Reply::new(Outcome::Ok, self.whoami(inbound, channel).await)
+            }
+            Command::Decide(id, approve) => {
+                self.decide_approval(inbound, channel, &id, approve, record)
+                    .await
+            }
+        })
+    }
+
+    /// Which account, role, region and guardrails apply to the sender here.
+    async fn whoami(&self, inbound: &Inbound, channel: &ChannelConfig) -> String {
+        let known = self.known(inbound).await;
+        let default = self.account(inbound, channel, &known);
+        let region = known
+            .memory
+            .region
+            .clone()
+            .unwrap_or_else(|| channel.region.clone());
+        let mut lines = vec![format!(
+            "You are <@{}> in {} ({}).",
+            inbound.user, channel.name, channel.id
+        )];
+        lines.push(match &default {
+            Some(account) => format!("Commands run in {account} unless you name another account."),
+            None => "Commands ask which account to use (this channel has no default yet).".into(),
+        });
+        for account in &channel.accounts {
+            let role = match roles::resolve(
+                channel,
+                account,
+                &inbound.user,
+                &self.groups,
+                &**self.conversations.clock(),
+            )
+            .await
+            {
+                Ok(Assigned { role_arn, via: None }) => {
+                    format!("the channel's role `{role_arn}`")
+                }
+                Ok(Assigned {
+                    role_arn,
+                    via: Some(via),
+                }) if via == inbound.user => format!("your user role `{role_arn}`"),
+                Ok(Assigned {
+                    role_arn,
+                    via: Some(group),
+                }) => format!("your user role `{role_arn}` (through <!subteam^{group}>)"),
+                Err(e) => format!("none: {e}"),
+            };
+            let required = if roles::requires_user_role(channel, account) {
+                "a user role is required"
+            } else {
+                "a user role is not required"
+            };
+            lines.push(format!("• {account}: {role}; {required}."));
+        }
+        lines.push(format!("Region: {region}."));
+        if channel.guardrails.is_empty() {
+            lines.push("Guardrails: none; the built-in deny list still bounds every role here, and changes need a Yes.".into());
+        } else {
+            let files: Vec<String> = channel
+                .guardrails
+                .iter()
+                .map(|p| format!("`{}`", p.display()))
+                .collect();
+            lines.push(format!(
+                "Guardrails: {} and the built-in deny list. They bound every role here: a Deny in them wins over what a role allows.",
+                files.join(", ")
+            ));
+        }
+        for rule in &channel.approvals {
+            lines.push(format!(
+                "Approval: {} need an approval by {} before the Yes.",
+                rule.actions
+                    .iter()
+                    .map(|a| format!("`{a}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                approval::approvers_text(&[rule])
+            ));
+        }
+        lines.join("\n")
+    }
+
+    /// Approve or Deny pressed (or typed) on approval request `id`.
+    async fn decide_approval(
+        &self,
+        inbound: &Inbound,
+        channel: &ChannelConfig,
+        id: &str,
+        approve: bool,
+        record: &mut AuditRecord,
+    ) -> Reply {
+        record.decision = AuditDecision::Confirm;
+        record.reason = Some(format!(
+            "{} approval {id}",
+            if approve { "approve" } else { "deny" }
+        ));
+        let store = self.conversations.store().clone();
+        let clock = self.conversations.clock().clone();
+        let ttl = std::time::Duration::from_secs(self.config.question_ttl_secs);
+        let read = match approval::read_request(&*store, id).await {
+            Ok(Some(read)) if read.value.channel == inbound.channel => read,
+            Ok(_) => {
+                return Reply::new(
+                    Outcome::Invalid,
+                    format!("There's no approval request `{id}` here: it was answered, or it expired, so nothing changed."),
+                )
+            }
+            Err(e) => {
+                record.reason = Some(format!("state store: {e}"));
+                return Reply::new(Outcome::Unavailable, STORE_UNREACHABLE);
+            }
+        };
+        let asked = &read.value;
+        record.requester = Some(asked.requester.clone());
+        record.account = Some(asked.account.clone());
+        record.region = Some(asked.region.clone());
+        let where_ = channel
+            .account(&asked.account)
+            .map_or(asked.account.clone(), ToString::to_string);
+        let what = format!("`{}` in {where_} · {}", asked.command, asked.region);
+        match &asked.state {
+            State::Approved { by } => {
+                return Reply::new(
+                    Outcome::Invalid,
+                    format!("<@{by}> already approved {what}, so nothing changed."),
+                )
+            }
+            State::Denied { by } => {
+                return Reply::new(
+                    Outcome::Invalid,
+                    format!("<@{by}> already denied {what}, so nothing changed."),
+                )
+            }
+            State::Pending => {}
+        }
+        let now = unix_millis(clock.wall());
+        if now.saturating_sub(asked.asked_at_ms) > ttl.as_millis() as u64 {
+            return Reply::new(
+                Outcome::Invalid,
+                format!(
+                    "That approval request expired after {} minutes, so {what} won't run. <@{}> can send the command again.",
+                    ttl.as_secs().div_ceil(60),
+                    asked.requester
+                ),
+            );
+        }
+        let request = match asked.request.clone().into_request() {
+            Ok(request) => request,
+            Err(e) => return Reply::new(Outcome::Invalid, e.to_string()),
+        };
+        let rules = approval::rules_for(channel, &request);
+        let approvers = approval::approvers_text(&rules);
+        let withdrawn = !approve && inbound.user == asked.requester;
+        if approve && inbound.user == asked.requester {
+            record.decision = AuditDecision::Deny;
+            return Reply::new(
+                Outcome::Refused,
+                format!("Refused: you asked for {what}, so you can't approve it yourself. Another approver must: {approvers}."),
+            );
+        }
+        if !withdrawn {
+            match self.is_approver(&rules, &inbound.user).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    record.decision = AuditDecision::Deny;
+                    return Reply::new(
+                        Outcome::Refused,
+                        format!("Refused: only {approvers} can approve or deny {what}; you are not one of them."),
+                    );
+                }
+                Err(e) => {
+                    record.decision = AuditDecision::Deny;
+                    return Reply::new(Outcome::Refused, format!("Refused: {e}"));
+                }
+            }
+        }
+        let state = if approve {
+            State::Approved {
+                by: inbound.user.clone(),
+            }
+        } else {
+            State::Denied {
+                by: inbound.user.clone(),
+            }
+        };
+        let expires = expires_in(&*clock, ttl + KEEP_EXPIRED);
+        match approval::decide(&*store, id, &read, state, expires).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // Another press won: say what it did.
+                let by = match approval::read_request(&*store, id).await {
+                    Ok(Some(now)) => match now.value.state {
+                        State::Approved { by } => format!("<@{by}> already approved"),
+                        State::Denied { by } => format!("<@{by}> already denied"),
+                        State::Pending => "someone else answered".into(),
+                    },
+                    _ => "someone else answered".into(),
+                };
+                return Reply::new(
+                    Outcome::Invalid,
+                    format!("{by} {what}, so nothing changed."),
+                );
+            }
+            Err(e) => {
+                record.reason = Some(format!("state store: {e}"));
+                return Reply::new(Outcome::Unavailable, STORE_UNREACHABLE);
+            }
+        }
+        if !approve {
+            let who = if withdrawn {
+                format!("<@{}> withdrew the request", inbound.user)
+            } else {
+                format!("<@{}> denied it", inbound.user)
+            };
+            return Reply::new(
+                Outcome::Ok,
+                format!("❌ {who}: {what} won't run. <@{}>", asked.requester),
+            );
+        }
+        record.approved_by = Some(inbound.user.clone());
+        let grant = Grant {
+            approval: id.to_owned(),
+            approver: inbound.user.clone(),
+            command: asked.command.clone(),
+            account: asked.account.clone(),
+            region: asked.region.clone(),
+            granted_at_ms: now,
+        };
+        let grant_doc =
+            approval::grant_doc(&asked.channel, &asked.requester, asked.thread.as_deref());
+        let key = ConversationKey {
+            channel: asked.channel.clone(),
+            user: asked.requester.clone(),
+            thread: asked.thread.clone(),
+        };
+        let kept = match approval::put_grant(&*store, &grant_doc, &grant, expires).await {
+            Ok(()) => {
+                self.conversations
+                    .ask(
+                        key,
+                        Pending::Confirmation {
+                            request: Box::new(request),
+                            account: asked.account.clone(),
+                            region: asked.region.clone(),
+                        },
+                        crate::prompt::yes_no(),
+                    )
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = kept {
+            record.reason = Some(format!("state store: {e}"));
+            return Reply::new(Outcome::Unavailable, STORE_UNREACHABLE);
+        }
+        Reply::new(
+            Outcome::Ok,
+            format!(
+                "✅ <@{}> approved {what}.\n<@{}>: run it now? Reply `@aws yes` or `@aws no`.",
+                inbound.user, asked.requester
+            ),
+        )
+    }
+
+    /// Whether `user` is among the approvers of `rules` (named, or in an approver group).
+    async fn is_approver(
+        &self,
+        rules: &[&crate::config::ApprovalConfig],
+        user: &str,
+    ) -> Result<bool, AccessError> {
+        if rules.iter().any(|r| r.approvers.iter().any(|u| u == user)) {
+            return Ok(true);
+        }
+        for group in rules.iter().flat_map(|r| r.approver_groups.iter()) {
+            match self
+                .groups
+                .contains(group, user, &**self.conversations.clock())
+                .await
+            {
+                Ok(true) => return Ok(true),
+                Ok(false) => {}
+                Err(reason) => {
+                    return Err(AccessError::GroupLookup {
+                        group: group.clone(),
+                        reason,
+                    })
+                }
+            }
+        }
+        Ok(false)
+    }
+}
+
+enum Command {
+    WhoAmI,
+    Decide(String, bool),
+}
+
+/// Approval requests are kept this long past their expiry, so a late press hears it expired.
+const KEEP_EXPIRED: std::time::Duration = std::time::Duration::from_secs(3600);
