@@ -572,7 +572,7 @@ impl Config {
                     problem(format!("{at}.actions"), "names no action".into());
                 }
                 for (k, action) in approval.actions.iter().enumerate() {
-                    let well_formed = action.split_once(':').is_some_and(|(service, name)| {
+                    let well_formed = action == "*" || action.split_once(':').is_some_and(|(service, name)| {
                         !service.is_empty()
                             && !name.is_empty()
                             && service.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*')
@@ -1112,6 +1112,70 @@ batch_size = 0
         }
         let config = Config::from_toml(&format!("command_timeout_secs = 5\n{demo}")).unwrap();
         assert_eq!(config.command_timeout_secs, 5);
+    }
+
+    #[test]
+    fn user_roles_and_approvals_are_checked_with_their_paths() {
+        let demo = DEMO.replace(
+            "role_arn = \"arn:aws:iam::111111111111:role/chatops-readonly\"\n",
+            r#"role_arn = "arn:aws:iam::111111111111:role/chatops-readonly"
+require_user_role = true
+[[channels.accounts.user_roles]]
+users = ["U0ALICE", "alice"]
+groups = ["S0OPS", "U0OPS"]
+role_arn = "arn:aws:iam::222222222222:role/ops"
+[[channels.accounts.user_roles]]
+role_arn = "arn:aws:iam::111111111111:user/x"
+"#,
+        );
+        let text = demo.replace(
+            "# Notifications arrive",
+            r#"[[channels.approvals]]
+actions = ["lambda:Invoke*", "invoke", "ec2:Stop Instances"]
+approvers = ["U0BOB", "S0LEADS"]
+approver_groups = ["S0LEADS", "W0X"]
+[[channels.approvals]]
+actions = []
+# Notifications arrive"#,
+        );
+        let Err(ConfigError::Invalid(problems)) = Config::from_toml(&text) else {
+            panic!("expected problems")
+        };
+        let paths: Vec<&str> = problems.iter().map(|p| p.path.as_str()).collect();
+        let at = "channels[0].accounts[0].user_roles";
+        assert_eq!(
+            paths,
+            [
+                format!("{at}[0].role_arn").as_str(),
+                &format!("{at}[0].users[1]"),
+                &format!("{at}[0].groups[1]"),
+                &format!("{at}[1].role_arn"),
+                &format!("{at}[1]"),
+                "channels[0].approvals[0].actions[1]",
+                "channels[0].approvals[0].actions[2]",
+                "channels[0].approvals[0].approvers[1]",
+                "channels[0].approvals[0].approver_groups[1]",
+                "channels[0].approvals[1].actions",
+                "channels[0].approvals[1]",
+            ],
+            "{problems:?}"
+        );
+        assert!(problems[0].message.contains("account 222222222222"), "{}", problems[0].message);
+        let fixed = text
+            .replace("role/ops", "role/ops")
+            .replace("arn:aws:iam::222222222222:role/ops", "arn:aws:iam::111111111111:role/ops")
+            .replace("\"alice\"", "\"W0ALICE\"")
+            .replace(", \"U0OPS\"", "")
+            .replace("[[channels.accounts.user_roles]]\nrole_arn = \"arn:aws:iam::111111111111:user/x\"\n", "")
+            .replace(", \"invoke\", \"ec2:Stop Instances\"", ", \"ec2:StopInstances\"")
+            .replace("[\"U0BOB\", \"S0LEADS\"]", "[\"U0BOB\"]")
+            .replace(", \"W0X\"", "")
+            .replace("[[channels.approvals]]\nactions = []\n", "");
+        let config = Config::from_toml(&fixed).unwrap();
+        let dev = &config.channels[0].accounts[0];
+        assert!(dev.require_user_role);
+        assert_eq!(dev.user_roles[0].users, ["U0ALICE", "W0ALICE"]);
+        assert_eq!(config.channels[0].approvals[0].approver_groups, ["S0LEADS"]);
     }
 
     #[test]

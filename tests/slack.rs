@@ -922,6 +922,7 @@ fn the_manifest_asks_for_socket_mode_interactivity_and_only_the_scopes_used() {
             "chat:write",
             "files:write",
             "users:read",
+            "usergroups:read",
             "im:history"
         ]
     );

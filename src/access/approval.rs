@@ -61,7 +61,7 @@ pub fn approvers_text(rules: &[&ApprovalConfig]) -> String {
 
 /// Where an approval stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "lowercase", deny_unknown_fields)]
+#[serde(tag = "is", rename_all = "lowercase", deny_unknown_fields)]
 pub enum State {
     Pending,
     Approved { by: String },
@@ -82,7 +82,6 @@ pub struct ApprovalRequest {
     pub account: String,
     pub region: String,
     pub asked_at_ms: u64,
-    #[serde(flatten)]
     pub state: State,
 }
 
@@ -316,7 +315,7 @@ approver_groups = ["S0LEADS"]
             state: State::Approved { by: "U2".into() },
         };
         let text = encode(&r);
-        assert!(text.contains("\"state\":\"approved\""), "{text}");
+        assert!(text.contains("\"is\":\"approved\""), "{text}");
         let back: ApprovalRequest = serde_json::from_str(&text).unwrap();
         assert_eq!(back, r);
         assert_ne!(

@@ -28,6 +28,7 @@
 pub mod api;
 pub mod cards;
 pub mod events;
+pub mod groups;
 pub mod lanes;
 pub mod message;
 pub mod tokens;
@@ -287,6 +288,14 @@ pub async fn connect(
             },
         })?;
 
+    // User roles and approver groups read Slack user groups through this connection.
+    pipeline
+        .groups()
+        .set_directory(Arc::new(groups::SlackGroups(Api::new(
+            client.clone(),
+            bot_token.api_token(),
+            options.metrics.clone(),
+        ))));
     let hour = Duration::from_secs(3600);
     let bot = Arc::new(Bot {
         pipeline,

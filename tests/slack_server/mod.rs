@@ -2,7 +2,8 @@
 //!
 //! - the Web API (`/api/<method>`): `auth.test`, `apps.connections.open`, `chat.postMessage`,
 //!   `chat.postEphemeral`, `chat.update`, `files.getUploadURLExternal` (+ the upload URL),
-//!   `files.completeUploadExternal`, `users.info`, `conversations.info`. Every call is
+//!   `files.completeUploadExternal`, `users.info`, `conversations.info`,
+//!   `usergroups.users.list` (answered from the fixture's shape). Every call is
 //!   recorded; tokens are checked (the app token only opens connections); messages are
 //!   checked against Slack's limits and answered with Slack's error codes; any method can be
 //!   made to answer HTTP 429 with a Retry-After.
@@ -180,6 +181,8 @@ struct Inner {
     sent: HashMap<String, Value>,
     rate_limits: HashMap<String, VecDeque<u64>>,
     users: HashMap<String, (String, bool)>,
+    /// User groups' members, or the error code `usergroups.users.list` answers for them.
+    groups: HashMap<String, Result<Vec<String>, String>>,
     messages: Vec<Posted>,
     ephemerals: Vec<Ephemeral>,
     uploads: HashMap<String, Upload>,
@@ -301,6 +304,22 @@ impl SlackServer {
             .lock()
             .users
             .insert(user.to_owned(), (team.to_owned(), is_bot));
+    }
+
+    /// `usergroups.users.list` answers that `group` has these members.
+    pub fn set_group(&self, group: &str, members: &[&str]) {
+        self.shared.lock().groups.insert(
+            group.to_owned(),
+            Ok(members.iter().map(|m| (*m).to_owned()).collect()),
+        );
+    }
+
+    /// `usergroups.users.list` answers `group` with Slack's error `code` (`missing_scope`…).
+    pub fn fail_group(&self, group: &str, code: &str) {
+        self.shared
+            .lock()
+            .groups
+            .insert(group.to_owned(), Err(code.to_owned()));
     }
 
     /// The next `times` calls of `method` answer HTTP 429 with `Retry-After: retry_after_secs`.
@@ -835,6 +854,7 @@ async fn web_api(
         "files.getUploadURLExternal" => get_upload_url(&shared, &params),
         "files.completeUploadExternal" => complete_upload(&shared, &params),
         "users.info" => users_info(&shared, &params),
+        "usergroups.users.list" => usergroup_users(&shared, &params),
         "conversations.info" => match params["channel"].as_str() {
             Some(channel) => json!({
                 "ok": true,
@@ -1153,6 +1173,21 @@ fn complete_upload(shared: &Shared, params: &Value) -> Value {
         });
     }
     json!({"ok": true, "files": answered})
+}
+
+/// Slack's documented answer (fixtures/slack/usergroups_users_list.json) with the group's
+/// members; `no_such_subteam` for a group the test didn't set.
+fn usergroup_users(shared: &Shared, params: &Value) -> Value {
+    let group = params["usergroup"].as_str().unwrap_or_default();
+    match shared.lock().groups.get(group).cloned() {
+        Some(Ok(members)) => {
+            let mut answer = fixture("usergroups_users_list");
+            answer["users"] = json!(members);
+            answer
+        }
+        Some(Err(code)) => json!({"ok": false, "error": code}),
+        None => json!({"ok": false, "error": "no_such_subteam"}),
+    }
 }
 
 fn users_info(shared: &Shared, params: &Value) -> Value {

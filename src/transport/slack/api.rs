@@ -137,6 +137,14 @@ impl Api {
         with_retries!(self, "users.info", |s| s.users_info(&request)).map(|r| r.user)
     }
 
+    /// The members of a user group (`usergroups.users.list`, scope `usergroups:read`).
+    pub async fn usergroup_members(&self, group: &str) -> Result<Vec<String>, ApiError> {
+        let request = SlackApiUserGroupsUsersListRequest::new(group.into());
+        with_retries!(self, "usergroups.users.list", |s| s
+            .usergroups_users_list(&request))
+        .map(|r| r.users.into_iter().map(|u| u.0).collect())
+    }
+
     /// Posts a message (in `thread` when given); returns its ts.
     pub async fn post_message(
         &self,
