@@ -1,0 +1,237 @@
+//! Issue #15 through Slack: user groups read with `usergroups.users.list` (the Slack test
+//! server answers in the shape of Slack's documented response), a failed lookup refusing,
+//! `whoami`, and an approval request's buttons pressed by approvers and others.
+
+mod slack_server;
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_chatops::config::{ApprovalConfig, Config, UserRoleConfig};
+use aws_chatops::pipeline::Pipeline;
+use aws_chatops::transport::slack::{self, SlackConnection, SlackOptions, SlackToken, TokenKind};
+use slack_server::{wait_for, Posted, SlackServer, APP_TOKEN, BOT_TOKEN};
+use support::{demo_config, pipeline, Emulator};
+
+const CHANNEL: &str = "C0DEMO";
+const ALICE: &str = "U0ALICE";
+const BOB: &str = "U0BOB";
+const CAROL: &str = "U0CAROL";
+const DAVE: &str = "U0DAVE";
+const OPS_ROLE: &str = "arn:aws:iam::111111111111:role/chatops-ops";
+const CHANNEL_ROLE: &str = "arn:aws:iam::111111111111:role/chatops-readonly";
+
+struct Harness {
+    emu: Emulator,
+    slack: SlackServer,
+    _pipeline: Arc<Pipeline>,
+    bot: Option<SlackConnection>,
+}
+
+impl Harness {
+    async fn start(edit: impl FnOnce(&mut Config)) -> Harness {
+        let mut config = demo_config();
+        edit(&mut config);
+        assert_eq!(config.problems(), vec![]);
+        let emu = Emulator::start();
+        let slack = SlackServer::start().await;
+        let pipeline = Arc::new(pipeline(&emu, config.clone()).await);
+        // The channel uses the dev account, so commands don't ask which first.
+        pipeline
+            .conversations()
+            .remember_account(CHANNEL, "111111111111")
+            .await
+            .unwrap();
+        let options = SlackOptions {
+            api_url: Some(slack.api_url.clone()),
+            connections: 1,
+            reconnect_delay_secs: 1,
+            ping_interval_secs: 5,
+            shutdown_grace: Duration::from_secs(10),
+            ..SlackOptions::default()
+        };
+        let bot = slack::connect(
+            pipeline.clone(),
+            Arc::new(config),
+            &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
+            &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
+            &options,
+        )
+        .await
+        .expect("the bot connects to the test server");
+        slack.wait_connections(1).await;
+        Harness {
+            emu,
+            slack,
+            _pipeline: pipeline,
+            bot: Some(bot),
+        }
+    }
+
+    /// What a message says, as its text reads (the reply's text is escaped for Slack).
+    fn read(message: &Posted) -> String {
+        message
+            .all_text()
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    }
+
+    /// `user` mentions the bot; returns the reply (the next message in the channel).
+    async fn ask(&self, user: &str, text: &str) -> Posted {
+        let seen = self.slack.messages(CHANNEL).len();
+        self.slack.mention(CHANNEL, user, text, None).await;
+        self.slack.wait_nth_message(CHANNEL, seen + 1).await
+    }
+
+    /// `user` presses `label` on `message`; returns the reply it brings.
+    async fn press(&self, message: &Posted, user: &str, label: &str) -> Posted {
+        let seen = self.slack.messages(CHANNEL).len();
+        self.slack.press(message, user, label).await;
+        self.slack.wait_nth_message(CHANNEL, seen + 1).await
+    }
+
+    async fn finish(mut self) {
+        wait_for("every envelope acked", || {
+            self.slack.unacked().is_empty().then_some(())
+        })
+        .await;
+        let stats = self.bot.take().unwrap().shutdown().await;
+        assert_eq!(stats.undelivered, 0, "{stats:?}");
+    }
+
+    /// The roles STS was asked for, in order.
+    fn assumed_roles(&self) -> Vec<(String, String)> {
+        self.emu
+            .recorded()
+            .into_iter()
+            .filter(|(_, body)| body.contains("Action=AssumeRole"))
+            .map(|(_, body)| {
+                let field = |name: &str| {
+                    body.split('&')
+                        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                        .map(|v| v.replace("%3A", ":").replace("%2F", "/"))
+                        .unwrap_or_default()
+                };
+                (field("RoleArn"), field("RoleSessionName"))
+            })
+            .collect()
+    }
+}
+
+fn ops_group(config: &mut Config) {
+    config.channels[0].accounts[0].user_roles = vec![UserRoleConfig {
+        users: vec![],
+        groups: vec!["S0OPS".into()],
+        role_arn: OPS_ROLE.into(),
+    }];
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_of_a_user_group_runs_as_the_groups_role_and_slack_is_asked_once() {
+    let h = Harness::start(ops_group).await;
+    h.slack.set_group("S0OPS", &[CAROL, "W0GUEST"]);
+    h.emu.start_recording();
+    for user in [CAROL, CAROL, BOB] {
+        let reply = h.ask(user, "lambda list-functions").await;
+        assert!(reply.all_text().contains("myHelloWorld"), "{reply:?}");
+    }
+    let roles = h.assumed_roles();
+    assert_eq!(
+        roles,
+        [
+            (OPS_ROLE.to_owned(), format!("chatbot-{CAROL}")),
+            (CHANNEL_ROLE.to_owned(), format!("chatbot-{BOB}")),
+        ],
+        "Carol's credentials are cached for her second command"
+    );
+    // The members were read once, for the group the configuration names.
+    let lookups = h.slack.calls("usergroups.users.list");
+    assert_eq!(lookups.len(), 1, "{lookups:?}");
+    assert_eq!(lookups[0].params["usergroup"], "S0OPS");
+    // whoami names the role and the group it comes through.
+    let whoami = Harness::read(&h.ask(CAROL, "whoami").await);
+    assert!(
+        whoami.contains(&format!(
+            "your user role `{OPS_ROLE}` (through <!subteam^S0OPS>)"
+        )),
+        "{whoami}"
+    );
+    let bob = Harness::read(&h.ask(BOB, "whoami").await);
+    assert!(
+        bob.contains(&format!("the channel's role `{CHANNEL_ROLE}`")),
+        "{bob}"
+    );
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_lookup_that_fails_refuses_and_says_why() {
+    let h = Harness::start(ops_group).await;
+    h.slack.fail_group("S0OPS", "missing_scope");
+    h.emu.start_recording();
+    let reply = h.ask(BOB, "lambda list-functions").await.all_text();
+    assert!(
+        reply.contains("couldn't read your Slack user group S0OPS"),
+        "{reply}"
+    );
+    assert!(reply.contains("missing_scope"), "{reply}");
+    assert!(h.assumed_roles().is_empty(), "nothing ran");
+    // Not cached as "not a member": once Slack answers, the command runs.
+    h.slack.set_group("S0OPS", &[CAROL]);
+    let reply = h.ask(BOB, "lambda list-functions").await.all_text();
+    assert!(reply.contains("myHelloWorld"), "{reply}");
+    assert_eq!(h.slack.calls("usergroups.users.list").len(), 2);
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_request_is_approved_with_its_button_by_another_approver() {
+    let h = Harness::start(|c| {
+        c.channels[0].approvals = vec![ApprovalConfig {
+            actions: vec!["lambda:Invoke*".into()],
+            approvers: vec![BOB.into(), ALICE.into()],
+            approver_groups: vec!["S0LEADS".into()],
+        }];
+    })
+    .await;
+    h.slack.set_group("S0LEADS", &[CAROL]);
+    h.emu.start_recording();
+    let request = h
+        .ask(
+            ALICE,
+            "lambda invoke --function-name myHelloWorld --payload {}",
+        )
+        .await;
+    assert_eq!(request.choices(), ["Approve", "Deny"]);
+    let text = Harness::read(&request);
+    assert!(text.contains("<@U0ALICE> asks to run `lambda invoke"), "{text}");
+    assert!(text.contains("dev (111111111111) · us-east-1"), "{text}");
+
+    // Someone who isn't an approver: a clear refusal, nothing changes.
+    let dave = Harness::read(&h.press(&request, DAVE, "Approve").await);
+    assert!(
+        dave.contains("only <@U0BOB>, <@U0ALICE> or <!subteam^S0LEADS> can approve"),
+        "{dave}"
+    );
+    // The requester, although an approver: not of her own request.
+    let own = Harness::read(&h.press(&request, ALICE, "Approve").await);
+    assert!(own.contains("can't approve it yourself"), "{own}");
+    assert_eq!(h.emu.count_invocations(), 0);
+
+    // Carol approves through her group.
+    let approved = Harness::read(&h.press(&request, CAROL, "Approve").await);
+    assert!(approved.contains("<@U0CAROL> approved"), "{approved}");
+    // Bob, too late.
+    let late = Harness::read(&h.press(&request, BOB, "Approve").await);
+    assert!(late.contains("<@U0CAROL> already approved"), "{late}");
+    assert_eq!(h.emu.count_invocations(), 0);
+
+    // Then the requester's Yes runs it, as her.
+    let ran = h.ask(ALICE, "yes").await.all_text();
+    assert!(ran.contains("StatusCode: 200"), "{ran}");
+    assert_eq!(h.emu.count_invocations(), 1);
+    assert_eq!(h.assumed_roles()[0].1, format!("chatbot-{ALICE}"));
+    h.finish().await;
+}
