@@ -518,23 +518,24 @@ impl Config {
     /// User roles and approvals: role ARNs in their account, Slack ids of the right kind,
     /// approval rules that someone can approve.
     fn access_problems(&self, problem: &mut impl FnMut(String, String)) {
-        let ids = |problem: &mut dyn FnMut(String, String), at: &str, ids: &[String], group: bool| {
-            for (k, id) in ids.iter().enumerate() {
-                let ok = if group {
-                    is_slack_id(id, &['S'])
-                } else {
-                    is_slack_id(id, &['U', 'W'])
-                };
-                if !ok {
-                    let what = if group {
-                        "a Slack user group id (S…)"
+        let ids =
+            |problem: &mut dyn FnMut(String, String), at: &str, ids: &[String], group: bool| {
+                for (k, id) in ids.iter().enumerate() {
+                    let ok = if group {
+                        is_slack_id(id, &['S'])
                     } else {
-                        "a Slack user id (U… or W…)"
+                        is_slack_id(id, &['U', 'W'])
                     };
-                    problem(format!("{at}[{k}]"), format!("`{id}` is not {what}"));
+                    if !ok {
+                        let what = if group {
+                            "a Slack user group id (S…)"
+                        } else {
+                            "a Slack user id (U… or W…)"
+                        };
+                        problem(format!("{at}[{k}]"), format!("`{id}` is not {what}"));
+                    }
                 }
-            }
-        };
+            };
         for (i, channel) in self.channels.iter().enumerate() {
             for (j, account) in channel.accounts.iter().enumerate() {
                 for (k, user_role) in account.user_roles.iter().enumerate() {
@@ -572,27 +573,45 @@ impl Config {
                     problem(format!("{at}.actions"), "names no action".into());
                 }
                 for (k, action) in approval.actions.iter().enumerate() {
-                    let well_formed = action == "*" || action.split_once(':').is_some_and(|(service, name)| {
-                        !service.is_empty()
-                            && !name.is_empty()
-                            && service.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*')
-                            && name.chars().all(|c| c.is_ascii_alphanumeric() || "*?".contains(c))
-                    });
+                    let well_formed = action == "*"
+                        || action.split_once(':').is_some_and(|(service, name)| {
+                            !service.is_empty()
+                                && !name.is_empty()
+                                && service
+                                    .chars()
+                                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '*')
+                                && name
+                                    .chars()
+                                    .all(|c| c.is_ascii_alphanumeric() || "*?".contains(c))
+                        });
                     if !well_formed {
                         problem(
                             format!("{at}.actions[{k}]"),
-                            format!("`{action}` is not an IAM action pattern (like `lambda:Invoke*`)"),
+                            format!(
+                                "`{action}` is not an IAM action pattern (like `lambda:Invoke*`)"
+                            ),
                         );
                     }
                 }
                 if approval.approvers.is_empty() && approval.approver_groups.is_empty() {
                     problem(
                         at.clone(),
-                        "names no approvers and no approver groups, so nothing it covers could run".into(),
+                        "names no approvers and no approver groups, so nothing it covers could run"
+                            .into(),
                     );
                 }
-                ids(problem, &format!("{at}.approvers"), &approval.approvers, false);
-                ids(problem, &format!("{at}.approver_groups"), &approval.approver_groups, true);
+                ids(
+                    problem,
+                    &format!("{at}.approvers"),
+                    &approval.approvers,
+                    false,
+                );
+                ids(
+                    problem,
+                    &format!("{at}.approver_groups"),
+                    &approval.approver_groups,
+                    true,
+                );
             }
         }
     }
@@ -1160,7 +1179,11 @@ actions = []
             ],
             "{problems:?}"
         );
-        assert!(problems[0].message.contains("account 222222222222"), "{}", problems[0].message);
+        assert!(
+            problems[0].message.contains("account 222222222222"),
+            "{}",
+            problems[0].message
+        );
         let fixed = text
             .replace("role/ops", "role/ops")
             .replace("arn:aws:iam::222222222222:role/ops", "arn:aws:iam::111111111111:role/ops")

@@ -25,7 +25,11 @@ fn config_with(edit: impl FnOnce(&mut Config)) -> Config {
     let mut config = demo_config();
     edit(&mut config);
     // What check-config would say of it.
-    assert_eq!(config.problems(), vec![], "the test's configuration is valid");
+    assert_eq!(
+        config.problems(),
+        vec![],
+        "the test's configuration is valid"
+    );
     config
 }
 
@@ -173,7 +177,10 @@ async fn a_guardrail_deny_still_wins_over_a_user_role() {
     emu.start_recording();
     let invoke = say(
         &p,
-        from(ALICE, "@aws lambda invoke --function-name myHelloWorld --payload {}"),
+        from(
+            ALICE,
+            "@aws lambda invoke --function-name myHelloWorld --payload {}",
+        ),
     )
     .await;
     assert_eq!(invoke.outcome, Outcome::Refused, "{}", invoke.text);
@@ -284,8 +291,16 @@ async fn an_approval_by_another_approver_comes_before_the_requesters_yes() {
 
     let approved = say(&p, from(BOB, &format!("approve {id}"))).await;
     assert_eq!(approved.outcome, Outcome::Ok, "{}", approved.text);
-    assert!(approved.text.contains("<@U0BOB> approved"), "{}", approved.text);
-    assert!(approved.text.contains("<@U0ALICE>: run it now?"), "{}", approved.text);
+    assert!(
+        approved.text.contains("<@U0BOB> approved"),
+        "{}",
+        approved.text
+    );
+    assert!(
+        approved.text.contains("<@U0ALICE>: run it now?"),
+        "{}",
+        approved.text
+    );
     assert_eq!(emu.count_invocations(), 0, "approval alone runs nothing");
 
     let ran = say(&p, from(ALICE, "yes")).await;
@@ -331,10 +346,18 @@ async fn the_requester_cannot_approve_their_own_and_non_approvers_are_refused() 
     // Alice is an approver, but not of her own request.
     let own = say(&p, from(ALICE, &format!("approve {id}"))).await;
     assert_eq!(own.outcome, Outcome::Refused, "{}", own.text);
-    assert!(own.text.contains("can't approve it yourself"), "{}", own.text);
+    assert!(
+        own.text.contains("can't approve it yourself"),
+        "{}",
+        own.text
+    );
     let carol = say(&p, from(CAROL, &format!("approve {id}"))).await;
     assert_eq!(carol.outcome, Outcome::Refused, "{}", carol.text);
-    assert!(carol.text.contains("only <@U0BOB> or <@U0ALICE>"), "{}", carol.text);
+    assert!(
+        carol.text.contains("only <@U0BOB> or <@U0ALICE>"),
+        "{}",
+        carol.text
+    );
     let carol_deny = say(&p, from(CAROL, &format!("deny {id}"))).await;
     assert_eq!(carol_deny.outcome, Outcome::Refused, "{}", carol_deny.text);
     // None of it opened Alice's confirmation.
@@ -362,7 +385,11 @@ async fn a_denied_request_never_runs_and_the_requester_may_withdraw() {
     let id = approval_id(&say(&p, from(ALICE, INVOKE)).await);
     let denied = say(&p, from(BOB, &format!("deny {id}"))).await;
     assert_eq!(denied.outcome, Outcome::Ok, "{}", denied.text);
-    assert!(denied.text.contains("<@U0BOB> denied it"), "{}", denied.text);
+    assert!(
+        denied.text.contains("<@U0BOB> denied it"),
+        "{}",
+        denied.text
+    );
     let late = say(&p, from(BOB, &format!("approve {id}"))).await;
     assert_eq!(late.outcome, Outcome::Invalid, "{}", late.text);
     assert!(late.text.contains("already denied"), "{}", late.text);
@@ -394,7 +421,11 @@ async fn an_approval_request_expires_like_a_question() {
     clock.advance(Duration::from_secs(61));
     let late = say(&p, from(BOB, &format!("approve {id}"))).await;
     assert_eq!(late.outcome, Outcome::Invalid, "{}", late.text);
-    assert!(late.text.contains("expired after 1 minutes"), "{}", late.text);
+    assert!(
+        late.text.contains("expired after 1 minutes"),
+        "{}",
+        late.text
+    );
     // Approved in time, the Yes that comes after the grant's expiry runs nothing either.
     let id = approval_id(&say(&p, from(ALICE, INVOKE)).await);
     clock.advance(Duration::from_secs(30));
@@ -420,9 +451,7 @@ async fn racing_approvals_through_two_processes_approve_once() {
     let one: Pipeline = pipeline(&emu, config.clone())
         .await
         .with_store(store.clone(), clock.clone());
-    let two: Pipeline = pipeline(&emu, config)
-        .await
-        .with_store(store, clock);
+    let two: Pipeline = pipeline(&emu, config).await.with_store(store, clock);
     emu.start_recording();
     let id = approval_id(&say(&two, from(ALICE, INVOKE)).await);
     let (bob, carol) = tokio::join!(
@@ -438,10 +467,8 @@ async fn racing_approvals_through_two_processes_approve_once() {
     assert_eq!(lost.outcome, Outcome::Invalid, "{}", lost.text);
     assert!(lost.text.contains("already approved"), "{}", lost.text);
     // The Yes reaches the other process than the approval's: it runs once.
-    let (yes_one, yes_two) = tokio::join!(
-        say(&one, from(ALICE, "yes")),
-        say(&two, from(ALICE, "yes"))
-    );
+    let (yes_one, yes_two) =
+        tokio::join!(say(&one, from(ALICE, "yes")), say(&two, from(ALICE, "yes")));
     let ran = [&yes_one, &yes_two]
         .iter()
         .filter(|r| r.text.contains("StatusCode: 200"))
@@ -465,7 +492,11 @@ async fn commands_no_rule_names_need_no_approval() {
     assert_eq!(list.outcome, Outcome::Ok, "{}", list.text);
     let invoke = say(&p, from(ALICE, INVOKE)).await;
     assert_eq!(invoke.outcome, Outcome::Asked, "{}", invoke.text);
-    assert!(invoke.actions.is_empty(), "a plain confirmation: {}", invoke.text);
+    assert!(
+        invoke.actions.is_empty(),
+        "a plain confirmation: {}",
+        invoke.text
+    );
     assert!(invoke.question.is_some(), "{}", invoke.text);
     let ran = say(&p, from(ALICE, "yes")).await;
     assert!(ran.text.contains("StatusCode: 200"), "{}", ran.text);

@@ -206,7 +206,10 @@ async fn an_approval_request_is_approved_with_its_button_by_another_approver() {
         .await;
     assert_eq!(request.choices(), ["Approve", "Deny"]);
     let text = Harness::read(&request);
-    assert!(text.contains("<@U0ALICE> asks to run `lambda invoke"), "{text}");
+    assert!(
+        text.contains("<@U0ALICE> asks to run `lambda invoke"),
+        "{text}"
+    );
     assert!(text.contains("dev (111111111111) · us-east-1"), "{text}");
 
     // Someone who isn't an approver: a clear refusal, nothing changes.

@@ -274,18 +274,17 @@ approver_groups = ["S0LEADS"]
         );
         for (text, needs) in [
             ("lambda invoke --function-name f", true),
-            ("lambda invoke-async --function-name f --invoke-args x", true),
+            (
+                "lambda invoke-async --function-name f --invoke-args x",
+                true,
+            ),
             ("ec2 stop-instances --instance-ids i-1", true),
             ("ec2 start-instances --instance-ids i-1", false),
             ("lambda list-functions", false),
             ("lambda get-function --function-name f", false),
             ("lambda delete-function --function-name f", false),
         ] {
-            assert_eq!(
-                !rules_for(&c, &request(text)).is_empty(),
-                needs,
-                "{text}"
-            );
+            assert_eq!(!rules_for(&c, &request(text)).is_empty(), needs, "{text}");
         }
         let rules = rules_for(&c, &request("lambda invoke --function-name f"));
         assert_eq!(

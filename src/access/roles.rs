@@ -32,7 +32,10 @@ pub enum AccessError {
     #[error("you have no user role for {account} in this channel, and it requires one, so nothing ran. Ask {contact} to map you (or a Slack user group you are in) to a role of this account.")]
     NoUserRole { account: String, contact: String },
     #[error("I couldn't read your Slack user group {group} ({reason}), and a group may give you another role here, so nothing ran. Please try again in a minute.")]
-    GroupLookup { group: String, reason: DirectoryError },
+    GroupLookup {
+        group: String,
+        reason: DirectoryError,
+    },
 }
 
 impl AccessError {
@@ -165,10 +168,7 @@ role_arn = "arn:aws:iam::111111111111:role/ops"
                 via: Some("U0ALICE".into())
             }
         );
-        assert_eq!(
-            role("U0CAROL").await.unwrap().via.as_deref(),
-            Some("S0OPS")
-        );
+        assert_eq!(role("U0CAROL").await.unwrap().via.as_deref(), Some("S0OPS"));
         let bob = role("U0BOB").await.unwrap();
         assert_eq!(bob.role_arn, dev.role_arn);
         assert!(!bob.is_user_role());
@@ -213,9 +213,11 @@ role_arn = "arn:aws:iam::111111111111:role/ops"
         // A person named directly needs no lookup.
         let mut named = c.clone();
         named.accounts[0].user_roles[0].users = vec!["U0BOB".into()];
-        assert!(resolve(&named, &named.accounts[0], "U0BOB", &groups, &clock)
-            .await
-            .unwrap()
-            .is_user_role());
+        assert!(
+            resolve(&named, &named.accounts[0], "U0BOB", &groups, &clock)
+                .await
+                .unwrap()
+                .is_user_role()
+        );
     }
 }

@@ -180,7 +180,10 @@ pub enum Rule {
     UserNotAllowed,
     /// Per-user roles and approvals ([`crate::access`]): `rule` names it for the audit trail
     /// (`user-role`, `group-lookup`, `approval`), `why` is what the person reads.
-    Access { rule: &'static str, why: String },
+    Access {
+        rule: &'static str,
+        why: String,
+    },
 }
 
 /// A guardrail that might apply to resources the bot can't name (see [`Rule::GuardrailUnresolved`]).

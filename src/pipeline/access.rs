@@ -327,7 +327,10 @@ impl Pipeline {
             )
             .await
             {
-                Ok(Assigned { role_arn, via: None }) => {
+                Ok(Assigned {
+                    role_arn,
+                    via: None,
+                }) => {
                     format!("the channel's role `{role_arn}`")
                 }
                 Ok(Assigned {
