@@ -1185,7 +1185,6 @@ actions = []
             problems[0].message
         );
         let fixed = text
-            .replace("role/ops", "role/ops")
             .replace("arn:aws:iam::222222222222:role/ops", "arn:aws:iam::111111111111:role/ops")
             .replace("\"alice\"", "\"W0ALICE\"")
             .replace(", \"U0OPS\"", "")
