@@ -596,3 +596,76 @@ enum Command {
 
 /// Approval requests are kept this long past their expiry, so a late press hears it expired.
 const KEEP_EXPIRED: std::time::Duration = std::time::Duration::from_secs(3600);
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::{Inbound, Outcome, Pipeline};
+    use crate::config::{ApprovalConfig, Config};
+    use crate::execute::Executor;
+
+    /// A pipeline needing no AWS: an approval request is answered before anything runs.
+    fn offline() -> Pipeline {
+        let mut config =
+            Config::from_toml(include_str!("../../fixtures/config/demo.toml")).unwrap();
+        config.channels[0].approvals = vec![ApprovalConfig {
+            actions: vec!["lambda:Invoke*".into()],
+            approvers: vec!["U0ALICE".into(), "U0BOB".into()],
+            approver_groups: vec!["S0LEADS".into()],
+        }];
+        let sdk = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .build();
+        Pipeline::new(Arc::new(config), Arc::new(Executor::new(&sdk))).unwrap()
+    }
+
+    fn from(user: &str, text: &str) -> Inbound {
+        Inbound {
+            team: "T0DEMO".into(),
+            channel: "C0DEMO".into(),
+            user: user.into(),
+            thread: None,
+            text: text.into(),
+            direct_message: false,
+            account: Some("dev".into()),
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// However "approve" is spelled (case, spacing, a leading mention, Slack's escaping),
+        /// neither the requester nor someone who isn't an approver gets it approved, and the
+        /// request stays open for a real approver. (U0DAVE is in no list; the approver group
+        /// can't be read offline, which refuses too.)
+        #[test]
+        fn no_spelling_lets_the_requester_or_an_outsider_approve(
+            flips in proptest::collection::vec(proptest::bool::ANY, 7),
+            before in "[ \t]{0,2}",
+            between in "[ \t]{1,3}",
+            prefix in proptest::sample::select(vec!["", "@aws ", "<@U0BOT> ", "`"]),
+            who in proptest::sample::select(vec!["U0ALICE", "U0DAVE"]),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            runtime.block_on(async {
+                let p = offline();
+                let asked = p
+                    .handle(&from("U0ALICE", "@aws lambda invoke --function-name f --payload {}"))
+                    .await;
+                assert_eq!(asked.outcome, Outcome::Asked, "{}", asked.text);
+                let id = asked.actions[0].answer.strip_prefix("approve ").unwrap().to_owned();
+                let word: String = "approve"
+                    .chars()
+                    .zip(&flips)
+                    .map(|(c, up)| if *up { c.to_ascii_uppercase() } else { c })
+                    .collect();
+                let suffix = if prefix == "`" { "`" } else { "" };
+                let text = format!("{prefix}{before}{word}{between}{id}{suffix}");
+                let reply = p.handle(&from(who, &text)).await;
+                assert_ne!(reply.outcome, Outcome::Ok, "{text:?} by {who}: {}", reply.text);
+                let bob = p.handle(&from("U0BOB", &format!("approve {id}"))).await;
+                assert_eq!(bob.outcome, Outcome::Ok, "{text:?}: {}", bob.text);
+            });
+        }
+    }
+}
