@@ -193,7 +193,7 @@ impl Pipeline {
                 let mut value = value;
                 render::redact(request.service, request.operation, &mut value);
                 let value = match &request.query {
-                    Some(q) => match crate::query::search(value, q) {
+                    Some(q) => match self.select(request, value, q) {
                         Ok(v) => v,
                         Err(e) => return Reply::new(Outcome::Invalid, format!("{header}\n{e}")),
                     },
@@ -253,6 +253,28 @@ impl Pipeline {
                 Reply::new(Outcome::AwsError, text)
             }
         }
+    }
+}
+
+impl Pipeline {
+    /// What `--query` selects from a response. In chat, the times it selects read as people
+    /// read them (`2026-11-30 07:52 UTC (5 min ago)`); `--output json|text|yaml|table` keep
+    /// the AWS CLI's exact values.
+    fn select(
+        &self,
+        request: &Request,
+        value: Value,
+        query: &str,
+    ) -> Result<Value, crate::query::QueryError> {
+        if request.output != parse::Output::Chat {
+            return crate::query::search(value, query);
+        }
+        let now = self.clock.wall();
+        let mut readable = value.clone();
+        render::view::readable_times(request.service, request.operation, &mut readable, now);
+        let raw = crate::query::search(value, query)?;
+        let shown = crate::query::search(readable, query)?;
+        Ok(render::view::readable_selected(&raw, &shown, now))
     }
 }
 
