@@ -13,6 +13,7 @@
 //! encoded by `png`.
 
 pub mod alarm;
+pub mod metrics;
 
 use std::sync::Once;
 

@@ -10,6 +10,7 @@ use crate::guard::Rule;
 use crate::parse::{self, Request};
 use crate::render;
 
+use super::charts::Pictures;
 use super::plan::{Effect, Plan, Step};
 use super::{Inbound, Outcome, Pipeline, Reply, STORE_UNREACHABLE};
 
@@ -199,10 +200,23 @@ impl Pipeline {
                     },
                     None => value,
                 };
-                let (images, chart_notes) = if super::charts::wants_charts(request) {
-                    self.alarm_charts(inbound, &value, account, region).await
-                } else {
-                    (Vec::new(), Vec::new())
+                let (images, chart_notes) = match super::charts::pictures(request) {
+                    Some(Pictures::Alarms) => {
+                        self.alarm_charts(inbound, &value, account, region).await
+                    }
+                    Some(Pictures::Metrics) => self.metric_charts(request, &value).await,
+                    Some(Pictures::Widget) => {
+                        // The answer is the picture: its base64 is no reading matter.
+                        let (mut text, images) = super::charts::widget_reply(&header, &value);
+                        for note in &notes {
+                            text.push_str(&format!("\n_{note}_"));
+                        }
+                        return Reply {
+                            images,
+                            ..Reply::new(Outcome::Ok, text)
+                        };
+                    }
+                    None => (Vec::new(), Vec::new()),
                 };
                 notes.extend(chart_notes);
                 if request.output == parse::Output::Chat
