@@ -44,6 +44,7 @@ pub mod normalize;
 pub mod parse;
 pub mod pipeline;
 pub mod policy;
+pub mod progress;
 pub mod prompt;
 pub mod query;
 pub mod render;

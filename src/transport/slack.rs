@@ -52,6 +52,10 @@ pub use tokens::{SlackToken, TokenError, TokenKind};
 /// Slack's Web API, unless `SLACK_API_URL` names another (a local test server).
 pub const DEFAULT_API_URL: &str = "https://slack.com/api";
 
+/// The progress line of a slow command changes at most this often (chat.update is a Tier 3
+/// method, about 50 calls a minute per workspace).
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
 /// How the bot connects; the defaults suit production, tests shorten the waits.
 #[derive(Clone)]
 pub struct SlackOptions {
@@ -947,7 +951,10 @@ impl Bot {
     async fn exchange(&self, inbound: &Inbound) -> Reply {
         // What is about to run, decided before it starts (planning is pure).
         let progress = self.progress_line(inbound);
-        let handling = self.pipeline.handle(inbound);
+        // What the work reports of how far it got (pages, records scanned) turns the
+        // progress line into "… page 3, 60 items so far".
+        let (reporter, mut reports) = crate::progress::Reporter::latest();
+        let handling = crate::progress::reporting(reporter, self.pipeline.handle(inbound));
         tokio::pin!(handling);
         let early = match progress {
             Some(_) => tokio::select! {
@@ -963,13 +970,17 @@ impl Bot {
             return reply;
         }
         let thread = inbound.thread.as_deref();
-        let line = message::notice(&progress.unwrap_or_default());
+        let progress = progress.unwrap_or_default();
+        let line = message::notice(&progress);
         let posted = self.api.post_message(&inbound.channel, thread, &line).await;
-        let reply = handling.await;
         let Ok(ts) = posted else {
+            let reply = handling.await;
             let _ = super::Transport::deliver(self, inbound, &reply).await;
             return reply;
         };
+        let reply = self
+            .follow_progress(&inbound.channel, &ts, &progress, handling, &mut reports)
+            .await;
         let key = ConversationKey {
             channel: inbound.channel.clone(),
             user: inbound.user.clone(),
@@ -994,6 +1005,45 @@ impl Bot {
             }
         }
         reply
+    }
+
+    /// Waits for the work while its progress line (`ts`, saying `line`) follows what it
+    /// reports: "⏳ Running `logs start-query` in dev · us-east-1… scanned 12,000 records,
+    /// 34 matched". The first report shows at once, later ones at most every
+    /// [`PROGRESS_EVERY`] (chat.update is rate limited); only the latest counts.
+    async fn follow_progress<F: Future<Output = Reply>>(
+        &self,
+        channel: &str,
+        ts: &str,
+        line: &str,
+        mut handling: std::pin::Pin<&mut F>,
+        reports: &mut tokio::sync::watch::Receiver<Option<String>>,
+    ) -> Reply {
+        let mut next_update = tokio::time::Instant::now();
+        let mut pending = false;
+        let mut open = true;
+        loop {
+            tokio::select! {
+                biased;
+                reply = handling.as_mut() => return reply,
+                changed = reports.changed(), if open && !pending => match changed {
+                    Ok(()) => pending = true,
+                    Err(_) => open = false,
+                },
+                // Not a wait for something to happen: the earliest the next update may go.
+                () = tokio::time::sleep_until(next_update), if pending => {
+                    pending = false;
+                    let how_far = reports.borrow_and_update().clone();
+                    if let Some(how_far) = how_far {
+                        let text = message::notice(&format!("{line} {how_far}"));
+                        if let Err(e) = self.api.update(channel, ts, &text).await {
+                            tracing::debug!(channel, error = %e, "progress not shown");
+                        }
+                    }
+                    next_update = tokio::time::Instant::now() + PROGRESS_EVERY;
+                }
+            }
+        }
     }
 
     /// "⏳ Running `lambda invoke` in prod (222222222222) · us-east-1…" for a command that
