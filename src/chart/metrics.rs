@@ -30,7 +30,7 @@ pub enum WidgetImageError {
     Missing,
     #[error("MetricWidgetImage is not base64 ({0}).")]
     NotBase64(String),
-    #[error("MetricWidgetImage is not a PNG (ask for `\"format\": \"png\"` in the widget, or use `--output json`).")]
+    #[error("MetricWidgetImage is not a PNG (`--output-format png` asks for one; `--output json` shows what came).")]
     NotPng,
 }
 

@@ -214,3 +214,115 @@ pub fn widget_reply(header: &str, answer: &Value) -> (String, Vec<Image>) {
         Err(why) => (format!("{header}\n{why}"), vec![]),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::{Outcome, Reply};
+    use crate::transport::slack::api::UploadFile;
+    use crate::transport::slack::message::{reply_message, Outgoing};
+    use base64::Engine as _;
+    use serde_json::json;
+
+    const HEADER: &str = "cloudwatch get-metric-widget-image · dev (111111111111) · us-east-1";
+
+    /// A small real PNG (4 × 2, grey), as CloudWatch's blob would be after base64.
+    fn tiny_png() -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut encoder = ::png::Encoder::new(&mut out, 4, 2);
+        encoder.set_color(::png::ColorType::Rgb);
+        encoder.set_depth(::png::BitDepth::Eight);
+        let mut writer = encoder.write_header().unwrap();
+        writer.write_image_data(&[128u8; 4 * 2 * 3]).unwrap();
+        writer.finish().unwrap();
+        out
+    }
+
+    /// A reply with pictures as both transports show it: Slack's Block Kit, then the files
+    /// uploaded after it; the shell's text, then the lines naming the saved files.
+    async fn both_forms(reply: &Reply) -> (String, String) {
+        let Outgoing::Message(body) = reply_message(reply, "U0DEMO", None) else {
+            panic!("expected a message")
+        };
+        let uploads: Vec<Value> = reply
+            .images
+            .iter()
+            .map(UploadFile::image)
+            .map(|u| {
+                json!({"filename": u.filename, "title": u.title, "content_type": u.content_type,
+                    "png": u.content.starts_with(b"\x89PNG")})
+            })
+            .collect();
+        let slack = serde_json::to_string_pretty(&json!({
+            "blocks": serde_json::to_value(&body.blocks).unwrap(),
+            "uploads": uploads,
+        }))
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let files = crate::transport::shell::ImageFiles::new(dir.path().to_owned());
+        let shell = files
+            .reply_text(reply)
+            .await
+            .replace(&dir.path().display().to_string(), "<image dir>")
+            .replace(&format!("/{}-", std::process::id()), "/<pid>-");
+        (slack, shell)
+    }
+
+    fn reply_with(text: String, images: Vec<Image>) -> Reply {
+        Reply {
+            images,
+            ..Reply::new(Outcome::Ok, text)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_widget_image_in_block_kit_and_shell_form() {
+        let png = tiny_png();
+        let answer = json!({
+            "MetricWidgetImage": base64::engine::general_purpose::STANDARD.encode(&png)
+        });
+        let (text, images) = widget_reply(HEADER, &answer);
+        assert_eq!(&images[0].png[..], &png[..]);
+        let (slack, shell) = both_forms(&reply_with(text, images)).await;
+        assert!(!slack.contains(&answer["MetricWidgetImage"].as_str().unwrap()[..16]));
+        insta::assert_snapshot!("widget_image_slack", slack);
+        insta::assert_snapshot!("widget_image_shell", shell);
+        // Not a PNG: said so, no picture, no base64.
+        let (text, images) = widget_reply(HEADER, &json!({"MetricWidgetImage": "PHN2Zy8+"}));
+        assert!(images.is_empty());
+        insta::assert_snapshot!("widget_image_not_png", text);
+    }
+
+    #[tokio::test]
+    async fn metric_charts_in_block_kit_and_shell_form() {
+        let statistics = json!({"Label": "Errors", "Datapoints": [
+            {"Timestamp": "2026-11-30T07:50:00Z", "Sum": 3.0, "Maximum": 2.0, "Unit": "Count"},
+            {"Timestamp": "2026-11-30T07:51:00Z", "Sum": 5.0, "Maximum": 4.0, "Unit": "Count"},
+        ]});
+        let (images, notes) = draw(
+            metrics::statistics_charts(&statistics),
+            "get-metric-statistics-charts",
+        )
+        .await;
+        assert!(notes.is_empty(), "{notes:?}");
+        let text = "cloudwatch get-metric-statistics · dev (111111111111) · us-east-1\nErrors".into();
+        let (slack, shell) = both_forms(&reply_with(text, images)).await;
+        insta::assert_snapshot!("metric_statistics_charts_slack", slack);
+        insta::assert_snapshot!("metric_statistics_charts_shell", shell);
+
+        // Seven queries: one tall picture rather than seven files.
+        let results: Vec<Value> = (0..7)
+            .map(|i| json!({"Id": format!("q{i}"), "Label": format!("Query {i}"),
+                "Timestamps": ["2026-11-30T07:50:00Z", "2026-11-30T07:51:00Z"], "Values": [i, i + 1]}))
+            .collect();
+        let (images, _) = draw(
+            metrics::data_charts(&json!({ "MetricDataResults": results })),
+            "get-metric-data-charts",
+        )
+        .await;
+        let text = "cloudwatch get-metric-data · dev (111111111111) · us-east-1".into();
+        let (slack, shell) = both_forms(&reply_with(text, images)).await;
+        insta::assert_snapshot!("metric_data_stacked_slack", slack);
+        insta::assert_snapshot!("metric_data_stacked_shell", shell);
+    }
+}
