@@ -285,6 +285,15 @@ async fn issue_14_slacks_progress_line_says_how_far_a_query_got_then_becomes_the
             && t.ends_with("… scanned 6,000 records, 17 matched")),
         "{updates:?}"
     );
+    let update = slack
+        .calls("chat.update")
+        .into_iter()
+        .find(|c| c.params["text"].as_str().is_some_and(|t| t.ends_with("17 matched")))
+        .expect("the first report's update");
+    insta::assert_snapshot!(
+        "slack_progress_line",
+        serde_json::to_string_pretty(&update.params["blocks"]).unwrap()
+    );
     // One message: progress and answer in the same place.
     assert_eq!(slack.calls("chat.postMessage").len(), 1);
     bot.shutdown().await;

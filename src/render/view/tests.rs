@@ -402,6 +402,59 @@ fn times_a_query_selects_read_as_people_read_them() {
 }
 
 #[test]
+fn a_query_reply_in_block_kit_and_shell_form() {
+    use crate::transport::slack::message::{reply_message, Outgoing};
+    let catalog = Catalog::builtin();
+    let cw = catalog.service("cloudwatch").unwrap();
+    let op = cw.operation("describe-alarms").unwrap();
+    let response = json!({"MetricAlarms": [
+        {"AlarmName": "myHelloWorld-alarm", "StateValue": "ALARM", "StateUpdatedTimestamp": 1796024820.427},
+        {"AlarmName": "orders-latency", "StateValue": "OK", "StateUpdatedTimestamp": 1795852020.0},
+    ]});
+    let query = "MetricAlarms[].{name: AlarmName, state: StateValue, since: StateUpdatedTimestamp}";
+    let mut readable = response.clone();
+    readable_times(cw, op, &mut readable, snapshot_now());
+    let selected = readable_selected(
+        &crate::query::search(response.clone(), query).unwrap(),
+        &crate::query::search(readable, query).unwrap(),
+        snapshot_now(),
+    );
+    let text = format!(
+        "cloudwatch describe-alarms · dev (111111111111) · us-east-1\n{}",
+        crate::render::chat(&selected)
+    );
+    let reply = crate::pipeline::Reply {
+        text,
+        outcome: crate::pipeline::Outcome::Ok,
+        question: None,
+        output: None,
+        images: vec![],
+        actions: vec![],
+        table: None,
+        question_id: None,
+        previous_question: None,
+    };
+    let Outgoing::Message(body) = reply_message(&reply, "U0DEMO", None) else {
+        panic!("expected a message")
+    };
+    insta::assert_snapshot!(
+        "slack_query_times",
+        serde_json::to_string_pretty(&body.blocks).unwrap()
+    );
+    insta::assert_snapshot!(
+        "shell_query_times",
+        crate::transport::shell::format_reply(&reply)
+    );
+    // The AWS CLI's formats keep the numbers.
+    let json = crate::render::format(
+        &crate::query::search(response, query).unwrap(),
+        crate::parse::Output::Json,
+        "DescribeAlarms",
+    );
+    assert!(json.contains("1796024820.427") && !json.contains(" ago)"), "{json}");
+}
+
+#[test]
 fn relative_times() {
     let now = DateTime::from_timestamp(1_796_025_120, 0).unwrap();
     for (offset, expected) in [
