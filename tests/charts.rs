@@ -539,7 +539,12 @@ async fn issue_14_get_metric_statistics_in_chat_carries_a_chart_per_statistic() 
     put_errors(p.executor(), end, &[0.0, 1.0, 0.0, 3.0, 5.0]).await;
 
     let reply = say(&p, message_in("dev", &statistics_command(end, "Sum"))).await;
-    assert_eq!(reply.outcome, aws_chatops::pipeline::Outcome::Ok, "{}", reply.text);
+    assert_eq!(
+        reply.outcome,
+        aws_chatops::pipeline::Outcome::Ok,
+        "{}",
+        reply.text
+    );
     // The numbers are still there, beside the chart.
     assert!(reply.text.contains('5'), "{}", reply.text);
     assert_eq!(reply.images.len(), 1, "{}", reply.text);
@@ -549,21 +554,37 @@ async fn issue_14_get_metric_statistics_in_chat_carries_a_chart_per_statistic() 
     // The line of the datapoints is drawn.
     assert!(pixels_of(&image.png, line()) > 50);
 
-    let two = say(&p, message_in("dev", &statistics_command(end, "Sum Maximum"))).await;
+    let two = say(
+        &p,
+        message_in("dev", &statistics_command(end, "Sum Maximum")),
+    )
+    .await;
     let titles: Vec<&str> = two.images.iter().map(|i| i.title.as_str()).collect();
     assert_eq!(titles, ["Errors · Sum", "Errors · Maximum"], "{}", two.text);
 
     // The AWS CLI's formats and a --query answer carry no picture; the JSON is the CLI's.
     for text in [
         format!("{} --output json", statistics_command(end, "Sum")),
-        format!("{} --query Datapoints[].Sum", statistics_command(end, "Sum")),
+        format!(
+            "{} --query Datapoints[].Sum",
+            statistics_command(end, "Sum")
+        ),
     ] {
         let reply = say(&p, message_in("dev", &text)).await;
-        assert_eq!(reply.outcome, aws_chatops::pipeline::Outcome::Ok, "{}", reply.text);
+        assert_eq!(
+            reply.outcome,
+            aws_chatops::pipeline::Outcome::Ok,
+            "{}",
+            reply.text
+        );
         assert!(reply.images.is_empty(), "{text}");
     }
     // No datapoints in the range: no chart, and no chart error either.
-    let empty = say(&p, message_in("dev", &statistics_command(end - 86_400, "Sum"))).await;
+    let empty = say(
+        &p,
+        message_in("dev", &statistics_command(end - 86_400, "Sum")),
+    )
+    .await;
     assert!(empty.images.is_empty(), "{}", empty.text);
     assert!(!empty.text.contains("No chart"), "{}", empty.text);
 }
@@ -586,7 +607,12 @@ async fn issue_14_get_metric_data_in_chat_carries_a_chart_per_query() {
         iso(end + 60)
     );
     let reply = say(&p, message_in("dev", &text)).await;
-    assert_eq!(reply.outcome, aws_chatops::pipeline::Outcome::Ok, "{}", reply.text);
+    assert_eq!(
+        reply.outcome,
+        aws_chatops::pipeline::Outcome::Ok,
+        "{}",
+        reply.text
+    );
     assert_eq!(reply.images.len(), 2, "{}", reply.text);
     for image in &reply.images {
         assert_eq!(decode_png(&image.png), (WIDTH, HEIGHT));
@@ -630,7 +656,9 @@ async fn issue_14_get_metric_widget_image_that_fails_answers_with_the_aws_error(
         assert!(reply.images.is_empty());
         assert!(reply.output.is_none(), "{:?}", reply.output);
         assert!(
-            reply.text.starts_with("cloudwatch get-metric-widget-image · "),
+            reply
+                .text
+                .starts_with("cloudwatch get-metric-widget-image · "),
             "{}",
             reply.text
         );

@@ -117,8 +117,14 @@ async fn seed_logs(executor: &Executor) {
     let millis = now() * 1000;
     for (command, params) in [
         ("create-log-group", json!({"logGroupName": GROUP})),
-        ("create-log-group", json!({"logGroupName": "/aws/progress/b"})),
-        ("create-log-group", json!({"logGroupName": "/aws/progress/c"})),
+        (
+            "create-log-group",
+            json!({"logGroupName": "/aws/progress/b"}),
+        ),
+        (
+            "create-log-group",
+            json!({"logGroupName": "/aws/progress/c"}),
+        ),
         (
             "create-log-stream",
             json!({"logGroupName": GROUP, "logStreamName": "s"}),
@@ -175,10 +181,7 @@ async fn pipeline_via(emu: &Emulator, endpoint: &str) -> Pipeline {
 fn recorder() -> (Reporter, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
-    (
-        Reporter::new(move |t| sink.lock().unwrap().push(t)),
-        seen,
-    )
+    (Reporter::new(move |t| sink.lock().unwrap().push(t)), seen)
 }
 
 #[tokio::test]
@@ -261,10 +264,13 @@ async fn issue_14_slacks_progress_line_says_how_far_a_query_got_then_becomes_the
     .expect("the bot connects");
     slack.wait_connections(1).await;
 
-    slack.mention("C0DEMO", "U0DEMO", &start_query(), None).await;
+    slack
+        .mention("C0DEMO", "U0DEMO", &start_query(), None)
+        .await;
     let line = slack.wait_nth_message("C0DEMO", 1).await;
     assert!(
-        line.text.starts_with("⏳ Running `logs start-query` in dev"),
+        line.text
+            .starts_with("⏳ Running `logs start-query` in dev"),
         "{line:?}"
     );
     let answered = wait_for("the progress line to become the answer", || {
@@ -281,14 +287,20 @@ async fn issue_14_slacks_progress_line_says_how_far_a_query_got_then_becomes_the
         .map(|c| c.params["text"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert!(
-        updates.iter().any(|t| t.starts_with("⏳ Running `logs start-query` in dev")
-            && t.ends_with("… scanned 6,000 records, 17 matched")),
+        updates
+            .iter()
+            .any(|t| t.starts_with("⏳ Running `logs start-query` in dev")
+                && t.ends_with("… scanned 6,000 records, 17 matched")),
         "{updates:?}"
     );
     let update = slack
         .calls("chat.update")
         .into_iter()
-        .find(|c| c.params["text"].as_str().is_some_and(|t| t.ends_with("17 matched")))
+        .find(|c| {
+            c.params["text"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("17 matched"))
+        })
         .expect("the first report's update");
     insta::assert_snapshot!(
         "slack_progress_line",

@@ -164,10 +164,7 @@ mod tests {
         });
         let charts = statistics_charts(&answer);
         let titles: Vec<&str> = charts.iter().map(|c| c.title.as_str()).collect();
-        assert_eq!(
-            titles,
-            ["Errors · Sum", "Errors · Maximum", "Errors · p99"]
-        );
+        assert_eq!(titles, ["Errors · Sum", "Errors · Maximum", "Errors · p99"]);
         let sum = &charts[0];
         assert_eq!(sum.unit.as_deref(), Some("Count"));
         let mut points = sum.points.clone();

@@ -305,7 +305,8 @@ mod tests {
         )
         .await;
         assert!(notes.is_empty(), "{notes:?}");
-        let text = "cloudwatch get-metric-statistics · dev (111111111111) · us-east-1\nErrors".into();
+        let text =
+            "cloudwatch get-metric-statistics · dev (111111111111) · us-east-1\nErrors".into();
         let (slack, shell) = both_forms(&reply_with(text, images)).await;
         insta::assert_snapshot!("metric_statistics_charts_slack", slack);
         insta::assert_snapshot!("metric_statistics_charts_shell", shell);

@@ -390,7 +390,8 @@ fn times_a_query_selects_read_as_people_read_them() {
     );
     // Sorting by time: over the readable strings the order could differ; where the two runs
     // disagree, the raw value stays, never another alarm's time.
-    let sorted = run("sort_by(MetricAlarms, &StateUpdatedTimestamp)[].[AlarmName, StateUpdatedTimestamp]");
+    let sorted =
+        run("sort_by(MetricAlarms, &StateUpdatedTimestamp)[].[AlarmName, StateUpdatedTimestamp]");
     assert_eq!(sorted[0][0], "early");
     assert_eq!(sorted[0][1], "2026-11-30 05:47 UTC (2 h ago)");
     assert_eq!(sorted[1][1], "2026-11-30 07:47 UTC (5 min ago)");
@@ -451,7 +452,10 @@ fn a_query_reply_in_block_kit_and_shell_form() {
         crate::parse::Output::Json,
         "DescribeAlarms",
     );
-    assert!(json.contains("1796024820.427") && !json.contains(" ago)"), "{json}");
+    assert!(
+        json.contains("1796024820.427") && !json.contains(" ago)"),
+        "{json}"
+    );
 }
 
 #[test]
