@@ -664,3 +664,35 @@ async fn issue_14_get_metric_widget_image_that_fails_answers_with_the_aws_error(
         );
     }
 }
+
+#[tokio::test]
+async fn issue_14_slack_uploads_a_get_metric_statistics_chart_beside_the_numbers() {
+    let mut config = demo_config();
+    config.channels[0].accounts.truncate(1);
+    let mut bot = Bot::start_with(config).await;
+    let end = now();
+    put_errors(&bot.executor, end, &[2.0, 0.0, 4.0]).await;
+    let command = statistics_command(end, "Sum");
+    let command = command.strip_prefix("@aws ").unwrap();
+    bot.slack.mention("C0DEMO", "U0DEMO", command, None).await;
+    let reply = bot.slack.wait_nth_message("C0DEMO", 1).await;
+    assert!(
+        reply
+            .all_text()
+            .starts_with("cloudwatch get-metric-statistics · dev (111111111111)"),
+        "{}",
+        reply.all_text()
+    );
+    let images = bot
+        .slack
+        .wait_message("C0DEMO", "the chart", |m| !m.files.is_empty())
+        .await;
+    assert_eq!(images.files.len(), 1);
+    let uploads = bot.slack.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].shared_in.as_deref(), Some("C0DEMO"));
+    let png = uploads[0].content.as_ref().unwrap();
+    assert_eq!(decode_png(png), (WIDTH, HEIGHT));
+    assert!(pixels_of(png, line()) > 50);
+    bot.stop().await;
+}
