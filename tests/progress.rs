@@ -4,6 +4,10 @@
 //! the first GetQueryResults calls "Running" with statistics, as CloudWatch Logs does for a
 //! query still scanning; everything else is moto's own answer. The poll waits by the
 //! pipeline's manual clock, so nothing here waits for real time.
+//!
+//! The same proxy stands in for CloudWatch's GetMetricWidgetImage, which moto 5.2.5 lacks
+//! (it answers 500): a real PNG in the awsQuery XML CloudWatch sends, so the widget image is
+//! followed from the executor's decoding to Slack's upload.
 
 mod slack_server;
 mod support;
@@ -47,6 +51,20 @@ async fn proxy(State(p): State<Arc<Proxy>>, request: Request) -> Response {
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    if body.starts_with(b"Action=GetMetricWidgetImage&") {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(widget_png());
+        let xml = format!(
+            "<GetMetricWidgetImageResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\">\
+             <GetMetricWidgetImageResult><MetricWidgetImage>{encoded}</MetricWidgetImage>\
+             </GetMetricWidgetImageResult><ResponseMetadata><RequestId>widget-1</RequestId>\
+             </ResponseMetadata></GetMetricWidgetImageResponse>"
+        );
+        return Response::builder()
+            .header("content-type", "text/xml")
+            .body(Body::from(xml))
+            .unwrap();
+    }
     if target.ends_with(".GetQueryResults") {
         let n = p.results_asked.fetch_add(1, Ordering::SeqCst) + 1;
         if n <= RUNNING {
@@ -80,6 +98,22 @@ async fn proxy(State(p): State<Arc<Proxy>>, request: Request) -> Response {
     let (parts, body) = answer.into_parts();
     let body = body.collect().await.unwrap().to_bytes();
     Response::from_parts(parts, Body::from(body))
+}
+
+/// The PNG the proxy answers GetMetricWidgetImage with: a chart the bot's renderer draws.
+fn widget_png() -> Vec<u8> {
+    aws_chatops::chart::png(&aws_chatops::chart::Chart {
+        title: "Widget".into(),
+        unit: None,
+        points: vec![(1_796_025_000, 1.0), (1_796_025_060, 3.0)],
+        threshold: None,
+        comparison: None,
+        from: 1_796_024_940,
+        to: 1_796_025_120,
+        window: None,
+        state_change: None,
+    })
+    .unwrap()
 }
 
 /// The proxy on a free loopback port; its URL and its state.
@@ -177,6 +211,30 @@ async fn pipeline_via(emu: &Emulator, endpoint: &str) -> Pipeline {
         .with_clock(Arc::new(ManualClock::new()))
 }
 
+/// The Slack test server and the bot connected to it; every command counts as slow, so no
+/// test waits for a real second before its progress line.
+async fn connect(pipeline: Arc<Pipeline>) -> (SlackServer, slack::SlackConnection) {
+    let slack = SlackServer::start().await;
+    let options = SlackOptions {
+        api_url: Some(slack.api_url.clone()),
+        connections: 1,
+        shutdown_grace: Duration::from_secs(5),
+        progress_after: Duration::ZERO,
+        ..SlackOptions::default()
+    };
+    let bot = slack::connect(
+        pipeline.clone(),
+        pipeline.config(),
+        &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
+        &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
+        &options,
+    )
+    .await
+    .expect("the bot connects");
+    slack.wait_connections(1).await;
+    (slack, bot)
+}
+
 /// Every report the work made, in order.
 fn recorder() -> (Reporter, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -244,25 +302,7 @@ async fn issue_14_slacks_progress_line_says_how_far_a_query_got_then_becomes_the
     let (url, _proxy) = start_proxy(&emu).await;
     let pipeline = Arc::new(pipeline_via(&emu, &url).await);
     seed_logs(pipeline.executor()).await;
-    let slack = SlackServer::start().await;
-    let options = SlackOptions {
-        api_url: Some(slack.api_url.clone()),
-        connections: 1,
-        shutdown_grace: Duration::from_secs(5),
-        // Every command counts as slow, so no test waits for a real second.
-        progress_after: Duration::ZERO,
-        ..SlackOptions::default()
-    };
-    let bot = slack::connect(
-        pipeline.clone(),
-        pipeline.config(),
-        &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
-        &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
-        &options,
-    )
-    .await
-    .expect("the bot connects");
-    slack.wait_connections(1).await;
+    let (slack, bot) = connect(pipeline).await;
 
     slack
         .mention("C0DEMO", "U0DEMO", &start_query(), None)
@@ -308,5 +348,50 @@ async fn issue_14_slacks_progress_line_says_how_far_a_query_got_then_becomes_the
     );
     // One message: progress and answer in the same place.
     assert_eq!(slack.calls("chat.postMessage").len(), 1);
+    bot.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_a_metric_widget_image_is_uploaded_as_a_picture_not_pasted_as_base64() {
+    use base64::Engine as _;
+    let emu = Emulator::start();
+    let (url, _proxy) = start_proxy(&emu).await;
+    let pipeline = Arc::new(pipeline_via(&emu, &url).await);
+    let png = widget_png();
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&png);
+    let widget = r#"'{"metrics": [["AWS/Lambda", "Errors", "FunctionName", "myHelloWorld"]]}'"#;
+    let command = format!("cloudwatch get-metric-widget-image --metric-widget {widget}");
+
+    // The AWS CLI's output stays the AWS CLI's: the blob as base64 in JSON.
+    let json = say(
+        &pipeline,
+        message("U0DEMO", &format!("@aws {command} --output json")),
+    )
+    .await;
+    let v: Value = serde_json::from_str(json.output.as_deref().expect("JSON")).unwrap();
+    assert_eq!(v["MetricWidgetImage"], encoded);
+    assert!(json.images.is_empty());
+
+    // Through the progress line (every command is slow here): the line becomes the text,
+    // and the picture still follows it (it used to be dropped on that path).
+    let (slack, bot) = connect(pipeline).await;
+    slack.mention("C0DEMO", "U0DEMO", &command, None).await;
+    let images = slack
+        .wait_message("C0DEMO", "the widget's image", |m| !m.files.is_empty())
+        .await;
+    assert_eq!(images.files.len(), 1);
+    let uploads = slack.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].content.as_deref(), Some(&png[..]));
+    let text: String = slack
+        .messages("C0DEMO")
+        .iter()
+        .map(|m| m.all_text())
+        .collect();
+    assert!(
+        text.contains("The widget's image: metric-widget.png"),
+        "{text}"
+    );
+    assert!(!text.contains(&encoded[..40]), "{text}");
     bot.shutdown().await;
 }

@@ -989,7 +989,11 @@ impl Bot {
         match message::reply_message(&reply, &inbound.user, thread) {
             Outgoing::Message(body) if reply.question.is_none() => {
                 match self.api.update(&inbound.channel, &ts, &body).await {
-                    Ok(()) => self.delivered(&inbound.channel, thread, Ok(())),
+                    Ok(()) => {
+                        self.delivered(&inbound.channel, thread, Ok(()));
+                        // The progress line became the text; its pictures follow it.
+                        self.upload_pictures(&inbound.channel, thread, &reply).await;
+                    }
                     // Too big for an update as Slack measures it: the answer is posted.
                     Err(e) => {
                         tracing::warn!(channel = %inbound.channel, error = %e, "could not turn the progress line into the answer: posting it");
@@ -1125,22 +1129,22 @@ impl Bot {
                 self.delivered(&key.channel, thread, sent);
             }
         }
-        // Pictures (describe-alarms' charts) right after the reply, as one message. They are
-        // part of the reply, not a delivery of their own: a failure is logged and counted as
-        // a chart that could not be shown.
-        if !reply.images.is_empty() {
-            let files: Vec<api::UploadFile> =
-                reply.images.iter().map(api::UploadFile::image).collect();
-            if let Err(e) = self
-                .api
-                .upload_files(&key.channel, thread, &files, None)
-                .await
-            {
-                if let Some(metrics) = &self.metrics {
-                    metrics.chart_failed();
-                }
-                tracing::warn!(channel = %key.channel, reason = %e, "reply delivered, its charts not uploaded");
+        self.upload_pictures(&key.channel, thread, reply).await;
+    }
+
+    /// Pictures (charts, a metric widget's image) right after the reply, as one message.
+    /// They are part of the reply, not a delivery of their own: a failure is logged and
+    /// counted as a chart that could not be shown.
+    async fn upload_pictures(&self, channel: &str, thread: Option<&str>, reply: &Reply) {
+        if reply.images.is_empty() {
+            return;
+        }
+        let files: Vec<api::UploadFile> = reply.images.iter().map(api::UploadFile::image).collect();
+        if let Err(e) = self.api.upload_files(channel, thread, &files, None).await {
+            if let Some(metrics) = &self.metrics {
+                metrics.chart_failed();
             }
+            tracing::warn!(channel = %channel, reason = %e, "reply delivered, its charts not uploaded");
         }
     }
 
