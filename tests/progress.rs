@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_chatops::clock::ManualClock;
+use aws_chatops::clock::{Clock, ManualClock};
 use aws_chatops::execute::{Executor, Target};
 use aws_chatops::pipeline::{Outcome, Pipeline};
 use aws_chatops::progress::{self, Reporter};
@@ -198,6 +198,10 @@ fn start_query() -> String {
 /// The pipeline on the demo configuration (the channel bound to dev alone), its AWS calls
 /// through `endpoint`, waiting by a manual clock.
 async fn pipeline_via(emu: &Emulator, endpoint: &str) -> Pipeline {
+    pipeline_with_clock(emu, endpoint, ManualClock::new()).await
+}
+
+async fn pipeline_with_clock(emu: &Emulator, endpoint: &str, clock: ManualClock) -> Pipeline {
     let mut config = demo_config();
     config.channels[0].accounts.truncate(1);
     let sdk = emu
@@ -208,7 +212,7 @@ async fn pipeline_via(emu: &Emulator, endpoint: &str) -> Pipeline {
         .build();
     Pipeline::new(Arc::new(config), Arc::new(Executor::new(&sdk)))
         .unwrap()
-        .with_clock(Arc::new(ManualClock::new()))
+        .with_clock(Arc::new(clock))
 }
 
 /// The Slack test server and the bot connected to it; every command counts as slow, so no
@@ -246,7 +250,8 @@ fn recorder() -> (Reporter, Arc<Mutex<Vec<String>>>) {
 async fn issue_14_a_multi_page_list_and_a_running_query_report_how_far_they_got() {
     let emu = Emulator::start();
     let (url, proxy) = start_proxy(&emu).await;
-    let p = pipeline_via(&emu, &url).await;
+    let clock = ManualClock::new();
+    let p = pipeline_with_clock(&emu, &url, clock.clone()).await;
     seed_logs(p.executor()).await;
 
     // Three log groups, a page of one at a time.
@@ -273,6 +278,7 @@ async fn issue_14_a_multi_page_list_and_a_running_query_report_how_far_they_got(
         assert_eq!(report, &format!("page {}, {} {items} so far", i + 1, i + 1));
     }
 
+    let before = clock.now();
     // The query runs for two polls (the manual clock moves on, nothing waits), then moto's
     // answer with its entries.
     let (reporter, seen) = recorder();
@@ -284,6 +290,12 @@ async fn issue_14_a_multi_page_list_and_a_running_query_report_how_far_they_got(
     assert_eq!(reply.outcome, Outcome::Ok, "{}", reply.text);
     assert!(reply.text.contains("GET /orders 500"), "{}", reply.text);
     assert_eq!(proxy.results_asked.load(Ordering::SeqCst), RUNNING + 1);
+    // Between the polls the pipeline's clock moved on by itself, half a second each: the
+    // poll waited by it, not by real time.
+    assert_eq!(
+        clock.now() - before,
+        Duration::from_millis(500) * RUNNING as u32
+    );
     assert_eq!(
         *seen.lock().unwrap(),
         [
