@@ -14,6 +14,15 @@ pub trait Clock: Send + Sync {
     fn wall(&self) -> SystemTime {
         SystemTime::now()
     }
+
+    /// Waits `by` on this clock: tokio's timer for the real one; a manual clock moves itself
+    /// on at once, so a poll loop in a test runs without waiting.
+    fn pause(
+        &self,
+        by: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(tokio::time::sleep(by))
+    }
 }
 
 /// The real monotonic clock.
@@ -70,5 +79,13 @@ impl Clock for ManualClock {
 
     fn wall(&self) -> SystemTime {
         self.wall_start + *self.offset.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn pause(
+        &self,
+        by: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        self.advance(by);
+        Box::pin(std::future::ready(()))
     }
 }

@@ -46,6 +46,7 @@ pub mod normalize;
 pub mod parse;
 pub mod pipeline;
 pub mod policy;
+pub mod progress;
 pub mod prompt;
 pub mod query;
 pub mod render;

@@ -500,3 +500,199 @@ async fn issue_11_a_guardrail_without_get_metric_data_means_no_chart_and_no_call
         "GetMetricData was called"
     );
 }
+
+/// How many pixels of a PNG have exactly this colour.
+fn pixels_of(bytes: &[u8], colour: (u8, u8, u8)) -> usize {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .expect("a PNG");
+    let mut buffer = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buffer).unwrap();
+    let step = info.color_type.samples();
+    buffer[..info.buffer_size()]
+        .chunks(step)
+        .filter(|p| (p[0], p[1], p[2]) == colour)
+        .count()
+}
+
+fn line() -> (u8, u8, u8) {
+    let c = aws_chatops::chart::LINE;
+    (c.0, c.1, c.2)
+}
+
+/// get-metric-statistics of myHelloWorld's Errors around `end`, with these statistics.
+fn statistics_command(end: i64, statistics: &str) -> String {
+    format!(
+        "@aws cloudwatch get-metric-statistics --namespace AWS/Lambda --metric-name Errors \
+         --dimensions Name=FunctionName,Value=myHelloWorld --start-time {} --end-time {} \
+         --period 60 --statistics {statistics}",
+        iso(end - 3600),
+        iso(end + 60)
+    )
+}
+
+#[tokio::test]
+async fn issue_14_get_metric_statistics_in_chat_carries_a_chart_per_statistic() {
+    let emu = Emulator::start();
+    let p = pipeline(&emu, demo_config()).await;
+    let end = now();
+    put_errors(p.executor(), end, &[0.0, 1.0, 0.0, 3.0, 5.0]).await;
+
+    let reply = say(&p, message_in("dev", &statistics_command(end, "Sum"))).await;
+    assert_eq!(
+        reply.outcome,
+        aws_chatops::pipeline::Outcome::Ok,
+        "{}",
+        reply.text
+    );
+    // The numbers are still there, beside the chart.
+    assert!(reply.text.contains('5'), "{}", reply.text);
+    assert_eq!(reply.images.len(), 1, "{}", reply.text);
+    let image = &reply.images[0];
+    assert_eq!(image.title, "Errors · Sum");
+    assert_eq!(decode_png(&image.png), (WIDTH, HEIGHT));
+    // The line of the datapoints is drawn.
+    assert!(pixels_of(&image.png, line()) > 50);
+
+    let two = say(
+        &p,
+        message_in("dev", &statistics_command(end, "Sum Maximum")),
+    )
+    .await;
+    let titles: Vec<&str> = two.images.iter().map(|i| i.title.as_str()).collect();
+    assert_eq!(titles, ["Errors · Sum", "Errors · Maximum"], "{}", two.text);
+
+    // The AWS CLI's formats and a --query answer carry no picture; the JSON is the CLI's.
+    for text in [
+        format!("{} --output json", statistics_command(end, "Sum")),
+        format!(
+            "{} --query Datapoints[].Sum",
+            statistics_command(end, "Sum")
+        ),
+    ] {
+        let reply = say(&p, message_in("dev", &text)).await;
+        assert_eq!(
+            reply.outcome,
+            aws_chatops::pipeline::Outcome::Ok,
+            "{}",
+            reply.text
+        );
+        assert!(reply.images.is_empty(), "{text}");
+    }
+    // No datapoints in the range: no chart, and no chart error either.
+    let empty = say(
+        &p,
+        message_in("dev", &statistics_command(end - 86_400, "Sum")),
+    )
+    .await;
+    assert!(empty.images.is_empty(), "{}", empty.text);
+    assert!(!empty.text.contains("No chart"), "{}", empty.text);
+}
+
+#[tokio::test]
+async fn issue_14_get_metric_data_in_chat_carries_a_chart_per_query() {
+    let emu = Emulator::start();
+    let p = pipeline(&emu, demo_config()).await;
+    let end = now();
+    put_errors(p.executor(), end, &[1.0, 4.0, 2.0]).await;
+    let stat = |id: &str, stat: &str| {
+        json!({"Id": id, "MetricStat": {"Metric": {"Namespace": "AWS/Lambda", "MetricName": "Errors",
+            "Dimensions": [{"Name": "FunctionName", "Value": "myHelloWorld"}]},
+            "Period": 60, "Stat": stat}})
+    };
+    let queries = json!([stat("errors", "Sum"), stat("peak", "Maximum")]);
+    let text = format!(
+        "@aws cloudwatch get-metric-data --metric-data-queries '{queries}' --start-time {} --end-time {}",
+        iso(end - 3600),
+        iso(end + 60)
+    );
+    let reply = say(&p, message_in("dev", &text)).await;
+    assert_eq!(
+        reply.outcome,
+        aws_chatops::pipeline::Outcome::Ok,
+        "{}",
+        reply.text
+    );
+    assert_eq!(reply.images.len(), 2, "{}", reply.text);
+    for image in &reply.images {
+        assert_eq!(decode_png(&image.png), (WIDTH, HEIGHT));
+        assert!(pixels_of(&image.png, line()) > 50);
+    }
+    // The charts are of what AWS answered: the same values the --output json answer has.
+    let json = say(&p, message_in("dev", &format!("{text} --output json"))).await;
+    let v: Value = serde_json::from_str(json.output.as_deref().unwrap()).unwrap();
+    let results = v["MetricDataResults"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    let mut sums: Vec<f64> = results[0]["Values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    sums.sort_by(f64::total_cmp);
+    assert_eq!(sums, [1.0, 2.0, 4.0]);
+    assert!(json.images.is_empty());
+}
+
+/// moto 5.2.5 has no GetMetricWidgetImage (it answers 500), so the image path is tested end
+/// to end only as far as the error: the reply is AWS's error, never base64 or a broken
+/// picture. The decoding of a real PNG is a unit test of `chart::metrics`.
+#[tokio::test]
+async fn issue_14_get_metric_widget_image_that_fails_answers_with_the_aws_error() {
+    let emu = Emulator::start();
+    let p = pipeline(&emu, demo_config()).await;
+    let widget = r#"'{"metrics": [["AWS/Lambda", "Errors", "FunctionName", "myHelloWorld"]]}'"#;
+    for text in [
+        format!("@aws cloudwatch get-metric-widget-image --metric-widget {widget}"),
+        format!("@aws cloudwatch get-metric-widget-image --metric-widget {widget} --output json"),
+    ] {
+        let reply = say(&p, message_in("dev", &text)).await;
+        assert_eq!(
+            reply.outcome,
+            aws_chatops::pipeline::Outcome::AwsError,
+            "{}",
+            reply.text
+        );
+        assert!(reply.images.is_empty());
+        assert!(reply.output.is_none(), "{:?}", reply.output);
+        assert!(
+            reply
+                .text
+                .starts_with("cloudwatch get-metric-widget-image · "),
+            "{}",
+            reply.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn issue_14_slack_uploads_a_get_metric_statistics_chart_beside_the_numbers() {
+    let mut config = demo_config();
+    config.channels[0].accounts.truncate(1);
+    let mut bot = Bot::start_with(config).await;
+    let end = now();
+    put_errors(&bot.executor, end, &[2.0, 0.0, 4.0]).await;
+    let command = statistics_command(end, "Sum");
+    let command = command.strip_prefix("@aws ").unwrap();
+    bot.slack.mention("C0DEMO", "U0DEMO", command, None).await;
+    let reply = bot.slack.wait_nth_message("C0DEMO", 1).await;
+    assert!(
+        reply
+            .all_text()
+            .starts_with("cloudwatch get-metric-statistics · dev (111111111111)"),
+        "{}",
+        reply.all_text()
+    );
+    let images = bot
+        .slack
+        .wait_message("C0DEMO", "the chart", |m| !m.files.is_empty())
+        .await;
+    assert_eq!(images.files.len(), 1);
+    let uploads = bot.slack.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].shared_in.as_deref(), Some("C0DEMO"));
+    let png = uploads[0].content.as_ref().unwrap();
+    assert_eq!(decode_png(png), (WIDTH, HEIGHT));
+    assert!(pixels_of(png, line()) > 50);
+    bot.stop().await;
+}

@@ -312,3 +312,33 @@ async fn times_read_by_the_pipelines_clock() {
     );
     assert!(!json.text.contains(" ago)"), "{}", json.text);
 }
+
+#[tokio::test]
+async fn issue_14_times_a_query_selects_read_in_chat_and_stay_exact_in_the_cli_formats() {
+    let emu = Emulator::start();
+    let clock = ManualClock::at(std::time::SystemTime::now() + Duration::from_secs(3 * 3600));
+    let p = pipeline(&emu, demo_config())
+        .await
+        .with_clock(Arc::new(clock));
+    let query = "--query MetricAlarms[].[AlarmName,StateUpdatedTimestamp]";
+    let chat = say(
+        &p,
+        message_in("dev", &format!("@aws cloudwatch describe-alarms {query}")),
+    )
+    .await;
+    assert_eq!(chat.outcome, Outcome::Ok, "{}", chat.text);
+    assert!(chat.text.contains(" UTC (3 h ago)"), "{}", chat.text);
+    for output in ["json", "text", "yaml", "table"] {
+        let exact = say(
+            &p,
+            message_in(
+                "dev",
+                &format!("@aws cloudwatch describe-alarms {query} --output {output}"),
+            ),
+        )
+        .await;
+        let out = exact.output.as_deref().expect("the AWS CLI's output");
+        assert!(!out.contains(" ago)"), "--output {output}: {out}");
+        assert!(!out.is_empty(), "--output {output}");
+    }
+}

@@ -13,6 +13,7 @@
 //! encoded by `png`.
 
 pub mod alarm;
+pub mod metrics;
 
 use std::sync::Once;
 
@@ -63,6 +64,11 @@ impl Image {
                 }
             })
             .collect();
+        // `Errors · Sum` → `Errors-Sum`, not `Errors---Sum`.
+        let mut stem = stem;
+        while stem.contains("--") {
+            stem = stem.replace("--", "-");
+        }
         let stem = stem.trim_start_matches('.');
         Image {
             filename: format!("{}.png", if stem.is_empty() { "chart" } else { stem }),

@@ -520,6 +520,8 @@ impl Executor {
                 next_token = Some(encode_token(&paginator.input_token, &tokens, None));
                 break;
             }
+            // Another page follows: say how far the list got (a progress line shows it).
+            crate::progress::report(crate::progress::pages(page + 1, total));
             inject_tokens(&mut params, &paginator.input_token, &tokens);
             page_tokens = tokens;
         }

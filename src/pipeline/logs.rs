@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 
 use crate::audit::{AuditDecision, AuditOutcome, AuditRecord};
 use crate::catalog::Catalog;
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::config::AccountConfig;
 use crate::guard::Decision;
 use crate::parse::{Output, Paging, Request};
@@ -116,6 +116,23 @@ pub fn query_state(value: &Value) -> QueryState {
         ),
         other => QueryState::Ended(other.to_owned()),
     }
+}
+
+/// How far a running query got, from GetQueryResults' `statistics`: "scanned 12,000
+/// records, 34 matched".
+pub fn scanned(value: &Value) -> Option<String> {
+    let statistics = value.get("statistics")?;
+    let records = |k: &str| statistics.get(k).and_then(Value::as_f64).map(|n| n as u64);
+    let scanned = records("recordsScanned")?;
+    let unit = if scanned == 1 { "record" } else { "records" };
+    Some(match records("recordsMatched") {
+        Some(matched) => format!(
+            "scanned {} {unit}, {} matched",
+            crate::progress::count(scanned),
+            crate::progress::count(matched)
+        ),
+        None => format!("scanned {} {unit}", crate::progress::count(scanned)),
+    })
 }
 
 /// A result row (`[{"field": "@timestamp", "value": …}, …]`) as an entry; `@ptr` is an
@@ -321,20 +338,28 @@ impl Pipeline {
             return Reply::new(Outcome::InternalError, header.to_owned());
         };
         let deadline = Duration::from_secs(self.config.command_timeout_secs);
+        let clock = self.clock.clone();
         let waited = poll(
-            &SystemClock,
+            &*self.clock,
             deadline,
             POLL_EVERY,
             || async {
                 let got = self.execute(inbound, &results, account, region).await?;
                 Ok(match query_state(&got.value) {
-                    QueryState::Running => None,
+                    QueryState::Running => {
+                        // Another GetQueryResults follows, so whoever shows this sees it.
+                        if let Some(how_far) = scanned(&got.value) {
+                            crate::progress::report(how_far);
+                        }
+                        None
+                    }
                     done => Some(done),
                 })
             },
             // Logs Insights says nothing when a query completes: GetQueryResults is asked
-            // again after each pause, until the command timeout (tests pass a fake pause).
-            tokio::time::sleep,
+            // again after each pause, until the command timeout, both by the pipeline's clock
+            // (a manual one in tests moves on instead of waiting).
+            |every| clock.pause(every),
         )
         .await;
         let entries = match waited {
@@ -575,6 +600,21 @@ mod tests {
         )
         .await;
         assert_eq!(failed, Waited::Failed("AccessDenied"));
+    }
+
+    #[test]
+    fn a_running_query_says_how_far_it_got() {
+        let running = json!({"status": "Running", "results": [],
+            "statistics": {"recordsMatched": 34.0, "recordsScanned": 12000.0, "bytesScanned": 1.5e6}});
+        assert_eq!(
+            scanned(&running).as_deref(),
+            Some("scanned 12,000 records, 34 matched")
+        );
+        assert_eq!(
+            scanned(&json!({"statistics": {"recordsScanned": 1.0}})).as_deref(),
+            Some("scanned 1 record")
+        );
+        assert_eq!(scanned(&json!({"status": "Running"})), None);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use crate::guard::Rule;
 use crate::parse::{self, Request};
 use crate::render;
 
+use super::charts::Pictures;
 use super::plan::{Effect, Plan, Step};
 use super::{Inbound, Outcome, Pipeline, Reply, STORE_UNREACHABLE};
 
@@ -205,16 +206,29 @@ impl Pipeline {
                 let mut value = value;
                 render::redact(request.service, request.operation, &mut value);
                 let value = match &request.query {
-                    Some(q) => match crate::query::search(value, q) {
+                    Some(q) => match self.select(request, value, q) {
                         Ok(v) => v,
                         Err(e) => return Reply::new(Outcome::Invalid, format!("{header}\n{e}")),
                     },
                     None => value,
                 };
-                let (images, chart_notes) = if super::charts::wants_charts(request) {
-                    self.alarm_charts(inbound, &value, account, region).await
-                } else {
-                    (Vec::new(), Vec::new())
+                let (images, chart_notes) = match super::charts::pictures(request) {
+                    Some(Pictures::Alarms) => {
+                        self.alarm_charts(inbound, &value, account, region).await
+                    }
+                    Some(Pictures::Metrics) => self.metric_charts(request, &value).await,
+                    Some(Pictures::Widget) => {
+                        // The answer is the picture: its base64 is no reading matter.
+                        let (mut text, images) = super::charts::widget_reply(&header, &value);
+                        for note in &notes {
+                            text.push_str(&format!("\n_{note}_"));
+                        }
+                        return Reply {
+                            images,
+                            ..Reply::new(Outcome::Ok, text)
+                        };
+                    }
+                    None => (Vec::new(), Vec::new()),
                 };
                 notes.extend(chart_notes);
                 if request.output == parse::Output::Chat
@@ -265,6 +279,28 @@ impl Pipeline {
                 Reply::new(Outcome::AwsError, text)
             }
         }
+    }
+}
+
+impl Pipeline {
+    /// What `--query` selects from a response. In chat, the times it selects read as people
+    /// read them (`2026-11-30 07:52 UTC (5 min ago)`); `--output json|text|yaml|table` keep
+    /// the AWS CLI's exact values.
+    fn select(
+        &self,
+        request: &Request,
+        value: Value,
+        query: &str,
+    ) -> Result<Value, crate::query::QueryError> {
+        if request.output != parse::Output::Chat {
+            return crate::query::search(value, query);
+        }
+        let now = self.clock.wall();
+        let mut readable = value.clone();
+        render::view::readable_times(request.service, request.operation, &mut readable, now);
+        let raw = crate::query::search(value, query)?;
+        let shown = crate::query::search(readable, query)?;
+        Ok(render::view::readable_selected(&raw, &shown, now))
     }
 }
 

@@ -133,6 +133,45 @@ fn times_in(service: &Service, shape_name: &str, value: &mut Value, now: DateTim
     }
 }
 
+/// What a `--query` selected, its times readable: `raw` is the query over the response,
+/// `readable` the same query over the response with its times made readable (by the model,
+/// [`readable_times`]). A value of `raw` is replaced only where `readable` holds, at the same
+/// place, that very time made readable, so a query that filters or sorts by time (and may
+/// select differently over the readable strings) never swaps one value for another: what
+/// differs stays as AWS gave it.
+pub fn readable_selected(raw: &Value, readable: &Value, now: SystemTime) -> Value {
+    selected(raw, readable, now.into(), 0)
+}
+
+fn selected(raw: &Value, shown_by: &Value, now: DateTime<Utc>, depth: u8) -> Value {
+    match (raw, shown_by) {
+        (Value::Object(r), Value::Object(q)) if depth < 64 => Value::Object(
+            r.iter()
+                .map(|(k, v)| {
+                    let v = match q.get(k) {
+                        Some(w) => selected(v, w, now, depth + 1),
+                        None => v.clone(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        (Value::Array(r), Value::Array(q)) if depth < 64 && r.len() == q.len() => Value::Array(
+            r.iter()
+                .zip(q)
+                .map(|(v, w)| selected(v, w, now, depth + 1))
+                .collect(),
+        ),
+        (Value::Number(_) | Value::String(_), Value::String(shown)) if raw != shown_by => {
+            match parse_time(raw) {
+                Some(t) if readable(t, now) == *shown => Value::String(shown.clone()),
+                _ => raw.clone(),
+            }
+        }
+        _ => raw.clone(),
+    }
+}
+
 /// A time as the AWS CLI prints it: epoch seconds, or an ISO 8601 string (with `Z`, `+00:00`
 /// or Lambda's `+0000`).
 pub fn parse_time(value: &Value) -> Option<DateTime<Utc>> {

@@ -221,13 +221,7 @@ impl Transport for Shell {
             // Numbers answer the question now.
             self.choices.set(vec![]);
         }
-        let mut text = format_reply(reply);
-        for image in &reply.images {
-            match self.images.save(image).await {
-                Ok(path) => text.push_str(&format!("\nChart: {}", path.display())),
-                Err(e) => text.push_str(&format!("\n(No chart: it could not be saved: {e})")),
-            }
-        }
+        let text = self.images.reply_text(reply).await;
         write_out(&format!("{text}\n\n")).await
     }
 }
@@ -284,6 +278,19 @@ impl ImageFiles {
             dir,
             saved: AtomicU64::new(0),
         }
+    }
+
+    /// A reply as the shell prints it: its text and choices, then where each of its
+    /// pictures (charts, a metric widget's image) was saved.
+    pub async fn reply_text(&self, reply: &Reply) -> String {
+        let mut text = format_reply(reply);
+        for image in &reply.images {
+            match self.save(image).await {
+                Ok(path) => text.push_str(&format!("\nChart: {}", path.display())),
+                Err(e) => text.push_str(&format!("\n(No chart: it could not be saved: {e})")),
+            }
+        }
+        text
     }
 
     /// Writes the image and returns its path.

@@ -53,6 +53,10 @@ pub use tokens::{SlackToken, TokenError, TokenKind};
 /// Slack's Web API, unless `SLACK_API_URL` names another (a local test server).
 pub const DEFAULT_API_URL: &str = "https://slack.com/api";
 
+/// The progress line of a slow command changes at most this often (chat.update is a Tier 3
+/// method, about 50 calls a minute per workspace).
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(2);
+
 /// How the bot connects; the defaults suit production, tests shorten the waits.
 #[derive(Clone)]
 pub struct SlackOptions {
@@ -956,7 +960,10 @@ impl Bot {
     async fn exchange(&self, inbound: &Inbound) -> Reply {
         // What is about to run, decided before it starts (planning is pure).
         let progress = self.progress_line(inbound);
-        let handling = self.pipeline.handle(inbound);
+        // What the work reports of how far it got (pages, records scanned) turns the
+        // progress line into "… page 3, 60 items so far".
+        let (reporter, mut reports) = crate::progress::Reporter::latest();
+        let handling = crate::progress::reporting(reporter, self.pipeline.handle(inbound));
         tokio::pin!(handling);
         let early = match progress {
             Some(_) => tokio::select! {
@@ -972,13 +979,17 @@ impl Bot {
             return reply;
         }
         let thread = inbound.thread.as_deref();
-        let line = message::notice(&progress.unwrap_or_default());
+        let progress = progress.unwrap_or_default();
+        let line = message::notice(&progress);
         let posted = self.api.post_message(&inbound.channel, thread, &line).await;
-        let reply = handling.await;
         let Ok(ts) = posted else {
+            let reply = handling.await;
             let _ = super::Transport::deliver(self, inbound, &reply).await;
             return reply;
         };
+        let reply = self
+            .follow_progress(&inbound.channel, &ts, &progress, handling, &mut reports)
+            .await;
         let key = ConversationKey {
             channel: inbound.channel.clone(),
             user: inbound.user.clone(),
@@ -987,7 +998,11 @@ impl Bot {
         match message::reply_message(&reply, &inbound.user, thread) {
             Outgoing::Message(body) if reply.question.is_none() => {
                 match self.api.update(&inbound.channel, &ts, &body).await {
-                    Ok(()) => self.delivered(&inbound.channel, thread, Ok(())),
+                    Ok(()) => {
+                        self.delivered(&inbound.channel, thread, Ok(()));
+                        // The progress line became the text; its pictures follow it.
+                        self.upload_pictures(&inbound.channel, thread, &reply).await;
+                    }
                     // Too big for an update as Slack measures it: the answer is posted.
                     Err(e) => {
                         tracing::warn!(channel = %inbound.channel, error = %e, "could not turn the progress line into the answer: posting it");
@@ -1003,6 +1018,45 @@ impl Bot {
             }
         }
         reply
+    }
+
+    /// Waits for the work while its progress line (`ts`, saying `line`) follows what it
+    /// reports: "⏳ Running `logs start-query` in dev · us-east-1… scanned 12,000 records,
+    /// 34 matched". The first report shows at once, later ones at most every
+    /// [`PROGRESS_EVERY`] (chat.update is rate limited); only the latest counts.
+    async fn follow_progress<F: Future<Output = Reply>>(
+        &self,
+        channel: &str,
+        ts: &str,
+        line: &str,
+        mut handling: std::pin::Pin<&mut F>,
+        reports: &mut tokio::sync::watch::Receiver<Option<String>>,
+    ) -> Reply {
+        let mut next_update = tokio::time::Instant::now();
+        let mut pending = false;
+        let mut open = true;
+        loop {
+            tokio::select! {
+                biased;
+                reply = handling.as_mut() => return reply,
+                changed = reports.changed(), if open && !pending => match changed {
+                    Ok(()) => pending = true,
+                    Err(_) => open = false,
+                },
+                // Not a wait for something to happen: the earliest the next update may go.
+                () = tokio::time::sleep_until(next_update), if pending => {
+                    pending = false;
+                    let how_far = reports.borrow_and_update().clone();
+                    if let Some(how_far) = how_far {
+                        let text = message::notice(&format!("{line} {how_far}"));
+                        if let Err(e) = self.api.update(channel, ts, &text).await {
+                            tracing::debug!(channel, error = %e, "progress not shown");
+                        }
+                    }
+                    next_update = tokio::time::Instant::now() + PROGRESS_EVERY;
+                }
+            }
+        }
     }
 
     /// "⏳ Running `lambda invoke` in prod (222222222222) · us-east-1…" for a command that
@@ -1084,22 +1138,22 @@ impl Bot {
                 self.delivered(&key.channel, thread, sent);
             }
         }
-        // Pictures (describe-alarms' charts) right after the reply, as one message. They are
-        // part of the reply, not a delivery of their own: a failure is logged and counted as
-        // a chart that could not be shown.
-        if !reply.images.is_empty() {
-            let files: Vec<api::UploadFile> =
-                reply.images.iter().map(api::UploadFile::image).collect();
-            if let Err(e) = self
-                .api
-                .upload_files(&key.channel, thread, &files, None)
-                .await
-            {
-                if let Some(metrics) = &self.metrics {
-                    metrics.chart_failed();
-                }
-                tracing::warn!(channel = %key.channel, reason = %e, "reply delivered, its charts not uploaded");
+        self.upload_pictures(&key.channel, thread, reply).await;
+    }
+
+    /// Pictures (charts, a metric widget's image) right after the reply, as one message.
+    /// They are part of the reply, not a delivery of their own: a failure is logged and
+    /// counted as a chart that could not be shown.
+    async fn upload_pictures(&self, channel: &str, thread: Option<&str>, reply: &Reply) {
+        if reply.images.is_empty() {
+            return;
+        }
+        let files: Vec<api::UploadFile> = reply.images.iter().map(api::UploadFile::image).collect();
+        if let Err(e) = self.api.upload_files(channel, thread, &files, None).await {
+            if let Some(metrics) = &self.metrics {
+                metrics.chart_failed();
             }
+            tracing::warn!(channel = %channel, reason = %e, "reply delivered, its charts not uploaded");
         }
     }
 

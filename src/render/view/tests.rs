@@ -356,6 +356,109 @@ fn times_read_from_the_model_not_by_look() {
 }
 
 #[test]
+fn times_a_query_selects_read_as_people_read_them() {
+    let catalog = Catalog::builtin();
+    let cw = catalog.service("cloudwatch").unwrap();
+    let op = cw.operation("describe-alarms").unwrap();
+    let response = json!({"MetricAlarms": [
+        {"AlarmName": "late", "StateUpdatedTimestamp": 1796024820.0, "Threshold": 1796024820.0},
+        {"AlarmName": "early", "StateUpdatedTimestamp": 1796017620.0, "Threshold": 1.0},
+    ]});
+    let mut readable = response.clone();
+    readable_times(cw, op, &mut readable, snapshot_now());
+    let run = |q: &str| {
+        let raw = crate::query::search(response.clone(), q).unwrap();
+        let shown = crate::query::search(readable.clone(), q).unwrap();
+        readable_selected(&raw, &shown, snapshot_now())
+    };
+    // A projection and a multiselect hash: the times read, the threshold (same number) not.
+    assert_eq!(
+        run("MetricAlarms[].[AlarmName, StateUpdatedTimestamp, Threshold]"),
+        json!([
+            ["late", "2026-11-30 07:47 UTC (5 min ago)", 1796024820.0],
+            ["early", "2026-11-30 05:47 UTC (2 h ago)", 1.0],
+        ])
+    );
+    assert_eq!(
+        run("MetricAlarms[0].{at: StateUpdatedTimestamp}"),
+        json!({"at": "2026-11-30 07:47 UTC (5 min ago)"})
+    );
+    // A bare time selected alone reads too.
+    assert_eq!(
+        run("MetricAlarms[1].StateUpdatedTimestamp"),
+        json!("2026-11-30 05:47 UTC (2 h ago)")
+    );
+    // Sorting by time: over the readable strings the order could differ; where the two runs
+    // disagree, the raw value stays, never another alarm's time.
+    let sorted =
+        run("sort_by(MetricAlarms, &StateUpdatedTimestamp)[].[AlarmName, StateUpdatedTimestamp]");
+    assert_eq!(sorted[0][0], "early");
+    assert_eq!(sorted[0][1], "2026-11-30 05:47 UTC (2 h ago)");
+    assert_eq!(sorted[1][1], "2026-11-30 07:47 UTC (5 min ago)");
+    // Comparing a time with a number selects on the raw run only: nothing is swapped in.
+    assert_eq!(
+        run("MetricAlarms[?StateUpdatedTimestamp > Threshold].StateUpdatedTimestamp"),
+        json!([1796017620.0])
+    );
+}
+
+#[test]
+fn a_query_reply_in_block_kit_and_shell_form() {
+    use crate::transport::slack::message::{reply_message, Outgoing};
+    let catalog = Catalog::builtin();
+    let cw = catalog.service("cloudwatch").unwrap();
+    let op = cw.operation("describe-alarms").unwrap();
+    let response = json!({"MetricAlarms": [
+        {"AlarmName": "myHelloWorld-alarm", "StateValue": "ALARM", "StateUpdatedTimestamp": 1796024820.427},
+        {"AlarmName": "orders-latency", "StateValue": "OK", "StateUpdatedTimestamp": 1795852020.0},
+    ]});
+    let query = "MetricAlarms[].{name: AlarmName, state: StateValue, since: StateUpdatedTimestamp}";
+    let mut readable = response.clone();
+    readable_times(cw, op, &mut readable, snapshot_now());
+    let selected = readable_selected(
+        &crate::query::search(response.clone(), query).unwrap(),
+        &crate::query::search(readable, query).unwrap(),
+        snapshot_now(),
+    );
+    let text = format!(
+        "cloudwatch describe-alarms · dev (111111111111) · us-east-1\n{}",
+        crate::render::chat(&selected)
+    );
+    let reply = crate::pipeline::Reply {
+        text,
+        outcome: crate::pipeline::Outcome::Ok,
+        question: None,
+        output: None,
+        images: vec![],
+        actions: vec![],
+        table: None,
+        question_id: None,
+        previous_question: None,
+    };
+    let Outgoing::Message(body) = reply_message(&reply, "U0DEMO", None) else {
+        panic!("expected a message")
+    };
+    insta::assert_snapshot!(
+        "slack_query_times",
+        serde_json::to_string_pretty(&body.blocks).unwrap()
+    );
+    insta::assert_snapshot!(
+        "shell_query_times",
+        crate::transport::shell::format_reply(&reply)
+    );
+    // The AWS CLI's formats keep the numbers.
+    let json = crate::render::format(
+        &crate::query::search(response, query).unwrap(),
+        crate::parse::Output::Json,
+        "DescribeAlarms",
+    );
+    assert!(
+        json.contains("1796024820.427") && !json.contains(" ago)"),
+        "{json}"
+    );
+}
+
+#[test]
 fn relative_times() {
     let now = DateTime::from_timestamp(1_796_025_120, 0).unwrap();
     for (offset, expected) in [
