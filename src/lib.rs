@@ -48,6 +48,7 @@ pub mod prompt;
 pub mod query;
 pub mod render;
 pub mod state;
+pub mod template;
 pub mod transport;
 
 /// This process's name among the bot's processes (`--instance`, `AWS_CHATOPS_INSTANCE`, or
