@@ -28,6 +28,7 @@
 //! names), [`followups`] (what a reply's Details and Next buttons continue from).
 #![forbid(unsafe_code)]
 
+pub mod aliases;
 pub mod audit;
 pub mod catalog;
 pub mod chart;
