@@ -215,6 +215,7 @@ impl AliasBook {
 
     /// The alias list as chat reads it.
     pub fn listing(&self, channel_name: &str) -> String {
+        let channel_name = channel_name.trim_start_matches('#');
         if self.aliases.is_empty() {
             return format!("#{channel_name} has no aliases yet. {USAGE}");
         }
