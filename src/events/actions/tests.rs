@@ -208,3 +208,29 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn actions_are_read_from_the_configuration_file_strictly() {
+    let base = include_str!("../../../fixtures/config/demo.toml");
+    let config = crate::config::Config::from_toml(&format!(
+        "{base}\n[[notifications.actions]]\nkind = \"cloudwatch-alarm\"\nbutton_text = \"Function\"\ncommand = \"@aws lambda get-function --function-name $FunctionName\"\ncriteria = [{{ variable = \"NewStateValue\", operator = \"equals\", value = \"ALARM\" }}, {{ variable = \"FunctionName\", operator = \"has_value\" }}]\n"
+    ))
+    .unwrap();
+    assert!(config.notifications.default_actions);
+    assert_eq!(config.notifications.actions.len(), 1);
+    assert_eq!(config.notifications.actions[0].criteria[1].operator, Operator::HasValue);
+    // An unknown operator or key is an error, not ignored; so is an unknown variable.
+    for bad in [
+        "criteria = [{ variable = \"NewStateValue\", operator = \"like\", value = \"A\" }]",
+        "colour = \"red\"",
+    ] {
+        let text = format!("{base}\n[[notifications.actions]]\nkind = \"cloudwatch-alarm\"\nbutton_text = \"x\"\ncommand = \"lambda list-functions\"\n{bad}\n");
+        assert!(crate::config::Config::from_toml(&text).is_err(), "{bad}");
+    }
+    let unknown = format!("{base}\n[[notifications.actions]]\nkind = \"cloudwatch-alarm\"\nbutton_text = \"x\"\ncommand = \"lambda get-function --function-name $Function\"\n");
+    let e = crate::config::Config::from_toml(&unknown).unwrap_err().to_string();
+    assert!(
+        e.contains("notifications.actions[0].command: unknown variable `$Function`"),
+        "{e}"
+    );
+}
