@@ -47,7 +47,9 @@ pub struct AliasBook {
 pub enum AliasError {
     #[error("`{0}` can't name an alias: use 1 to {MAX_NAME_CHARS} letters, digits, `-` or `_`.")]
     BadName(String),
-    #[error("This channel already has an alias `{0}`; `@aws alias delete {0}` first to change it.")]
+    #[error(
+        "This channel already has an alias `{0}`; `@aws alias delete {0}` first to change it."
+    )]
     Exists(String),
     #[error("There's no alias `{name}` in this channel.{known}")]
     NotFound { name: String, known: String },
@@ -86,11 +88,19 @@ pub enum AliasError {
 /// What `alias` and `run` messages ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AliasCommand {
-    Create { name: String, command: String },
+    Create {
+        name: String,
+        command: String,
+    },
     List,
-    Delete { name: String },
+    Delete {
+        name: String,
+    },
     /// `run <name> [values…]`: the words after the name, as typed.
-    Run { name: String, args: Vec<String> },
+    Run {
+        name: String,
+        args: Vec<String>,
+    },
 }
 
 pub const USAGE: &str = "Aliases: `@aws alias create <name> <command with $params>`, `@aws alias list`, `@aws alias delete <name>`, `@aws run <name> [values | --param value]`.";
@@ -418,7 +428,10 @@ mod tests {
                 })),
             ),
             ("alias list", Some(Ok(AliasCommand::List))),
-            ("ALIAS delete x_1", Some(Ok(AliasCommand::Delete { name: "x_1".into() }))),
+            (
+                "ALIAS delete x_1",
+                Some(Ok(AliasCommand::Delete { name: "x_1".into() })),
+            ),
             (
                 "run x 'a b' --fn c",
                 Some(Ok(AliasCommand::Run {
@@ -427,7 +440,10 @@ mod tests {
                 })),
             ),
             ("alias create x", Some(Err(AliasError::Usage(USAGE.into())))),
-            ("alias rename a b", Some(Err(AliasError::Usage(USAGE.into())))),
+            (
+                "alias rename a b",
+                Some(Err(AliasError::Usage(USAGE.into()))),
+            ),
             (
                 "alias create a.b lambda list-functions",
                 Some(Err(AliasError::BadName("a.b".into()))),

@@ -25,7 +25,10 @@
 //! several stages: [`limits`] (every recursive parser's bounds), [`query`] (JMESPath),
 //! [`clock`] (injectable time), [`state`] (questions, channel memory and dedupe, in memory
 //! or shared by several processes in DynamoDB), [`identifiers`] (the masker's identifier
-//! names), [`followups`] (what a reply's Details and Next buttons continue from).
+//! names), [`followups`] (what a reply's Details and Next buttons continue from), [`template`]
+//! (`$name` command templates, each value one word) under [`aliases`] (a channel's named
+//! commands, `@aws run <name>`) and the notification cards' custom actions
+//! ([`events::actions`]).
 #![forbid(unsafe_code)]
 
 pub mod aliases;

@@ -43,7 +43,9 @@ fn is_name_char(c: char) -> bool {
 pub enum TemplateError {
     #[error("the command is empty")]
     Empty,
-    #[error("the command is {chars} characters long; a template holds at most {MAX_TEMPLATE_CHARS}")]
+    #[error(
+        "the command is {chars} characters long; a template holds at most {MAX_TEMPLATE_CHARS}"
+    )]
     TooLong { chars: usize },
     #[error("the command can't be read: {0}")]
     Token(TokenError),
@@ -200,10 +202,8 @@ impl Template {
                     continue;
                 }
                 // The option's only value: drop both, and the pipeline asks for it.
-                let next_is_option_or_end = self
-                    .words
-                    .get(i + 1)
-                    .is_none_or(|w| w.option.is_some());
+                let next_is_option_or_end =
+                    self.words.get(i + 1).is_none_or(|w| w.option.is_some());
                 if follows_option && next_is_option_or_end {
                     out.pop();
                     continue;

@@ -27,7 +27,11 @@ async fn issue_15_an_alias_is_created_listed_run_by_position_and_by_name_then_de
     )
     .await;
     assert_eq!(created.outcome, Outcome::Ok, "{}", created.text);
-    assert!(created.text.contains("`@aws run fn-info`"), "{}", created.text);
+    assert!(
+        created.text.contains("`@aws run fn-info`"),
+        "{}",
+        created.text
+    );
 
     let list = say(&p, dev("@aws alias list")).await;
     assert!(
@@ -57,7 +61,10 @@ async fn issue_15_an_alias_is_created_listed_run_by_position_and_by_name_then_de
     // Without its value, the option is asked for like any missing parameter.
     let asked = say(&p, dev("@aws run fn-info")).await;
     assert_eq!(asked.outcome, Outcome::Asked, "{}", asked.text);
-    assert_eq!(asked.question.as_ref().unwrap().kind, QuestionKind::Parameter);
+    assert_eq!(
+        asked.question.as_ref().unwrap().kind,
+        QuestionKind::Parameter
+    );
     assert!(asked.text.contains("--function-name"), "{}", asked.text);
     let answered = say(&p, dev("@aws function-name myHelloWorld")).await;
     assert_eq!(answered.outcome, Outcome::Ok, "{}", answered.text);
@@ -67,7 +74,11 @@ async fn issue_15_an_alias_is_created_listed_run_by_position_and_by_name_then_de
     assert_eq!(extra.outcome, Outcome::Invalid);
     assert!(extra.text.contains("takes 1 value ($fn)"), "{}", extra.text);
     let unknown = say(&p, dev("@aws run fn-info --region eu-west-1")).await;
-    assert!(unknown.text.contains("no parameter `region`"), "{}", unknown.text);
+    assert!(
+        unknown.text.contains("no parameter `region`"),
+        "{}",
+        unknown.text
+    );
 
     let deleted = say(&p, dev("@aws alias delete fn-info")).await;
     assert_eq!(deleted.outcome, Outcome::Ok, "{}", deleted.text);
@@ -106,7 +117,10 @@ async fn issue_15_an_alias_the_guard_always_refuses_is_not_kept() {
         assert_eq!(explained.rule.as_deref(), Some(rule), "{command}");
     }
     for (command, expected) in [
-        ("lambda list-functions; rm -rf /", "would chain a second command"),
+        (
+            "lambda list-functions; rm -rf /",
+            "would chain a second command",
+        ),
         ("lambda no-such-thing", "no-such-thing"),
         ("lambda get-function --$opt x", "never for an option's name"),
     ] {
@@ -168,7 +182,10 @@ async fn issue_15_a_value_stays_one_value_and_explain_shows_the_expansion() {
         ("'x --region eu-west-1'", "x --region eu-west-1"),
         // By name, a value may start with `-`: it is still the value.
         ("--fn --region", "--region"),
-        ("'a; lambda delete-function --function-name b'", "a; lambda delete-function --function-name b"),
+        (
+            "'a; lambda delete-function --function-name b'",
+            "a; lambda delete-function --function-name b",
+        ),
     ] {
         let explained = p.explain(&dev(&format!("@aws run fn-info {value}")));
         assert_eq!(explained.decision, "run", "{value}: {explained:?}");
@@ -208,7 +225,9 @@ async fn issue_15_two_processes_creating_aliases_at_once_keep_every_one() {
         for i in 0..EACH {
             let reply = say(
                 p,
-                dev(&format!("@aws alias create {who}-{i} lambda list-functions")),
+                dev(&format!(
+                    "@aws alias create {who}-{i} lambda list-functions"
+                )),
             )
             .await;
             assert_eq!(reply.outcome, Outcome::Ok, "{}", reply.text);
@@ -227,5 +246,9 @@ async fn issue_15_two_processes_creating_aliases_at_once_keep_every_one() {
     }
     // The name is taken whichever process asks.
     let again = say(&a, dev("@aws alias create b-0 lambda list-functions")).await;
-    assert!(again.text.contains("already has an alias `b-0`"), "{}", again.text);
+    assert!(
+        again.text.contains("already has an alias `b-0`"),
+        "{}",
+        again.text
+    );
 }

@@ -103,7 +103,9 @@ async fn issue_15_custom_action_buttons_show_by_their_criteria_and_run_as_the_pr
 
     // Someone else presses the configured button: it runs as them, in the card's thread.
     emu.start_recording();
-    slack.press_on(Some(0), &card, "U0OTHER", "Function config").await;
+    slack
+        .press_on(Some(0), &card, "U0OTHER", "Function config")
+        .await;
     let config_reply = slack.wait_nth_message("C0DEMO", 2).await;
     assert_eq!(config_reply.thread_ts.as_deref(), Some(card.ts.as_str()));
     let text = config_reply.all_text();
@@ -111,7 +113,10 @@ async fn issue_15_custom_action_buttons_show_by_their_criteria_and_run_as_the_pr
         text.contains("lambda get-function-configuration") && text.contains("myHelloWorld"),
         "{text}"
     );
-    assert!(!text.contains("AccessDenied") && !text.contains("refused"), "{text}");
+    assert!(
+        !text.contains("AccessDenied") && !text.contains("refused"),
+        "{text}"
+    );
 
     // The built-in ones: the invocations of the hour before the alarm, and its errors.
     slack
@@ -125,7 +130,10 @@ async fn issue_15_custom_action_buttons_show_by_their_criteria_and_run_as_the_pr
         "{text}"
     );
     assert!(text.contains("sum") && text.contains("Count"), "{text}");
-    assert!(!text.contains("refused") && !text.contains("rror:"), "{text}");
+    assert!(
+        !text.contains("refused") && !text.contains("rror:"),
+        "{text}"
+    );
     slack
         .press_on(Some(0), &card, "U0OTHER", "Recent errors")
         .await;

@@ -385,10 +385,9 @@ pub fn problems(
                 // It must be a command: planned with a placeholder for every variable.
                 match template.fill(sample).map(|t| parse::parse(&t)) {
                     Ok(Ok(Parsed::Command(_))) => {}
-                    Ok(Ok(Parsed::Help(_))) => problem(
-                        format!("{at}.command"),
-                        "is help, not a command".into(),
-                    ),
+                    Ok(Ok(Parsed::Help(_))) => {
+                        problem(format!("{at}.command"), "is help, not a command".into())
+                    }
                     Ok(Ok(Parsed::Unsupported { service, .. })) => problem(
                         format!("{at}.command"),
                         format!("`{service}` is not a service the bot runs"),

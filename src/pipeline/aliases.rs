@@ -40,7 +40,10 @@ impl AliasStep {
 
 /// Whether a message is `run …`, whose planning needs the channel's aliases.
 pub(crate) fn needs_aliases(text: &str) -> bool {
-    matches!(AliasCommand::parse(text), Some(Ok(AliasCommand::Run { .. })))
+    matches!(
+        AliasCommand::parse(text),
+        Some(Ok(AliasCommand::Run { .. }))
+    )
 }
 
 impl Pipeline {
@@ -73,7 +76,7 @@ impl Pipeline {
                             created_by: inbound.user.clone(),
                         },
                     }),
-                    Err(plan) => return Some(plan),
+                    Err(plan) => return Some(*plan),
                 }
             }
             AliasCommand::Run { name, args } => {
@@ -111,13 +114,13 @@ impl Pipeline {
         channel: &ChannelConfig,
         name: &str,
         command: &str,
-    ) -> Result<(), Plan> {
+    ) -> Result<(), Box<Plan>> {
         let refuse = |step: Step, why: &str| {
             let mut plan = Plan::new(step, Effect::Keep);
             plan.preface = Some(format!("I won't keep alias `{name}`: {why}"));
-            plan
+            Box::new(plan)
         };
-        let invalid = |e: String| Plan::new(Step::Invalid(e), Effect::Keep);
+        let invalid = |e: String| Box::new(Plan::new(Step::Invalid(e), Effect::Keep));
         let template =
             Template::parse(command).map_err(|e| invalid(AliasError::from(e).to_string()))?;
         // Planned without its values (their options dropped, so nothing about them is

@@ -32,7 +32,10 @@ fn parameters_are_read_in_order_of_first_use() {
     .unwrap();
     assert_eq!(t.params(), ["fn", "from", "to"]);
     // `$` without a name is itself; `$(` is refused as it is in a command.
-    assert_eq!(Template::parse("x --a $ --b $-1").unwrap().params(), Vec::<&str>::new());
+    assert_eq!(
+        Template::parse("x --a $ --b $-1").unwrap().params(),
+        Vec::<&str>::new()
+    );
     assert!(matches!(
         Template::parse("x --a $(id)"),
         Err(TemplateError::Chained { .. })
@@ -43,9 +46,18 @@ fn parameters_are_read_in_order_of_first_use() {
 fn templates_that_cannot_be_kept_are_refused_with_the_reason() {
     for (text, expected) in [
         ("", "the command is empty"),
-        ("lambda list-functions; rm x", "`;` would chain a second command"),
-        ("lambda get-function --$opt x", "`--$opt`: a parameter stands for a value"),
-        ("lambda get-function --a$b=1", "a parameter stands for a value"),
+        (
+            "lambda list-functions; rm x",
+            "`;` would chain a second command",
+        ),
+        (
+            "lambda get-function --$opt x",
+            "`--$opt`: a parameter stands for a value",
+        ),
+        (
+            "lambda get-function --a$b=1",
+            "a parameter stands for a value",
+        ),
         ("x 'unclosed", "the command can't be read"),
     ] {
         let e = Template::parse(text).unwrap_err().to_string();
@@ -66,13 +78,23 @@ fn templates_that_cannot_be_kept_are_refused_with_the_reason() {
 #[test]
 fn filling_in_keeps_each_value_one_word() {
     let t = Template::parse("lambda get-function --function-name $fn --qualifier $q").unwrap();
-    let text = t.fill(with(&[("fn", "my fn --region x"), ("q", "1")])).unwrap();
-    assert_eq!(text, "lambda get-function --function-name 'my fn --region x' --qualifier 1");
+    let text = t
+        .fill(with(&[("fn", "my fn --region x"), ("q", "1")]))
+        .unwrap();
+    assert_eq!(
+        text,
+        "lambda get-function --function-name 'my fn --region x' --qualifier 1"
+    );
     // A value starting with `-` is attached to its option.
     let text = t.fill(with(&[("fn", "--region"), ("q", "-1")])).unwrap();
     assert_eq!(
         words(&text),
-        ["lambda", "get-function", "--function-name=--region", "--qualifier=-1"]
+        [
+            "lambda",
+            "get-function",
+            "--function-name=--region",
+            "--qualifier=-1"
+        ]
     );
     // The parser reads it as the option's value, not as `--region`.
     let Ok(Parsed::Command(request)) = parse::parse(&text) else {
@@ -101,7 +123,10 @@ fn a_missing_value_drops_its_option_so_the_pipeline_asks_for_it() {
         Err(TemplateError::Missing { name: "b".into() })
     );
     let t = Template::parse("lambda invoke $fn").unwrap();
-    assert!(matches!(t.fill(with(&[])), Err(TemplateError::Missing { .. })));
+    assert!(matches!(
+        t.fill(with(&[])),
+        Err(TemplateError::Missing { .. })
+    ));
 }
 
 #[test]

@@ -77,7 +77,8 @@ fn a_lambda_alarm_gets_the_two_built_in_buttons() {
 
 #[test]
 fn a_configured_button_shows_only_when_its_criteria_hold() {
-    let configured = vec![
+    let configured =
+        vec![
         action(
             "cloudwatch-alarm",
             "Function config",
@@ -96,7 +97,12 @@ fn a_configured_button_shows_only_when_its_criteria_hold() {
         ),
         action("aws.guardduty", "Findings", "guardduty list-detectors", vec![]),
     ];
-    let shown = for_event(&configured, false, "cloudwatch-alarm", &alarm_event(&fixture()));
+    let shown = for_event(
+        &configured,
+        false,
+        "cloudwatch-alarm",
+        &alarm_event(&fixture()),
+    );
     assert_eq!(shown.len(), 1, "{shown:?}");
     assert_eq!(shown[0].label, "Function config");
     assert_eq!(
@@ -113,13 +119,26 @@ fn a_configured_button_shows_only_when_its_criteria_hold() {
         "ec2 describe-instances --instance-ids $InstanceId",
         vec![],
     )];
-    assert!(for_event(&without, false, "cloudwatch-alarm", &alarm_event(&fixture())).is_empty());
+    assert!(for_event(
+        &without,
+        false,
+        "cloudwatch-alarm",
+        &alarm_event(&fixture())
+    )
+    .is_empty());
 }
 
 #[test]
 fn at_most_five_buttons_go_on_a_card() {
     let many: Vec<ActionConfig> = (0..8)
-        .map(|i| action("cloudwatch-alarm", &format!("b{i}"), "lambda list-functions", vec![]))
+        .map(|i| {
+            action(
+                "cloudwatch-alarm",
+                &format!("b{i}"),
+                "lambda list-functions",
+                vec![],
+            )
+        })
         .collect();
     assert_eq!(
         for_event(&many, true, "cloudwatch-alarm", &alarm_event(&fixture())).len(),
@@ -171,10 +190,14 @@ fn check_config_names_every_problem_with_its_path() {
             "{e} not in {problems:#?}"
         );
     }
-    assert!(!problems.iter().any(|p| p.starts_with("notifications.actions[0]")));
+    assert!(!problems
+        .iter()
+        .any(|p| p.starts_with("notifications.actions[0]")));
     // The built-in ones are valid.
     let mut none = Vec::new();
-    super::problems(&defaults(), false, &mut |p, m| none.push(format!("{p}: {m}")));
+    super::problems(&defaults(), false, &mut |p, m| {
+        none.push(format!("{p}: {m}"))
+    });
     assert!(none.is_empty(), "{none:?}");
 }
 
@@ -218,7 +241,10 @@ fn actions_are_read_from_the_configuration_file_strictly() {
     .unwrap();
     assert!(config.notifications.default_actions);
     assert_eq!(config.notifications.actions.len(), 1);
-    assert_eq!(config.notifications.actions[0].criteria[1].operator, Operator::HasValue);
+    assert_eq!(
+        config.notifications.actions[0].criteria[1].operator,
+        Operator::HasValue
+    );
     // An unknown operator or key is an error, not ignored; so is an unknown variable.
     for bad in [
         "criteria = [{ variable = \"NewStateValue\", operator = \"like\", value = \"A\" }]",
@@ -228,7 +254,9 @@ fn actions_are_read_from_the_configuration_file_strictly() {
         assert!(crate::config::Config::from_toml(&text).is_err(), "{bad}");
     }
     let unknown = format!("{base}\n[[notifications.actions]]\nkind = \"cloudwatch-alarm\"\nbutton_text = \"x\"\ncommand = \"lambda get-function --function-name $Function\"\n");
-    let e = crate::config::Config::from_toml(&unknown).unwrap_err().to_string();
+    let e = crate::config::Config::from_toml(&unknown)
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("notifications.actions[0].command: unknown variable `$Function`"),
         "{e}"
