@@ -161,3 +161,84 @@ async fn issue_15_custom_action_buttons_show_by_their_criteria_and_run_as_the_pr
     reader.await.unwrap();
     bot.shutdown().await;
 }
+
+/// Aliases in Slack: one person creates one, another runs it by position; the confirmation
+/// is the runner's to answer, with the buttons, and the invocation runs as them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_15_an_alias_created_in_slack_runs_as_whoever_runs_it_after_their_yes() {
+    let emu = Emulator::start();
+    let slack = SlackServer::start().await;
+    let config = Arc::new(demo_config());
+    let pipeline = Arc::new(pipeline(&emu, (*config).clone()).await);
+    pipeline
+        .conversations()
+        .remember_account("C0DEMO", "111111111111")
+        .await
+        .unwrap();
+    let options = SlackOptions {
+        api_url: Some(slack.api_url.clone()),
+        connections: 1,
+        shutdown_grace: Duration::from_secs(5),
+        ..SlackOptions::default()
+    };
+    let bot = slack::connect(
+        pipeline.clone(),
+        config.clone(),
+        &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
+        &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
+        &options,
+    )
+    .await
+    .expect("the bot connects");
+    slack.wait_connections(1).await;
+
+    slack
+        .mention(
+            "C0DEMO",
+            "U0ALICE",
+            "alias create hello lambda invoke --function-name $fn --payload {}",
+            None,
+        )
+        .await;
+    let created = slack.wait_nth_message("C0DEMO", 1).await;
+    assert!(
+        created.all_text().contains("Alias `hello` created"),
+        "{}",
+        created.all_text()
+    );
+    slack.mention("C0DEMO", "U0BOB", "alias list", None).await;
+    let list = slack.wait_nth_message("C0DEMO", 2).await;
+    assert!(list.all_text().contains("`hello`"), "{}", list.all_text());
+
+    emu.start_recording();
+    slack
+        .mention("C0DEMO", "U0BOB", "run hello myHelloWorld", None)
+        .await;
+    let question = slack.wait_nth_message("C0DEMO", 3).await;
+    assert_eq!(question.choices(), ["Yes", "No"]);
+    assert!(
+        question.all_text().contains("lambda invoke"),
+        "{}",
+        question.all_text()
+    );
+    // The creator's Yes is not the runner's.
+    slack.press(&question, "U0ALICE", "Yes").await;
+    assert_eq!(emu.count_invocations(), 0);
+    slack.press(&question, "U0BOB", "Yes").await;
+    let result = slack.wait_nth_message("C0DEMO", 4).await;
+    assert!(
+        result.all_text().contains("StatusCode: 200"),
+        "{}",
+        result.all_text()
+    );
+    assert_eq!(emu.count_invocations(), 1);
+    assert!(emu
+        .recorded()
+        .iter()
+        .any(|(_, body)| body.contains("RoleSessionName=chatbot-U0BOB")));
+    assert!(!emu
+        .recorded()
+        .iter()
+        .any(|(_, body)| body.contains("RoleSessionName=chatbot-U0ALICE")));
+    bot.shutdown().await;
+}
