@@ -64,12 +64,32 @@ pub enum StateBackend {
 
 /// `[notifications]`: SNS topics deliver to SQS queues (raw message delivery off), which the
 /// bot long-polls with its own credentials; each channel says which topics it shows.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotificationsConfig {
     /// Queue URLs: `https://sqs.<region>.amazonaws.com/<account>/<name>`.
     #[serde(default)]
     pub queues: Vec<String>,
+    /// `[[notifications.actions]]`: buttons on cards of a kind (see `crate::events::actions`).
+    #[serde(default)]
+    pub actions: Vec<crate::events::actions::ActionConfig>,
+    /// The built-in buttons on Lambda alarms (Invocations last hour, Recent errors).
+    #[serde(default = "yes")]
+    pub default_actions: bool,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        NotificationsConfig {
+            queues: Vec::new(),
+            actions: Vec::new(),
+            default_actions: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// `[audit]`: the audit trail's sinks and data protection (see `crate::audit`).
@@ -487,6 +507,11 @@ impl Config {
     }
 
     fn notification_problems(&self, problem: &mut impl FnMut(String, String)) {
+        crate::events::actions::problems(
+            &self.notifications.actions,
+            self.notifications.default_actions,
+            problem,
+        );
         for (i, url) in self.notifications.queues.iter().enumerate() {
             if queue_url_parts(url).is_none() {
                 problem(

@@ -26,10 +26,13 @@
 //! [`clock`] (injectable time), [`state`] (questions, channel memory and dedupe, in memory
 //! or shared by several processes in DynamoDB), [`identifiers`] (the masker's identifier
 //! names), [`followups`] (what a reply's Details and Next buttons continue from), [`access`]
-//! (per-user roles, Slack user groups, two-person approval).
+//! (per-user roles, Slack user groups, two-person approval), [`template`] (`$name` command
+//! templates, each value one word) under [`aliases`] (a channel's named commands,
+//! `@aws run <name>`) and the notification cards' custom actions ([`events::actions`]).
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod aliases;
 pub mod audit;
 pub mod catalog;
 pub mod chart;
@@ -51,6 +54,7 @@ pub mod prompt;
 pub mod query;
 pub mod render;
 pub mod state;
+pub mod template;
 pub mod transport;
 
 /// This process's name among the bot's processes (`--instance`, `AWS_CHATOPS_INSTANCE`, or

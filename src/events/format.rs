@@ -64,6 +64,8 @@ pub struct Card {
     pub image: Option<Image>,
     /// One short line in the chart's place when it could not be made.
     pub image_note: Option<String>,
+    /// The configured and built-in actions that fit this card ([`super::actions`]).
+    pub custom_actions: Vec<super::logs::CardAction>,
 }
 
 impl Card {
@@ -80,6 +82,7 @@ impl Card {
             alarm: None,
             image: None,
             image_note: None,
+            custom_actions: Vec::new(),
         }
     }
 
@@ -102,12 +105,15 @@ pub fn card(envelope: &Envelope, event: &Event) -> Card {
 }
 
 /// The buttons a card offers: Show logs and Show error logs on an alarm whose resource has
-/// log groups ([`super::logs`]); none on any other card.
+/// log groups ([`super::logs`]), then its custom actions ([`super::actions`]).
 pub fn actions(card: &Card) -> Vec<super::logs::CardAction> {
-    card.alarm
+    let mut actions = card
+        .alarm
         .as_deref()
         .map(super::logs::actions)
-        .unwrap_or_default()
+        .unwrap_or_default();
+    actions.extend(card.custom_actions.iter().cloned());
+    actions
 }
 
 fn alarm_card(alarm: &AlarmChange) -> Card {

@@ -14,6 +14,7 @@
 //! An alarm card offers Show logs and Show error logs ([`logs`]): actions whose messages run
 //! through the pipeline as whoever pressed them.
 
+pub mod actions;
 pub mod chart;
 pub mod decode;
 pub mod format;

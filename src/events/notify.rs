@@ -210,7 +210,14 @@ impl<S: CardSink> Notifier<S> {
                 topic: envelope.topic_arn,
             });
         }
-        let card = format::card(&envelope, &decode::event(&envelope));
+        let event = decode::event(&envelope);
+        let mut card = format::card(&envelope, &event);
+        card.custom_actions = super::actions::for_event(
+            &self.config.notifications.actions,
+            self.config.notifications.default_actions,
+            &card.kind,
+            &event,
+        );
         let mut failures = Vec::new();
         let mut collapsed = false;
         for channel in channels {

@@ -109,6 +109,7 @@ impl Summary {
             alarm: None,
             image: None,
             image_note: None,
+            custom_actions: Vec::new(),
         }
     }
 }
@@ -229,6 +230,7 @@ mod tests {
             alarm: None,
             image: None,
             image_note: None,
+            custom_actions: Vec::new(),
         }
     }
 

@@ -23,7 +23,10 @@ pub fn top() -> String {
          @aws <service> --help             the commands of a service\n  \
          @aws <service> <command> --help   the options of a command\n  \
          @aws set default-account          choose the account this channel uses\n  \
-         @aws cancel                       drop your open question\n\
+         @aws cancel                       drop your open question\n  \
+         @aws alias create <name> <command with $params>   a command for this channel\n  \
+         @aws alias list | alias delete <name>             its aliases\n  \
+         @aws run <name> [values | --param value]          run one\n\
          Global options: --region, --output json|yaml|text|table, --query <JMESPath>.",
     );
     out

@@ -12,8 +12,10 @@
 //!   log entries, masked, and the command to re-run.
 //! * [`charts`]: the alarm charts a `cloudwatch describe-alarms` reply shows.
 //! * `access`: whose role runs a plan (per-user roles), `whoami`, two-person approval.
+//! * `aliases`: `alias create|list|delete` and `run <name>`, planned as the runner typed it.
 
 mod access;
+mod aliases;
 mod charts;
 mod conversation;
 mod follow;
@@ -78,6 +80,8 @@ pub(crate) struct Known {
     pub message: Option<QuestionMessage>,
     pub memory: ChannelMemory,
     pub unreachable: Option<StateError>,
+    /// The channel's aliases, read only for a message that runs one (`run <name> …`).
+    pub aliases: Option<Result<crate::aliases::AliasBook, crate::aliases::AliasError>>,
 }
 
 impl Default for Known {
@@ -87,6 +91,7 @@ impl Default for Known {
             message: None,
             memory: ChannelMemory::default(),
             unreachable: None,
+            aliases: None,
         }
     }
 }
@@ -203,6 +208,9 @@ pub struct Explanation {
     pub reason: Option<String>,
     /// The machine-readable name of the rule that refused it (`builtin-deny`, `read-only`…).
     pub rule: Option<String>,
+    /// What `run <name> …` expanded to: the command planned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expansion: Option<String>,
 }
 
 pub struct Pipeline {
@@ -388,8 +396,10 @@ impl Pipeline {
         // The memory store answers at once; a shared store would need a round trip, which
         // `explain` does not make: it then plans as if nothing were remembered.
         let known = self.known(inbound).now_or_never().unwrap_or_default();
-        describe(&mut record, &self.plan(inbound, &known).step);
+        let plan = self.plan(inbound, &known);
+        describe(&mut record, &plan.step);
         Explanation {
+            expansion: plan.expansion,
             decision: decision_name(record.decision),
             service: record.service,
             operation: record.operation,
@@ -451,6 +461,7 @@ pub enum PipelineError {
 fn describe(record: &mut AuditRecord, step: &Step) {
     let (decision, reason) = match step {
         Step::Help(_) => (AuditDecision::Help, None),
+        Step::Alias(step) => (AuditDecision::Help, Some(step.describe())),
         Step::Follow(follow) => {
             let (listing, what) = match follow {
                 follow::Follow::Page { listing, .. } => (listing, "next page"),

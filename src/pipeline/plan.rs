@@ -42,6 +42,8 @@ pub(crate) enum Step {
     },
     /// Details or the next page of an earlier reply, from what was kept of it.
     Follow(super::follow::Follow),
+    /// A change to the channel's aliases, or their list.
+    Alias(super::aliases::AliasStep),
 }
 
 /// What happens to this person's open question.
@@ -79,6 +81,8 @@ pub(crate) struct Plan {
     /// Whether the store held a question (open or expired) for this person here: a new
     /// command closes it; without one there is nothing to close (one store call saved).
     pub had_question: bool,
+    /// The command an alias expanded to (`run <name> …`), for `explain`.
+    pub expansion: Option<String>,
 }
 
 impl Plan {
@@ -90,6 +94,7 @@ impl Plan {
             narrow: None,
             answers: None,
             had_question: true,
+            expansion: None,
         }
     }
 }
@@ -103,11 +108,21 @@ impl Pipeline {
             .channel_of(inbound)
             .map(|c| c.id.clone())
             .unwrap_or_else(|| inbound.channel.clone());
-        let (lookup, memory) = tokio::join!(
+        let runs_alias = super::aliases::needs_aliases(&normalize(&inbound.text));
+        let (lookup, memory, aliases) = tokio::join!(
             self.conversations.lookup_with_message(&key),
-            self.conversations.memory(&channel)
+            self.conversations.memory(&channel),
+            async {
+                match runs_alias {
+                    true => Some(self.aliases_of(&channel).await),
+                    false => None,
+                }
+            }
         );
-        let mut known = Known::default();
+        let mut known = Known {
+            aliases,
+            ..Known::default()
+        };
         match lookup {
             Ok((lookup, message)) => {
                 known.lookup = lookup;
@@ -146,6 +161,13 @@ impl Pipeline {
             _ => None,
         };
         let had_question = !matches!(lookup, Lookup::None) || known.unreachable.is_some();
+        // `alias …` and `run …` are commands of their own, whatever question is open.
+        if let Some(plan) = self.plan_alias(inbound, channel, &text, known) {
+            return Plan {
+                had_question,
+                ..plan
+            };
+        }
         // `next`, `details`, or a number when no question is open: the earlier reply goes
         // on, and an open question stays open.
         if let Some(step) = self.plan_follow_up(inbound, channel, &text, had_question) {

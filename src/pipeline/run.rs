@@ -103,6 +103,7 @@ impl Pipeline {
                 region,
             } => self.run(inbound, &request, &account, &region, record).await,
             Step::Follow(follow) => self.follow(inbound, follow),
+            Step::Alias(step) => self.alias_change(inbound, step, record).await,
         };
         if let Some(preface) = plan.preface {
             reply.text = format!("{preface}\n{}", reply.text);

@@ -49,6 +49,7 @@ fn summary(plan: &Plan) -> (&'static str, String) {
     match &plan.step {
         Step::Help(text) => ("help", text.chars().take(30).collect()),
         Step::Unavailable => ("unavailable", String::new()),
+        Step::Alias(step) => ("alias", step.describe()),
         Step::Deny(refusal) => ("deny", refusal.rule_name().to_owned()),
         Step::Invalid(text) => ("invalid", text.clone()),
         Step::AskAccount { request, .. } => (

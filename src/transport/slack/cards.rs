@@ -205,6 +205,7 @@ mod tests {
             alarm: None,
             image: None,
             image_note: None,
+            custom_actions: Vec::new(),
         }
     }
 
