@@ -99,6 +99,21 @@ pub struct Iam {
     pub arn_members: Vec<String>,
     /// Lambda: the member that names a version or alias of the function (`Qualifier`).
     pub qualifier_member: Option<String>,
+    /// PartiQL (`dynamodb execute-statement`): IAM authorizes each statement by its kind,
+    /// and `actions` is then empty.
+    pub statements: Option<StatementIam>,
+}
+
+/// Where an operation carries PartiQL statements, and the IAM action of each kind of
+/// statement (`select` → `dynamodb:PartiQLSelect`).
+#[derive(Debug, Deserialize)]
+pub struct StatementIam {
+    /// The input member holding the statement (`Statement`), or a list of them (`Statements`).
+    pub member: String,
+    /// For a list: the member of each item that holds its statement.
+    pub item_member: Option<String>,
+    /// Statement kind (`select`, `insert`, `update`, `delete`) → the action it needs.
+    pub actions: BTreeMap<String, IamAction>,
 }
 
 #[derive(Debug, Deserialize)]
