@@ -45,9 +45,18 @@ fn offline(config: Config) -> Pipeline {
     Pipeline::new(Arc::new(config), Arc::new(Executor::new(&sdk))).unwrap()
 }
 
+/// A stored-data command: service, operation, its options (`(name, value)`, an empty value
+/// for a flag), and the IAM action a guardrail must name.
+type Row = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+);
+
 /// One command for each row of [`DATA_PLANE`], with its required options (and the flag that
 /// makes it a read of stored data), and the IAM action a guardrail must name.
-const STORED: &[(&str, &str, &[(&str, &str)], &str)] = &[
+const STORED: &[Row] = &[
     (
         "s3api",
         "get-object",

@@ -1387,7 +1387,7 @@ mod tests {
             (vec![everything.as_str()], exec("insert INTO Music VALUE {}"), "read-only", Some("dynamodb:PartiQLInsert".into())),
             (vec![everything.as_str()], exec("Update Music SET a = 1"), "read-only", Some("dynamodb:PartiQLUpdate".into())),
             (vec![everything.as_str()], exec("/* SELECT * FROM Music */ DELETE FROM Music"), "read-only", Some("dynamodb:PartiQLDelete".into())),
-            (vec![everything.as_str()], format!("dynamodb execute-statement --statement='-- SELECT * FROM Music\nDELETE FROM Music'"), "read-only", Some("dynamodb:PartiQLDelete".into())),
+            (vec![everything.as_str()], "dynamodb execute-statement --statement='-- SELECT * FROM Music\nDELETE FROM Music'".to_owned(), "read-only", Some("dynamodb:PartiQLDelete".into())),
             // What can't be read for certain is refused with its reason.
             (vec![everything.as_str()], exec("EXISTS (SELECT * FROM Music)"), "partiql-statement", None),
             (vec![everything.as_str()], exec("SELECT * FROM Music; DELETE FROM Music"), "partiql-statement", None),
