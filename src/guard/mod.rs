@@ -12,14 +12,16 @@
 
 mod authorize;
 mod lambda;
+mod partiql;
 
 use std::collections::HashMap;
 use std::fmt;
 
 use serde_json::Value;
 
-pub use authorize::{authorizations, Authorization, OtherAccount, Place};
+pub use authorize::{authorizations, Authorization, OtherAccount, Place, Unauthorizable};
 pub use lambda::FunctionRef;
+pub use partiql::StatementError;
 
 use crate::config::{ChannelConfig, Config};
 use crate::parse::Request;
@@ -145,6 +147,11 @@ pub enum Rule {
     },
     /// The operation has no IAM action in AWS's reference, so no policy can be checked.
     NoIamAction,
+    /// A PartiQL statement whose kind or table the bot can't read for certain, so it can't
+    /// tell which IAM action it needs, on what.
+    Statement {
+        why: StatementError,
+    },
     ReadOnly,
     Attachments,
     Option {
@@ -219,6 +226,10 @@ impl fmt::Display for Refusal {
             Rule::DataPlane { why } => write!(
                 f,
                 "Refused by the stored-data rule: {action} {why}, which a channel sees only where its admin allows it. To allow it, add a statement to one of this channel's guardrail files: {{\"Effect\": \"Allow\", \"Action\": \"{action}\", \"Resource\": \"*\"}} (or name the resources instead of `*`)."
+            ),
+            Rule::Statement { why } => write!(
+                f,
+                "Refused: the bot can't tell what this PartiQL statement does: {why}. IAM authorizes a statement by its kind (a SELECT needs dynamodb:PartiQLSelect) on the table it names, so a statement runs only when both are plain. Start it with SELECT and name the table after FROM, quoted if need be (`FROM \"my-table\"`)."
             ),
             Rule::NoIamAction => write!(
                 f,
@@ -322,6 +333,7 @@ impl Refusal {
             Rule::LocalCommand { .. } => "local-command",
             Rule::DataPlane { .. } => "stored-data",
             Rule::NoIamAction => "no-iam-action",
+            Rule::Statement { .. } => "partiql-statement",
             Rule::ReadOnly => "read-only",
             Rule::Attachments => "attachments",
             Rule::Option { .. } | Rule::FileValue { .. } => "option",
@@ -453,7 +465,7 @@ impl Guard {
     ) -> Decision {
         let authorizations = match authorizations(request, place) {
             Ok(a) => a,
-            Err(other) => {
+            Err(Unauthorizable::OtherAccount(other)) => {
                 return Decision::Deny(Refusal {
                     rule: Rule::OtherAccount {
                         account: other.account,
@@ -461,6 +473,9 @@ impl Guard {
                     action: Some(request.action()),
                     resource: Some(other.arn),
                 })
+            }
+            Err(Unauthorizable::Statement(why)) => {
+                return Decision::Deny(Refusal::of(Rule::Statement { why }, &request.action()))
             }
         };
         let action = request.action();
@@ -503,26 +518,32 @@ impl Guard {
         {
             return refuse(Rule::Attachments);
         }
-        let needs_confirmation = !request.operation.read_only;
-        if needs_confirmation
-            && !authorizations
+        let needs_confirmation = !authorizations
+            .iter()
+            .all(|a| authorize::is_read(request, a));
+        if needs_confirmation {
+            // The refusal names a change the allowlist lacks (a PartiQL DELETE's own action).
+            if let Some(a) = authorizations
                 .iter()
-                .all(|a| CONFIRM_ALLOWLIST.contains(&a.action))
-        {
-            return refuse(Rule::ReadOnly);
+                .filter(|a| !CONFIRM_ALLOWLIST.contains(&a.action))
+                .min_by_key(|a| authorize::is_read(request, a))
+            {
+                return Decision::Deny(Refusal::of(Rule::ReadOnly, a.action));
+            }
         }
         let guardrails = self
             .guardrails
             .get(&channel.id)
             .map_or(&[][..], Vec::as_slice);
         if let Some(why) = data_plane(request) {
-            let allowed = authorizations.iter().all(|a| {
-                guardrails
+            // The refusal names the action to allow (dynamodb:PartiQLSelect for a SELECT).
+            let refused = authorizations.iter().find(|a| {
+                !guardrails
                     .iter()
                     .any(|p| allows_by_name(p, a, place.is_some()))
             });
-            if !allowed {
-                return refuse(Rule::DataPlane { why });
+            if let Some(a) = refused {
+                return Decision::Deny(Refusal::of(Rule::DataPlane { why }, a.action));
             }
         }
         for policy in guardrails {
@@ -756,6 +777,14 @@ mod tests {
                             sid: sid.unwrap_or_default(),
                         },
                         &a,
+                    ))
+                } else if op.iam.statements.is_some() {
+                    // Before its statement is given, a PartiQL command is taken for a SELECT.
+                    Decision::Deny(Refusal::of(
+                        Rule::DataPlane {
+                            why: data_plane(&r).expect("PartiQL reads stored data"),
+                        },
+                        "dynamodb:PartiQLSelect",
                     ))
                 } else if op.iam.actions.is_empty() {
                     Decision::Deny(Refusal::of(Rule::NoIamAction, &action))
@@ -1310,6 +1339,102 @@ mod tests {
             decide(&guard, &config, "dynamodb describe-table --table-name t"),
             Decision::Run
         );
+    }
+
+    /// Issue 12: `dynamodb execute-statement` is authorized as IAM authorizes PartiQL, by the
+    /// statement's kind on the table it names.
+    #[test]
+    fn issue_12_partiql_statements_need_the_action_of_their_kind_on_their_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let select = guardrail_file(
+            &dir,
+            "select.json",
+            r#"{"Effect": "Allow", "Action": "dynamodb:PartiQLSelect", "Resource": "*"}"#,
+        );
+        let everything = guardrail_file(
+            &dir,
+            "everything.json",
+            r#"{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}"#,
+        );
+        let music = guardrail_file(
+            &dir,
+            "music.json",
+            r#"{"Effect": "Allow", "Action": "dynamodb:PartiQLSelect",
+                "Resource": "arn:aws:dynamodb:us-east-1:111111111111:table/Music"}"#,
+        );
+        let verdict = |guardrails: &[&str], text: &str| -> (String, Option<String>) {
+            let config = config(guardrails);
+            let guard = Guard::new(&config).unwrap();
+            match decide(&guard, &config, text) {
+                Decision::Run => ("run".into(), None),
+                Decision::Confirm => ("confirm".into(), None),
+                Decision::Deny(r) => (r.rule_name().into(), r.action.clone()),
+            }
+        };
+        let exec =
+            |statement: &str| format!("dynamodb execute-statement --statement '{statement}'");
+        let batch = |statements: &[&str]| {
+            let items: Vec<String> = statements
+                .iter()
+                .map(|s| format!(r#"{{"Statement": "{s}"}}"#))
+                .collect();
+            format!(
+                "dynamodb batch-execute-statement --statements '[{}]'",
+                items.join(", ")
+            )
+        };
+        let select_action = Some("dynamodb:PartiQLSelect".to_owned());
+        for (guardrails, text, rule, action) in [
+            // A SELECT is a read of stored data: allowed only by name.
+            (vec![], exec("SELECT * FROM Music"), "stored-data", select_action.clone()),
+            (vec![select.as_str()], exec("SELECT * FROM Music"), "run", None),
+            (vec![select.as_str()], exec(" -- x\n/* y */ select * FROM \"Music\""), "run", None),
+            (vec![everything.as_str()], exec("SELECT * FROM Music"), "run", None),
+            // Every write is refused, whatever a guardrail allows, under its own action.
+            (vec![everything.as_str()], exec("DELETE FROM Music WHERE a = 1"), "read-only", Some("dynamodb:PartiQLDelete".into())),
+            (vec![everything.as_str()], exec("insert INTO Music VALUE {}"), "read-only", Some("dynamodb:PartiQLInsert".into())),
+            (vec![everything.as_str()], exec("Update Music SET a = 1"), "read-only", Some("dynamodb:PartiQLUpdate".into())),
+            (vec![everything.as_str()], exec("/* SELECT * FROM Music */ DELETE FROM Music"), "read-only", Some("dynamodb:PartiQLDelete".into())),
+            (vec![everything.as_str()], "dynamodb execute-statement --statement='-- SELECT * FROM Music\nDELETE FROM Music'".to_owned(), "read-only", Some("dynamodb:PartiQLDelete".into())),
+            // What can't be read for certain is refused with its reason.
+            (vec![everything.as_str()], exec("EXISTS (SELECT * FROM Music)"), "partiql-statement", None),
+            (vec![everything.as_str()], exec("SELECT * FROM Music; DELETE FROM Music"), "partiql-statement", None),
+            (vec![everything.as_str()], exec("/* /* */ SELECT * FROM Music */ DELETE FROM Music"), "partiql-statement", None),
+            (vec![everything.as_str()], exec("SELECT 1"), "partiql-statement", None),
+            // The table is the resource: an Allow scoped to one table allows no other (nor an
+            // index of it, nor another letter case of its name).
+            (vec![music.as_str()], exec("SELECT * FROM Music"), "run", None),
+            (vec![music.as_str()], exec("SELECT * FROM \"Music\" WHERE Artist = 1"), "run", None),
+            (vec![music.as_str()], exec("SELECT * FROM Albums"), "stored-data", select_action.clone()),
+            (vec![music.as_str()], exec("SELECT * FROM \"Music\".\"ByArtist\""), "stored-data", select_action.clone()),
+            (vec![music.as_str()], exec("SELECT * FROM music"), "stored-data", select_action.clone()),
+            // A batch is every statement's authorization.
+            (vec![select.as_str()], batch(&["SELECT * FROM Music", "SELECT * FROM Albums"]), "run", None),
+            (vec![music.as_str()], batch(&["SELECT * FROM Music", "SELECT * FROM Albums"]), "stored-data", select_action.clone()),
+            (vec![everything.as_str()], batch(&["SELECT * FROM Music", "DELETE FROM Music"]), "read-only", Some("dynamodb:PartiQLDelete".into())),
+        ] {
+            let (got, got_action) = verdict(&guardrails, &text);
+            assert_eq!(got, rule, "{text} with {guardrails:?}");
+            if action.is_some() {
+                assert_eq!(got_action, action, "{text}");
+            }
+        }
+        // The refusals say what to do.
+        let config = config(&[]);
+        let guard = Guard::new(&config).unwrap();
+        let Decision::Deny(r) = decide(&guard, &config, &exec("SELECT * FROM Music")) else {
+            panic!("runs without a guardrail")
+        };
+        assert!(
+            r.to_string()
+                .contains(r#""Action": "dynamodb:PartiQLSelect""#),
+            "{r}"
+        );
+        let Decision::Deny(r) = decide(&guard, &config, &exec("EXISTS (SELECT * FROM Music)"))
+        else {
+            panic!("an unknown statement runs")
+        };
+        assert!(r.to_string().contains("starts with `EXISTS`"), "{r}");
     }
 
     #[test]
