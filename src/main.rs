@@ -234,7 +234,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     // Details and Next continue a reply within a conversation; `exec` is one
                     // message, so it offers none (`--max-items`/`--starting-token` page here).
                     reply.actions.clear();
-                    println!("{}", shell::format_reply(&reply));
+                    // Pictures (charts, a metric widget's image) are saved as the shell saves
+                    // them, and their paths printed after the text.
+                    let images = shell::ImageFiles::new(shell::default_image_dir());
+                    println!("{}", images.reply_text(&reply).await);
                 }
             }
             Ok(ExitCode::from(match reply.outcome {
