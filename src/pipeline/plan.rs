@@ -20,6 +20,8 @@ pub(crate) enum Step {
     Unavailable,
     Deny(Refusal),
     Invalid(String),
+    /// An answer, but no question is open here to answer.
+    NothingOpen,
     /// Ask which account the channel uses; `request` goes on once it is chosen.
     AskAccount {
         request: Option<Box<Request>>,
@@ -79,6 +81,9 @@ pub(crate) struct Plan {
     /// Whether the store held a question (open or expired) for this person here: a new
     /// command closes it; without one there is nothing to close (one store call saved).
     pub had_question: bool,
+    /// The kept listing this message moves on (a Next past the kept response): carrying the
+    /// plan out writes over the version read first, and if another press did, nothing runs.
+    pub claims: Option<Box<crate::followups::Kept>>,
 }
 
 impl Plan {
@@ -90,33 +95,82 @@ impl Plan {
             narrow: None,
             answers: None,
             had_question: true,
+            claims: None,
         }
     }
 }
 
 impl Pipeline {
-    /// Reads what the state store holds for this message: the sender's open question here
-    /// and the channel's memory, both at once.
+    /// Reads what the state store holds for this message in one round trip: the sender's
+    /// open question here, the channel's memory and, for a follow-up, the listing it
+    /// continues (the one its button names, or what names the latest: a second read then
+    /// fetches that listing, only when the message does continue it).
     pub(crate) async fn known(&self, inbound: &Inbound) -> Known {
-        let key = inbound.conversation_key();
+        use super::follow::Wanted;
+        let key = crate::prompt::store_key(&inbound.conversation_key());
         let channel = self
             .channel_of(inbound)
             .map(|c| c.id.clone())
             .unwrap_or_else(|| inbound.channel.clone());
-        let (lookup, memory) = tokio::join!(
-            self.conversations.lookup_with_message(&key),
-            self.conversations.memory(&channel)
-        );
+        let wanted = super::follow::wanted(&normalize(&inbound.text));
+        let doc = match &wanted {
+            Some(Wanted::Id(id)) => Some(id.clone()),
+            Some(Wanted::Latest) => Some(crate::followups::latest_key(
+                &inbound.channel,
+                inbound.thread.as_deref(),
+            )),
+            None => None,
+        };
+        let read = self
+            .conversations
+            .store()
+            .read_message(
+                &key,
+                &channel,
+                doc.as_deref()
+                    .map(|id| (crate::state::DocKind::FollowUp, id)),
+            )
+            .await;
         let mut known = Known::default();
-        match lookup {
+        let read = match read {
+            Ok(read) => read,
+            Err(e) => {
+                known.unreachable = Some(e);
+                return known;
+            }
+        };
+        match self.conversations.lookup_of(read.question) {
             Ok((lookup, message)) => {
                 known.lookup = lookup;
                 known.message = message;
             }
             Err(e) => known.unreachable = Some(e),
         }
-        match memory {
-            Ok(memory) => known.memory = memory,
+        known.memory = crate::prompt::ChannelMemory {
+            account: read.memory.account,
+            region: read.memory.region,
+        };
+        let follow = match (wanted, read.doc) {
+            (Some(Wanted::Id(id)), doc) => self.followups.read(&id, doc, &inbound.channel),
+            (Some(Wanted::Latest), Some(pointer)) => {
+                match crate::followups::pointed(&pointer) {
+                    // A number answers an open question rather than a button.
+                    Some(id)
+                        if matches!(known.lookup, Lookup::None)
+                            || super::follow::wanted_by_word(&normalize(&inbound.text)) =>
+                    {
+                        self.followups.get(&id, &inbound.channel).await
+                    }
+                    _ => Ok(crate::followups::Found::None),
+                }
+            }
+            _ => Ok(crate::followups::Found::None),
+        };
+        match follow {
+            Ok(found) => known.follow = found,
+            Err(crate::state::StateError::Corrupt(e)) => {
+                tracing::warn!(error = %e, "a kept listing is unreadable: nothing to continue");
+            }
             Err(e) => known.unreachable = Some(e),
         }
         known
@@ -148,8 +202,8 @@ impl Pipeline {
         let had_question = !matches!(lookup, Lookup::None) || known.unreachable.is_some();
         // `next`, `details`, or a number when no question is open: the earlier reply goes
         // on, and an open question stays open.
-        if let Some(step) = self.plan_follow_up(inbound, channel, &text, had_question) {
-            return Plan::new(step, Effect::Keep);
+        if let Some(plan) = self.plan_follow_up(channel, &text, had_question, known) {
+            return plan;
         }
         if let Some(answer) = self.recognize_answer(&text, &lookup) {
             let mut plan = self.plan_answer(inbound, channel, answer, lookup, known);

@@ -37,6 +37,21 @@ impl Pipeline {
                 }
             }
         }
+        // A Next past the kept response moves its listing on first: of two presses racing,
+        // one runs the command.
+        if let Some(kept) = &plan.claims {
+            match self.followups.shown(kept, kept.listing.shown.clone()).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    record.reason = Some("the page was already shown".into());
+                    return Reply::new(Outcome::AlreadyAnswered, super::follow::PAGE_ALREADY_SHOWN);
+                }
+                Err(e) => {
+                    record.reason = Some(format!("state store: {e}"));
+                    return Reply::new(Outcome::Unavailable, STORE_UNREACHABLE);
+                }
+            }
+        }
         if let Some(narrow) = plan.narrow {
             if let Some(reply) = self.narrow_answer(inbound, &key, narrow).await {
                 record.decision = AuditDecision::Prompt;
@@ -79,6 +94,7 @@ impl Pipeline {
                 Reply::new(Outcome::Refused, refusal.to_string())
             }
             Step::Invalid(text) => Reply::new(Outcome::Invalid, text),
+            Step::NothingOpen => Reply::new(Outcome::NothingOpen, super::NO_OPEN_QUESTION),
             Step::AskAccount { request, text } => match self.channel_of(inbound) {
                 Some(channel) => self.ask_account(&key, channel, request, &text).await,
                 None => Reply::new(Outcome::Invalid, "This channel isn't set up."),
@@ -101,7 +117,7 @@ impl Pipeline {
                 account,
                 region,
             } => self.run(inbound, &request, &account, &region, record).await,
-            Step::Follow(follow) => self.follow(inbound, follow),
+            Step::Follow(follow) => self.follow(inbound, follow).await,
         };
         if let Some(preface) = plan.preface {
             reply.text = format!("{preface}\n{}", reply.text);
@@ -211,7 +227,9 @@ impl Pipeline {
                 {
                     return Reply {
                         images,
-                        ..self.present(inbound, request, account, region, value, &notes)
+                        ..self
+                            .present(inbound, request, account, region, value, &notes)
+                            .await
                     };
                 }
                 let (body, output) = if request.output == parse::Output::Chat {

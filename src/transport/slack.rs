@@ -909,8 +909,7 @@ impl Bot {
         let reply = self.pipeline.handle(&inbound).await;
         // A press read its question open, then found none when planned: another press (here
         // or in another process) answered it in between. That is the same loss as a failed take.
-        let lost = reply.outcome == crate::pipeline::Outcome::Invalid
-            && reply.text == crate::pipeline::NO_OPEN_QUESTION;
+        let lost = reply.outcome == crate::pipeline::Outcome::NothingOpen;
         if reply.outcome == crate::pipeline::Outcome::AlreadyAnswered || lost {
             bump(&self.counters.duplicates);
             let sent = self

@@ -716,7 +716,12 @@ mod tests {
             "{} {} · dev (111111111111) · us-east-1",
             view.service, view.operation
         );
-        crate::pipeline::body_reply(&header, &body, &[], crate::pipeline::actions(7, &body, 20))
+        crate::pipeline::body_reply(
+            &header,
+            &body,
+            &[],
+            crate::pipeline::actions("7", &body, 20),
+        )
     }
 
     #[test]
