@@ -61,6 +61,9 @@ pub struct Kept {
     pub id: String,
     pub version: u64,
     pub listing: Listing,
+    /// A Next past the kept response ran from AWS's token already: its page is a listing of
+    /// its own.
+    pub continued: bool,
 }
 
 /// What became of a follow-up's listing.
@@ -87,6 +90,8 @@ struct StoredListing {
     deflated: Option<String>,
     shown: (usize, usize),
     next_token: Option<String>,
+    #[serde(default)]
+    continued: bool,
     /// When a reply last showed it (milliseconds since the epoch): it expires that long
     /// after.
     shown_at_ms: u64,
@@ -160,7 +165,7 @@ fn inflate(text: &str) -> Result<Value, StateError> {
     serde_json::from_slice(&json).map_err(corrupt)
 }
 
-fn encode(listing: &Listing, shown_at_ms: u64) -> Result<String, StateError> {
+fn encode(listing: &Listing, shown_at_ms: u64, continued: bool) -> Result<String, StateError> {
     let json = serde_json::to_vec(&*listing.value).map_err(corrupt)?;
     let (value, deflated) = if json.len() < DEFLATE_FROM {
         (Some((*listing.value).clone()), None)
@@ -177,6 +182,7 @@ fn encode(listing: &Listing, shown_at_ms: u64) -> Result<String, StateError> {
         deflated,
         shown: (listing.shown.start, listing.shown.end),
         next_token: listing.next_token.clone(),
+        continued,
         shown_at_ms,
     };
     let body = serde_json::to_string(&stored).map_err(corrupt)?;
@@ -186,7 +192,7 @@ fn encode(listing: &Listing, shown_at_ms: u64) -> Result<String, StateError> {
     Ok(body)
 }
 
-fn decode(body: &str) -> Result<(Listing, u64), StateError> {
+fn decode(body: &str) -> Result<(Listing, u64, bool), StateError> {
     let stored: StoredListing = serde_json::from_str(body).map_err(corrupt)?;
     let value = match (stored.value, stored.deflated) {
         (Some(value), None) => value,
@@ -205,6 +211,7 @@ fn decode(body: &str) -> Result<(Listing, u64), StateError> {
             next_token: stored.next_token,
         },
         stored.shown_at_ms,
+        stored.continued,
     ))
 }
 
@@ -227,7 +234,7 @@ impl FollowUps {
     /// Keeps a new listing and makes it the latest of its channel and thread; returns the id
     /// its buttons name. The two writes go at once.
     pub async fn put(&self, listing: &Listing) -> Result<String, StateError> {
-        let body = encode(listing, unix_millis(self.clock.wall()))?;
+        let body = encode(listing, unix_millis(self.clock.wall()), false)?;
         let expires = self.expires();
         let keep = async {
             // A fresh id is free but for a one-in-2^64 collision: then another.
@@ -298,7 +305,7 @@ impl FollowUps {
         let Some(doc) = doc else {
             return Ok(Found::None);
         };
-        let (listing, shown_at_ms) = decode(&doc.body)?;
+        let (listing, shown_at_ms, continued) = decode(&doc.body)?;
         if listing.channel != channel {
             return Ok(Found::None);
         }
@@ -312,6 +319,7 @@ impl FollowUps {
             id: id.to_owned(),
             version: doc.version,
             listing,
+            continued,
         })))
     }
 
@@ -335,7 +343,22 @@ impl FollowUps {
             shown,
             ..kept.listing.clone()
         };
-        let body = encode(&listing, unix_millis(self.clock.wall()))?;
+        self.write_over(kept, &listing, kept.continued).await
+    }
+
+    /// Records that a Next past the kept response of `kept` ran from AWS's token, if nobody
+    /// did since it was read: true for the one press that did.
+    pub async fn continued(&self, kept: &Kept) -> Result<bool, StateError> {
+        self.write_over(kept, &kept.listing, true).await
+    }
+
+    async fn write_over(
+        &self,
+        kept: &Kept,
+        listing: &Listing,
+        continued: bool,
+    ) -> Result<bool, StateError> {
+        let body = encode(listing, unix_millis(self.clock.wall()), continued)?;
         self.store
             .put_doc(
                 DocKind::FollowUp,

@@ -18,6 +18,7 @@ use support::{demo_config, pipeline, Emulator};
 
 const CHANNEL: &str = "C0DEMO";
 const ALICE: &str = "U0DEMO";
+const BOB: &str = "U0BOB";
 
 struct Bot {
     connection: Option<SlackConnection>,
@@ -320,6 +321,143 @@ async fn two_presses_racing_through_both_bots_run_the_command_once() {
         assert_eq!(h.emu.count_invocations(), 1, "round {round}");
         assert_eq!(h.slack.messages(CHANNEL).len(), 3 + 2 * round);
     }
+}
+
+/// `count` Lambda functions in `account` on moto, beside the demo's.
+fn create_functions(emu: &Emulator, account: &str, count: usize) {
+    let script = r#"
+import io, sys, zipfile, boto3
+url, account, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+c = s.client("sts", endpoint_url=url).assume_role(RoleArn=f"arn:aws:iam::{account}:role/chatops-readonly", RoleSessionName="seed")["Credentials"]
+lam = s.client("lambda", endpoint_url=url, aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    z.writestr("lambda_function.py", "def lambda_handler(event, context):\n    return event\n")
+for i in range(count):
+    lam.create_function(FunctionName=f"page-{i:02}", Runtime="python3.12", Handler="lambda_function.lambda_handler",
+        Role=f"arn:aws:iam::{account}:role/lambda-basic-execution", Code={"ZipFile": buf.getvalue()})
+"#;
+    let status = std::process::Command::new(support::root().join(".venv/bin/python"))
+        .arg("-c")
+        .arg(script)
+        .arg(&emu.url)
+        .arg(account)
+        .arg(count.to_string())
+        .status()
+        .expect("python runs");
+    assert!(status.success(), "seeding functions failed");
+}
+
+/// "Showing 21–40 of 45 functions." of a page's text.
+fn showing(posted: &slack_server::Posted) -> String {
+    let text = posted.all_text();
+    let at = text
+        .find("Showing ")
+        .unwrap_or_else(|| panic!("no page: {text}"));
+    text[at..].lines().next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_made_through_one_bot_pages_on_through_the_other_once_per_press() {
+    let h = Harness::start(2).await;
+    create_functions(&h.emu, "111111111111", 43);
+    h.through(0);
+    h.slack
+        .mention(CHANNEL, ALICE, "set default-account dev", None)
+        .await;
+    h.slack.wait_nth_message(CHANNEL, 1).await;
+    // The list, made through A in its region…
+    h.slack
+        .mention(
+            CHANNEL,
+            ALICE,
+            "lambda list-functions --region us-east-1",
+            None,
+        )
+        .await;
+    let first = h.slack.wait_nth_message(CHANNEL, 2).await;
+    let total = {
+        let line = showing(&first);
+        assert!(line.starts_with("Showing 1–20 of "), "{line}");
+        line.trim_start_matches("Showing 1–20 of ")
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse::<usize>()
+            .unwrap()
+    };
+    assert!(total > 40, "{total} functions");
+    // …paged on through B by Bob (anyone in the channel), the same Next pressed through
+    // both bots at once: the page is shown once.
+    let (a, b) = tokio::join!(
+        async {
+            h.through(0);
+            h.slack.press(&first, BOB, "Next 20").await
+        },
+        async {
+            h.through(1);
+            h.slack.press(&first, BOB, "Next 20").await
+        }
+    );
+    h.slack.wait_acked(&a).await;
+    h.slack.wait_acked(&b).await;
+    let second = h.slack.wait_nth_message(CHANNEL, 3).await;
+    assert!(
+        second
+            .text
+            .starts_with("lambda list-functions · dev (111111111111) · us-east-1"),
+        "{second:?}"
+    );
+    assert_eq!(
+        showing(&second),
+        format!("Showing 21–40 of {total} functions.")
+    );
+    // Both presses handled (A: the account, the list; then one press each, or both on one
+    // bot if routing raced), the loser silently.
+    wait_within("both presses handled", Duration::from_secs(30), || {
+        (h.stats(0).handled + h.stats(1).handled >= 4).then_some(())
+    })
+    .await;
+    // The same button pressed once more, through B alone: its page was shown.
+    h.through(1);
+    let again = h.slack.press(&first, BOB, "Next 20").await;
+    h.slack.wait_acked(&again).await;
+    wait_within("the third press handled", Duration::from_secs(30), || {
+        (h.stats(0).handled + h.stats(1).handled >= 5).then_some(())
+    })
+    .await;
+    assert_eq!(h.slack.messages(CHANNEL).len(), 3);
+    assert!(
+        h.slack.ephemerals().is_empty(),
+        "{:?}",
+        h.slack.ephemerals()
+    );
+    // The second page's Next, through B: the rest, in the same account and region.
+    let rest = total - 40;
+    h.slack.press(&second, ALICE, &format!("Next {rest}")).await;
+    let third = h.slack.wait_nth_message(CHANNEL, 4).await;
+    assert!(
+        third
+            .text
+            .starts_with("lambda list-functions · dev (111111111111) · us-east-1"),
+        "{third:?}"
+    );
+    assert_eq!(
+        showing(&third),
+        format!("Showing 41–{total} of {total} functions.")
+    );
+    // Details of the first page, through A, after the listing moved on: the first page.
+    h.through(0);
+    h.slack.press(&first, BOB, "Details").await;
+    let details = h.slack.wait_nth_message(CHANNEL, 5).await;
+    let text = match h.slack.uploads().last() {
+        Some(file) if !details.files.is_empty() => {
+            String::from_utf8(file.content.clone().unwrap()).unwrap()
+        }
+        _ => details.all_text(),
+    };
+    assert_eq!(text.matches("FunctionName:").count(), 20, "{text}");
 }
 
 /// A bot process of the built binary (`run`), on the shared table.

@@ -35,11 +35,13 @@ pub(crate) enum Follow {
     },
 }
 
-/// What a message asks of a follow-up: `next [id]`, `details [id [start]]` (a button names
-/// the rows its reply showed, since later pages move the listing on).
+/// What a message asks of a follow-up: `next [id [from]]`, `details [id [start]]`. A button
+/// names the rows its reply showed (Details) or where its next page starts (Next), since
+/// later pages move the listing on: a Next button shows its page once, however often or
+/// through however many processes it is pressed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Ask {
-    Next(Option<String>),
+    Next(Option<String>, Option<usize>),
     Details(Option<String>, Option<usize>),
 }
 
@@ -59,8 +61,8 @@ fn parse_ask(text: &str) -> Option<Ask> {
         return None;
     }
     match first.as_str() {
-        "next" | "more" if start.is_none() => Some(Ask::Next(id)),
-        "details" => Some(Ask::Details(id, start)),
+        "next" | "more" if id.is_some() || start.is_none() => Some(Ask::Next(id, start)),
+        "details" if id.is_some() || start.is_none() => Some(Ask::Details(id, start)),
         _ => None,
     }
 }
@@ -80,7 +82,7 @@ pub(crate) fn wanted_by_word(text: &str) -> bool {
 
 pub(crate) fn wanted(text: &str) -> Option<Wanted> {
     match parse_ask(text) {
-        Some(Ask::Next(Some(id)) | Ask::Details(Some(id), _)) => Some(Wanted::Id(id)),
+        Some(Ask::Next(Some(id), _) | Ask::Details(Some(id), _)) => Some(Wanted::Id(id)),
         Some(_) => Some(Wanted::Latest),
         None => text.trim().parse::<usize>().ok().map(|_| Wanted::Latest),
     }
@@ -103,7 +105,7 @@ pub(crate) fn actions(id: &str, body: &Body, from_aws: usize) -> Vec<Choice> {
         };
         actions.push(Choice {
             label: format!("Next {n}"),
-            answer: format!("next {id}"),
+            answer: format!("next {id} {}", body.shown.end),
         });
     }
     actions
@@ -279,7 +281,7 @@ impl Pipeline {
             return plan(Step::Unavailable);
         }
         let named = match &ask {
-            Ask::Next(id) | Ask::Details(id, _) => id.as_deref(),
+            Ask::Next(id, _) | Ask::Details(id, _) => id.as_deref(),
         };
         let kept = match &known.follow {
             Found::Open(kept) if named.is_none_or(|id| id == kept.id) => kept,
@@ -305,7 +307,12 @@ impl Pipeline {
                 listing: Box::new(listing.clone()),
                 start,
             })),
-            Ask::Next(_) => {
+            // This button's page was shown already (pressed before, here or through another
+            // process): nothing is shown again.
+            Ask::Next(_, Some(from)) if from != listing.shown.end || kept.continued => {
+                plan(Step::AlreadyShown)
+            }
+            Ask::Next(..) => {
                 let body = self.body_of(listing, listing.shown.start);
                 if body.shown.end < body.total {
                     plan(Step::Follow(Follow::Page { kept: kept.clone() }))
@@ -383,10 +390,14 @@ mod tests {
     #[test]
     fn follow_up_words() {
         let id = "00ff00ff00ff00ff";
-        assert_eq!(parse_ask("next"), Some(Ask::Next(None)));
+        assert_eq!(parse_ask("next"), Some(Ask::Next(None, None)));
         assert_eq!(
             parse_ask(&format!("Next {id}")),
-            Some(Ask::Next(Some(id.into())))
+            Some(Ask::Next(Some(id.into()), None))
+        );
+        assert_eq!(
+            parse_ask(&format!("next {id} 20")),
+            Some(Ask::Next(Some(id.into()), Some(20)))
         );
         assert_eq!(
             parse_ask(&format!("details {id}")),
@@ -396,7 +407,6 @@ mod tests {
             parse_ask(&format!("details {id} 20")),
             Some(Ask::Details(Some(id.into()), Some(20)))
         );
-        assert_eq!(parse_ask(&format!("next {id} 20")), None);
         assert_eq!(parse_ask("next 12"), None);
         assert_eq!(parse_ask("details 3 20"), None);
         assert_eq!(parse_ask("next page please"), None);

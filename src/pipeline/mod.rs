@@ -510,6 +510,7 @@ fn describe(record: &mut AuditRecord, step: &Step) {
             AuditDecision::Error,
             Some("no open question to answer".to_owned()),
         ),
+        Step::AlreadyShown => (AuditDecision::Help, Some("page already shown".to_owned())),
         Step::AskAccount { .. } => (AuditDecision::Prompt, Some("account".to_owned())),
         Step::AskParameter {
             request,

@@ -22,6 +22,8 @@ pub(crate) enum Step {
     Invalid(String),
     /// An answer, but no question is open here to answer.
     NothingOpen,
+    /// A Next button whose page was shown already (by an earlier press of it).
+    AlreadyShown,
     /// Ask which account the channel uses; `request` goes on once it is chosen.
     AskAccount {
         request: Option<Box<Request>>,

@@ -40,7 +40,7 @@ impl Pipeline {
         // A Next past the kept response moves its listing on first: of two presses racing,
         // one runs the command.
         if let Some(kept) = &plan.claims {
-            match self.followups.shown(kept, kept.listing.shown.clone()).await {
+            match self.followups.continued(kept).await {
                 Ok(true) => {}
                 Ok(false) => {
                     record.reason = Some("the page was already shown".into());
@@ -95,6 +95,9 @@ impl Pipeline {
             }
             Step::Invalid(text) => Reply::new(Outcome::Invalid, text),
             Step::NothingOpen => Reply::new(Outcome::NothingOpen, super::NO_OPEN_QUESTION),
+            Step::AlreadyShown => {
+                Reply::new(Outcome::AlreadyAnswered, super::follow::PAGE_ALREADY_SHOWN)
+            }
             Step::AskAccount { request, text } => match self.channel_of(inbound) {
                 Some(channel) => self.ask_account(&key, channel, request, &text).await,
                 None => Reply::new(Outcome::Invalid, "This channel isn't set up."),

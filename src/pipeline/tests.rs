@@ -52,6 +52,7 @@ fn summary(plan: &Plan) -> (&'static str, String) {
         Step::Deny(refusal) => ("deny", refusal.rule_name().to_owned()),
         Step::Invalid(text) => ("invalid", text.clone()),
         Step::NothingOpen => ("nothing-open", super::NO_OPEN_QUESTION.to_owned()),
+        Step::AlreadyShown => ("already-shown", String::new()),
         Step::AskAccount { request, .. } => (
             "ask-account",
             request
@@ -470,6 +471,10 @@ fn follow_ups_plan_without_aws() {
         ("@aws next", "next"),
         ("NEXT", "next"),
         (&format!("next {id}"), "next"),
+        // A Next button names where its page starts: pressed again once the listing moved
+        // on, it shows nothing.
+        (&format!("next {id} 20"), "next"),
+        (&format!("next {id} 0"), "already-shown"),
         ("details", "details"),
         (&format!("details {id} 0"), "details"),
         // The shell's numbers: 1 is Details, 2 is Next.
