@@ -13,7 +13,7 @@ use aws_chatops::clock::{Clock, SystemClock};
 use aws_chatops::config::{Config, StateBackend, StateConfig};
 use aws_chatops::state::dynamodb::DynamoStore;
 use aws_chatops::transport::slack::{self, SlackConnection, SlackOptions, SlackToken, TokenKind};
-use slack_server::{wait_for, wait_within, SlackServer, APP_TOKEN, BOT_TOKEN};
+use slack_server::{wait_for, wait_within, SlackServer, APP_TOKEN, BOT_TOKEN, MAX_CONNECTIONS};
 use support::{demo_config, pipeline, Emulator};
 
 const CHANNEL: &str = "C0DEMO";
@@ -44,6 +44,11 @@ fn state_config() -> Config {
 
 impl Harness {
     async fn start(bots: usize) -> Harness {
+        Harness::start_with(bots, 1).await
+    }
+
+    /// `bots` bots of `connections` Socket Mode connections each.
+    async fn start_with(bots: usize, connections: u32) -> Harness {
         let emu = Emulator::start();
         let sdk = emu.sdk_config().await;
         let config = state_config();
@@ -64,7 +69,7 @@ impl Harness {
             );
             let options = SlackOptions {
                 api_url: Some(slack.api_url.clone()),
-                connections: 1,
+                connections,
                 reconnect_delay_secs: 1,
                 ping_interval_secs: 5,
                 shutdown_grace: Duration::from_secs(10),
@@ -79,7 +84,9 @@ impl Harness {
             )
             .await
             .expect("the bot connects");
-            slack.wait_connections(n as u64 + 1).await;
+            slack
+                .wait_connections((n as u64 + 1) * u64::from(connections))
+                .await;
             let socket = *slack.open_connections().last().unwrap();
             started.push(Bot {
                 connection: Some(connection),
@@ -321,6 +328,64 @@ async fn two_presses_racing_through_both_bots_run_the_command_once() {
         assert_eq!(h.emu.count_invocations(), 1, "round {round}");
         assert_eq!(h.slack.messages(CHANNEL).len(), 3 + 2 * round);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_bots_of_two_connections_fill_slacks_ten_and_a_sixth_is_refused_while_they_answer() {
+    let h = Harness::start_with(5, 2).await;
+    assert_eq!(h.slack.open_connections().len() as u64, MAX_CONNECTIONS);
+    assert_eq!(h.slack.refused(), 0);
+    // A sixth process: Slack tells its connections `too_many_websockets`.
+    let sixth = slack::connect(
+        Arc::new(
+            pipeline(&h.emu, state_config())
+                .await
+                .with_store(
+                    Arc::new(
+                        DynamoStore::new(
+                            &h.emu.sdk_config().await,
+                            &state_config().state,
+                            Arc::new(SystemClock),
+                        )
+                        .unwrap(),
+                    ),
+                    Arc::new(SystemClock),
+                ),
+        ),
+        Arc::new(state_config()),
+        &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
+        &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
+        &SlackOptions {
+            api_url: Some(h.slack.api_url.clone()),
+            connections: 2,
+            reconnect_delay_secs: 1,
+            ..SlackOptions::default()
+        },
+    )
+    .await
+    .expect("apps.connections.open answers; the socket is what Slack refuses");
+    let started = std::time::Instant::now();
+    wait_for("the sixth bot refused", || {
+        (h.slack.refused() >= 2).then_some(())
+    })
+    .await;
+    assert_eq!(h.slack.open_connections().len() as u64, MAX_CONNECTIONS);
+    // The five go on answering.
+    for n in 0..5 {
+        h.through(n);
+        h.slack
+            .mention(CHANNEL, ALICE, "lambda --help", None)
+            .await;
+        h.slack.wait_nth_message(CHANNEL, n + 1).await;
+    }
+    // How fast slack-morphism comes back after `too_many_websockets` (it reconnects at once,
+    // whatever the reason: see the report of issue #13), for the record.
+    let refused = h.slack.refused();
+    eprintln!(
+        "too_many_websockets: refused {refused} times in {:?}",
+        started.elapsed()
+    );
+    sixth.shutdown().await;
 }
 
 /// `count` Lambda functions in `account` on moto, beside the demo's.

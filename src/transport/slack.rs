@@ -338,6 +338,15 @@ pub async fn connect(
         })
         .with_push_events(on_push)
         .with_interaction_events(on_interaction);
+    // What slack-morphism 2.31 lets us set, and what it does not: `reconnect_timeout` is a
+    // fixed wait between *failed* connection attempts (apps.connections.open or the
+    // websocket handshake failing); `initial_backoff` only staggers the first start of
+    // connection i by i × backoff. A `disconnect` frame, whatever its reason
+    // (`too_many_websockets`, `refresh_requested`, `warning`), restarts that connection at
+    // once with no wait (`SlackSocketModeClientsManagerListener::on_message` →
+    // `restart_client` → `start(0)`), the reason only traced; the listener has no callback
+    // for it, and the clients manager that does it is private to the crate. Backoff on those
+    // disconnects needs a change in slack-morphism (see issue #13's report).
     let listener = SlackClientSocketModeListener::new(
         &SlackClientSocketModeConfig::new()
             .with_max_connections_count(options.connections.max(1))
