@@ -62,7 +62,10 @@ async fn breakdown(store: &dyn StateStore, n: usize) {
     let mut both = Vec::with_capacity(n);
     for i in 0..n {
         let started = Instant::now();
-        store.take(Once::Event, &format!("Eb-{i}"), expires).await.unwrap();
+        store
+            .take(Once::Event, &format!("Eb-{i}"), expires)
+            .await
+            .unwrap();
         takes.push(started.elapsed());
         let started = Instant::now();
         store.read_message(&key, "C0DEMO", None).await.unwrap();

@@ -338,19 +338,17 @@ async fn five_bots_of_two_connections_fill_slacks_ten_and_a_sixth_is_refused_whi
     // A sixth process: Slack tells its connections `too_many_websockets`.
     let sixth = slack::connect(
         Arc::new(
-            pipeline(&h.emu, state_config())
-                .await
-                .with_store(
-                    Arc::new(
-                        DynamoStore::new(
-                            &h.emu.sdk_config().await,
-                            &state_config().state,
-                            Arc::new(SystemClock),
-                        )
-                        .unwrap(),
-                    ),
-                    Arc::new(SystemClock),
+            pipeline(&h.emu, state_config()).await.with_store(
+                Arc::new(
+                    DynamoStore::new(
+                        &h.emu.sdk_config().await,
+                        &state_config().state,
+                        Arc::new(SystemClock),
+                    )
+                    .unwrap(),
                 ),
+                Arc::new(SystemClock),
+            ),
         ),
         Arc::new(state_config()),
         &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
@@ -373,9 +371,7 @@ async fn five_bots_of_two_connections_fill_slacks_ten_and_a_sixth_is_refused_whi
     // The five go on answering.
     for n in 0..5 {
         h.through(n);
-        h.slack
-            .mention(CHANNEL, ALICE, "lambda --help", None)
-            .await;
+        h.slack.mention(CHANNEL, ALICE, "lambda --help", None).await;
         h.slack.wait_nth_message(CHANNEL, n + 1).await;
     }
     // How fast slack-morphism comes back after `too_many_websockets` (it reconnects at once,
