@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Clock;
 use crate::parse::tokens::{self, Token};
-use crate::state::{expires_in, DocKind, StateError, StateStore};
+use crate::state::{expires_in, DocKind, StateError, StateStore, StoredDoc};
 use crate::template::{Template, TemplateError};
 
 /// Aliases one channel keeps at most.
@@ -322,11 +322,21 @@ pub async fn book(store: &dyn StateStore, channel: &str) -> Result<AliasBook, Al
     Ok(read(store, channel).await?.0)
 }
 
+/// The channel's aliases from their document as read (with other records, in one round
+/// trip).
+pub fn book_of(doc: Option<StoredDoc>, channel: &str) -> Result<AliasBook, AliasError> {
+    Ok(decode(doc, channel)?.0)
+}
+
 async fn read(
     store: &dyn StateStore,
     channel: &str,
 ) -> Result<(AliasBook, Option<u64>), AliasError> {
-    match store.doc(DocKind::Aliases, channel).await? {
+    decode(store.doc(DocKind::Aliases, channel).await?, channel)
+}
+
+fn decode(doc: Option<StoredDoc>, channel: &str) -> Result<(AliasBook, Option<u64>), AliasError> {
+    match doc {
         None => Ok((AliasBook::default(), None)),
         Some(doc) => {
             let book = serde_json::from_str(&doc.body)

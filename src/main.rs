@@ -245,7 +245,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Outcome::AwsError => 1,
                 Outcome::Refused | Outcome::Invalid | Outcome::Asked => 2,
                 Outcome::InternalError | Outcome::Unavailable => 3,
-                Outcome::AlreadyAnswered => 2,
+                Outcome::AlreadyAnswered | Outcome::NothingOpen => 2,
             }))
         }
         Command::Explain { who, message } => {

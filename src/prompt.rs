@@ -321,7 +321,7 @@ pub enum Lookup {
 /// Kept this long past a question's expiry, so a late answer hears that it expired.
 const KEEP_EXPIRED: Duration = Duration::from_secs(3600);
 
-fn store_key(key: &ConversationKey) -> QuestionKey {
+pub(crate) fn store_key(key: &ConversationKey) -> QuestionKey {
     QuestionKey {
         channel: key.channel.clone(),
         user: key.user.clone(),
@@ -393,7 +393,15 @@ impl Conversations {
         &self,
         key: &ConversationKey,
     ) -> Result<(Lookup, Option<QuestionMessage>), StateError> {
-        let Some(question) = self.store.question(&store_key(key)).await? else {
+        self.lookup_of(self.store.question(&store_key(key)).await?)
+    }
+
+    /// What a question read from the store (or none) means now: open, or expired.
+    pub fn lookup_of(
+        &self,
+        question: Option<StoredQuestion>,
+    ) -> Result<(Lookup, Option<QuestionMessage>), StateError> {
+        let Some(question) = question else {
             return Ok((Lookup::None, None));
         };
         let now = unix_millis(self.clock.wall());

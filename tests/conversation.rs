@@ -108,7 +108,7 @@ async fn a_new_command_replaces_the_pending_question() {
     .await;
     say(&p, message_in("dev", "@aws lambda list-functions")).await;
     let late = say(&p, message_in("dev", "yes")).await;
-    assert_eq!(late.outcome, Outcome::Invalid, "{}", late.text);
+    assert_eq!(late.outcome, Outcome::NothingOpen, "{}", late.text);
     let cancel = say(&p, message_in("dev", "@aws lambda get-function")).await;
     assert_eq!(cancel.outcome, Outcome::Asked);
     let cancelled = say(&p, message_in("dev", "@aws cancel")).await;

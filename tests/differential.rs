@@ -132,7 +132,7 @@ async fn our_verdict(p: &aws_chatops::pipeline::Pipeline, line: &str) -> Verdict
                 .and_then(|l| l.split_once(": "))
                 .map_or(reply.text.clone(), |(code, _)| code.to_owned()),
         ),
-        Outcome::Invalid | Outcome::Asked => Verdict::Rejected,
+        Outcome::Invalid | Outcome::Asked | Outcome::NothingOpen => Verdict::Rejected,
         Outcome::Refused => Verdict::Refused(reply.text),
         Outcome::InternalError | Outcome::Unavailable | Outcome::AlreadyAnswered => {
             Verdict::Other(reply.text)

@@ -13,8 +13,8 @@ use aws_chatops::config::{StateBackend, StateConfig};
 use aws_chatops::state::dynamodb::{Created, DynamoStore};
 use aws_chatops::state::memory::MemoryStore;
 use aws_chatops::state::{
-    unix_millis, unix_secs, DocKind, Once, QuestionKey, QuestionMessage, StateError, StateStore,
-    StoredMemory, StoredQuestion,
+    unix_millis, unix_secs, DocKind, MessageRead, Once, QuestionKey, QuestionMessage, StateError,
+    StateStore, StoredMemory, StoredQuestion,
 };
 use support::Emulator;
 
@@ -275,6 +275,52 @@ async fn contract(store: Arc<dyn StateStore>, clock: ManualClock) {
             .await,
         Err(StateError::TooLarge { .. })
     ));
+
+    // What a message reads, at once: the same as the three reads one by one, expiry included.
+    let bob = key("UBOB");
+    let read = store.read_message(&bob, "C9", None).await.unwrap();
+    assert_eq!(read, MessageRead::default());
+    let q3 = question(&clock, "q3", "{}", 60);
+    store.put_question(&bob, &q3).await.unwrap();
+    let region = StoredMemory {
+        account: None,
+        region: Some("eu-west-1".into()),
+    };
+    store
+        .remember("C9", &region, later(&clock, 60))
+        .await
+        .unwrap();
+    store
+        .put_doc(
+            DocKind::FollowUp,
+            "f9",
+            "{\"n\":9}",
+            None,
+            later(&clock, 30),
+        )
+        .await
+        .unwrap();
+    let read = store
+        .read_message(&bob, "C9", Some((DocKind::FollowUp, "f9")))
+        .await
+        .unwrap();
+    assert_eq!(read.question, Some(q3.clone()));
+    assert_eq!(read.memory, region);
+    assert_eq!(
+        read.doc.map(|d| (d.body, d.version)),
+        Some(("{\"n\":9}".to_owned(), 1))
+    );
+    let read = store
+        .read_message(&bob, "C9", Some((DocKind::Aliases, "f9")))
+        .await
+        .unwrap();
+    assert_eq!(read.doc, None);
+    clock.advance(Duration::from_secs(31));
+    let read = store
+        .read_message(&bob, "C9", Some((DocKind::FollowUp, "f9")))
+        .await
+        .unwrap();
+    assert_eq!((read.question.is_some(), read.doc), (true, None));
 }
 
 #[tokio::test]

@@ -95,8 +95,8 @@ impl Pipeline {
         };
         if let Step::Follow(follow) = &plan.step {
             let account = match follow {
-                super::follow::Follow::Page { listing, .. }
-                | super::follow::Follow::Details { listing, .. } => listing.account.clone(),
+                super::follow::Follow::Page { kept } => kept.listing.account.clone(),
+                super::follow::Follow::Details { listing, .. } => listing.account.clone(),
             };
             if let Some(Err(e)) = self.assigned_role(inbound, &account).await {
                 plan.step = refused(e);

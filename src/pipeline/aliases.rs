@@ -10,7 +10,7 @@
 //! refused with the guard's reason, and nothing is kept. Carrying out writes the channel's
 //! aliases by compare-and-set.
 
-use crate::aliases::{self, Alias, AliasBook, AliasCommand, AliasError};
+use crate::aliases::{self, Alias, AliasCommand, AliasError};
 use crate::audit::AuditRecord;
 use crate::config::ChannelConfig;
 use crate::guard::Decision;
@@ -47,11 +47,6 @@ pub(crate) fn needs_aliases(text: &str) -> bool {
 }
 
 impl Pipeline {
-    /// The channel's aliases, read with the rest of [`Known`] when the message runs one.
-    pub(crate) async fn aliases_of(&self, channel: &str) -> Result<AliasBook, AliasError> {
-        aliases::book(self.conversations.store().as_ref(), channel).await
-    }
-
     /// The plan for an alias command; `None` when the message is none.
     pub(crate) fn plan_alias(
         &self,

@@ -162,12 +162,7 @@ impl Pipeline {
             Lookup::None if answer == Answer::Cancel => {
                 return Plan::new(Step::Help("There's nothing to cancel.".into()), Effect::Keep)
             }
-            Lookup::None => {
-                return Plan::new(
-                    Step::Invalid(super::NO_OPEN_QUESTION.into()),
-                    Effect::Keep,
-                )
-            }
+            Lookup::None => return Plan::new(Step::NothingOpen, Effect::Keep),
         };
         let answer = match answer {
             Answer::Pick(n) => match choices.get(n.wrapping_sub(1)) {

@@ -12,19 +12,22 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::config::{AccountConfig, ChannelConfig};
-use crate::followups::{Found, Listing};
+use crate::followups::{is_id, Found, Kept, Listing};
 use crate::parse::Request;
 use crate::prompt::Choice;
 use crate::render::view::{self, Body, PAGE_ROWS};
 
-use super::plan::Step;
-use super::{Inbound, Outcome, Pipeline, Reply, TableReply};
+use super::plan::{Effect, Plan, Step};
+use super::{Inbound, Known, Outcome, Pipeline, Reply, TableReply};
+
+/// What the loser of two presses of one Next hears (if anything: Slack says nothing).
+pub const PAGE_ALREADY_SHOWN: &str = "That page was already shown, so it isn't shown again.";
 
 /// A follow-up asked for.
 #[derive(Debug)]
 pub(crate) enum Follow {
-    /// The next page, from the kept response.
-    Page { id: u64, listing: Box<Listing> },
+    /// The next page, from the kept response, as read (showing it writes over that version).
+    Page { kept: Box<Kept> },
     /// The full rendering of the rows a reply showed (from `start`), or of the latest.
     Details {
         listing: Box<Listing>,
@@ -32,38 +35,62 @@ pub(crate) enum Follow {
     },
 }
 
-/// What a message asks of a follow-up: `next [id]`, `details [id [start]]` (a button names
-/// the rows its reply showed, since later pages move the listing on).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a message asks of a follow-up: `next [id [from]]`, `details [id [start]]`. A button
+/// names the rows its reply showed (Details) or where its next page starts (Next), since
+/// later pages move the listing on: a Next button shows its page once, however often or
+/// through however many processes it is pressed.
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Ask {
-    Next(Option<u64>),
-    Details(Option<u64>, Option<usize>),
+    Next(Option<String>, Option<usize>),
+    Details(Option<String>, Option<usize>),
 }
 
 fn parse_ask(text: &str) -> Option<Ask> {
     let mut words = text.split_whitespace();
     let first = words.next()?.to_ascii_lowercase();
-    let mut number = || -> Result<Option<u64>, ()> {
-        match words.next() {
-            None => Ok(None),
-            Some(w) => w.parse().map(Some).map_err(|_| ()),
-        }
+    let id = match words.next() {
+        None => None,
+        Some(w) if is_id(w) => Some(w.to_ascii_lowercase()),
+        Some(_) => return None,
     };
-    let id = number().ok()?;
-    let start = number().ok()?;
+    let start = match words.next() {
+        None => None,
+        Some(w) => Some(w.parse::<usize>().ok()?),
+    };
     if words.next().is_some() {
         return None;
     }
     match first.as_str() {
-        "next" | "more" if start.is_none() => Some(Ask::Next(id)),
-        "details" => Some(Ask::Details(id, start.map(|s| s as usize))),
+        "next" | "more" if id.is_some() || start.is_none() => Some(Ask::Next(id, start)),
+        "details" if id.is_some() || start.is_none() => Some(Ask::Details(id, start)),
         _ => None,
+    }
+}
+
+/// Which kept listing a message (normalized) may continue, to read with it: the one its
+/// button names, or the latest of the channel and thread (`next`, or a number typed in the
+/// shell, which continues it only when no question is open).
+pub(crate) enum Wanted {
+    Id(String),
+    Latest,
+}
+
+/// Whether the message says `next` or `details` (not a number).
+pub(crate) fn wanted_by_word(text: &str) -> bool {
+    parse_ask(text).is_some()
+}
+
+pub(crate) fn wanted(text: &str) -> Option<Wanted> {
+    match parse_ask(text) {
+        Some(Ask::Next(Some(id), _) | Ask::Details(Some(id), _)) => Some(Wanted::Id(id)),
+        Some(_) => Some(Wanted::Latest),
+        None => text.trim().parse::<usize>().ok().map(|_| Wanted::Latest),
     }
 }
 
 /// The buttons under a reply of listing `id`; `from_aws` is how many items a page fetched
 /// from AWS past the kept response holds (`--max-items`, or a page).
-pub(crate) fn actions(id: u64, body: &Body, from_aws: usize) -> Vec<Choice> {
+pub(crate) fn actions(id: &str, body: &Body, from_aws: usize) -> Vec<Choice> {
     let mut actions = Vec::new();
     if body.details {
         actions.push(Choice {
@@ -78,7 +105,7 @@ pub(crate) fn actions(id: u64, body: &Body, from_aws: usize) -> Vec<Choice> {
         };
         actions.push(Choice {
             label: format!("Next {n}"),
-            answer: format!("next {id}"),
+            answer: format!("next {id} {}", body.shown.end),
         });
     }
     actions
@@ -137,7 +164,7 @@ pub(crate) fn header(request: &Request, account: &AccountConfig, region: &str) -
 impl Pipeline {
     /// The chat reply of a command that ran: its view or its lines, the first page of a long
     /// list, and the buttons that continue it.
-    pub(crate) fn present(
+    pub(crate) async fn present(
         &self,
         inbound: &Inbound,
         request: &Request,
@@ -164,14 +191,15 @@ impl Pipeline {
             shown: 0..0,
             next_token,
         };
-        self.page(listing, None, 0, account, notes)
+        self.page(listing, None, 0, account, notes).await
     }
 
-    /// A reply showing `listing` from row `start`; `id` when it is kept already.
-    fn page(
+    /// A reply showing `listing` from row `start`; `kept` when it is kept already (then the
+    /// page shows only if nobody showed it since `kept` was read).
+    async fn page(
         &self,
         mut listing: Listing,
-        id: Option<u64>,
+        kept: Option<&Kept>,
         start: usize,
         account: &AccountConfig,
         notes: &[String],
@@ -189,101 +217,122 @@ impl Pipeline {
         );
         let header = header(request, account, &listing.region);
         let from_aws = page_from_aws(request);
-        let id = match id {
-            Some(id) => {
-                self.followups.shown(id, body.shown.clone());
-                Some(id)
-            }
+        let mut notes = notes.to_vec();
+        let id = match kept {
+            Some(kept) => match self.followups.shown(kept, body.shown.clone()).await {
+                Ok(true) => Some(kept.id.clone()),
+                // Another press (here or in another process) showed this page first.
+                Ok(false) => return Reply::new(Outcome::AlreadyAnswered, PAGE_ALREADY_SHOWN),
+                Err(e) => {
+                    tracing::warn!(error = %e, "next page not shown: the state store did not keep its place");
+                    return Reply::new(Outcome::Unavailable, super::STORE_UNREACHABLE);
+                }
+            },
             None if body.details || body.more => {
                 listing.shown = body.shown.clone();
-                Some(self.followups.put(listing))
+                match self.followups.put(&listing).await {
+                    Ok(id) => Some(id),
+                    Err(crate::state::StateError::TooLarge { .. }) => {
+                        notes.push("The whole result is too large to keep, so it has no Details or Next: narrow the command (--max-items, --query).".into());
+                        None
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "listing not kept: its reply has no Details or Next");
+                        None
+                    }
+                }
             }
             None => None,
         };
         let actions = id
-            .map(|id| actions(id, &body, from_aws))
+            .map(|id| actions(&id, &body, from_aws))
             .unwrap_or_default();
-        body_reply(&header, &body, notes, actions)
+        body_reply(&header, &body, &notes, actions)
     }
 
     /// What a message asks of the reply it follows, if it does: `next`, `details` (with the
     /// listing's id when a button sent it), or a number typed in the shell when no question
-    /// is open. `None` when the message is something else.
+    /// is open; the listing is what `known` read for it. `None` when the message is
+    /// something else. A follow-up keeps any open question open.
     pub(crate) fn plan_follow_up(
         &self,
-        inbound: &Inbound,
         channel: &ChannelConfig,
         text: &str,
         question_open: bool,
-    ) -> Option<Step> {
+        known: &Known,
+    ) -> Option<Plan> {
+        let plan = |step| Some(Plan::new(step, Effect::Keep));
         let ask = match parse_ask(text) {
             Some(ask) => ask,
-            None if !question_open => {
+            None if !question_open && known.unreachable.is_none() => {
                 let n: usize = text.trim().parse().ok()?;
-                let Found::Open(id, listing) = self
-                    .followups
-                    .latest(&inbound.channel, inbound.thread.as_deref())
-                else {
+                let Found::Open(kept) = &known.follow else {
                     return None;
                 };
-                let body = self.body_of(&listing, listing.shown.start);
-                let chosen = actions(id, &body, page_from_aws(&listing.request))
+                let body = self.body_of(&kept.listing, kept.listing.shown.start);
+                let chosen = actions(&kept.id, &body, page_from_aws(&kept.listing.request))
                     .into_iter()
                     .nth(n.checked_sub(1)?)?;
                 parse_ask(&chosen.answer)?
             }
             None => return None,
         };
-        let id = match ask {
-            Ask::Next(id) | Ask::Details(id, _) => id,
+        if known.unreachable.is_some() {
+            return plan(Step::Unavailable);
+        }
+        let named = match &ask {
+            Ask::Next(id, _) | Ask::Details(id, _) => id.as_deref(),
         };
-        let found = match id {
-            Some(id) => self.followups.get(id, &inbound.channel),
-            None => self
-                .followups
-                .latest(&inbound.channel, inbound.thread.as_deref()),
-        };
-        let (id, listing) = match found {
-            Found::Open(id, listing) => (id, listing),
+        let kept = match &known.follow {
+            Found::Open(kept) if named.is_none_or(|id| id == kept.id) => kept,
             Found::Expired { minutes } => {
-                return Some(Step::Invalid(format!(
+                return plan(Step::Invalid(format!(
                     "That result expired after {minutes} min, so nothing more can be shown. Send the command again."
                 )))
             }
-            Found::None => {
-                return Some(Step::Invalid(
+            _ => {
+                return plan(Step::Invalid(
                     "There's no list here to continue. Send the command first.".into(),
                 ))
             }
         };
+        let listing = &kept.listing;
         let Some(account) = channel.account(&listing.account).cloned() else {
-            return Some(Step::Invalid(
+            return plan(Step::Invalid(
                 "That account is no longer configured here.".into(),
             ));
         };
-        Some(match ask {
-            Ask::Details(_, start) => Step::Follow(Follow::Details {
-                listing: Box::new(listing),
+        match ask {
+            Ask::Details(_, start) => plan(Step::Follow(Follow::Details {
+                listing: Box::new(listing.clone()),
                 start,
-            }),
-            Ask::Next(_) => {
-                let body = self.body_of(&listing, listing.shown.start);
+            })),
+            // This button's page was shown already (pressed before, here or through another
+            // process): nothing is shown again.
+            Ask::Next(_, Some(from)) if from != listing.shown.end || kept.continued => {
+                plan(Step::AlreadyShown)
+            }
+            Ask::Next(..) => {
+                let body = self.body_of(listing, listing.shown.start);
                 if body.shown.end < body.total {
-                    Step::Follow(Follow::Page {
-                        id,
-                        listing: Box::new(listing),
-                    })
+                    plan(Step::Follow(Follow::Page { kept: kept.clone() }))
                 } else if let Some(token) = listing.next_token.clone() {
                     // Past what AWS returned: the same request from where AWS stopped, in the
-                    // same account and region, decided by the guard again.
+                    // same account and region, decided by the guard again. Running it claims
+                    // the listing first, so two presses racing run it once.
                     let mut request = listing.request.clone();
                     request.paging.starting_token = Some(token);
-                    self.plan_in(channel, request, account, listing.region.clone())
+                    let step = self.plan_in(channel, request, account, listing.region.clone());
+                    let claims = matches!(step, Step::Run { .. }).then(|| kept.clone());
+                    Some(Plan {
+                        claims,
+                        ..Plan::new(step, Effect::Keep)
+                    })
                 } else {
-                    Step::Help("That was the last page.".into())
+                    plan(Step::Help("That was the last page.".into()))
                 }
             }
-        })
+        }
     }
 
     fn body_of(&self, listing: &Listing, start: usize) -> Body {
@@ -297,20 +346,21 @@ impl Pipeline {
     }
 
     /// Carries out a planned follow-up.
-    pub(crate) fn follow(&self, inbound: &Inbound, follow: Follow) -> Reply {
+    pub(crate) async fn follow(&self, inbound: &Inbound, follow: Follow) -> Reply {
         let Some(channel) = self.channel_of(inbound) else {
             return Reply::new(Outcome::Invalid, "This channel isn't set up.");
         };
         match follow {
-            Follow::Page { id, listing } => {
-                let Some(account) = channel.account(&listing.account).cloned() else {
+            Follow::Page { kept } => {
+                let Some(account) = channel.account(&kept.listing.account).cloned() else {
                     return Reply::new(
                         Outcome::Invalid,
                         "That account is no longer configured here.",
                     );
                 };
-                let start = listing.shown.end;
-                self.page(*listing, Some(id), start, &account, &[])
+                let start = kept.listing.shown.end;
+                self.page(kept.listing.clone(), Some(&kept), start, &account, &[])
+                    .await
             }
             Follow::Details { listing, start } => {
                 let request = &listing.request;
@@ -339,14 +389,26 @@ mod tests {
 
     #[test]
     fn follow_up_words() {
-        assert_eq!(parse_ask("next"), Some(Ask::Next(None)));
-        assert_eq!(parse_ask("Next 12"), Some(Ask::Next(Some(12))));
-        assert_eq!(parse_ask("details 3"), Some(Ask::Details(Some(3), None)));
+        let id = "00ff00ff00ff00ff";
+        assert_eq!(parse_ask("next"), Some(Ask::Next(None, None)));
         assert_eq!(
-            parse_ask("details 3 20"),
-            Some(Ask::Details(Some(3), Some(20)))
+            parse_ask(&format!("Next {id}")),
+            Some(Ask::Next(Some(id.into()), None))
         );
-        assert_eq!(parse_ask("next 3 20"), None);
+        assert_eq!(
+            parse_ask(&format!("next {id} 20")),
+            Some(Ask::Next(Some(id.into()), Some(20)))
+        );
+        assert_eq!(
+            parse_ask(&format!("details {id}")),
+            Some(Ask::Details(Some(id.into()), None))
+        );
+        assert_eq!(
+            parse_ask(&format!("details {id} 20")),
+            Some(Ask::Details(Some(id.into()), Some(20)))
+        );
+        assert_eq!(parse_ask("next 12"), None);
+        assert_eq!(parse_ask("details 3 20"), None);
         assert_eq!(parse_ask("next page please"), None);
         assert_eq!(parse_ask("next x"), None);
         assert_eq!(parse_ask("lambda list-functions"), None);

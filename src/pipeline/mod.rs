@@ -36,7 +36,7 @@ use serde_json::{Map, Value};
 use crate::audit::{AuditDecision, AuditOutcome, AuditRecord, Auditor};
 use crate::config::{AccountConfig, Config};
 use crate::execute::Executor;
-use crate::followups::FollowUps;
+use crate::followups::{FollowUps, Found};
 use crate::guard::Guard;
 use crate::metrics::Metrics;
 use crate::parse::Request;
@@ -79,6 +79,8 @@ pub(crate) struct Known {
     /// The chat message showing the sender's question here, if any.
     pub message: Option<QuestionMessage>,
     pub memory: ChannelMemory,
+    /// The kept listing a follow-up (`next`, `details`, a button) continues.
+    pub follow: Found,
     pub unreachable: Option<StateError>,
     /// The channel's aliases, read only for a message that runs one (`run <name> …`).
     pub aliases: Option<Result<crate::aliases::AliasBook, crate::aliases::AliasError>>,
@@ -90,6 +92,7 @@ impl Default for Known {
             lookup: Lookup::None,
             message: None,
             memory: ChannelMemory::default(),
+            follow: Found::None,
             unreachable: None,
             aliases: None,
         }
@@ -126,9 +129,13 @@ pub enum Outcome {
     /// question to ask, a default account to remember).
     Unavailable,
     /// An answer to a question another answer took first (a second click, a redelivery that
-    /// reached another process): nothing ran again. Chat transports say nothing, or tell the
-    /// second clicker alone.
+    /// reached another process), or a Next whose page another press showed first: nothing
+    /// ran again. Chat transports say nothing, or tell the second clicker alone.
     AlreadyAnswered,
+    /// An answer when no question is open here (never asked, answered, replaced, expired
+    /// and closed). Typed, it is told so; a press that saw its question open a moment before
+    /// lost it to another answer, and its transport treats it as [`Outcome::AlreadyAnswered`].
+    NothingOpen,
 }
 
 #[derive(Debug, Clone)]
@@ -236,13 +243,15 @@ impl Pipeline {
     /// A pipeline auditing through `tracing` with its own metrics; `with_auditor` and
     /// `with_metrics` share the process's.
     pub fn new(config: Arc<Config>, executor: Arc<Executor>) -> Result<Pipeline, PipelineError> {
+        let conversations = Conversations::new(&config);
         Ok(Pipeline {
             guard: Guard::new(&config)?,
-            conversations: Conversations::new(&config),
             followups: FollowUps::new(
+                conversations.store().clone(),
                 std::time::Duration::from_secs(config.question_ttl_secs),
                 Arc::new(SystemClock),
             ),
+            conversations,
             clock: Arc::new(SystemClock),
             auditor: Arc::new(Auditor::new(&config)?),
             metrics: Metrics::new(),
@@ -268,6 +277,7 @@ impl Pipeline {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Pipeline {
         self.conversations = Conversations::with_clock(&self.config, clock.clone());
         self.followups = FollowUps::new(
+            self.conversations.store().clone(),
             std::time::Duration::from_secs(self.config.question_ttl_secs),
             clock.clone(),
         );
@@ -275,9 +285,14 @@ impl Pipeline {
         self
     }
 
-    /// Questions and channel memory in `store` (shared between processes when it is
-    /// DynamoDB), expiring by `clock`.
+    /// Questions, channel memory and the listings Details and Next continue, in `store`
+    /// (shared between processes when it is DynamoDB), expiring by `clock`.
     pub fn with_store(mut self, store: Arc<dyn StateStore>, clock: Arc<dyn Clock>) -> Pipeline {
+        self.followups = FollowUps::new(
+            store.clone(),
+            std::time::Duration::from_secs(self.config.question_ttl_secs),
+            clock.clone(),
+        );
         self.conversations = Conversations::with_store(&self.config, store, clock);
         self
     }
@@ -317,13 +332,40 @@ impl Pipeline {
     /// Handles one message and returns the reply. Every path answers, a panic included
     /// ("internal error, logged as …"), and every message leaves exactly one audit record.
     pub async fn handle(&self, inbound: &Inbound) -> Reply {
+        match self.handle_once(inbound, std::future::ready(true)).await {
+            Some(reply) => reply,
+            None => unreachable!("a message taken outright is handled"),
+        }
+    }
+
+    /// [`Pipeline::handle`] for a message that must be handled once (a Slack event id that
+    /// `take` takes in the state store): the store's reads for the message go out while
+    /// `take` runs, so the two cost one round trip, not two in a row. If `take` loses (a
+    /// redelivery another process or an earlier delivery took), the reads are dropped and
+    /// nothing happens: `None`, no reply and no audit record.
+    pub async fn handle_once(
+        &self,
+        inbound: &Inbound,
+        take: impl std::future::Future<Output = bool>,
+    ) -> Option<Reply> {
         let started = Instant::now();
-        self.metrics.event_processed();
         let mut record = AuditRecord::new(&inbound.team, &inbound.channel, &inbound.user);
-        let handled = std::panic::AssertUnwindSafe(self.handle_inner(inbound, &mut record))
-            .catch_unwind()
-            .await;
-        let reply = handled.unwrap_or_else(|panic| {
+        let handled = std::panic::AssertUnwindSafe(async {
+            let (taken, known) = tokio::join!(take, self.known(inbound));
+            if !taken {
+                return None;
+            }
+            self.metrics.event_processed();
+            Some(self.handle_inner(inbound, known, &mut record).await)
+        })
+        .catch_unwind()
+        .await;
+        let reply = match handled {
+            Ok(None) => return None,
+            Ok(Some(reply)) => Ok(reply),
+            Err(panic) => Err(panic),
+        };
+        let reply = reply.unwrap_or_else(|panic| {
             let id = incident_id();
             let what = panic
                 .downcast_ref::<&str>()
@@ -347,7 +389,7 @@ impl Pipeline {
             (Outcome::Invalid, _) => AuditOutcome::Invalid,
             (Outcome::Asked, _) => AuditOutcome::Asked,
             (Outcome::InternalError | Outcome::Unavailable, _) => AuditOutcome::InternalError,
-            (Outcome::AlreadyAnswered, _) => AuditOutcome::Invalid,
+            (Outcome::AlreadyAnswered | Outcome::NothingOpen, _) => AuditOutcome::Invalid,
         };
         if record.decision == AuditDecision::Run {
             if let Some(service) = &record.service {
@@ -358,11 +400,15 @@ impl Pipeline {
             self.metrics.set_pending_questions(open);
         }
         self.auditor.record(record);
-        reply
+        Some(reply)
     }
 
-    async fn handle_inner(&self, inbound: &Inbound, record: &mut AuditRecord) -> Reply {
-        let known = self.known(inbound).await;
+    async fn handle_inner(
+        &self,
+        inbound: &Inbound,
+        known: Known,
+        record: &mut AuditRecord,
+    ) -> Reply {
         if let Some(e) = &known.unreachable {
             tracing::warn!(error = %e, store = %self.conversations.store().describe(), "state store unreachable: only what needs no question runs");
             self.metrics.set_store_reachable(false);
@@ -464,8 +510,8 @@ fn describe(record: &mut AuditRecord, step: &Step) {
         Step::Alias(step) => (AuditDecision::Help, Some(step.describe())),
         Step::Follow(follow) => {
             let (listing, what) = match follow {
-                follow::Follow::Page { listing, .. } => (listing, "next page"),
-                follow::Follow::Details { listing, .. } => (listing, "details"),
+                follow::Follow::Page { kept } => (&kept.listing, "next page"),
+                follow::Follow::Details { listing, .. } => (&**listing, "details"),
             };
             record.service = Some(listing.request.service.service.clone());
             record.operation = Some(listing.request.operation.name.clone());
@@ -487,6 +533,11 @@ fn describe(record: &mut AuditRecord, step: &Step) {
             (AuditDecision::Deny, Some(refusal.to_string()))
         }
         Step::Invalid(reason) => (AuditDecision::Error, Some(reason.clone())),
+        Step::NothingOpen => (
+            AuditDecision::Error,
+            Some("no open question to answer".to_owned()),
+        ),
+        Step::AlreadyShown => (AuditDecision::Help, Some("page already shown".to_owned())),
         Step::AskAccount { .. } => (AuditDecision::Prompt, Some("account".to_owned())),
         Step::AskParameter {
             request,

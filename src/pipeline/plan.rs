@@ -7,6 +7,7 @@ use crate::config::{AccountConfig, ChannelConfig};
 use crate::guard::{self, Decision, Refusal, Rule, Sender};
 use crate::normalize::normalize;
 use crate::parse::{self, ParseError, Parsed, Request};
+use crate::state::DocKind;
 
 use super::{Inbound, Known, Pipeline};
 use crate::prompt::{Answer, Lookup};
@@ -20,6 +21,10 @@ pub(crate) enum Step {
     Unavailable,
     Deny(Refusal),
     Invalid(String),
+    /// An answer, but no question is open here to answer.
+    NothingOpen,
+    /// A Next button whose page was shown already (by an earlier press of it).
+    AlreadyShown,
     /// Ask which account the channel uses; `request` goes on once it is chosen.
     AskAccount {
         request: Option<Box<Request>>,
@@ -83,6 +88,9 @@ pub(crate) struct Plan {
     pub had_question: bool,
     /// The command an alias expanded to (`run <name> …`), for `explain`.
     pub expansion: Option<String>,
+    /// The kept listing this message moves on (a Next past the kept response): carrying the
+    /// plan out writes over the version read first, and if another press did, nothing runs.
+    pub claims: Option<Box<crate::followups::Kept>>,
 }
 
 impl Plan {
@@ -95,43 +103,88 @@ impl Plan {
             answers: None,
             had_question: true,
             expansion: None,
+            claims: None,
         }
     }
 }
 
 impl Pipeline {
-    /// Reads what the state store holds for this message: the sender's open question here
-    /// and the channel's memory, both at once.
+    /// Reads what the state store holds for this message in one round trip: the sender's
+    /// open question here, the channel's memory and, for a follow-up, the listing it
+    /// continues (the one its button names, or what names the latest: a second read then
+    /// fetches that listing, only when the message does continue it).
     pub(crate) async fn known(&self, inbound: &Inbound) -> Known {
-        let key = inbound.conversation_key();
+        use super::follow::Wanted;
+        let key = crate::prompt::store_key(&inbound.conversation_key());
         let channel = self
             .channel_of(inbound)
             .map(|c| c.id.clone())
             .unwrap_or_else(|| inbound.channel.clone());
-        let runs_alias = super::aliases::needs_aliases(&normalize(&inbound.text));
-        let (lookup, memory, aliases) = tokio::join!(
-            self.conversations.lookup_with_message(&key),
-            self.conversations.memory(&channel),
-            async {
-                match runs_alias {
-                    true => Some(self.aliases_of(&channel).await),
-                    false => None,
-                }
-            }
-        );
-        let mut known = Known {
-            aliases,
-            ..Known::default()
+        let text = normalize(&inbound.text);
+        let wanted = super::follow::wanted(&text);
+        // `run <name>` reads the channel's aliases in the same round trip.
+        let runs_alias = super::aliases::needs_aliases(&text);
+        let doc = match &wanted {
+            Some(Wanted::Id(id)) => Some((DocKind::FollowUp, id.clone())),
+            Some(Wanted::Latest) => Some((
+                DocKind::FollowUp,
+                crate::followups::latest_key(&inbound.channel, inbound.thread.as_deref()),
+            )),
+            None if runs_alias => Some((DocKind::Aliases, channel.clone())),
+            None => None,
         };
-        match lookup {
+        let read = self
+            .conversations
+            .store()
+            .read_message(
+                &key,
+                &channel,
+                doc.as_ref().map(|(kind, id)| (*kind, id.as_str())),
+            )
+            .await;
+        let mut known = Known::default();
+        let read = match read {
+            Ok(read) => read,
+            Err(e) => {
+                known.unreachable = Some(e);
+                return known;
+            }
+        };
+        if runs_alias {
+            known.aliases = Some(crate::aliases::book_of(read.doc.clone(), &channel));
+        }
+        match self.conversations.lookup_of(read.question) {
             Ok((lookup, message)) => {
                 known.lookup = lookup;
                 known.message = message;
             }
             Err(e) => known.unreachable = Some(e),
         }
-        match memory {
-            Ok(memory) => known.memory = memory,
+        known.memory = crate::prompt::ChannelMemory {
+            account: read.memory.account,
+            region: read.memory.region,
+        };
+        let follow = match (wanted, read.doc) {
+            (Some(Wanted::Id(id)), doc) => self.followups.read(&id, doc, &inbound.channel),
+            (Some(Wanted::Latest), Some(pointer)) => {
+                match crate::followups::pointed(&pointer) {
+                    // A number answers an open question rather than a button.
+                    Some(id)
+                        if matches!(known.lookup, Lookup::None)
+                            || super::follow::wanted_by_word(&normalize(&inbound.text)) =>
+                    {
+                        self.followups.get(&id, &inbound.channel).await
+                    }
+                    _ => Ok(crate::followups::Found::None),
+                }
+            }
+            _ => Ok(crate::followups::Found::None),
+        };
+        match follow {
+            Ok(found) => known.follow = found,
+            Err(crate::state::StateError::Corrupt(e)) => {
+                tracing::warn!(error = %e, "a kept listing is unreadable: nothing to continue");
+            }
             Err(e) => known.unreachable = Some(e),
         }
         known
@@ -170,8 +223,8 @@ impl Pipeline {
         }
         // `next`, `details`, or a number when no question is open: the earlier reply goes
         // on, and an open question stays open.
-        if let Some(step) = self.plan_follow_up(inbound, channel, &text, had_question) {
-            return Plan::new(step, Effect::Keep);
+        if let Some(plan) = self.plan_follow_up(channel, &text, had_question, known) {
+            return plan;
         }
         if let Some(answer) = self.recognize_answer(&text, &lookup) {
             let mut plan = self.plan_answer(inbound, channel, answer, lookup, known);

@@ -38,6 +38,21 @@ impl Pipeline {
                 }
             }
         }
+        // A Next past the kept response moves its listing on first: of two presses racing,
+        // one runs the command.
+        if let Some(kept) = &plan.claims {
+            match self.followups.continued(kept).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    record.reason = Some("the page was already shown".into());
+                    return Reply::new(Outcome::AlreadyAnswered, super::follow::PAGE_ALREADY_SHOWN);
+                }
+                Err(e) => {
+                    record.reason = Some(format!("state store: {e}"));
+                    return Reply::new(Outcome::Unavailable, STORE_UNREACHABLE);
+                }
+            }
+        }
         if let Some(narrow) = plan.narrow {
             if let Some(reply) = self.narrow_answer(inbound, &key, narrow).await {
                 record.decision = AuditDecision::Prompt;
@@ -80,6 +95,10 @@ impl Pipeline {
                 Reply::new(Outcome::Refused, refusal.to_string())
             }
             Step::Invalid(text) => Reply::new(Outcome::Invalid, text),
+            Step::NothingOpen => Reply::new(Outcome::NothingOpen, super::NO_OPEN_QUESTION),
+            Step::AlreadyShown => {
+                Reply::new(Outcome::AlreadyAnswered, super::follow::PAGE_ALREADY_SHOWN)
+            }
             Step::AskAccount { request, text } => match self.channel_of(inbound) {
                 Some(channel) => self.ask_account(&key, channel, request, &text).await,
                 None => Reply::new(Outcome::Invalid, "This channel isn't set up."),
@@ -102,7 +121,7 @@ impl Pipeline {
                 account,
                 region,
             } => self.run(inbound, &request, &account, &region, record).await,
-            Step::Follow(follow) => self.follow(inbound, follow),
+            Step::Follow(follow) => self.follow(inbound, follow).await,
             Step::Alias(step) => self.alias_change(inbound, step, record).await,
         };
         if let Some(preface) = plan.preface {
@@ -238,7 +257,9 @@ impl Pipeline {
                 {
                     return Reply {
                         images,
-                        ..self.present(inbound, request, account, region, value, &notes)
+                        ..self
+                            .present(inbound, request, account, region, value, &notes)
+                            .await
                     };
                 }
                 let (body, output) = if request.output == parse::Output::Chat {

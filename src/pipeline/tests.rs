@@ -52,6 +52,8 @@ fn summary(plan: &Plan) -> (&'static str, String) {
         Step::Alias(step) => ("alias", step.describe()),
         Step::Deny(refusal) => ("deny", refusal.rule_name().to_owned()),
         Step::Invalid(text) => ("invalid", text.clone()),
+        Step::NothingOpen => ("nothing-open", super::NO_OPEN_QUESTION.to_owned()),
+        Step::AlreadyShown => ("already-shown", String::new()),
         Step::AskAccount { request, .. } => (
             "ask-account",
             request
@@ -75,8 +77,8 @@ fn summary(plan: &Plan) -> (&'static str, String) {
             "run",
             format!("{} in {}", request.command_line(), account.name),
         ),
-        Step::Follow(super::follow::Follow::Page { listing, .. }) => {
-            ("next", listing.request.command_line())
+        Step::Follow(super::follow::Follow::Page { kept }) => {
+            ("next", kept.listing.request.command_line())
         }
         Step::Follow(super::follow::Follow::Details { listing, .. }) => {
             ("details", listing.request.command_line())
@@ -157,7 +159,7 @@ fn commands_plan_without_aws() {
             "invalid",
             "`nope` is not one of this channel's accounts",
         ),
-        (message("yes"), "invalid", "There's no open question"),
+        (message("yes"), "nothing-open", "There's no open question"),
         (message("cancel"), "help", "There's nothing to cancel."),
         (
             Inbound {
@@ -449,20 +451,31 @@ fn listing(
 fn follow_ups_plan_without_aws() {
     let p = offline();
     // Nothing shown yet: nothing to continue, whatever the spelling.
-    for text in ["next", "@aws next", "details", "details 9 0"] {
+    for text in ["next", "@aws next", "details", "details 00000000000000ff 0"] {
         let (kind, detail) = summary(&plan_now(&p, &in_dev(text)));
         assert_eq!(kind, "invalid", "{text}");
         assert!(detail.contains("no list here"), "{text}: {detail}");
     }
     // A number with no listing and no question is what it was before.
-    assert_eq!(summary(&plan_now(&p, &in_dev("2"))).0, "invalid");
+    assert_eq!(summary(&plan_now(&p, &in_dev("2"))).0, "nothing-open");
 
-    let id = p.followups.put(listing(45, 0..20, None));
+    let keep = |l| {
+        p.followups
+            .put(&l)
+            .now_or_never()
+            .expect("the memory store answers at once")
+            .unwrap()
+    };
+    let id = keep(listing(45, 0..20, None));
     let cases: &[(&str, &str)] = &[
         ("next", "next"),
         ("@aws next", "next"),
         ("NEXT", "next"),
         (&format!("next {id}"), "next"),
+        // A Next button names where its page starts: pressed again once the listing moved
+        // on, it shows nothing.
+        (&format!("next {id} 20"), "next"),
+        (&format!("next {id} 0"), "already-shown"),
         ("details", "details"),
         (&format!("details {id} 0"), "details"),
         // The shell's numbers: 1 is Details, 2 is Next.
@@ -475,7 +488,7 @@ fn follow_ups_plan_without_aws() {
         assert_eq!(plan.effect, Effect::Keep, "{text}");
     }
     // A button of another channel's listing is nobody's here.
-    let other = p.followups.put(crate::followups::Listing {
+    let other = keep(crate::followups::Listing {
         channel: "C0OTHER".into(),
         ..listing(45, 0..20, None)
     });
@@ -485,13 +498,18 @@ fn follow_ups_plan_without_aws() {
     );
     // The last page: nothing more, unless AWS stopped first; then the same command runs
     // from its token in the same account, the guard deciding again.
-    p.followups.put(listing(45, 40..45, None));
+    keep(listing(45, 40..45, None));
     assert_eq!(
         summary(&plan_now(&p, &message("next"))),
         ("help", "That was the last page.".into())
     );
-    p.followups.put(listing(45, 40..45, Some("tok")));
+    let last = keep(listing(45, 40..45, Some("tok")));
     let plan = plan_now(&p, &message("next"));
+    // Running it claims the listing as read, so two presses run it once.
+    assert_eq!(
+        plan.claims.as_ref().map(|k| k.id.as_str()),
+        Some(last.as_str())
+    );
     let Step::Run {
         request, account, ..
     } = &plan.step

@@ -17,15 +17,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ReturnValue,
-    ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, KeysAndAttributes,
+    ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TimeToLiveStatus,
 };
 use aws_sdk_dynamodb::Client;
 
 use super::{
     check_doc_size, check_size, doc_key, memory_key, next_version, once_key, question_key,
-    thread_key, unix_secs, DocKind, Once, QuestionKey, QuestionMessage, StateError, StateStore,
-    StoredDoc, StoredMemory, StoredQuestion,
+    thread_key, unix_secs, DocKind, MessageRead, Once, QuestionKey, QuestionMessage, StateError,
+    StateStore, StoredDoc, StoredMemory, StoredQuestion,
 };
 use crate::clock::Clock;
 use crate::config::StateConfig;
@@ -325,6 +325,74 @@ fn question_from(item: &Item) -> Result<StoredQuestion, StateError> {
     })
 }
 
+fn memory_from(item: &Item) -> StoredMemory {
+    StoredMemory {
+        account: get_s(item, "account"),
+        region: get_s(item, "region"),
+    }
+}
+
+fn doc_from(item: &Item) -> Result<StoredDoc, StateError> {
+    let field = |name| StateError::Corrupt(format!("a document has no `{name}`"));
+    Ok(StoredDoc {
+        body: get_s(item, "body").ok_or_else(|| field("body"))?,
+        version: get_n(item, "version").ok_or_else(|| field("version"))?,
+        expires: get_n(item, EXPIRES).ok_or_else(|| field(EXPIRES))?,
+    })
+}
+
+/// BatchGetItem may leave keys unprocessed (throttling): they are asked again, this many
+/// times at most, before the read counts as failed.
+const BATCH_ATTEMPTS: usize = 3;
+
+impl DynamoStore {
+    /// The live items at `keys` in one BatchGetItem (strongly consistent), by key.
+    async fn get_many(&self, keys: &[String]) -> Result<HashMap<String, Item>, StateError> {
+        let mut wanted: Vec<Item> = keys
+            .iter()
+            .map(|k| Item::from([(KEY.to_owned(), s(k))]))
+            .collect();
+        let mut found = HashMap::new();
+        let now = self.now();
+        for _ in 0..BATCH_ATTEMPTS {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut wanted)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StateError::Corrupt(e.to_string()))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(unreachable)?;
+            for item in out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                if get_n(&item, EXPIRES).is_some_and(|e| e > now) {
+                    if let Some(key) = get_s(&item, KEY) {
+                        found.insert(key, item);
+                    }
+                }
+            }
+            wanted = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if wanted.is_empty() {
+                return Ok(found);
+            }
+        }
+        Err(StateError::Unreachable(
+            "DynamoDB left reads unprocessed (throttled)".into(),
+        ))
+    }
+}
+
 #[async_trait]
 impl StateStore for DynamoStore {
     async fn put_question(
@@ -443,10 +511,7 @@ impl StateStore for DynamoStore {
         Ok(self
             .get(memory_key(channel))
             .await?
-            .map(|item| StoredMemory {
-                account: get_s(&item, "account"),
-                region: get_s(&item, "region"),
-            })
+            .map(|item| memory_from(&item))
             .unwrap_or_default())
     }
 
@@ -564,15 +629,10 @@ impl StateStore for DynamoStore {
     }
 
     async fn doc(&self, kind: DocKind, id: &str) -> Result<Option<StoredDoc>, StateError> {
-        let Some(item) = self.get(doc_key(kind, id)).await? else {
-            return Ok(None);
-        };
-        let field = |name| StateError::Corrupt(format!("a document has no `{name}`"));
-        Ok(Some(StoredDoc {
-            body: get_s(&item, "body").ok_or_else(|| field("body"))?,
-            version: get_n(&item, "version").ok_or_else(|| field("version"))?,
-            expires: get_n(&item, EXPIRES).ok_or_else(|| field(EXPIRES))?,
-        }))
+        self.get(doc_key(kind, id))
+            .await?
+            .map(|item| doc_from(&item))
+            .transpose()
     }
 
     async fn put_doc(
@@ -622,6 +682,33 @@ impl StateStore for DynamoStore {
             .send()
             .await;
         conditional(delete)
+    }
+
+    async fn read_message(
+        &self,
+        key: &QuestionKey,
+        channel: &str,
+        doc: Option<(DocKind, &str)>,
+    ) -> Result<MessageRead, StateError> {
+        let (question, memory) = (question_key(key), memory_key(channel));
+        let doc = doc.map(|(kind, id)| doc_key(kind, id));
+        let mut keys = vec![question.clone(), memory.clone()];
+        keys.extend(doc.clone());
+        let mut found = self.get_many(&keys).await?;
+        Ok(MessageRead {
+            question: found
+                .remove(&question)
+                .map(|item| question_from(&item))
+                .transpose()?,
+            memory: found
+                .remove(&memory)
+                .map(|item| memory_from(&item))
+                .unwrap_or_default(),
+            doc: doc
+                .and_then(|d| found.remove(&d))
+                .map(|item| doc_from(&item))
+                .transpose()?,
+        })
     }
 
     async fn ping(&self) -> Result<(), StateError> {

@@ -14,8 +14,12 @@ use super::{
 };
 use crate::clock::Clock;
 
-/// Records kept at most: past this the least used go first (bounded memory).
-const RECORDS_AT_MOST: u64 = 1_000_000;
+/// Bytes of records kept at most (keys and data, plus a fixed cost each): past this the least
+/// used go first. Documents (the listings Details and Next continue) weigh what they hold, so
+/// a few large responses can't grow the process without bound.
+const RECORD_BYTES_AT_MOST: u64 = 256 * 1024 * 1024;
+/// What a record costs besides its key and data (the entry, moka's bookkeeping).
+const RECORD_OVERHEAD: usize = 128;
 const QUESTIONS_AT_MOST: u64 = 100_000;
 
 #[derive(Debug, Clone)]
@@ -70,7 +74,16 @@ impl MemoryStore {
                 .expire_after(ByRecord)
                 .build(),
             records: moka::sync::Cache::builder()
-                .max_capacity(RECORDS_AT_MOST)
+                .max_capacity(RECORD_BYTES_AT_MOST)
+                .weigher(|key: &String, entry: &Entry| {
+                    let data = match &entry.record {
+                        Record::Doc(doc) => doc.body.len(),
+                        Record::Question(q) => q.body.len(),
+                        Record::Thread(ts) => ts.len(),
+                        Record::Memory(_) | Record::Taken => 0,
+                    };
+                    u32::try_from(key.len() + data + RECORD_OVERHEAD).unwrap_or(u32::MAX)
+                })
                 .expire_after(ByRecord)
                 .build(),
             clock,

@@ -127,6 +127,15 @@ pub struct StoredDoc {
     pub expires: u64,
 }
 
+/// What one message reads before it is planned: the sender's open question here, the
+/// channel's memory and, when the message continues a reply, a document.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageRead {
+    pub question: Option<StoredQuestion>,
+    pub memory: StoredMemory,
+    pub doc: Option<StoredDoc>,
+}
+
 /// The version a write over `expected` gives the document.
 pub(crate) fn next_version(expected: Option<u64>) -> u64 {
     expected.map_or(1, |v| v + 1)
@@ -221,6 +230,30 @@ pub trait StateStore: Send + Sync {
     /// Removes document `id` if its live version is still `expected`: true for the one caller
     /// that removed it (a button pressed twice, through two processes, acts once).
     async fn take_doc(&self, kind: DocKind, id: &str, expected: u64) -> Result<bool, StateError>;
+
+    /// [`StateStore::question`], [`StateStore::memory`] and [`StateStore::doc`] together: one
+    /// round trip where the store can batch reads (DynamoDB's BatchGetItem), so a message
+    /// waits for one answer, not three.
+    async fn read_message(
+        &self,
+        key: &QuestionKey,
+        channel: &str,
+        doc: Option<(DocKind, &str)>,
+    ) -> Result<MessageRead, StateError> {
+        let read_doc = async {
+            match doc {
+                Some((kind, id)) => self.doc(kind, id).await,
+                None => Ok(None),
+            }
+        };
+        let (question, memory, doc) =
+            tokio::try_join!(self.question(key), self.memory(channel), read_doc)?;
+        Ok(MessageRead {
+            question,
+            memory,
+            doc,
+        })
+    }
 
     /// Whether the store answers (for `/readyz` and `check-config`).
     async fn ping(&self) -> Result<(), StateError>;

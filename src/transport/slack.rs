@@ -351,6 +351,15 @@ pub async fn connect(
         })
         .with_push_events(on_push)
         .with_interaction_events(on_interaction);
+    // What slack-morphism 2.31 lets us set, and what it does not: `reconnect_timeout` is a
+    // fixed wait between *failed* connection attempts (apps.connections.open or the
+    // websocket handshake failing); `initial_backoff` only staggers the first start of
+    // connection i by i × backoff. A `disconnect` frame, whatever its reason
+    // (`too_many_websockets`, `refresh_requested`, `warning`), restarts that connection at
+    // once with no wait (`SlackSocketModeClientsManagerListener::on_message` →
+    // `restart_client` → `start(0)`), the reason only traced; the listener has no callback
+    // for it, and the clients manager that does it is private to the crate. Backoff on those
+    // disconnects needs a change in slack-morphism (see issue #13's report).
     let listener = SlackClientSocketModeListener::new(
         &SlackClientSocketModeConfig::new()
             .with_max_connections_count(options.connections.max(1))
@@ -594,21 +603,12 @@ impl Bot {
         }
     }
 
+    /// A mention is handed to its lane with its event id, and taken there: the take and the
+    /// store's reads for the message go out together (one round trip), and in the lane, so
+    /// they come after the sender's earlier messages here. An event that is no mention is
+    /// skipped without a take (skipping twice does nothing).
     async fn on_event(self: &Arc<Self>, event: SlackPushEventCallback) {
         bump(&self.counters.envelopes);
-        if !self
-            .take_once(
-                crate::state::Once::Event,
-                &event.event_id.0,
-                Duration::from_secs(3600),
-                &self.seen_events,
-            )
-            .await
-        {
-            bump(&self.counters.duplicates);
-            tracing::info!(event_id = %event.event_id.0, "redelivered event ignored: it was already taken");
-            return;
-        }
         let mention = match events::mention(&event.event, &self.identity.user_id) {
             Ok(mention) => mention,
             Err(skip) => {
@@ -620,6 +620,7 @@ impl Bot {
         self.arrived(true);
         let bot = self.clone();
         let team = event.team_id.0.clone();
+        let event_id = event.event_id.0.clone();
         let (channel, user, thread) = (
             mention.channel.clone(),
             mention.user.clone(),
@@ -628,8 +629,9 @@ impl Bot {
         let submitted = self
             .lanes
             .submit((channel.clone(), user.clone()), async move {
-                bot.handle_mention(team, mention).await;
-                bump(&bot.counters.handled);
+                if bot.handle_mention(team, mention, &event_id).await {
+                    bump(&bot.counters.handled);
+                }
             });
         if let Err(busy) = submitted {
             self.busy(busy, channel, user, thread);
@@ -802,12 +804,38 @@ impl Bot {
             .await
     }
 
-    async fn handle_mention(self: &Arc<Self>, envelope_team: String, m: Mention) {
+    /// Takes the mention's event id and handles it; false when it was a redelivery another
+    /// delivery (here or in another process) took.
+    async fn take_event(&self, event_id: &str) -> bool {
+        let taken = self
+            .take_once(
+                crate::state::Once::Event,
+                event_id,
+                Duration::from_secs(3600),
+                &self.seen_events,
+            )
+            .await;
+        if !taken {
+            bump(&self.counters.duplicates);
+            tracing::info!(%event_id, "redelivered event ignored: it was already taken");
+        }
+        taken
+    }
+
+    async fn handle_mention(
+        self: &Arc<Self>,
+        envelope_team: String,
+        m: Mention,
+        event_id: &str,
+    ) -> bool {
         let person = match self.person(&m.user, &envelope_team).await {
             Ok(person) => person,
             Err(e) => {
                 // Fail closed: without the user's team the guard can't tell an outsider.
                 tracing::warn!(user = %m.user, error = %e, "could not look the user up: nothing runs");
+                if !self.take_event(event_id).await {
+                    return false;
+                }
                 let notice = message::notice(
                     "I couldn't check who you are with Slack just now, so nothing ran. Please try again.",
                 );
@@ -816,13 +844,13 @@ impl Bot {
                     .post_message(&m.channel, m.thread.as_deref(), &notice)
                     .await;
                 self.delivered(&m.channel, m.thread.as_deref(), sent.map(|_| ()));
-                return;
+                return true;
             }
         };
         if person.is_bot {
             bump(&self.counters.skipped);
             tracing::debug!(user = %m.user, "mention by a bot ignored");
-            return;
+            return true;
         }
         if !m.direct_message
             && person.team == self.config.slack.team_id
@@ -837,7 +865,7 @@ impl Bot {
                 .await
         {
             tracing::info!(channel = %m.channel, "message in a channel that isn't set up: it was told so recently");
-            return;
+            return true;
         }
         let inbound = Inbound {
             team: person.team,
@@ -853,10 +881,13 @@ impl Bot {
             user: m.user,
             thread: m.thread,
         };
-        let reply = self.exchange(&inbound).await;
+        let Some(reply) = self.exchange_once(&inbound, Some(event_id)).await else {
+            return false;
+        };
         if let Some(previous) = reply.previous_question.clone() {
             self.retire(&key, previous, &reply).await;
         }
+        true
     }
 
     async fn handle_press(self: &Arc<Self>, press: Press) {
@@ -922,8 +953,7 @@ impl Bot {
         let reply = self.pipeline.handle(&inbound).await;
         // A press read its question open, then found none when planned: another press (here
         // or in another process) answered it in between. That is the same loss as a failed take.
-        let lost = reply.outcome == crate::pipeline::Outcome::Invalid
-            && reply.text == crate::pipeline::NO_OPEN_QUESTION;
+        let lost = reply.outcome == crate::pipeline::Outcome::NothingOpen;
         if reply.outcome == crate::pipeline::Outcome::AlreadyAnswered || lost {
             bump(&self.counters.duplicates);
             let sent = self
@@ -958,12 +988,29 @@ impl Bot {
     /// command still running after [`SlackOptions::progress_after`] shows at once that it was
     /// heard, and that message becomes the answer, so nobody types it again.
     async fn exchange(&self, inbound: &Inbound) -> Reply {
+        match self.exchange_once(inbound, None).await {
+            Some(reply) => reply,
+            None => unreachable!("a message with no event id to take is handled"),
+        }
+    }
+
+    /// [`Bot::exchange`] for a message that is handled once per Slack event id: the id is
+    /// taken while the pipeline reads the store for it (see [`Pipeline::handle_once`]);
+    /// `None` when a redelivery lost the take, and nothing was said.
+    async fn exchange_once(&self, inbound: &Inbound, event_id: Option<&str>) -> Option<Reply> {
         // What is about to run, decided before it starts (planning is pure).
         let progress = self.progress_line(inbound);
         // What the work reports of how far it got (pages, records scanned) turns the
         // progress line into "… page 3, 60 items so far".
         let (reporter, mut reports) = crate::progress::Reporter::latest();
-        let handling = crate::progress::reporting(reporter, self.pipeline.handle(inbound));
+        let take = async {
+            match event_id {
+                Some(id) => self.take_event(id).await,
+                None => true,
+            }
+        };
+        let handling =
+            crate::progress::reporting(reporter, self.pipeline.handle_once(inbound, take));
         tokio::pin!(handling);
         let early = match progress {
             Some(_) => tokio::select! {
@@ -975,21 +1022,29 @@ impl Bot {
             None => Some(handling.as_mut().await),
         };
         if let Some(reply) = early {
+            let reply = reply?;
             let _ = super::Transport::deliver(self, inbound, &reply).await;
-            return reply;
+            return Some(reply);
         }
         let thread = inbound.thread.as_deref();
         let progress = progress.unwrap_or_default();
         let line = message::notice(&progress);
         let posted = self.api.post_message(&inbound.channel, thread, &line).await;
         let Ok(ts) = posted else {
-            let reply = handling.await;
+            let reply = handling.await?;
             let _ = super::Transport::deliver(self, inbound, &reply).await;
-            return reply;
+            return Some(reply);
         };
-        let reply = self
+        let Some(reply) = self
             .follow_progress(&inbound.channel, &ts, &progress, handling, &mut reports)
-            .await;
+            .await
+        else {
+            // A redelivery whose take was slower than a command counts as slow (the store
+            // barely answering): the line it posted says so rather than wait forever.
+            let done = message::notice("This message was already handled.");
+            let _ = self.api.update(&inbound.channel, &ts, &done).await;
+            return None;
+        };
         let key = ConversationKey {
             channel: inbound.channel.clone(),
             user: inbound.user.clone(),
@@ -1017,21 +1072,21 @@ impl Bot {
                 self.post_reply(&key, &reply).await;
             }
         }
-        reply
+        Some(reply)
     }
 
     /// Waits for the work while its progress line (`ts`, saying `line`) follows what it
     /// reports: "⏳ Running `logs start-query` in dev · us-east-1… scanned 12,000 records,
     /// 34 matched". The first report shows at once, later ones at most every
     /// [`PROGRESS_EVERY`] (chat.update is rate limited); only the latest counts.
-    async fn follow_progress<F: Future<Output = Reply>>(
+    async fn follow_progress<T, F: Future<Output = T>>(
         &self,
         channel: &str,
         ts: &str,
         line: &str,
         mut handling: std::pin::Pin<&mut F>,
         reports: &mut tokio::sync::watch::Receiver<Option<String>>,
-    ) -> Reply {
+    ) -> T {
         let mut next_update = tokio::time::Instant::now();
         let mut pending = false;
         let mut open = true;

@@ -10,7 +10,9 @@
 //! - Socket Mode (`apps.connections.open` returns a `ws://` URL): each connection gets
 //!   `hello`; the server sends `events_api` and `interactive` envelopes built from Slack's
 //!   documented payloads in `fixtures/slack/`, records the acks, and can send `disconnect`
-//!   or drop the connection without a close frame.
+//!   or drop the connection without a close frame. As Slack, it holds at most
+//!   [`MAX_CONNECTIONS`] open connections per app: one more is told `disconnect` with reason
+//!   `too_many_websockets` (and no `hello`) and closed.
 //!
 //! Everything a test waits for is a condition polled for at most [`WAIT`].
 #![allow(dead_code)]
@@ -199,6 +201,9 @@ struct Shared {
     ids: AtomicU64,
     /// `hello`s sent: connections that came up.
     hellos: AtomicU64,
+    /// Connections refused with `too_many_websockets`, and the most open at once.
+    refused: AtomicU64,
+    limit: AtomicU64,
     /// Woken on every recorded call, for waits that must not poll (the benchmark).
     recorded: tokio::sync::Notify,
 }
@@ -243,6 +248,9 @@ pub fn fixture(name: &str) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Socket Mode connections Slack holds open per app at most.
+pub const MAX_CONNECTIONS: u64 = 10;
+
 /// Polls `condition` until it holds, for at most [`WAIT`].
 pub async fn wait_for<T>(what: &str, condition: impl FnMut() -> Option<T>) -> T {
     wait_within(what, WAIT, condition).await
@@ -279,6 +287,8 @@ impl SlackServer {
             ts: AtomicU64::new(1),
             ids: AtomicU64::new(1),
             hellos: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+            limit: AtomicU64::new(MAX_CONNECTIONS),
             recorded: tokio::sync::Notify::new(),
         });
         let app = Router::new()
@@ -333,6 +343,17 @@ impl SlackServer {
     }
 
     // --- Socket Mode ---
+
+    /// Connections refused as one too many (`too_many_websockets`), reconnections included.
+    pub fn refused(&self) -> u64 {
+        self.shared.refused.load(Ordering::SeqCst)
+    }
+
+    /// Holds at most `n` open connections from now on ([`MAX_CONNECTIONS`], as Slack, unless
+    /// a test sets fewer).
+    pub fn set_connection_limit(&self, n: u64) {
+        self.shared.limit.store(n, Ordering::SeqCst);
+    }
 
     /// Connections that got their `hello`, reconnections included.
     pub fn connections(&self) -> u64 {
@@ -1236,8 +1257,22 @@ async fn serve_socket(shared: Arc<Shared>, mut ws: WebSocket) {
     let id = shared.next_seq();
     let open_now = {
         let mut inner = shared.lock();
-        inner.sockets.push(Socket { id, tx, open: true });
-        inner.sockets.iter().filter(|s| s.open).count()
+        let open = inner.sockets.iter().filter(|s| s.open).count() as u64;
+        if open >= shared.limit.load(Ordering::SeqCst) {
+            None
+        } else {
+            inner.sockets.push(Socket { id, tx, open: true });
+            Some(open + 1)
+        }
+    };
+    let Some(open_now) = open_now else {
+        // One connection too many: Slack says why and closes it.
+        let mut frame = fixture("disconnect");
+        frame["reason"] = json!("too_many_websockets");
+        shared.refused.fetch_add(1, Ordering::SeqCst);
+        let _ = ws.send(Message::Text(frame.to_string().into())).await;
+        let _ = ws.send(Message::Close(None)).await;
+        return;
     };
     let mut hello = fixture("hello");
     hello["num_connections"] = json!(open_now);

@@ -716,7 +716,12 @@ mod tests {
             "{} {} · dev (111111111111) · us-east-1",
             view.service, view.operation
         );
-        crate::pipeline::body_reply(&header, &body, &[], crate::pipeline::actions(7, &body, 20))
+        crate::pipeline::body_reply(
+            &header,
+            &body,
+            &[],
+            crate::pipeline::actions("7", &body, 20),
+        )
     }
 
     #[test]
@@ -752,7 +757,7 @@ mod tests {
         assert_eq!(buttons["block_id"], "aws-chatops|f|1700000000.000100");
         assert_eq!(buttons["elements"][0]["value"], "details 7 0");
         assert_eq!(buttons["elements"][1]["text"]["text"], "Next 20");
-        assert_eq!(buttons["elements"][1]["value"], "next 7");
+        assert_eq!(buttons["elements"][1]["value"], "next 7 20");
         assert!(FollowTag::parse("aws-chatops|f|1700000000.000100").is_some());
         assert!(is_follow_action("aws-chatops|follow|1"));
         // The shell shows the same reply as aligned text and numbered buttons.
