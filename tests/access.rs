@@ -75,6 +75,7 @@ fn assumed(emu: &Emulator) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn a_user_mapped_to_a_user_role_runs_as_that_role_and_others_as_the_channels() {
+    let _trail = trail_elsewhere();
     let emu = Emulator::start();
     let p = pipeline(&emu, config_with(alice_mapped)).await;
     emu.start_recording();
@@ -142,6 +143,7 @@ async fn under_require_user_role_an_unmapped_user_is_refused_and_told_whom_to_as
 
 #[tokio::test]
 async fn require_user_role_on_one_account_leaves_the_others_alone() {
+    let _trail = trail_elsewhere();
     let emu = Emulator::start();
     let p = pipeline(
         &emu,
@@ -164,6 +166,7 @@ async fn require_user_role_on_one_account_leaves_the_others_alone() {
 
 #[tokio::test]
 async fn a_guardrail_deny_still_wins_over_a_user_role() {
+    let _trail = trail_elsewhere();
     let emu = Emulator::start();
     let p = pipeline(
         &emu,
@@ -195,6 +198,7 @@ async fn a_guardrail_deny_still_wins_over_a_user_role() {
 
 #[tokio::test]
 async fn whoami_says_account_role_region_guardrails_and_what_is_required() {
+    let _trail = trail_elsewhere();
     let emu = Emulator::start();
     let p = pipeline(
         &emu,
@@ -262,6 +266,15 @@ fn approval_id(reply: &Reply) -> String {
         .strip_prefix("approve ")
         .expect("approve <id>")
         .to_owned()
+}
+
+/// Every test here runs under a subscriber of its own: tracing caches whether a call site
+/// is wanted when it is first reached, across threads, and a test reaching the audit call
+/// site with no subscriber while another installs its capture could leave it unwanted for
+/// that capture (the audit trail then reads empty).
+fn trail_elsewhere() -> tracing::subscriber::DefaultGuard {
+    let (subscriber, _, _) = capture(tracing_subscriber::EnvFilter::new("off"));
+    tracing::subscriber::set_default(subscriber)
 }
 
 const INVOKE: &str = "@aws lambda invoke --function-name myHelloWorld --payload {}";
@@ -339,6 +352,7 @@ async fn an_approval_by_another_approver_comes_before_the_requesters_yes() {
 
 #[tokio::test]
 async fn the_requester_cannot_approve_their_own_and_non_approvers_are_refused() {
+    let _trail = trail_elsewhere();
     let emu = Emulator::start();
     let p = pipeline(&emu, config_with(invoke_needs_approval)).await;
     let asked = say(&p, from(ALICE, INVOKE)).await;
@@ -380,6 +394,7 @@ async fn the_requester_cannot_approve_their_own_and_non_approvers_are_refused() 
 
 #[tokio::test]
 async fn a_denied_request_never_runs_and_the_requester_may_withdraw() {
+    let _trail = trail_elsewhere();
     let emu = Emulator::start();
     let p = pipeline(&emu, config_with(invoke_needs_approval)).await;
     let id = approval_id(&say(&p, from(ALICE, INVOKE)).await);
@@ -406,6 +421,7 @@ async fn a_denied_request_never_runs_and_the_requester_may_withdraw() {
 
 #[tokio::test]
 async fn an_approval_request_expires_like_a_question() {
+    let _trail = trail_elsewhere();
     let emu = Emulator::start();
     let clock = ManualClock::new();
     let p = pipeline(
@@ -441,6 +457,7 @@ async fn an_approval_request_expires_like_a_question() {
 /// approval counts, the other hears who came first, and the command runs once.
 #[tokio::test]
 async fn racing_approvals_through_two_processes_approve_once() {
+    let _trail = trail_elsewhere();
     let emu = Emulator::start();
     let config = config_with(|c| {
         invoke_needs_approval(c);
@@ -479,6 +496,7 @@ async fn racing_approvals_through_two_processes_approve_once() {
 
 #[tokio::test]
 async fn commands_no_rule_names_need_no_approval() {
+    let _trail = trail_elsewhere();
     let emu = Emulator::start();
     let p = pipeline(
         &emu,
