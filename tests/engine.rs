@@ -120,7 +120,7 @@ async fn invoke_runs_only_after_yes_and_once() {
     let yes = say(&p, message_in("dev", "yes")).await;
     assert_eq!(
         yes.outcome,
-        Outcome::Invalid,
+        Outcome::NothingOpen,
         "a yes without a question is not a yes"
     );
     say(&p, message_in("dev", ask)).await;
@@ -134,7 +134,7 @@ async fn invoke_runs_only_after_yes_and_once() {
     );
     assert_eq!(emu.count_invocations(), 1);
     let again = say(&p, message_in("dev", "@aws yes")).await;
-    assert_eq!(again.outcome, Outcome::Invalid, "{}", again.text);
+    assert_eq!(again.outcome, Outcome::NothingOpen, "{}", again.text);
     assert_eq!(emu.count_invocations(), 1);
 }
 

@@ -103,7 +103,7 @@ async fn issue_9_explain_and_handle_agree_on_every_message() {
         let outcome_fits = match explained.decision {
             "help" => reply.outcome == Outcome::Ok,
             "deny" => reply.outcome == Outcome::Refused,
-            "error" => reply.outcome == Outcome::Invalid,
+            "error" => matches!(reply.outcome, Outcome::Invalid | Outcome::NothingOpen),
             "prompt" | "confirm" => reply.outcome == Outcome::Asked,
             "run" => matches!(reply.outcome, Outcome::Ok | Outcome::AwsError),
             other => panic!("{other}"),

@@ -134,10 +134,19 @@ async fn issue_15_custom_action_buttons_show_by_their_criteria_and_run_as_the_pr
         !text.contains("refused") && !text.contains("rror:"),
         "{text}"
     );
+    // Its chart follows the numbers into the card's thread, as a picture.
+    let chart = slack
+        .wait_message("C0DEMO", "the invocations' chart", |m| !m.files.is_empty())
+        .await;
+    assert_eq!(chart.thread_ts.as_deref(), Some(card.ts.as_str()));
     slack
         .press_on(Some(0), &card, "U0OTHER", "Recent errors")
         .await;
-    let errors = slack.wait_nth_message("C0DEMO", 4).await;
+    let errors = slack
+        .wait_message("C0DEMO", "the recent errors", |m| {
+            m.all_text().starts_with("logs start-query")
+        })
+        .await;
     assert_eq!(errors.thread_ts.as_deref(), Some(card.ts.as_str()));
     let text = errors.all_text();
     assert!(text.contains("[ERROR] Exception"), "{text}");
