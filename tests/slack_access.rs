@@ -211,6 +211,14 @@ async fn an_approval_request_is_approved_with_its_button_by_another_approver() {
         "{text}"
     );
     assert!(text.contains("dev (111111111111) · us-east-1"), "{text}");
+    // The requester and the approvers are mentioned, so Slack notifies them.
+    for mention in ["<@U0ALICE>", "<@U0BOB>", "<!subteam^S0LEADS>"] {
+        assert!(
+            request.text.contains(mention),
+            "{mention} in {}",
+            request.text
+        );
+    }
 
     // Someone who isn't an approver: a clear refusal, nothing changes.
     let dave = Harness::read(&h.press(&request, DAVE, "Approve").await);
@@ -224,8 +232,14 @@ async fn an_approval_request_is_approved_with_its_button_by_another_approver() {
     assert_eq!(h.emu.count_invocations(), 0);
 
     // Carol approves through her group.
-    let approved = Harness::read(&h.press(&request, CAROL, "Approve").await);
+    let approval = h.press(&request, CAROL, "Approve").await;
+    let approved = Harness::read(&approval);
     assert!(approved.contains("<@U0CAROL> approved"), "{approved}");
+    assert!(
+        approval.text.contains("<@U0ALICE>: run it now?"),
+        "the requester is told, with a mention: {}",
+        approval.text
+    );
     // Bob, too late.
     let late = Harness::read(&h.press(&request, BOB, "Approve").await);
     assert!(late.contains("<@U0CAROL> already approved"), "{late}");

@@ -52,10 +52,35 @@ impl Admitted {
             if reply.outcome == Outcome::Ok {
                 reply.outcome = Outcome::Asked;
                 reply.actions = actions;
+                reply.mentions = mentions_in(&reply.text);
             }
         }
         reply
     }
+}
+
+/// The people a text of this module names outside code spans (`<@U…>`, `<!subteam^S…>`):
+/// the requester, approvers, who decided. What people typed (the command) is quoted in a
+/// code span, so its mentions stay text.
+fn mentions_in(text: &str) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (i, part) in text.split('`').enumerate() {
+        if i % 2 == 1 {
+            continue; // inside a code span
+        }
+        for (open, rest) in [("<@", part), ("<!subteam^", part)] {
+            for piece in rest.split(open).skip(1) {
+                if let Some((id, _)) = piece.split_once('>') {
+                    if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) {
+                        ids.push(id.to_owned());
+                    }
+                }
+            }
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 fn refuse(rule: &'static str, why: String) -> Step {
@@ -287,7 +312,7 @@ impl Pipeline {
             _ => return None,
         };
         let channel = self.channel_of(inbound)?;
-        Some(match command {
+        let mut reply = match command {
             Command::WhoAmI => {
                 record.decision = AuditDecision::Help;
                 record.reason = Some("whoami".into());
@@ -297,7 +322,9 @@ impl Pipeline {
                 self.decide_approval(inbound, channel, &id, approve, record)
                     .await
             }
-        })
+        };
+        reply.mentions = mentions_in(&reply.text);
+        Some(reply)
     }
 
     /// Which account, role, region and guardrails apply to the sender here.
@@ -600,6 +627,17 @@ const KEEP_EXPIRED: std::time::Duration = std::time::Duration::from_secs(3600);
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+
+    use super::mentions_in;
+
+    #[test]
+    fn the_people_named_outside_code_spans_are_mentioned() {
+        assert_eq!(
+            mentions_in("🔐 <@U0ALICE> asks to run `x <@U0EVE> <!subteam^S0X>` by <@U0BOB> or <!subteam^S0LEADS> (not <@U0ALICE>)"),
+            ["S0LEADS", "U0ALICE", "U0BOB"]
+        );
+        assert!(mentions_in("<@U0A B> <!subteam^> <@>").is_empty());
+    }
 
     use super::super::{Inbound, Outcome, Pipeline};
     use crate::config::{ApprovalConfig, Config};

@@ -161,6 +161,10 @@ pub struct Reply {
     /// The chat message of the question this person had open here before this message (read
     /// with it), so a transport can close its buttons once it no longer waits.
     pub previous_question: Option<QuestionMessage>,
+    /// Slack ids (`U…`, `W…`, `S…` for a user group) whose mentions in `text` (`<@U…>`,
+    /// `<!subteam^S…>`) the bot wrote itself, so a transport shows them as mentions that
+    /// notify (an approval request pings its approvers); everything else stays escaped.
+    pub mentions: Vec<String>,
 }
 
 /// A reply whose body is a table: the text before it (header, summary), the table, the text
@@ -184,6 +188,7 @@ impl Reply {
             table: None,
             question_id: None,
             previous_question: None,
+            mentions: Vec::new(),
         }
     }
 
@@ -198,6 +203,7 @@ impl Reply {
             table: None,
             question_id: None,
             previous_question: None,
+            mentions: Vec::new(),
         }
     }
 }

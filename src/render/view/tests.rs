@@ -434,6 +434,7 @@ fn a_query_reply_in_block_kit_and_shell_form() {
         table: None,
         question_id: None,
         previous_question: None,
+        mentions: Vec::new(),
     };
     let Outgoing::Message(body) = reply_message(&reply, "U0DEMO", None) else {
         panic!("expected a message")

@@ -157,6 +157,31 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// `escaped` with the mentions the bot wrote itself (`ids`, see [`Reply::mentions`]) put
+/// back, so Slack notifies those people; an id that isn't a Slack user or group id never is.
+fn with_mentions(escaped: String, ids: &[String]) -> String {
+    let is_id = |id: &str, first: &[char]| {
+        id.len() >= 3
+            && id.len() <= 24
+            && id.starts_with(first)
+            && id
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    };
+    let mut out = escaped;
+    for id in ids {
+        if is_id(id, &['U', 'W']) {
+            out = out.replace(&format!("&lt;@{id}&gt;"), &format!("<@{id}>"));
+        } else if is_id(id, &['S']) {
+            out = out.replace(
+                &format!("&lt;!subteam^{id}&gt;"),
+                &format!("<!subteam^{id}>"),
+            );
+        }
+    }
+    out
+}
+
 /// The message (or file) for a pipeline reply to `requester`.
 pub fn reply_message(reply: &Reply, requester: &str, thread: Option<&str>) -> Outgoing {
     if let Some(question) = &reply.question {
@@ -168,7 +193,7 @@ pub fn reply_message(reply: &Reply, requester: &str, thread: Option<&str>) -> Ou
             },
         ));
     }
-    let escaped = escape(&reply.text);
+    let escaped = with_mentions(escape(&reply.text), &reply.mentions);
     let follow = FollowTag {
         thread: thread.map(str::to_owned),
     };
@@ -510,6 +535,27 @@ mod tests {
     use crate::pipeline::Outcome;
     use crate::prompt::Choice;
 
+    #[test]
+    fn only_the_mentions_the_bot_wrote_notify() {
+        let mut r =
+            reply("<@U0BOB> or <!subteam^S0LEADS>: approve `x <@U0EVE>` <!channel> <@U0BOB>");
+        r.mentions = vec!["U0BOB".into(), "S0LEADS".into(), "channel".into()];
+        let Outgoing::Message(body) = reply_message(&r, "U0ALICE", None) else {
+            panic!("a message")
+        };
+        assert_eq!(
+            body.text,
+            "<@U0BOB> or <!subteam^S0LEADS>: approve `x &lt;@U0EVE&gt;` &lt;!channel&gt; <@U0BOB>"
+        );
+        // An id that isn't one is never put back, whatever it holds.
+        r.mentions = vec!["U0BOB&gt; &lt;!here".into(), "S0&lt;".into()];
+        r.text = "<@U0BOB> <!here> <!subteam^S0<>".into();
+        let Outgoing::Message(body) = reply_message(&r, "U0ALICE", None) else {
+            panic!("a message")
+        };
+        assert!(!body.text.contains('<'), "{}", body.text);
+    }
+
     fn reply(text: &str) -> Reply {
         Reply {
             text: text.into(),
@@ -521,6 +567,7 @@ mod tests {
             table: None,
             question_id: None,
             previous_question: None,
+            mentions: Vec::new(),
         }
     }
 
