@@ -193,6 +193,9 @@ async fn a_redelivery_to_the_other_bot_runs_once() {
         )
         .await;
     h.slack.wait_acked(&envelope).await;
+    // A takes the event id in the person's lane, after the ack: once A has answered, the
+    // redelivery finds it taken (before that, either process may win the take, once).
+    h.slack.wait_nth_message(CHANNEL, 1).await;
     h.through(1);
     let again = h.slack.redeliver(&envelope).await;
     h.slack.wait_acked(&again).await;
