@@ -34,6 +34,8 @@ fn options(slack: &SlackServer) -> SlackOptions {
         api_url: Some(slack.api_url.clone()),
         connections: 1,
         reconnect_delay_secs: 1,
+        // The test reconnects three times in a few seconds, as a process never should.
+        reconnect_window: Duration::from_millis(100),
         ping_interval_secs: 5,
         shutdown_grace: Duration::from_secs(10),
         ..SlackOptions::default()

@@ -66,6 +66,9 @@ pub struct SlackOptions {
     pub connections: u32,
     /// Seconds between attempts to reconnect after `apps.connections.open` failed.
     pub reconnect_delay_secs: u64,
+    /// A process opens at most `connections` sockets per this window (more wait): what
+    /// keeps a process refused with `too_many_websockets` from reconnecting in a loop.
+    pub reconnect_window: Duration,
     /// Seconds between pings on each socket; a socket without pongs is replaced.
     pub ping_interval_secs: u64,
     /// How long a shutdown waits for the commands in flight.
@@ -87,6 +90,7 @@ impl std::fmt::Debug for SlackOptions {
             .field("api_url", &self.api_url)
             .field("connections", &self.connections)
             .field("reconnect_delay_secs", &self.reconnect_delay_secs)
+            .field("reconnect_window", &self.reconnect_window)
             .field("ping_interval_secs", &self.ping_interval_secs)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("unconfigured_notice_every", &self.unconfigured_notice_every)
@@ -103,6 +107,7 @@ impl Default for SlackOptions {
             api_url: None,
             connections: 2,
             reconnect_delay_secs: 10,
+            reconnect_window: Duration::from_secs(30),
             ping_interval_secs: 15,
             shutdown_grace: Duration::from_secs(30),
             unconfigured_notice_every: Duration::from_secs(3600),
@@ -330,7 +335,7 @@ pub async fn connect(
     });
 
     let environment = Arc::new(
-        SlackClientEventsListenerEnvironment::new(client)
+        SlackClientEventsListenerEnvironment::new(listener_client(&api_url, options))
             .with_error_handler(on_error)
             .with_user_state(bot.clone()),
     );
@@ -459,6 +464,27 @@ fn api_url(options: &SlackOptions) -> Result<String, SlackError> {
 }
 
 /// HTTPS (or plain HTTP, which [`api_url`] allows only on loopback) with rustls.
+/// The client the Socket Mode listener opens its sockets with (`apps.connections.open`, and
+/// nothing else: replies go through [`Api`]'s own client). slack-morphism reconnects at once
+/// after any `disconnect`, whatever its reason, and its reconnect loop is private; rate
+/// control on this client is the hook it leaves: a process beyond Slack's 10 connections per
+/// app (`too_many_websockets`) comes back `connections` times per
+/// [`SlackOptions::reconnect_window`] (slack-morphism's token bucket, which adds a penalty
+/// for every caller waiting), not hundreds of times a second. Opening its own sockets at
+/// start-up never waits.
+fn listener_client(
+    api_url: &str,
+    options: &SlackOptions,
+) -> Arc<SlackClient<SlackClientHyperHttpsConnector>> {
+    let opens = SlackApiRateControlLimit::new(
+        options.connections.max(1) as usize,
+        options.reconnect_window.max(Duration::from_millis(1)),
+    );
+    Arc::new(SlackClient::new(connector(api_url).with_rate_control(
+        SlackApiRateControlConfig::new().with_global_max_rate_limit(opens),
+    )))
+}
+
 fn connector(api_url: &str) -> SlackClientHyperHttpsConnector {
     let provider = || Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let builder = match hyper_rustls::HttpsConnectorBuilder::new()
