@@ -21,6 +21,8 @@ pub trait Clock: Send + Sync {
         &self,
         by: Duration,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        // Not a wait for something to happen: the interval between two polls of a running
+        // query (Logs Insights has no notification), on the real clock.
         Box::pin(tokio::time::sleep(by))
     }
 }
