@@ -2,17 +2,14 @@
 //! Slack test server, through the real slack-morphism client. Nothing is timed: every wait is
 //! a condition polled to a deadline.
 
+#[path = "support/notified.rs"]
+mod notified;
 mod slack_server;
 mod support;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use aws_chatops::audit::Auditor;
-use aws_chatops::events::{self, notify::Notifier, queue::Queue};
-use aws_chatops::metrics::Metrics;
-use aws_chatops::transport::slack::{self, SlackOptions, SlackToken, TokenKind};
-use slack_server::{SlackServer, APP_TOKEN, BOT_TOKEN};
+use aws_chatops::events::queue::Queue;
+use notified::NotifiedBot;
+use slack_server::SlackServer;
 use support::*;
 
 const TOPIC: &str = NOTIFICATION_TOPIC;
@@ -24,41 +21,8 @@ async fn issue_11_an_alarm_and_its_ok_arrive_in_the_channel_as_one_thread() {
     let slack = SlackServer::start().await;
     let mut config = demo_config();
     let queue_url = format!("{}/123456789012/aws-chatops-notifications", emu.url);
-    config.notifications.queues = vec![queue_url.clone()];
     config.channels[0].sns_topics = vec![TOPIC.into()];
-    config
-        .problems()
-        .is_empty()
-        .then_some(())
-        .expect("the configuration is valid");
-    let config = Arc::new(config);
-    let pipeline = Arc::new(pipeline(&emu, (*config).clone()).await);
-    let options = SlackOptions {
-        api_url: Some(slack.api_url.clone()),
-        connections: 1,
-        shutdown_grace: Duration::from_secs(5),
-        ..SlackOptions::default()
-    };
-    let bot = slack::connect(
-        pipeline.clone(),
-        config.clone(),
-        &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
-        &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
-        &options,
-    )
-    .await
-    .expect("the bot connects");
-    let notifier = Arc::new(Notifier::new(
-        config.clone(),
-        bot.cards(),
-        Metrics::new(),
-        Arc::new(Auditor::new(&config).unwrap()),
-    ));
-    let queue = Queue::new(&emu.sdk_config().await, &queue_url).with_wait_seconds(1);
-    let (stop, mut stopped) = tokio::sync::watch::channel(());
-    let reader = tokio::spawn(events::serve(queue, notifier, async move {
-        let _ = stopped.changed().await;
-    }));
+    let notified = NotifiedBot::start(&emu, &slack, config, 1, |n, _, _| n).await;
 
     emu.publish(None, ALARM);
     let alarm = slack.wait_nth_message("C0DEMO", 1).await;
@@ -84,10 +48,8 @@ async fn issue_11_an_alarm_and_its_ok_arrive_in_the_channel_as_one_thread() {
     );
     assert_eq!(ok.thread_ts.as_deref(), Some(alarm.ts.as_str()));
 
-    drop(stop);
-    reader.await.unwrap();
+    notified.stop().await;
     // Both messages left the queue: nothing is handed out again.
     let check = Queue::new(&emu.sdk_config().await, &queue_url).with_wait_seconds(1);
     assert!(check.receive().await.unwrap().is_empty());
-    bot.shutdown().await;
 }

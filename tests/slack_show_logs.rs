@@ -4,56 +4,22 @@
 //! as the presser. moto and the Slack test server, through the real slack-morphism client;
 //! every wait is a condition polled to a deadline.
 
+#[path = "support/notified.rs"]
+mod notified;
 mod slack_server;
 mod support;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use aws_chatops::audit::Auditor;
-use aws_chatops::events::{self, notify::Notifier, queue::Queue};
-use aws_chatops::metrics::Metrics;
 use aws_chatops::pipeline::Outcome;
-use aws_chatops::transport::slack::{self, SlackOptions, SlackToken, TokenKind};
-use slack_server::{SlackServer, APP_TOKEN, BOT_TOKEN};
+use notified::NotifiedBot;
+use slack_server::SlackServer;
 use support::*;
 
 #[tokio::test]
 async fn issue_11_show_logs_buttons_run_as_whoever_presses_them_in_the_cards_thread() {
     let emu = Emulator::start();
     let slack = SlackServer::start().await;
-    let mut config = demo_config();
-    let queue_url = format!("{}/123456789012/aws-chatops-notifications", emu.url);
-    config.notifications.queues = vec![queue_url.clone()];
-    let config = Arc::new(config);
-    let pipeline = Arc::new(pipeline(&emu, (*config).clone()).await);
-    let options = SlackOptions {
-        api_url: Some(slack.api_url.clone()),
-        connections: 2,
-        shutdown_grace: Duration::from_secs(5),
-        ..SlackOptions::default()
-    };
-    let bot = slack::connect(
-        pipeline.clone(),
-        config.clone(),
-        &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
-        &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
-        &options,
-    )
-    .await
-    .expect("the bot connects");
-    slack.wait_connections(2).await;
-    let notifier = Arc::new(Notifier::new(
-        config.clone(),
-        bot.cards(),
-        Metrics::new(),
-        Arc::new(Auditor::new(&config).unwrap()),
-    ));
-    let queue = Queue::new(&emu.sdk_config().await, &queue_url).with_wait_seconds(1);
-    let (stop, mut stopped) = tokio::sync::watch::channel(());
-    let reader = tokio::spawn(events::serve(queue, notifier, async move {
-        let _ = stopped.changed().await;
-    }));
+    let notified = NotifiedBot::start(&emu, &slack, demo_config(), 2, |n, _, _| n).await;
+    let pipeline = notified.pipeline.clone();
 
     // The tutorial: myHelloWorld fails, its alarm fires.
     let invoke = r#"lambda invoke --function-name myHelloWorld --payload '{"action": "fail"}'"#;
@@ -125,7 +91,5 @@ async fn issue_11_show_logs_buttons_run_as_whoever_presses_them_in_the_cards_thr
     // The card stays as it was: buttons anyone may press again.
     assert_eq!(slack.message("C0DEMO", &card.ts).unwrap().updates, 0);
 
-    drop(stop);
-    reader.await.unwrap();
-    bot.shutdown().await;
+    notified.stop().await;
 }
