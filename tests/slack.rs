@@ -15,7 +15,7 @@ use aws_chatops::pipeline::Pipeline;
 use aws_chatops::transport::slack::{
     self, SlackConnection, SlackOptions, SlackStats, SlackToken, TokenKind,
 };
-use slack_server::{wait_for, Posted, SlackServer, APP_TOKEN, BOT_TOKEN, BOT_USER};
+use slack_server::{wait_for, wait_within, Posted, SlackServer, APP_TOKEN, BOT_TOKEN, BOT_USER};
 use support::{demo_config, pipeline, root, Emulator};
 
 const CHANNEL: &str = "C0DEMO";
@@ -1112,4 +1112,40 @@ async fn issue_9_a_flood_from_one_person_gets_one_busy_reply_and_nothing_is_lost
     );
     let stats = h.finish().await;
     assert_eq!(stats.delivered, 4);
+}
+
+/// Issue #13: a shutdown that comes while a reconnect waits its turn (the rate control on
+/// opening sockets) does not wait for it, and the socket opened after it takes nothing and
+/// stays closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_13_a_shutdown_during_a_reconnect_wait_does_not_wait_for_it() {
+    // One socket per 4 s: the second reconnect below waits its turn.
+    let mut h = Harness::start_with_options(
+        demo_config(),
+        |_| {},
+        |o| {
+            o.reconnect_window = Duration::from_secs(4);
+        },
+    )
+    .await;
+    h.slack.disconnect("refresh_requested");
+    h.slack.wait_connections(2).await;
+    h.slack.disconnect("refresh_requested");
+    wait_for("the refreshed socket closed", || {
+        h.slack.open_connections().is_empty().then_some(())
+    })
+    .await;
+    let stats = h.bot.take().unwrap().shutdown().await;
+    // Returned before the waiting reconnect got its turn.
+    assert_eq!(h.slack.connections(), 2, "{stats:?}");
+    assert_eq!(stats.envelopes, 0);
+    // When it does, slack-morphism closes the socket at its hello, unused.
+    wait_within("the late socket opened", Duration::from_secs(30), || {
+        (h.slack.connections() == 3).then_some(())
+    })
+    .await;
+    wait_for("the late socket closed", || {
+        h.slack.open_connections().is_empty().then_some(())
+    })
+    .await;
 }

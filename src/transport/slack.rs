@@ -34,7 +34,7 @@ pub mod message;
 pub mod tokens;
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -176,6 +176,9 @@ pub struct SlackStats {
     pub rate_limited: u64,
     /// Messages and presses refused because the sender's lane (or every lane) was full.
     pub throttled: u64,
+    /// Envelopes left unacknowledged while stopping, so Slack hands them to another
+    /// connection (or redelivers them once this process is back).
+    pub declined: u64,
     /// Jobs queued or running now.
     pub in_flight: usize,
 }
@@ -190,6 +193,7 @@ struct Counters {
     delivered: AtomicU64,
     undelivered: AtomicU64,
     throttled: AtomicU64,
+    declined: AtomicU64,
 }
 
 fn bump(counter: &AtomicU64) {
@@ -223,6 +227,11 @@ struct Bot {
     people: moka::future::Cache<String, Person>,
     lanes: Arc<Lanes>,
     progress_after: Duration,
+    /// Set by [`SlackConnection::shutdown`]: from then on no envelope is taken, even on a
+    /// socket that outlives the listener's shutdown. slack-morphism's `restart_client` starts
+    /// a reconnected socket before adding it to the list its shutdown closes, so a
+    /// `disconnect` handled at the same moment as the shutdown leaves one open.
+    stopping: AtomicBool,
     counters: Counters,
     metrics: Option<Metrics>,
 }
@@ -330,6 +339,7 @@ pub async fn connect(
         config,
         lanes: Arc::new(Lanes::new(options.lanes)),
         progress_after: options.progress_after,
+        stopping: AtomicBool::new(false),
         counters: Counters::default(),
         metrics: options.metrics.clone(),
     });
@@ -349,7 +359,7 @@ pub async fn connect(
             );
             if let Some(bot) = bot_in(&state).await {
                 bump(&bot.counters.connections);
-                if let Some(metrics) = &bot.metrics {
+                if let Some(metrics) = bot.metrics.as_ref().filter(|_| !bot.stopping()) {
                     metrics.set_ready(true);
                 }
             }
@@ -423,6 +433,7 @@ impl SlackConnection {
             grace_secs = self.grace.as_secs(),
             "stopping: closing the Slack connections, letting commands in flight finish"
         );
+        self.bot.stopping.store(true, Ordering::SeqCst);
         if let Some(metrics) = &self.bot.metrics {
             metrics.set_ready(false);
         }
@@ -522,6 +533,7 @@ async fn on_push(
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
     if let Some(bot) = bot_in(&state).await {
+        bot.decline_if_stopping()?;
         bot.on_event(event).await;
     }
     Ok(())
@@ -534,6 +546,7 @@ async fn on_interaction(
     state: SlackClientEventsUserState,
 ) -> UserCallbackResult<()> {
     if let Some(bot) = bot_in(&state).await {
+        bot.decline_if_stopping()?;
         match event {
             SlackInteractionEvent::BlockActions(actions) => bot.on_press(actions),
             _ => {
@@ -546,13 +559,29 @@ async fn on_interaction(
     Ok(())
 }
 
+/// What `on_push` and `on_interaction` return for an envelope that arrives while stopping.
+#[derive(Debug)]
+struct Stopping;
+
+impl std::fmt::Display for Stopping {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("stopping: envelope left for another connection")
+    }
+}
+
+impl std::error::Error for Stopping {}
+
 /// Anything the listener could not handle (an envelope that doesn't parse, a socket error):
-/// logged, and answered OK so Slack doesn't redeliver what will never parse better.
+/// logged, and answered OK so Slack doesn't redeliver what will never parse better. An
+/// envelope declined while stopping is the exception: no ack, so Slack redelivers it.
 fn on_error(
     error: Box<dyn std::error::Error + Send + Sync + 'static>,
     _client: Arc<Client>,
     state: SlackClientEventsUserState,
 ) -> HttpStatusCode {
+    if error.is::<Stopping>() {
+        return ack_after(&*error);
+    }
     let text = api::scrub(&error.to_string());
     tracing::warn!(error = %text, "Slack socket error");
     // A socket that failed is being replaced: not ready until the next hello.
@@ -566,10 +595,34 @@ fn on_error(
             }
         }
     }
-    HttpStatusCode::OK
+    ack_after(&*error)
+}
+
+/// The status slack-morphism turns into an ack (a success) or none (anything else) for an
+/// envelope whose callback failed with `error`.
+fn ack_after(error: &(dyn std::error::Error + 'static)) -> HttpStatusCode {
+    if error.is::<Stopping>() {
+        HttpStatusCode::SERVICE_UNAVAILABLE
+    } else {
+        HttpStatusCode::OK
+    }
 }
 
 impl Bot {
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// While stopping, an envelope is not taken: counted and left unacknowledged.
+    fn decline_if_stopping(&self) -> Result<(), Stopping> {
+        if !self.stopping() {
+            return Ok(());
+        }
+        bump(&self.counters.declined);
+        tracing::debug!("stopping: an envelope left unacknowledged for another connection");
+        Err(Stopping)
+    }
+
     fn stats(&self) -> SlackStats {
         let c = &self.counters;
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
@@ -583,6 +636,7 @@ impl Bot {
             undelivered: get(&c.undelivered),
             rate_limited: get(&self.api.rate_limited),
             throttled: get(&c.throttled),
+            declined: get(&c.declined),
             in_flight: self.lanes.in_flight(),
         }
     }
@@ -1304,6 +1358,13 @@ impl super::Transport for Bot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_envelope_declined_while_stopping_gets_no_ack_and_any_other_failure_does() {
+        assert!(!ack_after(&Stopping).is_success());
+        let unparsable = serde_json::from_str::<u8>("x").unwrap_err();
+        assert!(ack_after(&unparsable).is_success());
+    }
 
     #[test]
     fn api_urls() {

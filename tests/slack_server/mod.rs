@@ -40,6 +40,9 @@ pub const BOT_ID: &str = "B0BOT";
 pub const TEAM: &str = "T0DEMO";
 pub const APP_ID: &str = "A0TEST";
 
+/// Servers started in this process, for ids unique across them.
+static SERVERS: AtomicU64 = AtomicU64::new(0);
+
 /// The longest a test waits for anything.
 pub const WAIT: Duration = Duration::from_secs(10);
 
@@ -175,6 +178,14 @@ struct Socket {
     open: bool,
 }
 
+impl Inner {
+    fn post(&mut self, message: Posted) {
+        let thread = (message.channel.clone(), message.thread_ts.clone());
+        *self.posted.entry(thread).or_default() += 1;
+        self.messages.push(message);
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     calls: Vec<Call>,
@@ -186,6 +197,8 @@ struct Inner {
     /// User groups' members, or the error code `usergroups.users.list` answers for them.
     groups: HashMap<String, Result<Vec<String>, String>>,
     messages: Vec<Posted>,
+    /// Messages posted per (channel, thread), for waits that must not scan them all.
+    posted: HashMap<(String, Option<String>), usize>,
     ephemerals: Vec<Ephemeral>,
     uploads: HashMap<String, Upload>,
     /// The connection envelopes go to (by id), when a test chose one; Slack hands each
@@ -285,7 +298,9 @@ impl SlackServer {
             inner: Mutex::new(Inner::default()),
             seq: AtomicU64::new(1),
             ts: AtomicU64::new(1),
-            ids: AtomicU64::new(1),
+            // Slack's ids are unique across a workspace: a second server in one process (a
+            // benchmark's next round, sharing one state table) must not reuse the first's.
+            ids: AtomicU64::new(SERVERS.fetch_add(1, Ordering::SeqCst) * 1_000_000 + 1),
             hellos: AtomicU64::new(0),
             refused: AtomicU64::new(0),
             limit: AtomicU64::new(MAX_CONNECTIONS),
@@ -725,6 +740,37 @@ impl SlackServer {
             .collect()
     }
 
+    /// How many messages were posted in `channel`'s `thread` (`None`: outside threads).
+    pub fn message_count(&self, channel: &str, thread: Option<&str>) -> usize {
+        let key = (channel.to_owned(), thread.map(str::to_owned));
+        self.shared.lock().posted.get(&key).copied().unwrap_or(0)
+    }
+
+    /// Waits, woken by each Web API call rather than polling, until `count` messages were
+    /// posted in `channel`'s `thread` (`None`: outside threads).
+    pub async fn wait_message_count(
+        &self,
+        channel: &str,
+        thread: Option<&str>,
+        count: usize,
+        limit: Duration,
+    ) {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let notified = self.shared.recorded.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.message_count(channel, thread) >= count {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                panic!(
+                    "gave up after {limit:?} waiting for {count} messages in {channel} {thread:?}"
+                );
+            }
+        }
+    }
+
     pub fn message(&self, channel: &str, ts: &str) -> Option<Posted> {
         self.shared
             .lock()
@@ -1071,7 +1117,7 @@ fn post_message(shared: &Shared, params: &Value) -> Value {
     };
     let answer =
         json!({"ok": true, "channel": channel, "ts": posted.ts, "message": message_json(&posted)});
-    shared.lock().messages.push(posted);
+    shared.lock().post(posted);
     answer
 }
 
@@ -1176,7 +1222,7 @@ fn complete_upload(shared: &Shared, params: &Value) -> Value {
     if let Some(channel) = channel {
         let ts = shared.next_ts();
         let seq = shared.next_seq();
-        inner.messages.push(Posted {
+        inner.post(Posted {
             channel,
             ts,
             thread_ts: params["thread_ts"].as_str().map(str::to_owned),

@@ -28,6 +28,16 @@ pub struct Emulator {
 
 impl Emulator {
     pub fn start() -> Emulator {
+        Emulator::start_with(&[])
+    }
+
+    /// moto served with keep-alive connections, as AWS serves (the benchmarks: per-request
+    /// figures would otherwise count a new connection and a new moto thread per request).
+    pub fn start_keep_alive() -> Emulator {
+        Emulator::start_with(&["--keep-alive"])
+    }
+
+    fn start_with(args: &[&str]) -> Emulator {
         PYTHON_ENV.call_once(|| {
             let status = Command::new(root().join("scripts/python-env"))
                 .status()
@@ -36,6 +46,7 @@ impl Emulator {
         });
         let mut child = Command::new(root().join(".venv/bin/python"))
             .arg(root().join("scripts/emulator.py"))
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
