@@ -408,6 +408,12 @@ async fn a_denied_request_never_runs_and_the_requester_may_withdraw() {
     let late = say(&p, from(BOB, &format!("approve {id}"))).await;
     assert_eq!(late.outcome, Outcome::Invalid, "{}", late.text);
     assert!(late.text.contains("already denied"), "{}", late.text);
+    // Both say what replaces the request's buttons.
+    assert_eq!(
+        denied.closes_with.as_deref(),
+        Some("❌ <@U0BOB> denied it.")
+    );
+    assert_eq!(late.closes_with.as_deref(), Some("❌ Denied by <@U0BOB>."));
     let yes = say(&p, from(ALICE, "yes")).await;
     assert_ne!(yes.outcome, Outcome::Ok, "{}", yes.text);
     // Bob asks; Bob withdraws his own request.
@@ -483,6 +489,14 @@ async fn racing_approvals_through_two_processes_approve_once() {
     assert_eq!(won.outcome, Outcome::Ok, "{}", won.text);
     assert_eq!(lost.outcome, Outcome::Invalid, "{}", lost.text);
     assert!(lost.text.contains("already approved"), "{}", lost.text);
+    assert_eq!(
+        won.closes_with, lost.closes_with,
+        "both close it the same way"
+    );
+    assert!(won
+        .closes_with
+        .as_deref()
+        .is_some_and(|n| n.starts_with("✅ Approved by <@U0")));
     // The Yes reaches the other process than the approval's: it runs once.
     let (yes_one, yes_two) =
         tokio::join!(say(&one, from(ALICE, "yes")), say(&two, from(ALICE, "yes")));

@@ -85,6 +85,17 @@ impl Harness {
         self.slack.wait_nth_message(CHANNEL, seen + 1).await
     }
 
+    /// `message` once its buttons are gone, as its text reads.
+    async fn closed(&self, message: &Posted) -> String {
+        let now = wait_for("the buttons closed", || {
+            self.slack
+                .message(CHANNEL, &message.ts)
+                .filter(|m| m.choices().is_empty())
+        })
+        .await;
+        Harness::read(&now)
+    }
+
     /// `user` presses `label` on `message`; returns the reply it brings.
     async fn press(&self, message: &Posted, user: &str, label: &str) -> Posted {
         let seen = self.slack.messages(CHANNEL).len();
@@ -240,7 +251,11 @@ async fn an_approval_request_is_approved_with_its_button_by_another_approver() {
         "the requester is told, with a mention: {}",
         approval.text
     );
-    // Bob, too late.
+    // The request's buttons go, and it says who approved.
+    let closed = h.closed(&request).await;
+    assert!(closed.contains("Approved by <@U0CAROL>"), "{closed}");
+    assert!(closed.contains("asks to run `lambda invoke"), "{closed}");
+    // Bob, too late (on the buttons his Slack still showed).
     let late = Harness::read(&h.press(&request, BOB, "Approve").await);
     assert!(late.contains("<@U0CAROL> already approved"), "{late}");
     assert_eq!(h.emu.count_invocations(), 0);
@@ -250,5 +265,39 @@ async fn an_approval_request_is_approved_with_its_button_by_another_approver() {
     assert!(ran.contains("StatusCode: 200"), "{ran}");
     assert_eq!(h.emu.count_invocations(), 1);
     assert_eq!(h.assumed_roles()[0].1, format!("chatbot-{ALICE}"));
+    h.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_approval_request_loses_its_buttons_and_nothing_runs() {
+    let h = Harness::start(|c| {
+        c.channels[0].approvals = vec![ApprovalConfig {
+            actions: vec!["lambda:Invoke*".into()],
+            approvers: vec![BOB.into()],
+            approver_groups: vec![],
+        }];
+    })
+    .await;
+    h.emu.start_recording();
+    let request = h
+        .ask(
+            ALICE,
+            "lambda invoke --function-name myHelloWorld --payload {}",
+        )
+        .await;
+    assert_eq!(request.choices(), ["Approve", "Deny"]);
+    // A refusal leaves the buttons for the approvers.
+    let dave = Harness::read(&h.press(&request, DAVE, "Deny").await);
+    assert!(dave.contains("Refused"), "{dave}");
+    let open = h.slack.message(CHANNEL, &request.ts).unwrap();
+    assert_eq!(open.choices(), ["Approve", "Deny"]);
+
+    let denied = Harness::read(&h.press(&request, BOB, "Deny").await);
+    assert!(denied.contains("<@U0BOB> denied it"), "{denied}");
+    let closed = h.closed(&request).await;
+    assert!(closed.contains("<@U0BOB> denied it."), "{closed}");
+    let yes = Harness::read(&h.ask(ALICE, "yes").await);
+    assert!(!yes.contains("StatusCode"), "{yes}");
+    assert_eq!(h.emu.count_invocations(), 0);
     h.finish().await;
 }

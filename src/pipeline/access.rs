@@ -443,31 +443,23 @@ impl Pipeline {
             .account(&asked.account)
             .map_or(asked.account.clone(), ToString::to_string);
         let what = format!("`{}` in {where_} · {}", asked.command, asked.region);
-        match &asked.state {
-            State::Approved { by } => {
-                return Reply::new(
-                    Outcome::Invalid,
-                    format!("<@{by}> already approved {what}, so nothing changed."),
-                )
-            }
-            State::Denied { by } => {
-                return Reply::new(
-                    Outcome::Invalid,
-                    format!("<@{by}> already denied {what}, so nothing changed."),
-                )
-            }
-            State::Pending => {}
+        if let Some(note) = decided_note(&asked.state) {
+            let mut reply = Reply::new(Outcome::Invalid, already_decided(&asked.state, &what));
+            reply.closes_with = Some(note);
+            return reply;
         }
         let now = unix_millis(clock.wall());
+        let minutes = ttl.as_secs().div_ceil(60);
         if now.saturating_sub(asked.asked_at_ms) > ttl.as_millis() as u64 {
-            return Reply::new(
+            let mut reply = Reply::new(
                 Outcome::Invalid,
                 format!(
-                    "That approval request expired after {} minutes, so {what} won't run. <@{}> can send the command again.",
-                    ttl.as_secs().div_ceil(60),
+                    "That approval request expired after {minutes} minutes, so {what} won't run. <@{}> can send the command again.",
                     asked.requester
                 ),
             );
+            reply.closes_with = Some(format!("⌛ Expired after {minutes} minutes: nothing ran."));
+            return reply;
         }
         let request = match asked.request.clone().into_request() {
             Ok(request) => request,
@@ -513,18 +505,13 @@ impl Pipeline {
             Ok(true) => {}
             Ok(false) => {
                 // Another press won: say what it did.
-                let by = match approval::read_request(&*store, id).await {
-                    Ok(Some(now)) => match now.value.state {
-                        State::Approved { by } => format!("<@{by}> already approved"),
-                        State::Denied { by } => format!("<@{by}> already denied"),
-                        State::Pending => "someone else answered".into(),
-                    },
-                    _ => "someone else answered".into(),
+                let state = match approval::read_request(&*store, id).await {
+                    Ok(Some(now)) => now.value.state,
+                    _ => State::Pending,
                 };
-                return Reply::new(
-                    Outcome::Invalid,
-                    format!("{by} {what}, so nothing changed."),
-                );
+                let mut reply = Reply::new(Outcome::Invalid, already_decided(&state, &what));
+                reply.closes_with = decided_note(&state);
+                return reply;
             }
             Err(e) => {
                 record.reason = Some(format!("state store: {e}"));
@@ -537,10 +524,12 @@ impl Pipeline {
             } else {
                 format!("<@{}> denied it", inbound.user)
             };
-            return Reply::new(
+            let mut reply = Reply::new(
                 Outcome::Ok,
                 format!("❌ {who}: {what} won't run. <@{}>", asked.requester),
             );
+            reply.closes_with = Some(format!("❌ {who}."));
+            return reply;
         }
         record.approved_by = Some(inbound.user.clone());
         let grant = Grant {
@@ -578,13 +567,17 @@ impl Pipeline {
             record.reason = Some(format!("state store: {e}"));
             return Reply::new(Outcome::Unavailable, STORE_UNREACHABLE);
         }
-        Reply::new(
+        let mut reply = Reply::new(
             Outcome::Ok,
             format!(
                 "✅ <@{}> approved {what}.\n<@{}>: run it now? Reply `@aws yes` or `@aws no`.",
                 inbound.user, asked.requester
             ),
-        )
+        );
+        reply.closes_with = decided_note(&State::Approved {
+            by: inbound.user.clone(),
+        });
+        reply
     }
 
     /// Whether `user` is among the approvers of `rules` (named, or in an approver group).
@@ -613,6 +606,24 @@ impl Pipeline {
             }
         }
         Ok(false)
+    }
+}
+
+/// What a press on a request someone already decided is told.
+fn already_decided(state: &State, what: &str) -> String {
+    match state {
+        State::Approved { by } => format!("<@{by}> already approved {what}, so nothing changed."),
+        State::Denied { by } => format!("<@{by}> already denied {what}, so nothing changed."),
+        State::Pending => format!("Someone else answered {what}, so nothing changed."),
+    }
+}
+
+/// The note that replaces a decided request's buttons; `None` while it is pending.
+fn decided_note(state: &State) -> Option<String> {
+    match state {
+        State::Approved { by } => Some(format!("✅ Approved by <@{by}>.")),
+        State::Denied { by } => Some(format!("❌ Denied by <@{by}>.")),
+        State::Pending => None,
     }
 }
 

@@ -165,6 +165,10 @@ pub struct Reply {
     /// `<!subteam^S…>`) the bot wrote itself, so a transport shows them as mentions that
     /// notify (an approval request pings its approvers); everything else stays escaped.
     pub mentions: Vec<String>,
+    /// A decision that settles what the pressed message offered (an approval request
+    /// approved, denied or expired): the note that replaces its buttons, for transports that
+    /// can edit that message.
+    pub closes_with: Option<String>,
 }
 
 /// A reply whose body is a table: the text before it (header, summary), the table, the text
@@ -189,6 +193,7 @@ impl Reply {
             question_id: None,
             previous_question: None,
             mentions: Vec::new(),
+            closes_with: None,
         }
     }
 
@@ -204,6 +209,7 @@ impl Reply {
             question_id: None,
             previous_question: None,
             mentions: Vec::new(),
+            closes_with: None,
         }
     }
 }

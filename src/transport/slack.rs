@@ -1224,7 +1224,17 @@ impl Bot {
             direct_message: press.channel.starts_with('D'),
             account: None,
         };
-        let _ = self.exchange(&inbound).await;
+        let reply = self.exchange(&inbound).await;
+        // An approval request decided (or found decided, or expired): its buttons go, and
+        // the message says what became of it.
+        if let (Some(note), Some(text)) = (&reply.closes_with, &press.question_text) {
+            let closed = message::closed_question(text, note);
+            let sent = self
+                .api
+                .update(&press.channel, &press.message_ts, &closed)
+                .await;
+            self.delivered(&press.channel, press.thread.as_deref(), sent);
+        }
     }
 
     /// Posts a reply where the conversation is; remembers a question it asks.

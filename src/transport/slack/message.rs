@@ -568,6 +568,7 @@ mod tests {
             question_id: None,
             previous_question: None,
             mentions: Vec::new(),
+            closes_with: None,
         }
     }
 
