@@ -367,6 +367,9 @@ async fn the_requester_cannot_approve_their_own_and_non_approvers_are_refused() 
     );
     let carol = say(&p, from(CAROL, &format!("approve {id}"))).await;
     assert_eq!(carol.outcome, Outcome::Refused, "{}", carol.text);
+    // Refusals are for the presser alone; the request stays open (its buttons too).
+    assert!(own.private && carol.private);
+    assert_eq!((own.closes_with, carol.closes_with), (None, None));
     assert!(
         carol.text.contains("only <@U0BOB> or <@U0ALICE>"),
         "{}",

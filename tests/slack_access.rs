@@ -85,6 +85,30 @@ impl Harness {
         self.slack.wait_nth_message(CHANNEL, seen + 1).await
     }
 
+    /// `user` presses `label` on `message`; returns what they alone are told (an ephemeral
+    /// message), after checking the channel heard nothing.
+    async fn press_privately(&self, message: &Posted, user: &str, label: &str) -> String {
+        let (seen, told) = (
+            self.slack.messages(CHANNEL).len(),
+            self.slack.ephemerals().len(),
+        );
+        self.slack.press(message, user, label).await;
+        let note = wait_for("an ephemeral reply", || {
+            self.slack.ephemerals().get(told).cloned()
+        })
+        .await;
+        assert_eq!(note.user, user);
+        assert_eq!(
+            self.slack.messages(CHANNEL).len(),
+            seen,
+            "nothing in the channel"
+        );
+        note.text
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    }
+
     /// `message` once its buttons are gone, as its text reads.
     async fn closed(&self, message: &Posted) -> String {
         let now = wait_for("the buttons closed", || {
@@ -231,14 +255,14 @@ async fn an_approval_request_is_approved_with_its_button_by_another_approver() {
         );
     }
 
-    // Someone who isn't an approver: a clear refusal, nothing changes.
-    let dave = Harness::read(&h.press(&request, DAVE, "Approve").await);
+    // Someone who isn't an approver: a clear refusal, to them alone; nothing changes.
+    let dave = h.press_privately(&request, DAVE, "Approve").await;
     assert!(
         dave.contains("only <@U0BOB>, <@U0ALICE> or <!subteam^S0LEADS> can approve"),
         "{dave}"
     );
     // The requester, although an approver: not of her own request.
-    let own = Harness::read(&h.press(&request, ALICE, "Approve").await);
+    let own = h.press_privately(&request, ALICE, "Approve").await;
     assert!(own.contains("can't approve it yourself"), "{own}");
     assert_eq!(h.emu.count_invocations(), 0);
 
@@ -256,7 +280,7 @@ async fn an_approval_request_is_approved_with_its_button_by_another_approver() {
     assert!(closed.contains("Approved by <@U0CAROL>"), "{closed}");
     assert!(closed.contains("asks to run `lambda invoke"), "{closed}");
     // Bob, too late (on the buttons his Slack still showed).
-    let late = Harness::read(&h.press(&request, BOB, "Approve").await);
+    let late = h.press_privately(&request, BOB, "Approve").await;
     assert!(late.contains("<@U0CAROL> already approved"), "{late}");
     assert_eq!(h.emu.count_invocations(), 0);
 
@@ -287,7 +311,7 @@ async fn a_denied_approval_request_loses_its_buttons_and_nothing_runs() {
         .await;
     assert_eq!(request.choices(), ["Approve", "Deny"]);
     // A refusal leaves the buttons for the approvers.
-    let dave = Harness::read(&h.press(&request, DAVE, "Deny").await);
+    let dave = h.press_privately(&request, DAVE, "Deny").await;
     assert!(dave.contains("Refused"), "{dave}");
     let open = h.slack.message(CHANNEL, &request.ts).unwrap();
     assert_eq!(open.choices(), ["Approve", "Deny"]);

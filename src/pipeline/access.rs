@@ -444,7 +444,10 @@ impl Pipeline {
             .map_or(asked.account.clone(), ToString::to_string);
         let what = format!("`{}` in {where_} · {}", asked.command, asked.region);
         if let Some(note) = decided_note(&asked.state) {
-            let mut reply = Reply::new(Outcome::Invalid, already_decided(&asked.state, &what));
+            let mut reply = private(Reply::new(
+                Outcome::Invalid,
+                already_decided(&asked.state, &what),
+            ));
             reply.closes_with = Some(note);
             return reply;
         }
@@ -470,24 +473,24 @@ impl Pipeline {
         let withdrawn = !approve && inbound.user == asked.requester;
         if approve && inbound.user == asked.requester {
             record.decision = AuditDecision::Deny;
-            return Reply::new(
+            return private(Reply::new(
                 Outcome::Refused,
                 format!("Refused: you asked for {what}, so you can't approve it yourself. Another approver must: {approvers}."),
-            );
+            ));
         }
         if !withdrawn {
             match self.is_approver(&rules, &inbound.user).await {
                 Ok(true) => {}
                 Ok(false) => {
                     record.decision = AuditDecision::Deny;
-                    return Reply::new(
+                    return private(Reply::new(
                         Outcome::Refused,
                         format!("Refused: only {approvers} can approve or deny {what}; you are not one of them."),
-                    );
+                    ));
                 }
                 Err(e) => {
                     record.decision = AuditDecision::Deny;
-                    return Reply::new(Outcome::Refused, format!("Refused: {e}"));
+                    return private(Reply::new(Outcome::Refused, format!("Refused: {e}")));
                 }
             }
         }
@@ -509,7 +512,8 @@ impl Pipeline {
                     Ok(Some(now)) => now.value.state,
                     _ => State::Pending,
                 };
-                let mut reply = Reply::new(Outcome::Invalid, already_decided(&state, &what));
+                let mut reply =
+                    private(Reply::new(Outcome::Invalid, already_decided(&state, &what)));
                 reply.closes_with = decided_note(&state);
                 return reply;
             }
@@ -607,6 +611,12 @@ impl Pipeline {
         }
         Ok(false)
     }
+}
+
+/// A reply for the sender alone.
+fn private(mut reply: Reply) -> Reply {
+    reply.private = true;
+    reply
 }
 
 /// What a press on a request someone already decided is told.

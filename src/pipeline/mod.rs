@@ -169,6 +169,9 @@ pub struct Reply {
     /// approved, denied or expired): the note that replaces its buttons, for transports that
     /// can edit that message.
     pub closes_with: Option<String>,
+    /// Only the person who sent the message needs to see this (their press on an approval
+    /// request refused, or too late): transports that can show it to them alone.
+    pub private: bool,
 }
 
 /// A reply whose body is a table: the text before it (header, summary), the table, the text
@@ -194,6 +197,7 @@ impl Reply {
             previous_question: None,
             mentions: Vec::new(),
             closes_with: None,
+            private: false,
         }
     }
 
@@ -210,6 +214,7 @@ impl Reply {
             previous_question: None,
             mentions: Vec::new(),
             closes_with: None,
+            private: false,
         }
     }
 }

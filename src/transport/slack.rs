@@ -1360,6 +1360,20 @@ impl super::Transport for Bot {
             user: to.user.clone(),
             thread: to.thread.clone(),
         };
+        if reply.private && reply.question.is_none() {
+            // Ephemeral: text only (escaped, the bot's own mentions kept), no buttons.
+            if let Outgoing::Message(body) =
+                message::reply_message(reply, &key.user, key.thread.as_deref())
+            {
+                let thread = key.thread.as_deref();
+                let sent = self
+                    .api
+                    .post_ephemeral(&key.channel, &key.user, thread, &body.text)
+                    .await;
+                self.delivered(&key.channel, thread, sent);
+                return Ok(());
+            }
+        }
         self.post_reply(&key, reply).await;
         Ok(())
     }

@@ -569,6 +569,7 @@ mod tests {
             previous_question: None,
             mentions: Vec::new(),
             closes_with: None,
+            private: false,
         }
     }
 
