@@ -41,6 +41,10 @@ struct Proxy {
     moto: String,
     client: Client<HttpConnector, Full<Bytes>>,
     results_asked: AtomicUsize,
+    /// When set, GetQueryResults after the first waits for a permit: a test sees the first
+    /// report shown before the next one exists (however slowly its machine schedules the
+    /// bot's tasks).
+    later_results: Option<tokio::sync::Semaphore>,
 }
 
 async fn proxy(State(p): State<Arc<Proxy>>, request: Request) -> Response {
@@ -67,6 +71,9 @@ async fn proxy(State(p): State<Arc<Proxy>>, request: Request) -> Response {
     }
     if target.ends_with(".GetQueryResults") {
         let n = p.results_asked.fetch_add(1, Ordering::SeqCst) + 1;
+        if let (true, Some(gate)) = (n > 1, &p.later_results) {
+            gate.acquire().await.expect("the gate stays open").forget();
+        }
         if n <= RUNNING {
             let running = json!({
                 "status": "Running",
@@ -117,11 +124,12 @@ fn widget_png() -> Vec<u8> {
 }
 
 /// The proxy on a free loopback port; its URL and its state.
-async fn start_proxy(emu: &Emulator) -> (String, Arc<Proxy>) {
+async fn start_proxy(emu: &Emulator, gated: bool) -> (String, Arc<Proxy>) {
     let state = Arc::new(Proxy {
         moto: emu.url.clone(),
         client: Client::builder(TokioExecutor::new()).build_http(),
         results_asked: AtomicUsize::new(0),
+        later_results: gated.then(|| tokio::sync::Semaphore::new(0)),
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -249,7 +257,7 @@ fn recorder() -> (Reporter, Arc<Mutex<Vec<String>>>) {
 #[tokio::test]
 async fn issue_14_a_multi_page_list_and_a_running_query_report_how_far_they_got() {
     let emu = Emulator::start();
-    let (url, proxy) = start_proxy(&emu).await;
+    let (url, proxy) = start_proxy(&emu, false).await;
     let clock = ManualClock::new();
     let p = pipeline_with_clock(&emu, &url, clock.clone()).await;
     seed_logs(p.executor()).await;
@@ -311,7 +319,7 @@ async fn issue_14_a_multi_page_list_and_a_running_query_report_how_far_they_got(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_14_slacks_progress_line_says_how_far_a_query_got_then_becomes_the_answer() {
     let emu = Emulator::start();
-    let (url, _proxy) = start_proxy(&emu).await;
+    let (url, proxy) = start_proxy(&emu, true).await;
     let pipeline = Arc::new(pipeline_via(&emu, &url).await);
     seed_logs(pipeline.executor()).await;
     let (slack, bot) = connect(pipeline).await;
@@ -325,6 +333,24 @@ async fn issue_14_slacks_progress_line_says_how_far_a_query_got_then_becomes_the
             .starts_with("⏳ Running `logs start-query` in dev"),
         "{line:?}"
     );
+    // The first report is shown at once; only then may the query go on.
+    wait_for("the first report on the progress line", || {
+        slack
+            .calls("chat.update")
+            .iter()
+            .any(|c| {
+                c.params["text"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with("… scanned 6,000 records, 17 matched"))
+            })
+            .then_some(())
+    })
+    .await;
+    proxy
+        .later_results
+        .as_ref()
+        .expect("gated")
+        .add_permits(RUNNING + 1);
     let answered = wait_for("the progress line to become the answer", || {
         slack
             .message("C0DEMO", &line.ts)
@@ -367,7 +393,7 @@ async fn issue_14_slacks_progress_line_says_how_far_a_query_got_then_becomes_the
 async fn issue_14_a_metric_widget_image_is_uploaded_as_a_picture_not_pasted_as_base64() {
     use base64::Engine as _;
     let emu = Emulator::start();
-    let (url, _proxy) = start_proxy(&emu).await;
+    let (url, _proxy) = start_proxy(&emu, false).await;
     let pipeline = Arc::new(pipeline_via(&emu, &url).await);
     let png = widget_png();
     let encoded = base64::engine::general_purpose::STANDARD.encode(&png);
