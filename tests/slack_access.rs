@@ -221,17 +221,20 @@ async fn a_group_lookup_that_fails_refuses_and_says_why() {
     h.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_approval_request_is_approved_with_its_button_by_another_approver() {
+/// A bot whose channel needs an approval by `approvers` or `groups` for Lambda invokes, and
+/// the request Alice's invoke brings (with its Approve and Deny buttons); invocations are
+/// recorded from here on.
+async fn alices_invoke_needing_approval(approvers: &[&str], groups: &[&str]) -> (Harness, Posted) {
+    let owned = |ids: &[&str]| ids.iter().map(|&id| id.to_owned()).collect();
+    let (approvers, approver_groups) = (owned(approvers), owned(groups));
     let h = Harness::start(|c| {
         c.channels[0].approvals = vec![ApprovalConfig {
             actions: vec!["lambda:Invoke*".into()],
-            approvers: vec![BOB.into(), ALICE.into()],
-            approver_groups: vec!["S0LEADS".into()],
+            approvers,
+            approver_groups,
         }];
     })
     .await;
-    h.slack.set_group("S0LEADS", &[CAROL]);
     h.emu.start_recording();
     let request = h
         .ask(
@@ -240,6 +243,13 @@ async fn an_approval_request_is_approved_with_its_button_by_another_approver() {
         )
         .await;
     assert_eq!(request.choices(), ["Approve", "Deny"]);
+    (h, request)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_request_is_approved_with_its_button_by_another_approver() {
+    let (h, request) = alices_invoke_needing_approval(&[BOB, ALICE], &["S0LEADS"]).await;
+    h.slack.set_group("S0LEADS", &[CAROL]);
     let text = Harness::read(&request);
     assert!(
         text.contains("<@U0ALICE> asks to run `lambda invoke"),
@@ -294,22 +304,7 @@ async fn an_approval_request_is_approved_with_its_button_by_another_approver() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_denied_approval_request_loses_its_buttons_and_nothing_runs() {
-    let h = Harness::start(|c| {
-        c.channels[0].approvals = vec![ApprovalConfig {
-            actions: vec!["lambda:Invoke*".into()],
-            approvers: vec![BOB.into()],
-            approver_groups: vec![],
-        }];
-    })
-    .await;
-    h.emu.start_recording();
-    let request = h
-        .ask(
-            ALICE,
-            "lambda invoke --function-name myHelloWorld --payload {}",
-        )
-        .await;
-    assert_eq!(request.choices(), ["Approve", "Deny"]);
+    let (h, request) = alices_invoke_needing_approval(&[BOB], &[]).await;
     // A refusal leaves the buttons for the approvers.
     let dave = h.press_privately(&request, DAVE, "Deny").await;
     assert!(dave.contains("Refused"), "{dave}");
