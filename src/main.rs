@@ -492,6 +492,7 @@ async fn run_slack(
         messages = stats.handled,
         replies = stats.delivered,
         undelivered = stats.undelivered,
+        left_for_others = stats.declined,
         "aws-chatops stopped"
     );
     Ok(ExitCode::SUCCESS)
