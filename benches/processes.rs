@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use aws_chatops::clock::SystemClock;
 use aws_chatops::config::Config;
 use aws_chatops::state::dynamodb::DynamoStore;
-use slack_server::{wait_within, SlackServer, APP_TOKEN, BOT_TOKEN};
+use slack_server::{wait_within, SlackServer};
 use support::Emulator;
 
 const CHANNEL: &str = "C0DEMO";
@@ -47,18 +47,11 @@ impl Drop for Process {
 }
 
 fn spawn(emu: &Emulator, slack: &SlackServer, config: &Path, instance: &str) -> Process {
-    let child = std::process::Command::new(support::bin())
+    let child = slack
+        .point(&mut emu.bot())
         .args(["run", "--config"])
         .arg(config)
-        .env("SLACK_APP_TOKEN", APP_TOKEN)
-        .env("SLACK_BOT_TOKEN", BOT_TOKEN)
-        .env("SLACK_API_URL", &slack.api_url)
         .env("AWS_CHATOPS_INSTANCE", instance)
-        .env("AWS_ENDPOINT_URL", &emu.url)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

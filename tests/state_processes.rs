@@ -541,18 +541,11 @@ impl Process {
         instance: &str,
     ) -> Process {
         let stdout = dir.join(format!("{instance}.out"));
-        let child = std::process::Command::new(support::bin())
+        let child = slack
+            .point(&mut emu.bot())
             .args(["run", "--shutdown-grace-secs", "10", "--config"])
             .arg(config)
-            .env("SLACK_APP_TOKEN", APP_TOKEN)
-            .env("SLACK_BOT_TOKEN", BOT_TOKEN)
-            .env("SLACK_API_URL", &slack.api_url)
             .env("AWS_CHATOPS_INSTANCE", instance)
-            .env("AWS_ENDPOINT_URL", &emu.url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .stdout(std::fs::File::create(&stdout).unwrap())
             .stderr(std::fs::File::create(dir.join(format!("{instance}.err"))).unwrap())
             .spawn()
@@ -714,15 +707,11 @@ fn state_create_table_is_idempotent_and_check_config_says_whether_the_table_is_u
     )
     .unwrap();
     let run = |args: &[&str]| {
-        let out = std::process::Command::new(support::bin())
+        let out = emu
+            .bot()
             .args(args)
             .arg("--config")
             .arg(&config)
-            .env("AWS_ENDPOINT_URL", &emu.url)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
             .output()
             .unwrap();
         (

@@ -740,6 +740,17 @@ impl SlackServer {
             .collect()
     }
 
+    /// Points a bot process at this server, with the test tokens.
+    pub fn point<'a>(
+        &self,
+        command: &'a mut std::process::Command,
+    ) -> &'a mut std::process::Command {
+        command
+            .env("SLACK_APP_TOKEN", APP_TOKEN)
+            .env("SLACK_BOT_TOKEN", BOT_TOKEN)
+            .env("SLACK_API_URL", &self.api_url)
+    }
+
     /// How many messages were posted in `channel`'s `thread` (`None`: outside threads).
     pub fn message_count(&self, channel: &str, thread: Option<&str>) -> usize {
         let key = (channel.to_owned(), thread.map(str::to_owned));
