@@ -114,11 +114,12 @@ proptest! {
         // An even run of quotes is a run of empty strings, which a shell (and the AWS CLI)
         // joins to what stands before them: `a` then four quotes is the valid query `a`.
         let balanced_quotes = unit == "'" && depth % 2 == 0;
-        // In a shorthand value `(`, `!` and `.a` are plain characters: the AWS CLI sends
-        // `Value=((((` as it is, and only the model's limit (a DimensionValue is at most
-        // 1,024 characters) refuses a longer one.
+        // In a shorthand value `(`, `!`, `.a`, `A=[` and `A={` are plain characters: the AWS
+        // CLI sends `Value=((((` and `Value=A=[A=[` as they are (its ShorthandParser), and
+        // only the model's limit (a DimensionValue is at most 1,024 characters) refuses a
+        // longer one.
         let plain_value = place.ends_with("Value={}")
-            && ["(", "!", ".a"].contains(&unit)
+            && ["(", "!", ".a", "A=[", "A={"].contains(&unit)
             && unit.len() * depth <= 1024;
         if !payload_text && !balanced_quotes && !plain_value {
             // Refused as invalid, or as a chained command (`|`, `&` outside quotes).
