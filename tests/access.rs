@@ -315,6 +315,16 @@ async fn an_approval_by_another_approver_comes_before_the_requesters_yes() {
         approved.text
     );
     assert_eq!(emu.count_invocations(), 0, "approval alone runs nothing");
+    // The question it asks (Yes or No) is Alice's, though Bob's message brought it.
+    let owner = approved
+        .question_for
+        .as_ref()
+        .expect("the requester's question");
+    assert_eq!(
+        (owner.user.as_str(), owner.channel.as_str()),
+        (ALICE, "C0DEMO")
+    );
+    assert!(approved.question_id.is_some());
 
     let ran = say(&p, from(ALICE, "yes")).await;
     assert!(ran.text.contains("StatusCode: 200"), "{}", ran.text);

@@ -294,11 +294,76 @@ async fn an_approval_request_is_approved_with_its_button_by_another_approver() {
     assert!(late.contains("<@U0CAROL> already approved"), "{late}");
     assert_eq!(h.emu.count_invocations(), 0);
 
-    // Then the requester's Yes runs it, as her.
-    let ran = h.ask(ALICE, "yes").await.all_text();
+    // The approval asks the requester's Yes, with buttons only she may press: Carol's press
+    // (an approver, and maybe with a question of her own) runs nothing.
+    assert_eq!(approval.choices(), ["Yes", "No"]);
+    let carol = h.press_privately(&approval, CAROL, "Yes").await;
+    assert!(carol.contains("Only <@U0ALICE> can answer this"), "{carol}");
+    assert_eq!(h.emu.count_invocations(), 0);
+    // Alice's Yes runs it, as her, once.
+    let ran = h.press(&approval, ALICE, "Yes").await.all_text();
     assert!(ran.contains("StatusCode: 200"), "{ran}");
     assert_eq!(h.emu.count_invocations(), 1);
     assert_eq!(h.assumed_roles()[0].1, format!("chatbot-{ALICE}"));
+    let answered = h.closed(&approval).await;
+    assert!(answered.contains("<@U0ALICE>"), "{answered}");
+    h.finish().await;
+}
+
+/// The approval request's id, from its text (`@aws approve <id>`).
+fn approval_id(request: &Posted) -> String {
+    let text = Harness::read(request);
+    let (_, rest) = text
+        .split_once("@aws approve ")
+        .expect("the request names its id");
+    rest.chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_typed_elsewhere_gives_the_requester_buttons_that_answer_in_her_thread() {
+    let h = Harness::start(|c| {
+        c.channels[0].approvals = vec![ApprovalConfig {
+            actions: vec!["lambda:Invoke*".into()],
+            approvers: vec![BOB.into()],
+            approver_groups: vec![],
+        }];
+    })
+    .await;
+    h.emu.start_recording();
+    // Alice asks in a thread of her own; Bob approves by typing, in the channel.
+    let thread = "1600000000.000100";
+    let seen = h.slack.messages(CHANNEL).len();
+    h.slack
+        .mention(
+            CHANNEL,
+            ALICE,
+            "lambda invoke --function-name myHelloWorld --payload {}",
+            Some(thread),
+        )
+        .await;
+    let request = h.slack.wait_nth_message(CHANNEL, seen + 1).await;
+    assert_eq!(request.thread_ts.as_deref(), Some(thread));
+    let id = approval_id(&request);
+    let approval = h.ask(BOB, &format!("approve {id}")).await;
+    assert_eq!(approval.thread_ts, None, "Bob is answered where he typed");
+    assert_eq!(approval.choices(), ["Yes", "No"]);
+    // Alice's press answers her question, in her thread.
+    let ran = h.press(&approval, ALICE, "Yes").await;
+    assert_eq!(ran.thread_ts.as_deref(), Some(thread));
+    assert!(
+        ran.all_text().contains("StatusCode: 200"),
+        "{}",
+        ran.all_text()
+    );
+    assert_eq!(h.emu.count_invocations(), 1);
+    // The Yes is spent: typing it again runs nothing more.
+    let seen = h.slack.messages(CHANNEL).len();
+    h.slack.mention(CHANNEL, ALICE, "yes", Some(thread)).await;
+    let again = Harness::read(&h.slack.wait_nth_message(CHANNEL, seen + 1).await);
+    assert!(!again.contains("StatusCode"), "{again}");
+    assert_eq!(h.emu.count_invocations(), 1);
     h.finish().await;
 }
 

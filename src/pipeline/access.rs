@@ -14,7 +14,7 @@ use crate::audit::{AuditDecision, AuditRecord};
 use crate::config::{AccountConfig, ChannelConfig};
 use crate::guard::{Refusal, Rule};
 use crate::parse::Request;
-use crate::prompt::{Choice, ConversationKey, Pending};
+use crate::prompt::{Choice, ConversationKey, Pending, Question, QuestionKind};
 use crate::state::stored::StoredRequest;
 use crate::state::{expires_in, unix_millis};
 
@@ -551,11 +551,11 @@ impl Pipeline {
             user: asked.requester.clone(),
             thread: asked.thread.clone(),
         };
-        let kept = match approval::put_grant(&*store, &grant_doc, &grant, expires).await {
+        let asked_id = match approval::put_grant(&*store, &grant_doc, &grant, expires).await {
             Ok(()) => {
                 self.conversations
                     .ask(
-                        key,
+                        key.clone(),
                         Pending::Confirmation {
                             request: Box::new(request),
                             account: asked.account.clone(),
@@ -567,21 +567,32 @@ impl Pipeline {
             }
             Err(e) => Err(e),
         };
-        if let Err(e) = kept {
-            record.reason = Some(format!("state store: {e}"));
-            return Reply::new(Outcome::Unavailable, STORE_UNREACHABLE);
-        }
-        let mut reply = Reply::new(
-            Outcome::Ok,
-            format!(
-                "✅ <@{}> approved {what}.\n<@{}>: run it now? Reply `@aws yes` or `@aws no`.",
-                inbound.user, asked.requester
-            ),
+        let asked_id = match asked_id {
+            Ok(id) => id,
+            Err(e) => {
+                record.reason = Some(format!("state store: {e}"));
+                return Reply::new(Outcome::Unavailable, STORE_UNREACHABLE);
+            }
+        };
+        // The requester's Yes and No, as buttons only they may press: the question is
+        // theirs, though the approver's press (or message) brought it.
+        let text = format!(
+            "✅ <@{}> approved {what}.\n<@{}>: run it now? Reply `@aws yes` or `@aws no`.",
+            inbound.user, asked.requester
         );
-        reply.closes_with = decided_note(&State::Approved {
-            by: inbound.user.clone(),
-        });
-        reply
+        Reply {
+            question: Some(Question {
+                kind: QuestionKind::Confirmation,
+                text: text.clone(),
+                choices: crate::prompt::yes_no(),
+            }),
+            question_id: Some(asked_id),
+            question_for: Some(key),
+            closes_with: decided_note(&State::Approved {
+                by: inbound.user.clone(),
+            }),
+            ..Reply::new(Outcome::Ok, text)
+        }
     }
 
     /// Whether `user` is among the approvers of `rules` (named, or in an approver group).

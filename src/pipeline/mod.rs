@@ -172,6 +172,10 @@ pub struct Reply {
     /// Only the person who sent the message needs to see this (their press on an approval
     /// request refused, or too late): transports that can show it to them alone.
     pub private: bool,
+    /// Whose question `question` is, when it isn't the sender's: an approval asks the
+    /// requester's Yes, so its buttons answer the requester's question (in the requester's
+    /// thread) and only the requester may press them.
+    pub question_for: Option<ConversationKey>,
 }
 
 /// A reply whose body is a table: the text before it (header, summary), the table, the text
@@ -198,6 +202,7 @@ impl Reply {
             mentions: Vec::new(),
             closes_with: None,
             private: false,
+            question_for: None,
         }
     }
 
@@ -215,6 +220,7 @@ impl Reply {
             mentions: Vec::new(),
             closes_with: None,
             private: false,
+            question_for: None,
         }
     }
 }

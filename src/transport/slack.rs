@@ -1247,15 +1247,17 @@ impl Bot {
                         self.delivered(&key.channel, thread, Ok(()));
                         if let (Some(_), Some(id)) = (&reply.question, &reply.question_id) {
                             // Any process may get the press: the store says which message
-                            // shows the question.
+                            // shows the question (whose question it is: an approval asks
+                            // the requester's).
                             let message = crate::state::QuestionMessage {
                                 ts,
                                 text: body.text,
                             };
+                            let owner = reply.question_for.as_ref().unwrap_or(key);
                             if let Err(e) = self
                                 .pipeline
                                 .conversations()
-                                .set_message(key, id, message)
+                                .set_message(owner, id, message)
                                 .await
                             {
                                 tracing::warn!(error = %e, "question message not recorded: its buttons will say it is no longer open");

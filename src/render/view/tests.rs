@@ -437,6 +437,7 @@ fn a_query_reply_in_block_kit_and_shell_form() {
         mentions: Vec::new(),
         closes_with: None,
         private: false,
+        question_for: None,
     };
     let Outgoing::Message(body) = reply_message(&reply, "U0DEMO", None) else {
         panic!("expected a message")

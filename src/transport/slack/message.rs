@@ -185,13 +185,18 @@ fn with_mentions(escaped: String, ids: &[String]) -> String {
 /// The message (or file) for a pipeline reply to `requester`.
 pub fn reply_message(reply: &Reply, requester: &str, thread: Option<&str>) -> Outgoing {
     if let Some(question) = &reply.question {
-        return Outgoing::Message(question_message(
-            question,
-            &QuestionTag {
+        // An approval asks the requester's question, in the requester's thread.
+        let tag = match &reply.question_for {
+            Some(key) => QuestionTag {
+                requester: key.user.clone(),
+                thread: key.thread.clone(),
+            },
+            None => QuestionTag {
                 requester: requester.to_owned(),
                 thread: thread.map(str::to_owned),
             },
-        ));
+        };
+        return Outgoing::Message(question_message(question, &tag, &reply.mentions));
     }
     let escaped = with_mentions(escape(&reply.text), &reply.mentions);
     let follow = FollowTag {
@@ -291,8 +296,12 @@ pub fn notice(text: &str) -> MessageBody {
 
 /// A question: its text, then buttons (up to [`MAX_BUTTONS`] choices, and Yes/No), or a
 /// static select (more choices, and always for the account), then who may answer.
-pub fn question_message(question: &Question, tag: &QuestionTag) -> MessageBody {
-    let text = escape(&question.text);
+pub fn question_message(
+    question: &Question,
+    tag: &QuestionTag,
+    mentions: &[String],
+) -> MessageBody {
+    let text = with_mentions(escape(&question.text), mentions);
     let mut blocks: Vec<SlackBlock> = sections(&text)
         .into_iter()
         .take(MAX_BLOCKS - 2)
@@ -570,6 +579,7 @@ mod tests {
             mentions: Vec::new(),
             closes_with: None,
             private: false,
+            question_for: None,
         }
     }
 
@@ -692,7 +702,7 @@ mod tests {
             requester: "U0DEMO".into(),
             thread: None,
         };
-        let body = question_message(&question(QuestionKind::Parameter, &["a", "b"]), &tag);
+        let body = question_message(&question(QuestionKind::Parameter, &["a", "b"]), &tag, &[]);
         insta::assert_snapshot!("question_buttons", pretty(json(&body)));
     }
 
@@ -704,7 +714,7 @@ mod tests {
         };
         let labels: Vec<String> = (1..=7).map(|i| format!("fn{i}")).collect();
         let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-        let body = question_message(&question(QuestionKind::Parameter, &labels), &tag);
+        let body = question_message(&question(QuestionKind::Parameter, &labels), &tag, &[]);
         insta::assert_snapshot!("question_select", pretty(json(&body)));
     }
 
@@ -721,7 +731,7 @@ mod tests {
         };
         insta::assert_snapshot!(
             "question_confirmation",
-            pretty(json(&question_message(&confirm, &tag)))
+            pretty(json(&question_message(&confirm, &tag, &[])))
         );
         let account = Question {
             kind: QuestionKind::Account,
@@ -731,7 +741,7 @@ mod tests {
                 answer: "set default-account 111111111111".into(),
             }],
         };
-        let body = question_message(&account, &tag);
+        let body = question_message(&account, &tag, &[]);
         let blocks = json(&body);
         assert_eq!(blocks[1]["elements"][0]["type"], "static_select");
         assert_eq!(
@@ -752,6 +762,7 @@ mod tests {
         let blocks = json(&question_message(
             &question(QuestionKind::Parameter, &labels),
             &tag,
+            &[],
         ));
         let option = &blocks[1]["elements"][0]["options"][2];
         assert_eq!(option["value"], "3");
