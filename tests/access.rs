@@ -546,3 +546,50 @@ async fn commands_no_rule_names_need_no_approval() {
     let ran = say(&p, from(ALICE, "yes")).await;
     assert!(ran.text.contains("StatusCode: 200"), "{}", ran.text);
 }
+
+#[tokio::test]
+async fn a_run_through_an_alias_names_the_alias_in_the_audit_trail_through_its_question() {
+    let emu = Emulator::start();
+    let (subscriber, _logs, audit) = capture(tracing_subscriber::EnvFilter::new("off"));
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let p = pipeline(&emu, config_with(|_| {})).await;
+    let created = say(
+        &p,
+        from(
+            ALICE,
+            "@aws alias create hello lambda invoke --function-name $fn --payload {}",
+        ),
+    )
+    .await;
+    assert_eq!(created.outcome, Outcome::Ok, "{}", created.text);
+    // Bob runs it: asked to confirm, then yes. A run that can't expand is recorded too.
+    let asked = say(&p, from(BOB, "@aws run hello myHelloWorld")).await;
+    assert_eq!(asked.outcome, Outcome::Asked, "{}", asked.text);
+    let ran = say(&p, from(BOB, "yes")).await;
+    assert!(ran.text.contains("StatusCode: 200"), "{}", ran.text);
+    let refused = say(&p, from(BOB, "@aws run hello a b c")).await;
+    assert_eq!(refused.outcome, Outcome::Invalid, "{}", refused.text);
+    // A plain command is recorded without one.
+    say(&p, from(BOB, INVOKE)).await;
+
+    let records: Vec<Value> = audit
+        .contents()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let bobs: Vec<&Value> = records.iter().filter(|r| r["user"] == BOB).collect();
+    assert_eq!(bobs.len(), 4, "{records:#?}");
+    let (question, run, expansion, plain) = (bobs[0], bobs[1], bobs[2], bobs[3]);
+    assert_eq!(question["decision"], "confirm", "{question:#}");
+    assert_eq!(run["decision"], "run", "{run:#}");
+    for record in [question, run] {
+        assert_eq!(record["alias"], "hello", "{record:#}");
+        assert_eq!(record["operation"], "invoke", "{record:#}");
+    }
+    assert_eq!(
+        expansion["alias"], "hello",
+        "{}: {expansion:#}",
+        refused.text
+    );
+    assert!(plain.get("alias").is_none(), "{plain:#}");
+}

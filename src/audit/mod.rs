@@ -130,6 +130,10 @@ pub struct AuditRecord {
     /// Who approved the command (on the approval, and on the run it allowed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approved_by: Option<String>,
+    /// The channel alias run (`run <name>`): `service`, `operation` and `params` are what it
+    /// expanded to. On the questions it brings and on the run that answers them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
 }
 
 impl AuditRecord {
@@ -161,6 +165,7 @@ impl AuditRecord {
             instance: crate::instance().to_owned(),
             requester: None,
             approved_by: None,
+            alias: None,
         }
     }
 

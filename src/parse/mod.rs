@@ -52,6 +52,9 @@ pub struct Request {
     pub missing: Vec<&'static Member>,
     /// Things the user should know about how the command was read.
     pub notes: Vec<String>,
+    /// The channel alias this command is the expansion of (`run <name>`), for the audit
+    /// trail: kept with the request through its questions, so the record of the run names it.
+    pub alias: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -566,6 +569,7 @@ fn build_request(
         file_values: Vec::new(),
         missing: Vec::new(),
         notes: Vec::new(),
+        alias: None,
     };
     globals(&matches, &mut request)?;
     for member in cli_members(service, op) {

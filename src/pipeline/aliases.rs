@@ -75,31 +75,49 @@ impl Pipeline {
                 }
             }
             AliasCommand::Run { name, args } => {
-                let book = match &known.aliases {
-                    Some(Ok(book)) => book,
-                    Some(Err(AliasError::Store(_))) | None => {
-                        return Some(Plan::new(Step::Unavailable, Effect::Keep))
-                    }
-                    Some(Err(e)) => {
-                        return Some(Plan::new(Step::Invalid(e.to_string()), Effect::Keep))
-                    }
-                };
-                let expanded = match book
-                    .get(&name)
-                    .and_then(|alias| aliases::expand(&name, alias, &args))
-                {
-                    Ok(expanded) => expanded,
-                    Err(e) => return Some(Plan::new(Step::Invalid(e.to_string()), Effect::Keep)),
-                };
-                let step = self.plan_command(inbound, channel, &expanded, known);
+                let plan = self.plan_run(inbound, channel, &name, &args, known);
                 return Some(Plan {
-                    preface: Some(format!("Alias `{name}`: `{expanded}`")),
-                    expansion: Some(expanded),
-                    ..Plan::new(step, Effect::Close)
+                    alias: Some(name),
+                    ..plan
                 });
             }
         };
         Some(Plan::new(step, Effect::Close))
+    }
+
+    /// `run <name> <args>`: the alias expanded and planned as if the runner typed it.
+    fn plan_run(
+        &self,
+        inbound: &Inbound,
+        channel: &ChannelConfig,
+        name: &str,
+        args: &[String],
+        known: &Known,
+    ) -> Plan {
+        let book = match &known.aliases {
+            Some(Ok(book)) => book,
+            Some(Err(AliasError::Store(_))) | None => {
+                return Plan::new(Step::Unavailable, Effect::Keep)
+            }
+            Some(Err(e)) => return Plan::new(Step::Invalid(e.to_string()), Effect::Keep),
+        };
+        let expanded = match book
+            .get(name)
+            .and_then(|alias| aliases::expand(name, alias, args))
+        {
+            Ok(expanded) => expanded,
+            Err(e) => return Plan::new(Step::Invalid(e.to_string()), Effect::Keep),
+        };
+        let mut step = self.plan_command(inbound, channel, &expanded, known);
+        // The request keeps its alias through any question, for the record of its run.
+        if let Some(request) = step.request_mut() {
+            request.alias = Some(name.to_owned());
+        }
+        Plan {
+            preface: Some(format!("Alias `{name}`: `{expanded}`")),
+            expansion: Some(expanded),
+            ..Plan::new(step, Effect::Close)
+        }
     }
 
     /// Refuses an alias that can't run here: a template that can't be read, a command that

@@ -240,6 +240,7 @@ fn results_request(query_id: &str, region: &str) -> Option<Request> {
         file_values: vec![],
         missing: vec![],
         notes: vec![],
+        alias: None,
     })
 }
 

@@ -444,6 +444,10 @@ impl Pipeline {
         let plan = self.plan(inbound, &known);
         let (plan, admitted) = self.admit(inbound, plan).await;
         describe(record, &plan.step);
+        if plan.alias.is_some() {
+            // Refused or invalid runs too: the record says which alias it was.
+            record.alias = plan.alias.clone();
+        }
         admitted.describe(record);
         let previous_question = known.message.clone();
         #[cfg(test)]
@@ -603,6 +607,9 @@ fn describe_request(
     record.service = Some(request.service.service.clone());
     record.operation = Some(request.operation.name.clone());
     record.params = Value::Object(request.params.clone());
+    if request.alias.is_some() {
+        record.alias = request.alias.clone();
+    }
     record.account = Some(account.id.clone());
     record.role_arn = Some(account.role_arn.clone());
     record.region = Some(region.to_owned());

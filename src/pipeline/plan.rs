@@ -88,9 +88,24 @@ pub(crate) struct Plan {
     pub had_question: bool,
     /// The command an alias expanded to (`run <name> …`), for `explain`.
     pub expansion: Option<String>,
+    /// The alias `run <name>` ran (whether or not it expanded), for the audit record.
+    pub alias: Option<String>,
     /// The kept listing this message moves on (a Next past the kept response): carrying the
     /// plan out writes over the version read first, and if another press did, nothing runs.
     pub claims: Option<Box<crate::followups::Kept>>,
+}
+
+impl Step {
+    /// The request this step goes on with, if it has one.
+    pub fn request_mut(&mut self) -> Option<&mut Request> {
+        match self {
+            Step::AskAccount { request, .. } => request.as_deref_mut(),
+            Step::AskParameter { request, .. }
+            | Step::Confirm { request, .. }
+            | Step::Run { request, .. } => Some(request),
+            _ => None,
+        }
+    }
 }
 
 impl Plan {
@@ -103,6 +118,7 @@ impl Plan {
             answers: None,
             had_question: true,
             expansion: None,
+            alias: None,
             claims: None,
         }
     }

@@ -27,6 +27,9 @@ pub struct StoredRequest {
     /// Missing members, by their AWS CLI option name.
     missing: Vec<String>,
     notes: Vec<String>,
+    /// Absent from records written before aliases were audited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    alias: Option<String>,
 }
 
 fn output_name(output: Output) -> &'static str {
@@ -56,6 +59,7 @@ impl StoredRequest {
             file_values: request.file_values.clone(),
             missing: request.missing.iter().map(|m| m.cli_name.clone()).collect(),
             notes: request.notes.clone(),
+            alias: request.alias.clone(),
         }
     }
 
@@ -105,6 +109,7 @@ impl StoredRequest {
             file_values: self.file_values,
             missing,
             notes: self.notes,
+            alias: self.alias,
         })
     }
 }
@@ -130,7 +135,8 @@ mod tests {
             "lambda get-function",
             "support create-case --subject 'Disk full'",
         ] {
-            let original = request(text);
+            let mut original = request(text);
+            original.alias = text.starts_with("lambda invoke").then(|| "hello".to_owned());
             let json = serde_json::to_string(&StoredRequest::from_request(&original)).unwrap();
             let back: StoredRequest = serde_json::from_str(&json).unwrap();
             let back = back.into_request().unwrap();
@@ -140,6 +146,7 @@ mod tests {
             assert_eq!(back.query, original.query, "{text}");
             assert_eq!(back.paging, original.paging, "{text}");
             assert_eq!(back.region, original.region, "{text}");
+            assert_eq!(back.alias, original.alias, "{text}");
             let names = |r: &Request| {
                 r.missing
                     .iter()
@@ -149,6 +156,18 @@ mod tests {
             assert_eq!(names(&back), names(&original), "{text}");
             assert!(std::ptr::eq(back.operation, original.operation));
         }
+    }
+
+    #[test]
+    fn a_request_kept_before_aliases_were_audited_reads_as_no_alias() {
+        let mut json = serde_json::to_value(StoredRequest::from_request(&request(
+            "lambda list-functions",
+        )))
+        .unwrap();
+        assert!(json.get("alias").is_none());
+        json.as_object_mut().unwrap().remove("alias");
+        let back: StoredRequest = serde_json::from_value(json).unwrap();
+        assert_eq!(back.into_request().unwrap().alias, None);
     }
 
     #[test]
