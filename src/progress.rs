@@ -15,22 +15,43 @@ tokio::task_local! {
     static REPORTER: Reporter;
 }
 
+/// What the work in hand says of itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    /// A call to AWS is starting, the one part of a message that may be slow: "Running
+    /// `logs start-query` in dev (111111111111) · us-east-1…". Nothing before it is worth a
+    /// progress line.
+    Running(String),
+    /// How far it got: "scanned 12,000 records, 34 matched".
+    HowFar(String),
+}
+
+/// The latest report of each kind, as [`Reporter::latest`] keeps them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Progress {
+    pub running: Option<String>,
+    pub how_far: Option<String>,
+}
+
 /// Where reports of the work in hand go: the Slack transport keeps the latest in a
 /// `watch` channel (a bound of one: a slow reader sees the newest, never a backlog).
 #[derive(Clone)]
-pub struct Reporter(Arc<dyn Fn(String) + Send + Sync>);
+pub struct Reporter(Arc<dyn Fn(Report) + Send + Sync>);
 
 impl Reporter {
-    pub fn new(sink: impl Fn(String) + Send + Sync + 'static) -> Reporter {
+    pub fn new(sink: impl Fn(Report) + Send + Sync + 'static) -> Reporter {
         Reporter(Arc::new(sink))
     }
 
-    /// A reporter whose latest report `receiver` reads (`None` until the first).
-    pub fn latest() -> (Reporter, tokio::sync::watch::Receiver<Option<String>>) {
-        let (sender, receiver) = tokio::sync::watch::channel(None);
+    /// A reporter whose latest reports `receiver` reads.
+    pub fn latest() -> (Reporter, tokio::sync::watch::Receiver<Progress>) {
+        let (sender, receiver) = tokio::sync::watch::channel(Progress::default());
         (
-            Reporter::new(move |text| {
-                sender.send_replace(Some(text));
+            Reporter::new(move |report| {
+                sender.send_modify(|progress| match report {
+                    Report::Running(text) => progress.running = Some(text),
+                    Report::HowFar(text) => progress.how_far = Some(text),
+                });
             }),
             receiver,
         )
@@ -50,7 +71,16 @@ pub async fn reporting<F: Future>(reporter: Reporter, work: F) -> F::Output {
 
 /// Says how far the work in hand got, to whoever runs it with [`reporting`]; nothing else.
 pub fn report(text: impl Into<String>) {
-    let _ = REPORTER.try_with(|r| (r.0)(text.into()));
+    send(Report::HowFar(text.into()));
+}
+
+/// Says that the work in hand now calls AWS, and what it runs where.
+pub fn running(text: impl Into<String>) {
+    send(Report::Running(text.into()));
+}
+
+fn send(report: Report) {
+    let _ = REPORTER.try_with(|r| (r.0)(report));
 }
 
 /// "page 3, 60 items so far": a list `read` pages in, `items` items read.
@@ -81,8 +111,9 @@ mod tests {
     async fn reports_reach_the_one_who_runs_the_work_and_no_one_else() {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let sink = seen.clone();
-        let reporter = Reporter::new(move |t| sink.lock().unwrap().push(t));
+        let reporter = Reporter::new(move |r| sink.lock().unwrap().push(r));
         reporting(reporter, async {
+            running("Running `logs describe-log-groups` in dev · us-east-1…");
             report("page 1, 20 items so far");
             tokio::task::yield_now().await;
             report("page 2, 40 items so far");
@@ -90,17 +121,30 @@ mod tests {
         .await;
         // Outside the scope, nobody listens: no panic, nothing recorded.
         report("lost");
+        running("lost");
         assert_eq!(
             *seen.lock().unwrap(),
-            ["page 1, 20 items so far", "page 2, 40 items so far"]
+            [
+                Report::Running("Running `logs describe-log-groups` in dev · us-east-1…".into()),
+                Report::HowFar("page 1, 20 items so far".into()),
+                Report::HowFar("page 2, 40 items so far".into())
+            ]
         );
+        // The latest of each kind.
         let (latest, mut receiver) = Reporter::latest();
         reporting(latest, async {
+            running("r");
             report("a");
             report("b");
         })
         .await;
-        assert_eq!(receiver.borrow_and_update().as_deref(), Some("b"));
+        assert_eq!(
+            *receiver.borrow_and_update(),
+            Progress {
+                running: Some("r".into()),
+                how_far: Some("b".into())
+            }
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use std::time::Duration;
 use aws_chatops::clock::{Clock, ManualClock};
 use aws_chatops::execute::{Executor, Target};
 use aws_chatops::pipeline::{Outcome, Pipeline};
-use aws_chatops::progress::{self, Reporter};
+use aws_chatops::progress::{self, Report, Reporter};
 use aws_chatops::transport::slack::{self, SlackOptions, SlackToken, TokenKind};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -248,10 +248,26 @@ async fn connect(pipeline: Arc<Pipeline>) -> (SlackServer, slack::SlackConnectio
 }
 
 /// Every report the work made, in order.
-fn recorder() -> (Reporter, Arc<Mutex<Vec<String>>>) {
+fn recorder() -> (Reporter, Arc<Mutex<Vec<Report>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
-    (Reporter::new(move |t| sink.lock().unwrap().push(t)), seen)
+    (Reporter::new(move |r| sink.lock().unwrap().push(r)), seen)
+}
+
+/// What the work said it runs (its first report), and how far it got, in order.
+fn reports(seen: &Mutex<Vec<Report>>) -> (String, Vec<String>) {
+    let seen = seen.lock().unwrap().clone();
+    let Some((Report::Running(running), rest)) = seen.split_first() else {
+        panic!("the work says what it runs first: {seen:?}");
+    };
+    let how_far = rest
+        .iter()
+        .map(|r| match r {
+            Report::HowFar(text) => text.clone(),
+            other => panic!("one command, one run: {other:?}"),
+        })
+        .collect();
+    (running.clone(), how_far)
 }
 
 #[tokio::test]
@@ -279,7 +295,11 @@ async fn issue_14_a_multi_page_list_and_a_running_query_report_how_far_they_got(
     let v: Value = serde_json::from_str(reply.output.as_deref().unwrap()).unwrap();
     assert_eq!(v["logGroups"].as_array().unwrap().len(), 3);
     // A report before each page that follows (moto may offer a last, empty one).
-    let seen = seen.lock().unwrap().clone();
+    let (running, seen) = reports(&seen);
+    assert_eq!(
+        running,
+        "Running `logs describe-log-groups` in dev (111111111111) · us-east-1…"
+    );
     assert!(seen.len() >= 2, "{seen:?}");
     for (i, report) in seen.iter().enumerate() {
         let items = if i == 0 { "item" } else { "items" };
@@ -304,8 +324,13 @@ async fn issue_14_a_multi_page_list_and_a_running_query_report_how_far_they_got(
         clock.now() - before,
         Duration::from_millis(500) * RUNNING as u32
     );
+    let (running, seen) = reports(&seen);
+    assert!(
+        running.starts_with("Running `logs start-query` in dev"),
+        "{running}"
+    );
     assert_eq!(
-        *seen.lock().unwrap(),
+        seen,
         [
             "scanned 6,000 records, 17 matched",
             "scanned 12,000 records, 34 matched"

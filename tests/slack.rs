@@ -59,8 +59,41 @@ impl Harness {
     ) -> Harness {
         let emu = Emulator::start();
         seed(&emu);
+        let pipeline = pipeline(&emu, config.clone()).await;
+        Harness::connect(emu, pipeline, config, tweak).await
+    }
+
+    /// As [`Harness::start_with_options`] on the demo configuration, the state kept in a
+    /// DynamoDB table on moto, as several processes keep it.
+    async fn start_on_dynamodb(tweak: impl FnOnce(&mut SlackOptions)) -> Harness {
+        use aws_chatops::clock::{Clock, SystemClock};
+        use aws_chatops::config::{StateBackend, StateConfig};
+        use aws_chatops::state::dynamodb::DynamoStore;
+        let emu = Emulator::start();
+        let config = demo_config();
+        let state = StateConfig {
+            backend: StateBackend::Dynamodb,
+            table: Some("chatops-state".into()),
+            region: Some("us-east-1".into()),
+        };
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store = DynamoStore::new(&emu.sdk_config().await, &state, clock.clone()).unwrap();
+        store.create_table().await.unwrap();
+        let pipeline = pipeline(&emu, config.clone())
+            .await
+            .with_store(Arc::new(store), clock);
+        Harness::connect(emu, pipeline, config, tweak).await
+    }
+
+    /// The Slack test server, and the bot (`pipeline`) connected to it.
+    async fn connect(
+        emu: Emulator,
+        pipeline: Pipeline,
+        config: Config,
+        tweak: impl FnOnce(&mut SlackOptions),
+    ) -> Harness {
         let slack = SlackServer::start().await;
-        let pipeline = Arc::new(pipeline(&emu, config.clone()).await);
+        let pipeline = Arc::new(pipeline);
         let mut options = options(&slack);
         tweak(&mut options);
         let bot = slack::connect(
@@ -331,6 +364,62 @@ async fn issue_14_a_slow_command_shows_it_was_heard_and_that_line_becomes_the_an
     h.slack.mention(CHANNEL, ALICE, "lambda --help", None).await;
     let help = h.next_message(CHANNEL, 1).await;
     assert!(!help.text.starts_with('⏳'), "{help:?}");
+    h.finish().await;
+}
+
+/// The progress line names what runs once the plan carried out says so, not a second
+/// planning beside it: with the state in DynamoDB (which a plan made on the side could not
+/// read in time), a Yes and a command in a channel with a remembered account get it too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_with_shared_state_a_yes_shows_what_it_runs_while_it_runs() {
+    let h = Harness::start_on_dynamodb(|o| o.progress_after = Duration::ZERO).await;
+    h.use_dev().await;
+    h.slack
+        .mention(
+            CHANNEL,
+            ALICE,
+            "lambda invoke --function-name myHelloWorld --payload {}",
+            None,
+        )
+        .await;
+    let question = h.next_message(CHANNEL, 0).await;
+    assert_eq!(question.choices(), ["Yes", "No"], "{question:?}");
+    h.slack.mention(CHANNEL, ALICE, "yes", None).await;
+    let line = h.next_message(CHANNEL, 1).await;
+    assert_eq!(
+        line.text,
+        "⏳ Running `lambda invoke` in dev (111111111111) · us-east-1…"
+    );
+    let answered = wait_for("the progress line to become the answer", || {
+        h.slack
+            .message(CHANNEL, &line.ts)
+            .filter(|m| m.all_text().contains("StatusCode"))
+    })
+    .await;
+    assert_eq!(
+        header_of(&answered),
+        "lambda invoke · dev (111111111111) · us-east-1"
+    );
+    // A read in the remembered account: the same.
+    h.slack
+        .mention(CHANNEL, ALICE, "lambda list-functions", None)
+        .await;
+    let listed = h.next_message(CHANNEL, 2).await;
+    assert_eq!(
+        listed.text,
+        "⏳ Running `lambda list-functions` in dev (111111111111) · us-east-1…"
+    );
+    // A question asks at once, with no line (it calls no AWS), however slow the store.
+    h.slack
+        .mention(
+            CHANNEL,
+            ALICE,
+            "lambda invoke --function-name myHelloWorld",
+            None,
+        )
+        .await;
+    let asked = h.next_message(CHANNEL, 3).await;
+    assert!(!asked.text.starts_with('⏳'), "{asked:?}");
     h.finish().await;
 }
 

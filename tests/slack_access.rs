@@ -349,6 +349,9 @@ async fn an_approval_typed_elsewhere_gives_the_requester_buttons_that_answer_in_
     let approval = h.ask(BOB, &format!("approve {id}")).await;
     assert_eq!(approval.thread_ts, None, "Bob is answered where he typed");
     assert_eq!(approval.choices(), ["Yes", "No"]);
+    // The request in Alice's thread loses its buttons all the same.
+    let closed = h.closed(&request).await;
+    assert!(closed.contains("Approved by <@U0BOB>"), "{closed}");
     // Alice's press answers her question, in her thread.
     let ran = h.press(&approval, ALICE, "Yes").await;
     assert_eq!(ran.thread_ts.as_deref(), Some(thread));

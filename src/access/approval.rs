@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ApprovalConfig, ChannelConfig};
 use crate::parse::Request;
 use crate::state::stored::StoredRequest;
-use crate::state::{DocKind, StateError, StateStore, StoredDoc};
+use crate::state::{DocKind, QuestionMessage, StateError, StateStore, StoredDoc};
 
 /// The approval rules of `channel` that a request falls under: it changes things (not
 /// read-only) and one of its IAM actions matches one of the rule's patterns.
@@ -110,6 +110,13 @@ pub fn grant_doc(channel: &str, requester: &str, thread: Option<&str>) -> String
     )
 }
 
+/// The document id of the chat message that shows request `id` (its own document: the
+/// request's is compare-and-set by every decision, and a process of an older version would
+/// refuse a field it doesn't know).
+pub fn shown_doc(id: &str) -> String {
+    format!("shown:{id}")
+}
+
 /// A document read back, with its version.
 #[derive(Debug, Clone)]
 pub struct Versioned<T> {
@@ -193,6 +200,37 @@ pub async fn decide(
             expires,
         )
         .await
+}
+
+/// Records the chat message that shows request `id` (recorded once, by the process that
+/// posted it), so a decision typed anywhere can close its buttons.
+pub async fn put_shown(
+    store: &dyn StateStore,
+    id: &str,
+    message: &QuestionMessage,
+    expires: u64,
+) -> Result<bool, StateError> {
+    store
+        .put_doc(
+            DocKind::Approval,
+            &shown_doc(id),
+            &encode(&(&message.ts, &message.text)),
+            None,
+            expires,
+        )
+        .await
+}
+
+/// The chat message that shows request `id`, if one was recorded.
+pub async fn read_shown(
+    store: &dyn StateStore,
+    id: &str,
+) -> Result<Option<QuestionMessage>, StateError> {
+    let Some(doc) = store.doc(DocKind::Approval, &shown_doc(id)).await? else {
+        return Ok(None);
+    };
+    let (ts, text): (String, String) = decode(doc)?.value;
+    Ok(Some(QuestionMessage { ts, text }))
 }
 
 /// Records the grant for the requester's Yes, replacing an older one.

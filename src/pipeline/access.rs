@@ -16,7 +16,7 @@ use crate::guard::{Refusal, Rule};
 use crate::parse::Request;
 use crate::prompt::{Choice, ConversationKey, Pending, Question, QuestionKind};
 use crate::state::stored::StoredRequest;
-use crate::state::{expires_in, unix_millis};
+use crate::state::{expires_in, unix_millis, QuestionMessage, StateError};
 
 use super::plan::{Plan, Step};
 use super::{Inbound, Outcome, Pipeline, Reply, STORE_UNREACHABLE};
@@ -48,11 +48,12 @@ impl Admitted {
     }
 
     pub(crate) fn finish(self, mut reply: Reply) -> Reply {
-        if let Some((actions, _)) = self.asked {
+        if let Some((actions, id)) = self.asked {
             if reply.outcome == Outcome::Ok {
                 reply.outcome = Outcome::Asked;
                 reply.actions = actions;
                 reply.mentions = mentions_in(&reply.text);
+                reply.shows_approval = Some(id);
             }
         }
         reply
@@ -319,8 +320,21 @@ impl Pipeline {
                 Reply::new(Outcome::Ok, self.whoami(inbound, channel).await)
             }
             Command::Decide(id, approve) => {
-                self.decide_approval(inbound, channel, &id, approve, record)
-                    .await
+                let mut reply = self
+                    .decide_approval(inbound, channel, &id, approve, record)
+                    .await;
+                if reply.closes_with.is_some() {
+                    // The message that shows the request, however the decision came (a
+                    // press, or typed anywhere): its buttons go.
+                    let store = self.conversations.store();
+                    reply.closes = approval::read_shown(&**store, &id)
+                        .await
+                        .unwrap_or_else(|e| {
+                            tracing::warn!(error = %e, "the approval request's message is unknown: its buttons stay");
+                            None
+                        });
+                }
+                reply
             }
         };
         reply.mentions = mentions_in(&reply.text);
@@ -403,6 +417,19 @@ impl Pipeline {
             ));
         }
         lines.join("\n")
+    }
+
+    /// Records the chat message that shows approval request `id` ([`Reply::shows_approval`]).
+    pub async fn approval_shown(
+        &self,
+        id: &str,
+        message: QuestionMessage,
+    ) -> Result<(), StateError> {
+        let ttl = std::time::Duration::from_secs(self.config.question_ttl_secs);
+        let expires = expires_in(&**self.conversations.clock(), ttl + KEEP_EXPIRED);
+        approval::put_shown(&**self.conversations.store(), id, &message, expires)
+            .await
+            .map(|_| ())
     }
 
     /// Approve or Deny pressed (or typed) on approval request `id`.

@@ -176,6 +176,12 @@ pub struct Reply {
     /// requester's Yes, so its buttons answer the requester's question (in the requester's
     /// thread) and only the requester may press them.
     pub question_for: Option<ConversationKey>,
+    /// The approval request this reply shows (its id), so a transport records the message
+    /// ([`Pipeline::approval_shown`]): a decision typed anywhere then closes its buttons.
+    pub shows_approval: Option<String>,
+    /// The message `closes_with` settles, when the pipeline knows it (a decision typed
+    /// rather than pressed on it).
+    pub closes: Option<QuestionMessage>,
 }
 
 /// A reply whose body is a table: the text before it (header, summary), the table, the text
@@ -203,6 +209,8 @@ impl Reply {
             closes_with: None,
             private: false,
             question_for: None,
+            shows_approval: None,
+            closes: None,
         }
     }
 
@@ -221,6 +229,8 @@ impl Reply {
             closes_with: None,
             private: false,
             question_for: None,
+            shows_approval: None,
+            closes: None,
         }
     }
 }

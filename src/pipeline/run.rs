@@ -120,7 +120,14 @@ impl Pipeline {
                 request,
                 account,
                 region,
-            } => self.run(inbound, &request, &account, &region, record).await,
+            } => {
+                // What a chat transport shows if it takes a while: the plan carried out.
+                crate::progress::running(format!(
+                    "Running `{} {}` in {account} · {region}…",
+                    request.service.service, request.operation.name
+                ));
+                self.run(inbound, &request, &account, &region, record).await
+            }
             Step::Follow(follow) => self.follow(inbound, follow).await,
             Step::Alias(step) => self.alias_change(inbound, step, record).await,
         };

@@ -1078,10 +1078,9 @@ impl Bot {
     /// taken while the pipeline reads the store for it (see [`Pipeline::handle_once`]);
     /// `None` when a redelivery lost the take, and nothing was said.
     async fn exchange_once(&self, inbound: &Inbound, event_id: Option<&str>) -> Option<Reply> {
-        // What is about to run, decided before it starts (planning is pure).
-        let progress = self.progress_line(inbound);
-        // What the work reports of how far it got (pages, records scanned) turns the
-        // progress line into "… page 3, 60 items so far".
+        // What the work reports: that it calls AWS (and what, where), then how far it got
+        // (pages, records scanned), which turns the progress line into "… page 3, 60 items
+        // so far".
         let (reporter, mut reports) = crate::progress::Reporter::latest();
         let take = async {
             match event_id {
@@ -1092,22 +1091,36 @@ impl Bot {
         let handling =
             crate::progress::reporting(reporter, self.pipeline.handle_once(inbound, take));
         tokio::pin!(handling);
-        let early = match progress {
-            Some(_) => tokio::select! {
+        // A command still running after `progress_after` that calls AWS gets a progress line;
+        // anything else (help, questions, refusals) answers without one, however long the
+        // state store takes.
+        // Not a wait for something to happen: the moment a command counts as slow.
+        let slow = tokio::time::sleep(self.progress_after);
+        tokio::pin!(slow);
+        let (mut late, mut listening) = (false, true);
+        let progress = loop {
+            if late {
+                if let Some(line) = reports.borrow_and_update().running.clone() {
+                    break line;
+                }
+            }
+            tokio::select! {
                 biased;
-                reply = &mut handling => Some(reply),
-                // Not a wait for something to happen: the moment a command counts as slow.
-                () = tokio::time::sleep(self.progress_after) => None,
-            },
-            None => Some(handling.as_mut().await),
+                reply = &mut handling => {
+                    let reply = reply?;
+                    let _ = super::Transport::deliver(self, inbound, &reply).await;
+                    return Some(reply);
+                }
+                () = &mut slow, if !late => late = true,
+                changed = reports.changed(), if late && listening => listening = changed.is_ok(),
+            }
         };
-        if let Some(reply) = early {
-            let reply = reply?;
-            let _ = super::Transport::deliver(self, inbound, &reply).await;
-            return Some(reply);
+        if reports.borrow().how_far.is_some() {
+            // Reported already (while the line was not up yet): shown as soon as it is.
+            reports.mark_changed();
         }
         let thread = inbound.thread.as_deref();
-        let progress = progress.unwrap_or_default();
+        let progress = format!("⏳ {progress}");
         let line = message::notice(&progress);
         let posted = self.api.post_message(&inbound.channel, thread, &line).await;
         let Ok(ts) = posted else {
@@ -1119,8 +1132,8 @@ impl Bot {
             .follow_progress(&inbound.channel, &ts, &progress, handling, &mut reports)
             .await
         else {
-            // A redelivery whose take was slower than a command counts as slow (the store
-            // barely answering): the line it posted says so rather than wait forever.
+            // A redelivery that lost the take calls no AWS, so it posts no line; were one
+            // posted, it says what became of it rather than wait forever.
             let done = message::notice("This message was already handled.");
             let _ = self.api.update(&inbound.channel, &ts, &done).await;
             return None;
@@ -1165,7 +1178,7 @@ impl Bot {
         ts: &str,
         line: &str,
         mut handling: std::pin::Pin<&mut F>,
-        reports: &mut tokio::sync::watch::Receiver<Option<String>>,
+        reports: &mut tokio::sync::watch::Receiver<crate::progress::Progress>,
     ) -> T {
         let mut next_update = tokio::time::Instant::now();
         let mut pending = false;
@@ -1181,7 +1194,7 @@ impl Bot {
                 // Not a wait for something to happen: the earliest the next update may go.
                 () = tokio::time::sleep_until(next_update), if pending => {
                     pending = false;
-                    let how_far = reports.borrow_and_update().clone();
+                    let how_far = reports.borrow_and_update().how_far.clone();
                     if let Some(how_far) = how_far {
                         let text = message::notice(&format!("{line} {how_far}"));
                         if let Err(e) = self.api.update(channel, ts, &text).await {
@@ -1192,25 +1205,6 @@ impl Bot {
                 }
             }
         }
-    }
-
-    /// "⏳ Running `lambda invoke` in prod (222222222222) · us-east-1…" for a command that
-    /// will call AWS; nothing for anything else (help, questions, refusals answer at once).
-    fn progress_line(&self, inbound: &Inbound) -> Option<String> {
-        let plan = self.pipeline.explain(inbound);
-        if plan.decision != "run" {
-            return None;
-        }
-        let id = plan.account?;
-        let account = self
-            .config
-            .channel(&inbound.channel)
-            .and_then(|c| c.account(&id))
-            .map_or(id.clone(), |a| a.to_string());
-        Some(format!(
-            "⏳ Running `{} {}` in {account} · {}…",
-            plan.service?, plan.operation?, plan.region?
-        ))
     }
 
     /// A press on Details or Next: the message it carries, sent by whoever pressed.
@@ -1226,8 +1220,15 @@ impl Bot {
         };
         let reply = self.exchange(&inbound).await;
         // An approval request decided (or found decided, or expired): its buttons go, and
-        // the message says what became of it.
-        if let (Some(note), Some(text)) = (&reply.closes_with, &press.question_text) {
+        // the message says what became of it (delivering the reply did, if the store knew
+        // the message).
+        let closed_already = reply
+            .closes
+            .as_ref()
+            .is_some_and(|m| m.ts == press.message_ts);
+        if let (Some(note), Some(text), false) =
+            (&reply.closes_with, &press.question_text, closed_already)
+        {
             let closed = message::closed_question(text, note);
             let sent = self
                 .api
@@ -1245,6 +1246,16 @@ impl Bot {
                 match self.api.post_message(&key.channel, thread, &body).await {
                     Ok(ts) => {
                         self.delivered(&key.channel, thread, Ok(()));
+                        if let Some(id) = &reply.shows_approval {
+                            // A decision typed anywhere (in any process) closes its buttons.
+                            let message = crate::state::QuestionMessage {
+                                ts: ts.clone(),
+                                text: body.text.clone(),
+                            };
+                            if let Err(e) = self.pipeline.approval_shown(id, message).await {
+                                tracing::warn!(error = %e, "approval request message not recorded: a typed decision leaves its buttons");
+                            }
+                        }
                         if let (Some(_), Some(id)) = (&reply.question, &reply.question_id) {
                             // Any process may get the press: the store says which message
                             // shows the question (whose question it is: an approval asks
@@ -1356,6 +1367,12 @@ impl super::Transport for Bot {
             // nothing.
             tracing::info!(channel = %to.channel, "answer already taken elsewhere: no reply");
             return Ok(());
+        }
+        if let (Some(note), Some(message)) = (&reply.closes_with, &reply.closes) {
+            // The decided approval request loses its buttons, wherever it was decided.
+            let closed = message::closed_question(&message.text, note);
+            let sent = self.api.update(&to.channel, &message.ts, &closed).await;
+            self.delivered(&to.channel, to.thread.as_deref(), sent);
         }
         let key = ConversationKey {
             channel: to.channel.clone(),

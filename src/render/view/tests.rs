@@ -438,6 +438,8 @@ fn a_query_reply_in_block_kit_and_shell_form() {
         closes_with: None,
         private: false,
         question_for: None,
+        shows_approval: None,
+        closes: None,
     };
     let Outgoing::Message(body) = reply_message(&reply, "U0DEMO", None) else {
         panic!("expected a message")

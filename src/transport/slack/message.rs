@@ -580,6 +580,8 @@ mod tests {
             closes_with: None,
             private: false,
             question_for: None,
+            shows_approval: None,
+            closes: None,
         }
     }
 
