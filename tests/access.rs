@@ -593,3 +593,38 @@ async fn a_run_through_an_alias_names_the_alias_in_the_audit_trail_through_its_q
     );
     assert!(plain.get("alias").is_none(), "{plain:#}");
 }
+
+#[tokio::test]
+async fn explain_says_whose_role_runs_it_who_is_refused_and_that_an_approval_comes_first() {
+    let _guard = trail_elsewhere();
+    let emu = Emulator::start();
+    let p = pipeline(
+        &emu,
+        config_with(|c| {
+            alice_mapped(c);
+            invoke_needs_approval(c);
+            c.channels[0].require_user_role = true;
+        }),
+    )
+    .await;
+    emu.start_recording();
+    // Alice runs as her own role, not the channel's.
+    let alice = p.explain(&from(ALICE, "@aws lambda list-functions"));
+    assert_eq!(alice.decision, "run", "{alice:?}");
+    assert_eq!(alice.role_arn.as_deref(), Some(ALICE_ROLE));
+    // Bob has no user role where one is required: refused, as running it would be.
+    let bob = p.explain(&from(BOB, "@aws lambda list-functions"));
+    assert_eq!(bob.decision, "deny", "{bob:?}");
+    assert_eq!(bob.rule.as_deref(), Some("user-role"));
+    // Alice's invoke needs someone else's approval before her Yes.
+    let invoke = p.explain(&from(ALICE, INVOKE));
+    assert_eq!(invoke.decision, "prompt", "{invoke:?}");
+    let reason = invoke.reason.unwrap_or_default();
+    assert!(reason.contains("needs an approval by <@U0BOB>"), "{reason}");
+    assert_eq!(invoke.role_arn.as_deref(), Some(ALICE_ROLE));
+    // Explaining asked nobody and opened nothing: no AWS call, no approval request.
+    assert!(emu.recorded().is_empty());
+    let asked = say(&p, from(ALICE, INVOKE)).await;
+    assert_eq!(asked.outcome, Outcome::Asked, "{}", asked.text);
+    assert!(asked.text.contains("asks to run"), "{}", asked.text);
+}

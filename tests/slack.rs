@@ -136,6 +136,11 @@ impl Harness {
         self.slack.wait_nth_message(channel, seen + 1).await
     }
 
+    /// Alice mentions the bot in the channel (not in a thread).
+    async fn alice_says(&self, text: &str) {
+        self.slack.mention(CHANNEL, ALICE, text, None).await;
+    }
+
     /// Every envelope was acked, nothing is left in flight; then a clean shutdown.
     async fn finish(mut self) -> SlackStats {
         wait_for("every envelope acked", || {
@@ -334,9 +339,7 @@ async fn issue_14_a_slow_command_shows_it_was_heard_and_that_line_becomes_the_an
         Harness::start_with_options(demo_config(), |_| {}, |o| o.progress_after = Duration::ZERO)
             .await;
     h.use_dev().await;
-    h.slack
-        .mention(CHANNEL, ALICE, "cloudwatch describe-alarms", None)
-        .await;
+    h.alice_says("cloudwatch describe-alarms").await;
     let first = h.next_message(CHANNEL, 0).await;
     let answered = wait_for("the progress line updated", || {
         h.slack
@@ -361,7 +364,7 @@ async fn issue_14_a_slow_command_shows_it_was_heard_and_that_line_becomes_the_an
     // One message: the answer took the progress line's place.
     assert_eq!(h.slack.calls("chat.postMessage").len(), 1);
     // Help answers at once: no progress line.
-    h.slack.mention(CHANNEL, ALICE, "lambda --help", None).await;
+    h.alice_says("lambda --help").await;
     let help = h.next_message(CHANNEL, 1).await;
     assert!(!help.text.starts_with('⏳'), "{help:?}");
     h.finish().await;
@@ -374,17 +377,11 @@ async fn issue_14_a_slow_command_shows_it_was_heard_and_that_line_becomes_the_an
 async fn issue_14_with_shared_state_a_yes_shows_what_it_runs_while_it_runs() {
     let h = Harness::start_on_dynamodb(|o| o.progress_after = Duration::ZERO).await;
     h.use_dev().await;
-    h.slack
-        .mention(
-            CHANNEL,
-            ALICE,
-            "lambda invoke --function-name myHelloWorld --payload {}",
-            None,
-        )
+    h.alice_says("lambda invoke --function-name myHelloWorld --payload {}")
         .await;
     let question = h.next_message(CHANNEL, 0).await;
     assert_eq!(question.choices(), ["Yes", "No"], "{question:?}");
-    h.slack.mention(CHANNEL, ALICE, "yes", None).await;
+    h.alice_says("yes").await;
     let line = h.next_message(CHANNEL, 1).await;
     assert_eq!(
         line.text,
@@ -401,22 +398,14 @@ async fn issue_14_with_shared_state_a_yes_shows_what_it_runs_while_it_runs() {
         "lambda invoke · dev (111111111111) · us-east-1"
     );
     // A read in the remembered account: the same.
-    h.slack
-        .mention(CHANNEL, ALICE, "lambda list-functions", None)
-        .await;
+    h.alice_says("lambda list-functions").await;
     let listed = h.next_message(CHANNEL, 2).await;
     assert_eq!(
         listed.text,
         "⏳ Running `lambda list-functions` in dev (111111111111) · us-east-1…"
     );
     // A question asks at once, with no line (it calls no AWS), however slow the store.
-    h.slack
-        .mention(
-            CHANNEL,
-            ALICE,
-            "lambda invoke --function-name myHelloWorld",
-            None,
-        )
+    h.alice_says("lambda invoke --function-name myHelloWorld")
         .await;
     let asked = h.next_message(CHANNEL, 3).await;
     assert!(!asked.text.starts_with('⏳'), "{asked:?}");
@@ -503,9 +492,7 @@ async fn invoke_needs_the_requesters_yes_and_runs_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn set_default_account_with_the_select_then_commands_use_it() {
     let h = Harness::start().await;
-    h.slack
-        .mention(CHANNEL, ALICE, "set default-account", None)
-        .await;
+    h.alice_says("set default-account").await;
     let question = h.next_message(CHANNEL, 0).await;
     assert_eq!(question.control_type().as_deref(), Some("static_select"));
     assert_eq!(
@@ -526,9 +513,7 @@ async fn set_default_account_with_the_select_then_commands_use_it() {
         .unwrap()
         .has_controls());
 
-    h.slack
-        .mention(CHANNEL, ALICE, "lambda list-functions", None)
-        .await;
+    h.alice_says("lambda list-functions").await;
     let next = h.next_message(CHANNEL, 2).await;
     assert_eq!(
         header_of(&next),
@@ -541,9 +526,7 @@ async fn set_default_account_with_the_select_then_commands_use_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_first_command_asks_for_the_account_then_runs() {
     let h = Harness::start().await;
-    h.slack
-        .mention(CHANNEL, ALICE, "lambda list-functions", None)
-        .await;
+    h.alice_says("lambda list-functions").await;
     let question = h.next_message(CHANNEL, 0).await;
     assert_eq!(question.control_type().as_deref(), Some("static_select"));
     h.slack.choose(&question, ALICE, "dev (111111111111)").await;
@@ -560,13 +543,7 @@ async fn a_redelivered_event_runs_once() {
     let h = Harness::start().await;
     h.use_dev().await;
     h.emu.start_recording();
-    h.slack
-        .mention(
-            CHANNEL,
-            ALICE,
-            "lambda invoke --function-name myHelloWorld",
-            None,
-        )
+    h.alice_says("lambda invoke --function-name myHelloWorld")
         .await;
     let question = h.next_message(CHANNEL, 0).await;
     h.slack.press(&question, ALICE, "Yes").await;
@@ -592,13 +569,7 @@ async fn the_conversation_survives_a_refresh_a_warning_and_a_dropped_socket() {
     h.use_dev().await;
     h.emu.start_recording();
 
-    h.slack
-        .mention(
-            CHANNEL,
-            ALICE,
-            "lambda invoke --function-name myHelloWorld",
-            None,
-        )
+    h.alice_says("lambda invoke --function-name myHelloWorld")
         .await;
     let question = h.next_message(CHANNEL, 0).await;
 
@@ -609,9 +580,7 @@ async fn the_conversation_survives_a_refresh_a_warning_and_a_dropped_socket() {
     assert!(header_of(&result).starts_with("lambda invoke · dev"));
     assert_eq!(h.emu.count_invocations(), 1);
 
-    h.slack
-        .mention(CHANNEL, ALICE, "lambda get-function", None)
-        .await;
+    h.alice_says("lambda get-function").await;
     let question = h.next_message(CHANNEL, 2).await;
     h.slack.drop_connections();
     h.slack.wait_connections(3).await;
@@ -621,9 +590,7 @@ async fn the_conversation_survives_a_refresh_a_warning_and_a_dropped_socket() {
 
     h.slack.disconnect("warning");
     h.slack.wait_connections(4).await;
-    h.slack
-        .mention(CHANNEL, ALICE, "lambda list-functions", None)
-        .await;
+    h.alice_says("lambda list-functions").await;
     assert!(h
         .next_message(CHANNEL, 4)
         .await
@@ -713,9 +680,7 @@ async fn a_long_output_arrives_as_a_file() {
     })
     .await;
     h.use_dev().await;
-    h.slack
-        .mention(CHANNEL, ALICE, "lambda list-functions --output json", None)
-        .await;
+    h.alice_says("lambda list-functions --output json").await;
     let message = h.next_message(CHANNEL, 0).await;
     let uploads = h.slack.uploads();
     assert_eq!(uploads.len(), 1);
@@ -744,9 +709,7 @@ async fn a_rate_limit_delays_the_reply_but_loses_nothing() {
             .await;
     h.use_dev().await;
     h.slack.rate_limit("chat.postMessage", 2, 1);
-    h.slack
-        .mention(CHANNEL, ALICE, "lambda list-functions", None)
-        .await;
+    h.alice_says("lambda list-functions").await;
     let reply = h.next_message(CHANNEL, 0).await;
     assert!(reply.all_text().contains("myHelloWorld"));
     let calls = h.slack.calls("chat.postMessage");
@@ -942,18 +905,10 @@ async fn old_buttons_close_when_a_question_is_replaced_or_answered_by_message() 
     let h = Harness::start().await;
     h.use_dev().await;
     h.emu.start_recording();
-    h.slack
-        .mention(
-            CHANNEL,
-            ALICE,
-            "lambda invoke --function-name myHelloWorld",
-            None,
-        )
+    h.alice_says("lambda invoke --function-name myHelloWorld")
         .await;
     let confirm = h.next_message(CHANNEL, 0).await;
-    h.slack
-        .mention(CHANNEL, ALICE, "lambda get-function", None)
-        .await;
+    h.alice_says("lambda get-function").await;
     let pick = h.next_message(CHANNEL, 1).await;
     let replaced = wait_for("the first question closed", || {
         h.slack
@@ -977,9 +932,7 @@ async fn old_buttons_close_when_a_question_is_replaced_or_answered_by_message() 
     assert_eq!(h.emu.count_invocations(), 0);
 
     // Typing the answer works too, and the buttons go.
-    h.slack
-        .mention(CHANNEL, ALICE, "function-name myHelloWorld", None)
-        .await;
+    h.alice_says("function-name myHelloWorld").await;
     let result = h.next_message(CHANNEL, 2).await;
     assert!(result.all_text().contains("name: myHelloWorld"));
     let closed = wait_for("the second question closed", || {
@@ -1034,13 +987,7 @@ async fn when_slack_cannot_say_who_wrote_nothing_runs() {
     h.emu.start_recording();
     // users.info keeps answering 429 (Retry-After: 0) past the bot's retries.
     h.slack.rate_limit("users.info", 6, 0);
-    h.slack
-        .mention(
-            CHANNEL,
-            ALICE,
-            "lambda invoke --function-name myHelloWorld",
-            None,
-        )
+    h.alice_says("lambda invoke --function-name myHelloWorld")
         .await;
     let reply = h.next_message(CHANNEL, 0).await;
     assert!(
@@ -1064,9 +1011,7 @@ async fn a_shutdown_waits_for_commands_in_flight_no_longer_than_the_grace_period
     h.use_dev().await;
     // The reply is held up by a long rate limit, so the command is still in flight.
     h.slack.rate_limit("chat.postMessage", 1, 60);
-    h.slack
-        .mention(CHANNEL, ALICE, "lambda list-functions", None)
-        .await;
+    h.alice_says("lambda list-functions").await;
     wait_for("the rate-limited post", || {
         h.slack.calls("chat.postMessage").pop()
     })
@@ -1123,13 +1068,11 @@ async fn issue_9_huge_and_deeply_nested_messages_get_an_error_and_the_bot_keeps_
     // A message over Slack's own limit is refused as such.
     let over = fill("lambda list-functions ", "x ");
     let over = format!("{over}{}", "y".repeat(SIZE + 10 - over.len()));
-    h.slack.mention(CHANNEL, ALICE, &over, None).await;
+    h.alice_says(&over).await;
     let reply = h.next_message(CHANNEL, shapes.len()).await;
     assert!(reply.all_text().contains("characters long"), "{reply:?}");
 
-    h.slack
-        .mention(CHANNEL, ALICE, "lambda list-functions", None)
-        .await;
+    h.alice_says("lambda list-functions").await;
     let reply = h.next_message(CHANNEL, shapes.len() + 1).await;
     assert!(reply.all_text().contains("myHelloWorld"), "{reply:?}");
     h.finish().await;
@@ -1189,9 +1132,7 @@ async fn issue_9_a_flood_from_one_person_gets_one_busy_reply_and_nothing_is_lost
     assert_eq!(answered, 2, "{messages:#?}");
 
     // The lane has room again: the next command runs.
-    h.slack
-        .mention(CHANNEL, ALICE, "lambda list-functions", None)
-        .await;
+    h.alice_says("lambda list-functions").await;
     h.wait_stats("the next command", |s| s.handled == 3).await;
     let text = metrics.encode();
     let throttled = stats.throttled + h.stats().rate_limited;

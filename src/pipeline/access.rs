@@ -8,6 +8,8 @@
 //!
 //! `whoami`, `approve <id>` and `deny <id>` are answered before planning.
 
+use futures_util::FutureExt;
+
 use crate::access::approval::{self, ApprovalRequest, Grant, State};
 use crate::access::{roles, AccessError, Assigned};
 use crate::audit::{AuditDecision, AuditRecord};
@@ -84,6 +86,50 @@ fn mentions_in(text: &str) -> Vec<String> {
     ids
 }
 
+/// The account a step runs in, when it runs a command.
+fn account_of(step: &Step) -> Option<String> {
+    match step {
+        Step::AskParameter { account, .. }
+        | Step::Confirm { account, .. }
+        | Step::Run { account, .. } => Some(account.id.clone()),
+        _ => None,
+    }
+}
+
+/// `step` run as the role `assigned` names (the sender's user role, or the channel's), or
+/// refused when the sender may not run in its account.
+fn with_role(mut step: Step, assigned: Option<Result<Assigned, AccessError>>) -> Step {
+    let (Step::AskParameter {
+        request, account, ..
+    }
+    | Step::Confirm {
+        request, account, ..
+    }
+    | Step::Run {
+        request, account, ..
+    }) = &mut step
+    else {
+        return step;
+    };
+    match assigned {
+        Some(Ok(assigned)) => {
+            account.role_arn = assigned.role_arn;
+            step
+        }
+        Some(Err(e)) => {
+            let action = request.service.actions(request.operation).next();
+            Step::Deny(Refusal {
+                action: action.map(str::to_owned),
+                ..Refusal::new(Rule::Access {
+                    rule: e.rule(),
+                    why: e.to_string(),
+                })
+            })
+        }
+        None => step,
+    }
+}
+
 fn refuse(rule: &'static str, why: String) -> Step {
     Step::Deny(Refusal::new(Rule::Access { rule, why }))
 }
@@ -113,6 +159,28 @@ impl Pipeline {
         )
     }
 
+    /// [`Pipeline::admit`] for `explain`, which asks nobody and changes nothing: the sender's
+    /// role (a role through a user group is read only if it is known without asking Slack;
+    /// without Slack, as from the command line, its lookup fails as it does in the shell),
+    /// and whether an approval must come before the Yes (who may give it).
+    pub(crate) fn admit_now(&self, inbound: &Inbound, step: Step) -> (Step, Option<String>) {
+        let Some(account) = account_of(&step) else {
+            return (step, None);
+        };
+        let step = match self.assigned_role(inbound, &account).now_or_never() {
+            Some(assigned) => with_role(step, assigned),
+            None => step,
+        };
+        let approval = match (&step, self.channel_of(inbound)) {
+            (Step::Confirm { request, .. }, Some(channel)) => {
+                let rules = approval::rules_for(channel, request);
+                (!rules.is_empty()).then(|| approval::approvers_text(&rules))
+            }
+            _ => None,
+        };
+        (step, approval)
+    }
+
     /// Whose role runs the plan, and approvals; see the module doc.
     pub(crate) async fn admit(&self, inbound: &Inbound, mut plan: Plan) -> (Plan, Admitted) {
         let mut admitted = Admitted::default();
@@ -129,33 +197,20 @@ impl Pipeline {
             }
             return (plan, admitted);
         }
-        let (Step::AskParameter {
-            request, account, ..
-        }
-        | Step::Confirm {
-            request, account, ..
-        }
-        | Step::Run {
-            request, account, ..
-        }) = &mut plan.step
+        let Some(account) = account_of(&plan.step) else {
+            return (plan, admitted);
+        };
+        let assigned = self.assigned_role(inbound, &account).await;
+        plan.step = with_role(
+            std::mem::replace(&mut plan.step, Step::Unavailable),
+            assigned,
+        );
+        let (Step::AskParameter { request, .. }
+        | Step::Confirm { request, .. }
+        | Step::Run { request, .. }) = &plan.step
         else {
             return (plan, admitted);
         };
-        match self.assigned_role(inbound, &account.id).await {
-            Some(Ok(assigned)) => account.role_arn = assigned.role_arn,
-            Some(Err(e)) => {
-                let action = request.service.actions(request.operation).next();
-                plan.step = Step::Deny(Refusal {
-                    action: action.map(str::to_owned),
-                    ..Refusal::new(Rule::Access {
-                        rule: e.rule(),
-                        why: e.to_string(),
-                    })
-                });
-                return (plan, admitted);
-            }
-            None => {}
-        }
         let rules = approval::rules_for(channel, request);
         if rules.is_empty() {
             return (plan, admitted);

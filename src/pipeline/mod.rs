@@ -480,7 +480,14 @@ impl Pipeline {
         // `explain` does not make: it then plans as if nothing were remembered.
         let known = self.known(inbound).now_or_never().unwrap_or_default();
         let plan = self.plan(inbound, &known);
-        describe(&mut record, &plan.step);
+        let (step, approval) = self.admit_now(inbound, plan.step);
+        describe(&mut record, &step);
+        if let Some(approvers) = approval {
+            record.decision = AuditDecision::Prompt;
+            record.reason = Some(format!(
+                "needs an approval by {approvers} (someone other than the sender) before it runs"
+            ));
+        }
         Explanation {
             expansion: plan.expansion,
             decision: decision_name(record.decision),
