@@ -33,6 +33,13 @@ fn config_with(edit: impl FnOnce(&mut Config)) -> Config {
     config
 }
 
+/// moto, and a pipeline on the demo configuration changed by `edit`.
+async fn started(edit: impl FnOnce(&mut Config)) -> (Emulator, Pipeline) {
+    let emu = Emulator::start();
+    let p = pipeline(&emu, config_with(edit)).await;
+    (emu, p)
+}
+
 fn alice_mapped(config: &mut Config) {
     config.channels[0].accounts[0].user_roles = vec![UserRoleConfig {
         users: vec![ALICE.into()],
@@ -76,8 +83,7 @@ fn assumed(emu: &Emulator) -> Vec<(String, String)> {
 #[tokio::test]
 async fn a_user_mapped_to_a_user_role_runs_as_that_role_and_others_as_the_channels() {
     let _trail = trail_elsewhere();
-    let emu = Emulator::start();
-    let p = pipeline(&emu, config_with(alice_mapped)).await;
+    let (emu, p) = started(alice_mapped).await;
     emu.start_recording();
     let alice = say(&p, from(ALICE, "@aws lambda list-functions")).await;
     assert_eq!(alice.outcome, Outcome::Ok, "{}", alice.text);
@@ -144,12 +150,7 @@ async fn under_require_user_role_an_unmapped_user_is_refused_and_told_whom_to_as
 #[tokio::test]
 async fn require_user_role_on_one_account_leaves_the_others_alone() {
     let _trail = trail_elsewhere();
-    let emu = Emulator::start();
-    let p = pipeline(
-        &emu,
-        config_with(|c| c.channels[0].accounts[1].require_user_role = true),
-    )
-    .await;
+    let (_emu, p) = started(|c| c.channels[0].accounts[1].require_user_role = true).await;
     let dev = say(&p, from(BOB, "@aws lambda list-functions")).await;
     assert_eq!(dev.outcome, Outcome::Ok, "{}", dev.text);
     let prod = say(
@@ -167,15 +168,11 @@ async fn require_user_role_on_one_account_leaves_the_others_alone() {
 #[tokio::test]
 async fn a_guardrail_deny_still_wins_over_a_user_role() {
     let _trail = trail_elsewhere();
-    let emu = Emulator::start();
-    let p = pipeline(
-        &emu,
-        config_with(|c| {
-            alice_mapped(c);
-            c.channels[0].guardrails =
-                vec![root().join("policies/examples/lambda-readonly-no-invoke.json")];
-        }),
-    )
+    let (emu, p) = started(|c| {
+        alice_mapped(c);
+        c.channels[0].guardrails =
+            vec![root().join("policies/examples/lambda-readonly-no-invoke.json")];
+    })
     .await;
     emu.start_recording();
     let invoke = say(
@@ -199,17 +196,13 @@ async fn a_guardrail_deny_still_wins_over_a_user_role() {
 #[tokio::test]
 async fn whoami_says_account_role_region_guardrails_and_what_is_required() {
     let _trail = trail_elsewhere();
-    let emu = Emulator::start();
-    let p = pipeline(
-        &emu,
-        config_with(|c| {
-            alice_mapped(c);
-            invoke_needs_approval(c);
-            c.channels[0].accounts[1].require_user_role = true;
-            c.channels[0].guardrails =
-                vec![root().join("policies/examples/lambda-readonly-no-invoke.json")];
-        }),
-    )
+    let (_emu, p) = started(|c| {
+        alice_mapped(c);
+        invoke_needs_approval(c);
+        c.channels[0].accounts[1].require_user_role = true;
+        c.channels[0].guardrails =
+            vec![root().join("policies/examples/lambda-readonly-no-invoke.json")];
+    })
     .await;
     let alice = say(&p, from(ALICE, "@aws whoami")).await;
     assert_eq!(alice.outcome, Outcome::Ok, "{}", alice.text);
@@ -363,8 +356,7 @@ async fn an_approval_by_another_approver_comes_before_the_requesters_yes() {
 #[tokio::test]
 async fn the_requester_cannot_approve_their_own_and_non_approvers_are_refused() {
     let _trail = trail_elsewhere();
-    let emu = Emulator::start();
-    let p = pipeline(&emu, config_with(invoke_needs_approval)).await;
+    let (emu, p) = started(invoke_needs_approval).await;
     let asked = say(&p, from(ALICE, INVOKE)).await;
     let id = approval_id(&asked);
     // Alice is an approver, but not of her own request.
@@ -408,8 +400,7 @@ async fn the_requester_cannot_approve_their_own_and_non_approvers_are_refused() 
 #[tokio::test]
 async fn a_denied_request_never_runs_and_the_requester_may_withdraw() {
     let _trail = trail_elsewhere();
-    let emu = Emulator::start();
-    let p = pipeline(&emu, config_with(invoke_needs_approval)).await;
+    let (emu, p) = started(invoke_needs_approval).await;
     let id = approval_id(&say(&p, from(ALICE, INVOKE)).await);
     let denied = say(&p, from(BOB, &format!("deny {id}"))).await;
     assert_eq!(denied.outcome, Outcome::Ok, "{}", denied.text);
@@ -524,14 +515,10 @@ async fn racing_approvals_through_two_processes_approve_once() {
 #[tokio::test]
 async fn commands_no_rule_names_need_no_approval() {
     let _trail = trail_elsewhere();
-    let emu = Emulator::start();
-    let p = pipeline(
-        &emu,
-        config_with(|c| {
-            invoke_needs_approval(c);
-            c.channels[0].approvals[0].actions = vec!["ec2:StopInstances".into()];
-        }),
-    )
+    let (_emu, p) = started(|c| {
+        invoke_needs_approval(c);
+        c.channels[0].approvals[0].actions = vec!["ec2:StopInstances".into()];
+    })
     .await;
     let list = say(&p, from(ALICE, "@aws lambda list-functions")).await;
     assert_eq!(list.outcome, Outcome::Ok, "{}", list.text);
@@ -597,15 +584,11 @@ async fn a_run_through_an_alias_names_the_alias_in_the_audit_trail_through_its_q
 #[tokio::test]
 async fn explain_says_whose_role_runs_it_who_is_refused_and_that_an_approval_comes_first() {
     let _guard = trail_elsewhere();
-    let emu = Emulator::start();
-    let p = pipeline(
-        &emu,
-        config_with(|c| {
-            alice_mapped(c);
-            invoke_needs_approval(c);
-            c.channels[0].require_user_role = true;
-        }),
-    )
+    let (emu, p) = started(|c| {
+        alice_mapped(c);
+        invoke_needs_approval(c);
+        c.channels[0].require_user_role = true;
+    })
     .await;
     emu.start_recording();
     // Alice runs as her own role, not the channel's.
