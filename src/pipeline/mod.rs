@@ -194,7 +194,8 @@ pub struct TableReply {
 }
 
 impl Reply {
-    fn new(outcome: Outcome, text: impl Into<String>) -> Reply {
+    /// A reply that says `text`, and nothing more.
+    pub fn new(outcome: Outcome, text: impl Into<String>) -> Reply {
         Reply {
             text: text.into(),
             outcome,
@@ -215,22 +216,10 @@ impl Reply {
     }
 
     fn ask(question: Question) -> Reply {
+        let text = question.text.clone();
         Reply {
-            text: question.text.clone(),
-            outcome: Outcome::Asked,
             question: Some(question),
-            output: None,
-            images: Vec::new(),
-            actions: Vec::new(),
-            table: None,
-            question_id: None,
-            previous_question: None,
-            mentions: Vec::new(),
-            closes_with: None,
-            private: false,
-            question_for: None,
-            shows_approval: None,
-            closes: None,
+            ..Reply::new(Outcome::Asked, text)
         }
     }
 }

@@ -424,23 +424,7 @@ fn a_query_reply_in_block_kit_and_shell_form() {
         "cloudwatch describe-alarms · dev (111111111111) · us-east-1\n{}",
         crate::render::chat(&selected)
     );
-    let reply = crate::pipeline::Reply {
-        text,
-        outcome: crate::pipeline::Outcome::Ok,
-        question: None,
-        output: None,
-        images: vec![],
-        actions: vec![],
-        table: None,
-        question_id: None,
-        previous_question: None,
-        mentions: Vec::new(),
-        closes_with: None,
-        private: false,
-        question_for: None,
-        shows_approval: None,
-        closes: None,
-    };
+    let reply = crate::pipeline::Reply::new(crate::pipeline::Outcome::Ok, text);
     let Outgoing::Message(body) = reply_message(&reply, "U0DEMO", None) else {
         panic!("expected a message")
     };

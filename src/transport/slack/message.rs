@@ -566,23 +566,7 @@ mod tests {
     }
 
     fn reply(text: &str) -> Reply {
-        Reply {
-            text: text.into(),
-            outcome: Outcome::Ok,
-            question: None,
-            output: None,
-            images: Vec::new(),
-            actions: Vec::new(),
-            table: None,
-            question_id: None,
-            previous_question: None,
-            mentions: Vec::new(),
-            closes_with: None,
-            private: false,
-            question_for: None,
-            shows_approval: None,
-            closes: None,
-        }
+        Reply::new(Outcome::Ok, text)
     }
 
     fn question(kind: QuestionKind, labels: &[&str]) -> Question {
