@@ -105,6 +105,16 @@ impl Harness {
         self.slack.route_to(Some(self.bots[n].socket));
     }
 
+    /// The channel set to use dev, through the first bot (the reply is the channel's first
+    /// message).
+    async fn use_dev(&self) {
+        self.through(0);
+        self.slack
+            .mention(CHANNEL, ALICE, "set default-account dev", None)
+            .await;
+        self.slack.wait_nth_message(CHANNEL, 1).await;
+    }
+
     fn stats(&self, n: usize) -> slack::SlackStats {
         self.bots[n].connection.as_ref().unwrap().stats()
     }
@@ -213,11 +223,7 @@ async fn a_redelivery_to_the_other_bot_runs_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_mentions_over_two_bots_with_redeliveries_are_each_answered_once() {
     let h = Harness::start(2).await;
-    h.through(0);
-    h.slack
-        .mention(CHANNEL, ALICE, "set default-account dev", None)
-        .await;
-    h.slack.wait_nth_message(CHANNEL, 1).await;
+    h.use_dev().await;
     const MENTIONS: usize = 1000;
     const BATCH: usize = 50;
     let mut sent = 0;
@@ -285,11 +291,7 @@ async fn a_thousand_mentions_over_two_bots_with_redeliveries_are_each_answered_o
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_presses_racing_through_both_bots_run_the_command_once() {
     let h = Harness::start(2).await;
-    h.through(0);
-    h.slack
-        .mention(CHANNEL, ALICE, "set default-account dev", None)
-        .await;
-    h.slack.wait_nth_message(CHANNEL, 1).await;
+    h.use_dev().await;
     for round in 0..5 {
         h.through(round % 2);
         h.slack
@@ -428,11 +430,7 @@ fn showing(posted: &slack_server::Posted) -> String {
 async fn a_list_made_through_one_bot_pages_on_through_the_other_once_per_press() {
     let h = Harness::start(2).await;
     create_functions(&h.emu, "111111111111", 43);
-    h.through(0);
-    h.slack
-        .mention(CHANNEL, ALICE, "set default-account dev", None)
-        .await;
-    h.slack.wait_nth_message(CHANNEL, 1).await;
+    h.use_dev().await;
     // The list, made through A in its region…
     h.slack
         .mention(
