@@ -3,21 +3,22 @@
 //! GetMetricData through the model-driven executor, and the chart's PNG uploaded to the Slack
 //! test server or saved by the shell; `cloudwatch describe-alarms` in chart form.
 
+#[path = "support/notified.rs"]
+mod notified;
 mod slack_server;
 mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_chatops::audit::Auditor;
 use aws_chatops::chart::alarm::{self, Charter, Watched};
 use aws_chatops::chart::{HEIGHT, WIDTH};
-use aws_chatops::events::{self, chart::AlarmCharts, notify::Notifier, queue::Queue};
+use aws_chatops::events::{chart::AlarmCharts, queue::Queue};
 use aws_chatops::execute::{Executor, Target};
 use aws_chatops::metrics::Metrics;
-use aws_chatops::transport::slack::{self, SlackOptions, SlackToken, TokenKind};
+use notified::NotifiedBot;
 use serde_json::{json, Value};
-use slack_server::{wait_for, SlackServer, APP_TOKEN, BOT_TOKEN};
+use slack_server::{wait_for, SlackServer};
 use support::*;
 
 const DEV: &str = "111111111111";
@@ -157,13 +158,12 @@ async fn moto_answers_get_metric_data_over_aws_query_as_the_executor_speaks_it()
 }
 
 /// The bot on the Slack test server, reading the emulator's notification queue with charts.
+/// The bot on the Slack test server, its notification reader drawing alarm charts.
 struct Bot {
     emu: Emulator,
     slack: SlackServer,
     metrics: Metrics,
-    bot: Option<aws_chatops::transport::slack::SlackConnection>,
-    stop: Option<tokio::sync::watch::Sender<()>>,
-    reader: Option<tokio::task::JoinHandle<()>>,
+    notified: Option<NotifiedBot>,
     executor: Arc<Executor>,
 }
 
@@ -172,60 +172,24 @@ impl Bot {
         Bot::start_with(demo_config()).await
     }
 
-    async fn start_with(mut config: aws_chatops::config::Config) -> Bot {
+    async fn start_with(config: aws_chatops::config::Config) -> Bot {
         let emu = Emulator::start();
         let slack = SlackServer::start().await;
-        let queue_url = format!("{}/123456789012/aws-chatops-notifications", emu.url);
-        config.notifications.queues = vec![queue_url.clone()];
-        let config = Arc::new(config);
-        let pipeline = Arc::new(pipeline(&emu, (*config).clone()).await);
-        let options = SlackOptions {
-            api_url: Some(slack.api_url.clone()),
-            connections: 1,
-            shutdown_grace: Duration::from_secs(5),
-            ..SlackOptions::default()
-        };
-        let bot = slack::connect(
-            pipeline.clone(),
-            config.clone(),
-            &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
-            &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
-            &options,
-        )
-        .await
-        .expect("the bot connects");
-        slack.wait_connections(1).await;
-        let metrics = Metrics::new();
-        let executor = pipeline.shared_executor();
-        let notifier = Arc::new(
-            Notifier::new(
-                config.clone(),
-                bot.cards(),
-                metrics.clone(),
-                Arc::new(Auditor::new(&config).unwrap()),
-            )
-            .with_charts(AlarmCharts::new(config.clone(), executor.clone()).unwrap()),
-        );
-        let queue = Queue::new(&emu.sdk_config().await, &queue_url).with_wait_seconds(1);
-        let (stop, mut stopped) = tokio::sync::watch::channel(());
-        let reader = tokio::spawn(events::serve(queue, notifier, async move {
-            let _ = stopped.changed().await;
-        }));
+        let notified = NotifiedBot::start(&emu, &slack, config, 1, |notifier, config, p| {
+            notifier.with_charts(AlarmCharts::new(config.clone(), p.shared_executor()).unwrap())
+        })
+        .await;
         Bot {
+            metrics: notified.metrics.clone(),
+            executor: notified.pipeline.shared_executor(),
+            notified: Some(notified),
             emu,
             slack,
-            metrics,
-            bot: Some(bot),
-            stop: Some(stop),
-            reader: Some(reader),
-            executor,
         }
     }
 
     async fn stop(&mut self) {
-        drop(self.stop.take());
-        self.reader.take().unwrap().await.unwrap();
-        self.bot.take().unwrap().shutdown().await;
+        self.notified.take().unwrap().stop().await;
     }
 }
 

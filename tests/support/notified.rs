@@ -22,6 +22,8 @@ use crate::support::{pipeline, Emulator};
 pub struct NotifiedBot {
     pub pipeline: Arc<Pipeline>,
     pub bot: SlackConnection,
+    /// The notifier's metrics (cards posted, charts failed).
+    pub metrics: Metrics,
     stop: tokio::sync::watch::Sender<()>,
     reader: tokio::task::JoinHandle<()>,
 }
@@ -57,10 +59,11 @@ impl NotifiedBot {
         .await
         .expect("the bot connects");
         slack.wait_connections(connections as u64).await;
+        let metrics = Metrics::new();
         let notifier = Notifier::new(
             config.clone(),
             bot.cards(),
-            Metrics::new(),
+            metrics.clone(),
             Arc::new(Auditor::new(&config).unwrap()),
         );
         let notifier = Arc::new(extend(notifier, &config, &pipeline));
@@ -72,6 +75,7 @@ impl NotifiedBot {
         NotifiedBot {
             pipeline,
             bot,
+            metrics,
             stop,
             reader,
         }
