@@ -10,14 +10,10 @@ mod notified;
 mod slack_server;
 mod support;
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use aws_chatops::events::actions::{ActionConfig, Criterion, Operator};
 use aws_chatops::pipeline::Outcome;
-use aws_chatops::transport::slack::{self, SlackOptions, SlackToken, TokenKind};
 use notified::NotifiedBot;
-use slack_server::{SlackServer, APP_TOKEN, BOT_TOKEN};
+use slack_server::SlackServer;
 use support::*;
 
 fn criterion(variable: &str, operator: Operator, value: &str) -> Criterion {
@@ -145,29 +141,12 @@ async fn issue_15_custom_action_buttons_show_by_their_criteria_and_run_as_the_pr
 async fn issue_15_an_alias_created_in_slack_runs_as_whoever_runs_it_after_their_yes() {
     let emu = Emulator::start();
     let slack = SlackServer::start().await;
-    let config = Arc::new(demo_config());
-    let pipeline = Arc::new(pipeline(&emu, (*config).clone()).await);
-    pipeline
+    let bot = NotifiedBot::start(&emu, &slack, demo_config(), 1, |n, _, _| n).await;
+    bot.pipeline
         .conversations()
         .remember_account("C0DEMO", "111111111111")
         .await
         .unwrap();
-    let options = SlackOptions {
-        api_url: Some(slack.api_url.clone()),
-        connections: 1,
-        shutdown_grace: Duration::from_secs(5),
-        ..SlackOptions::default()
-    };
-    let bot = slack::connect(
-        pipeline.clone(),
-        config.clone(),
-        &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
-        &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
-        &options,
-    )
-    .await
-    .expect("the bot connects");
-    slack.wait_connections(1).await;
 
     slack
         .mention(
@@ -217,5 +196,5 @@ async fn issue_15_an_alias_created_in_slack_runs_as_whoever_runs_it_after_their_
         .recorded()
         .iter()
         .any(|(_, body)| body.contains("RoleSessionName=chatbot-U0ALICE")));
-    bot.shutdown().await;
+    bot.stop().await;
 }
