@@ -1093,9 +1093,9 @@ impl Bot {
         tokio::pin!(handling);
         // A command still running after `progress_after` that calls AWS gets a progress line;
         // anything else (help, questions, refusals) answers without one, however long the
-        // state store takes.
-        // Not a wait for something to happen: the moment a command counts as slow.
-        let slow = tokio::time::sleep(self.progress_after);
+        // state store takes. The timer below is that deadline, raced against the work: nothing
+        // waits on it for something to happen, and the reply goes out the moment it is ready.
+        let slow = tokio::time::sleep(self.progress_after); // the moment a command counts as slow
         tokio::pin!(slow);
         let (mut late, mut listening) = (false, true);
         let progress = loop {
