@@ -354,7 +354,7 @@ async fn issue_14_slacks_progress_line_says_how_far_a_query_got_then_becomes_the
         .await;
     let line = slack.wait_nth_message("C0DEMO", 1).await;
     assert!(
-        line.text
+        line.posted_text
             .starts_with("⏳ Running `logs start-query` in dev"),
         "{line:?}"
     );

@@ -348,9 +348,8 @@ async fn issue_14_a_slow_command_shows_it_was_heard_and_that_line_becomes_the_an
     })
     .await;
     // What was posted first said what runs where.
-    let posted = &h.slack.calls("chat.postMessage")[0];
     assert_eq!(
-        posted.params["text"],
+        first.posted_text,
         "⏳ Running `cloudwatch describe-alarms` in dev (111111111111) · us-east-1…"
     );
     assert_eq!(
@@ -366,7 +365,7 @@ async fn issue_14_a_slow_command_shows_it_was_heard_and_that_line_becomes_the_an
     // Help answers at once: no progress line.
     h.alice_says("lambda --help").await;
     let help = h.next_message(CHANNEL, 1).await;
-    assert!(!help.text.starts_with('⏳'), "{help:?}");
+    assert!(!help.posted_text.starts_with('⏳'), "{help:?}");
     h.finish().await;
 }
 
@@ -384,7 +383,7 @@ async fn issue_14_with_shared_state_a_yes_shows_what_it_runs_while_it_runs() {
     h.alice_says("yes").await;
     let line = h.next_message(CHANNEL, 1).await;
     assert_eq!(
-        line.text,
+        line.posted_text,
         "⏳ Running `lambda invoke` in dev (111111111111) · us-east-1…"
     );
     let answered = wait_for("the progress line to become the answer", || {
@@ -401,14 +400,14 @@ async fn issue_14_with_shared_state_a_yes_shows_what_it_runs_while_it_runs() {
     h.alice_says("lambda list-functions").await;
     let listed = h.next_message(CHANNEL, 2).await;
     assert_eq!(
-        listed.text,
+        listed.posted_text,
         "⏳ Running `lambda list-functions` in dev (111111111111) · us-east-1…"
     );
     // A question asks at once, with no line (it calls no AWS), however slow the store.
     h.alice_says("lambda invoke --function-name myHelloWorld")
         .await;
     let asked = h.next_message(CHANNEL, 3).await;
-    assert!(!asked.text.starts_with('⏳'), "{asked:?}");
+    assert!(!asked.posted_text.starts_with('⏳'), "{asked:?}");
     h.finish().await;
 }
 
@@ -1160,6 +1159,15 @@ async fn issue_13_a_shutdown_during_a_reconnect_wait_does_not_wait_for_it() {
     .await;
     h.slack.disconnect("refresh_requested");
     h.slack.wait_connections(2).await;
+    // slack-morphism 2.31's writer task ends without closing its socket when the client is
+    // destroyed before that task first runs (a disconnect just after `hello`, on a busy
+    // machine); Slack itself would close that socket later. An acked mention on the new
+    // socket shows its writer running, so the disconnect below closes it.
+    h.alice_says("lambda --help").await;
+    wait_for("the mention acked on the new socket", || {
+        h.slack.unacked().is_empty().then_some(())
+    })
+    .await;
     h.slack.disconnect("refresh_requested");
     wait_for("the refreshed socket closed", || {
         h.slack.open_connections().is_empty().then_some(())
@@ -1168,7 +1176,7 @@ async fn issue_13_a_shutdown_during_a_reconnect_wait_does_not_wait_for_it() {
     let stats = h.bot.take().unwrap().shutdown().await;
     // Returned before the waiting reconnect got its turn.
     assert_eq!(h.slack.connections(), 2, "{stats:?}");
-    assert_eq!(stats.envelopes, 0);
+    assert_eq!(stats.envelopes, 1, "only the mention: {stats:?}");
     // When it does, slack-morphism closes the socket at its hello, unused.
     wait_within("the late socket opened", Duration::from_secs(30), || {
         (h.slack.connections() == 3).then_some(())

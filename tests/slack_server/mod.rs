@@ -64,6 +64,9 @@ pub struct Posted {
     pub ts: String,
     pub thread_ts: Option<String>,
     pub text: String,
+    /// The text as first posted: `text` after any `chat.update`s is what the channel shows
+    /// now, and a line that was updated at once would otherwise never be seen.
+    pub posted_text: String,
     pub blocks: Value,
     pub files: Vec<String>,
     pub updates: u32,
@@ -1116,11 +1119,13 @@ fn post_message(shared: &Shared, params: &Value) -> Value {
     if let Err(code) = check_message(params) {
         return json!({"ok": false, "error": code});
     }
+    let text = params["text"].as_str().unwrap_or_default().to_owned();
     let posted = Posted {
         channel: channel.to_owned(),
         ts: shared.next_ts(),
         thread_ts: params["thread_ts"].as_str().map(str::to_owned),
-        text: params["text"].as_str().unwrap_or_default().to_owned(),
+        posted_text: text.clone(),
+        text,
         blocks: params["blocks"].clone(),
         files: vec![],
         updates: 0,
@@ -1233,14 +1238,16 @@ fn complete_upload(shared: &Shared, params: &Value) -> Value {
     if let Some(channel) = channel {
         let ts = shared.next_ts();
         let seq = shared.next_seq();
+        let text = params["initial_comment"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         inner.post(Posted {
             channel,
             ts,
             thread_ts: params["thread_ts"].as_str().map(str::to_owned),
-            text: params["initial_comment"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            posted_text: text.clone(),
+            text,
             blocks: Value::Null,
             files: answered
                 .iter()
