@@ -135,7 +135,7 @@ pub async fn read_line<R: AsyncBufRead + Unpin>(
 
 /// A reply as the terminal shows it: the text, then numbered choices to type.
 pub fn format_reply(reply: &Reply) -> String {
-    let mut out = reply.text.clone();
+    let mut out = plain_mentions(&reply.text, &reply.mentions);
     if let Some(question) = &reply.question {
         for (i, choice) in question.choices.iter().enumerate() {
             out.push_str(&format!("\n  {}) {}", i + 1, choice.label));
@@ -152,6 +152,19 @@ pub fn format_reply(reply: &Reply) -> String {
         out.push_str("\n(type a number, or `next`)");
     } else if !reply.actions.is_empty() {
         out.push_str("\n(type a number)");
+    }
+    out
+}
+
+/// The bot's own mentions (the ids in `mentions`: `<@U…>`, `<!subteam^S…>`), which Slack
+/// shows as names, as a terminal shows them: `@U…`. Anything else stays as written.
+fn plain_mentions(text: &str, mentions: &[String]) -> String {
+    let mut out = text.to_owned();
+    for id in mentions {
+        let plain = format!("@{id}");
+        out = out
+            .replace(&format!("<@{id}>"), &plain)
+            .replace(&format!("<!subteam^{id}>"), &plain);
     }
     out
 }
@@ -368,6 +381,19 @@ impl CardSink for ShellCards {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bots_own_mentions_read_as_at_names_and_nothing_else_changes() {
+        let mut reply = Reply::new(
+            crate::pipeline::Outcome::Ok,
+            "🔐 <@U0ALICE> asks to run `x <@U0EVE>` by <@U0BOB> or <!subteam^S0LEADS>.",
+        );
+        reply.mentions = vec!["U0ALICE".into(), "U0BOB".into(), "S0LEADS".into()];
+        assert_eq!(
+            format_reply(&reply),
+            "🔐 @U0ALICE asks to run `x <@U0EVE>` by @U0BOB or @S0LEADS."
+        );
+    }
 
     async fn lines(input: &[u8]) -> Vec<Result<String, LineError>> {
         // A small buffer, so lines span several reads.
