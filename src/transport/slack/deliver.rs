@@ -4,6 +4,7 @@
 //! that fails is logged with its reason.
 
 use super::api::{self, ApiError};
+use super::events::Press;
 use super::message::{self, Outgoing};
 use super::{bump, Bot};
 use crate::pipeline::{Inbound, Reply};
@@ -108,6 +109,16 @@ impl Bot {
         let closed = message::closed_question(&previous.text, &note);
         let sent = self.api.update(&key.channel, &previous.ts, &closed).await;
         self.delivered(&key.channel, key.thread.as_deref(), sent);
+    }
+
+    /// A note only the presser sees, where they pressed (a refusal, or why nothing ran).
+    pub(super) async fn tell_presser(&self, press: &Press, text: &str) {
+        let thread = press.thread.as_deref();
+        let sent = self
+            .api
+            .post_ephemeral(&press.channel, &press.user, thread, text)
+            .await;
+        self.delivered(&press.channel, thread, sent);
     }
 
     /// Counts a delivery; logs one that failed, with the reason.

@@ -102,16 +102,8 @@ impl Bot {
                 tracing::warn!(error = %e, "press not handled: the state store is unreachable");
                 self.answered
                     .invalidate(&(press.channel.clone(), press.message_ts.clone()));
-                let sent = self
-                    .api
-                    .post_ephemeral(
-                        &press.channel,
-                        &press.user,
-                        press.thread.as_deref(),
-                        crate::pipeline::STORE_UNREACHABLE,
-                    )
+                self.tell_presser(&press, crate::pipeline::STORE_UNREACHABLE)
                     .await;
-                self.delivered(&press.channel, press.thread.as_deref(), sent);
                 return;
             }
         };
@@ -129,15 +121,7 @@ impl Bot {
             self.delivered(&press.channel, press.thread.as_deref(), sent);
             return;
         };
-        let inbound = Inbound {
-            team: press.team,
-            channel: press.channel.clone(),
-            user: press.user.clone(),
-            thread: press.thread.clone(),
-            text: press.answer,
-            direct_message: press.channel.starts_with('D'),
-            account: None,
-        };
+        let inbound = sent_by(&press);
         // The pipeline takes the question by its id: of two presses racing (here or in
         // another process) one runs it, and the other presser alone hears so.
         let reply = self.pipeline.handle(&inbound).await;
@@ -146,20 +130,12 @@ impl Bot {
         let lost = reply.outcome == crate::pipeline::Outcome::NothingOpen;
         if reply.outcome == crate::pipeline::Outcome::AlreadyAnswered || lost {
             bump(&self.counters.duplicates);
-            let sent = self
-                .api
-                .post_ephemeral(
-                    &press.channel,
-                    &press.user,
-                    press.thread.as_deref(),
-                    if lost {
-                        crate::pipeline::ALREADY_ANSWERED
-                    } else {
-                        &reply.text
-                    },
-                )
-                .await;
-            self.delivered(&press.channel, press.thread.as_deref(), sent);
+            let text = if lost {
+                crate::pipeline::ALREADY_ANSWERED
+            } else {
+                &reply.text
+            };
+            self.tell_presser(&press, text).await;
             return;
         }
         let closed = message::closed_question(
@@ -319,15 +295,7 @@ impl Bot {
 
     /// A press on Details or Next: the message it carries, sent by whoever pressed.
     pub(super) async fn handle_follow(self: &Arc<Self>, press: Press) {
-        let inbound = Inbound {
-            team: press.team,
-            channel: press.channel.clone(),
-            user: press.user.clone(),
-            thread: press.thread.clone(),
-            text: press.answer,
-            direct_message: press.channel.starts_with('D'),
-            account: None,
-        };
+        let inbound = sent_by(&press);
         let reply = self.exchange(&inbound).await;
         // An approval request decided (or found decided, or expired): its buttons go, and
         // the message says what became of it (delivering the reply did, if the store knew
@@ -346,5 +314,18 @@ impl Bot {
                 .await;
             self.delivered(&press.channel, press.thread.as_deref(), sent);
         }
+    }
+}
+
+/// The message a press sends: its answer, from whoever pressed, where the question is.
+fn sent_by(press: &Press) -> Inbound {
+    Inbound {
+        team: press.team.clone(),
+        channel: press.channel.clone(),
+        user: press.user.clone(),
+        thread: press.thread.clone(),
+        text: press.answer.clone(),
+        direct_message: press.channel.starts_with('D'),
+        account: None,
     }
 }

@@ -262,16 +262,7 @@ impl Bot {
                 self.lanes
                     .submit((press.channel.clone(), press.user.clone()), async move {
                         let text = format!("Only <@{}> can answer this.", press.requester);
-                        let sent = bot
-                            .api
-                            .post_ephemeral(
-                                &press.channel,
-                                &press.user,
-                                press.thread.as_deref(),
-                                &text,
-                            )
-                            .await;
-                        bot.delivered(&press.channel, press.thread.as_deref(), sent);
+                        bot.tell_presser(&press, &text).await;
                         bump(&bot.counters.handled);
                     });
             if let Err(busy) = submitted {
