@@ -181,6 +181,18 @@ impl DynamoStore {
             .filter(|item| get_n(item, EXPIRES).is_some_and(|e| e > now)))
     }
 
+    /// Writes `item` whatever is there (the item is this process's to replace).
+    async fn put(&self, item: Item) -> Result<(), StateError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        Ok(())
+    }
+
     /// Puts `item` unless a live record holds its key: true if written.
     async fn put_if_free(&self, item: Item) -> Result<bool, StateError> {
         let put = self
@@ -412,14 +424,7 @@ impl StateStore for DynamoStore {
             item.insert("msg_ts".into(), s(&message.ts));
             item.insert("msg_text".into(), s(&message.text));
         }
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(unreachable)?;
-        Ok(())
+        self.put(item).await
     }
 
     async fn question(&self, key: &QuestionKey) -> Result<Option<StoredQuestion>, StateError> {
@@ -564,14 +569,7 @@ impl StateStore for DynamoStore {
                 if let Some(region) = &change.region {
                     item.insert("region".into(), s(region));
                 }
-                self.client
-                    .put_item()
-                    .table_name(&self.table)
-                    .set_item(Some(item))
-                    .send()
-                    .await
-                    .map_err(unreachable)?;
-                Ok(())
+                self.put(item).await
             }
             Err(e) => Err(unreachable(e)),
         }

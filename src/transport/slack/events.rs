@@ -159,8 +159,17 @@ pub struct Press {
     pub follow: bool,
 }
 
-/// The answer in a `block_actions` payload, if it comes from one of the bot's questions.
-pub fn press(event: &SlackInteractionBlockActionsEvent) -> Result<Press, Skip> {
+/// Who pressed, on which message, in which channel: what every press the bot takes carries.
+fn pressed_where(
+    event: &SlackInteractionBlockActionsEvent,
+) -> Result<
+    (
+        &SlackBasicUserInfo,
+        &SlackInteractionActionMessageContainer,
+        String,
+    ),
+    Skip,
+> {
     let user = event
         .user
         .as_ref()
@@ -174,6 +183,12 @@ pub fn press(event: &SlackInteractionBlockActionsEvent) -> Result<Press, Skip> {
         .map(|c| c.id.0.clone())
         .or_else(|| container.channel_id.as_ref().map(|c| c.0.clone()))
         .ok_or_else(|| Skip::Other("block action without a channel".into()))?;
+    Ok((user, container, channel))
+}
+
+/// The answer in a `block_actions` payload, if it comes from one of the bot's questions.
+pub fn press(event: &SlackInteractionBlockActionsEvent) -> Result<Press, Skip> {
+    let (user, container, channel) = pressed_where(event)?;
     let actions = event.actions.as_deref().unwrap_or_default();
     let (action, tag) = actions
         .iter()
@@ -243,19 +258,7 @@ pub struct CardPress {
 
 /// The card button in a `block_actions` payload, if it is one.
 pub fn card_press(event: &SlackInteractionBlockActionsEvent) -> Result<CardPress, Skip> {
-    let user = event
-        .user
-        .as_ref()
-        .ok_or_else(|| Skip::Other("block action without a user".into()))?;
-    let SlackInteractionActionContainer::Message(container) = &event.container else {
-        return Err(Skip::Other("block action outside a message".into()));
-    };
-    let channel = event
-        .channel
-        .as_ref()
-        .map(|c| c.id.0.clone())
-        .or_else(|| container.channel_id.as_ref().map(|c| c.0.clone()))
-        .ok_or_else(|| Skip::Other("block action without a channel".into()))?;
+    let (user, container, channel) = pressed_where(event)?;
     let (action, tag) = event
         .actions
         .as_deref()
