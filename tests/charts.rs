@@ -359,63 +359,24 @@ async fn issue_11_slack_uploads_describe_alarms_charts_into_the_conversation() {
 /// card arrives with the chart saved to a file whose path is printed (in TMPDIR).
 #[test]
 fn issue_11_the_shell_saves_the_alarms_chart_and_prints_where() {
-    use std::io::{BufRead, BufReader, Write};
     let emu = Emulator::start();
     let tmp = tempfile::tempdir().unwrap();
-    let mut child = emu
-        .bot()
-        .args(["shell", "--config"])
-        .arg(root().join("fixtures/config/demo.toml"))
-        .args([
-            "--channel",
-            "C0DEMO",
-            "--user",
-            "U0DEMO",
-            "--account",
-            "dev",
-        ])
-        .env("TMPDIR", tmp.path())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(b"@aws invoke myHelloWorld --payload {\"fail\": true}\nyes\n")
-        .unwrap();
-    stdin.flush().unwrap();
-    // A missing line ends the read at the deadline: the process is stopped.
-    let pid = child.id();
-    let killer = std::thread::spawn(move || {
-        let deadline = std::time::Instant::now() + Duration::from_secs(90);
-        while std::time::Instant::now() < deadline {
-            std::thread::park_timeout(Duration::from_millis(200));
-            if std::fs::metadata(format!("/proc/{pid}")).is_err() {
-                return;
-            }
-        }
-        let _ = std::process::Command::new("kill")
-            .arg(pid.to_string())
-            .status();
+    let mut bot = emu.bot();
+    bot.env("TMPDIR", tmp.path());
+    let mut shell = shell::DemoShell::start(bot, Duration::from_secs(90));
+    shell.type_lines(&[
+        r#"@aws invoke myHelloWorld --payload {"fail": true}"#,
+        "yes",
+    ]);
+    let seen = shell.read_until("the chart's path", |s| {
+        s.lines().any(|l| l.trim_start().starts_with("Chart: "))
     });
-    let mut seen = String::new();
-    let mut path = None;
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        if let Some(p) = line.trim_start().strip_prefix("Chart: ") {
-            path = Some(std::path::PathBuf::from(p));
-            break;
-        }
-    }
-    drop(stdin);
-    let _ = child.kill();
-    let _ = child.wait();
-    killer.join().unwrap();
     assert!(seen.contains("🔴 ALARM: myHelloWorld-alarm"), "{seen}");
-    let path = path.unwrap_or_else(|| panic!("no chart path printed: {seen}"));
+    let path = seen
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("Chart: "))
+        .map(std::path::PathBuf::from)
+        .expect("read up to the chart's path");
     assert!(path.starts_with(tmp.path()), "{}", path.display());
     assert!(path.to_string_lossy().ends_with("myHelloWorld-alarm.png"));
     let bytes = std::fs::read(&path).expect("the chart file exists");

@@ -289,58 +289,17 @@ async fn issue_11_a_burst_of_200_alarms_posts_ten_and_one_summary_and_loses_none
 /// arrives in the shell (read from the queue the emulator's topic delivers to).
 #[test]
 fn issue_11_the_shell_shows_the_tutorial_alarm_after_a_failing_invoke() {
-    use std::io::{BufRead, BufReader, Write};
     let emu = Emulator::start();
-    let mut child = emu
-        .bot()
-        .args(["shell", "--config"])
-        .arg(root().join("fixtures/config/demo.toml"))
-        .args([
-            "--channel",
-            "C0DEMO",
-            "--user",
-            "U0DEMO",
-            "--account",
-            "dev",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin
-        .write_all(b"@aws invoke myHelloWorld --payload {\"fail\": true}\nyes\n")
-        .unwrap();
-    stdin.flush().unwrap();
-    // Read until the card arrives; the shell's stdout closes only when it exits, so a
-    // missing card ends the loop at the deadline through the killer thread below.
-    let pid = child.id();
-    let killer = std::thread::spawn(move || {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while std::time::Instant::now() < deadline {
-            std::thread::park_timeout(std::time::Duration::from_millis(200));
-            if std::fs::metadata(format!("/proc/{pid}")).is_err() {
-                return;
-            }
-        }
-        let _ = std::process::Command::new("kill")
-            .arg(pid.to_string())
-            .status();
+    let mut shell = shell::DemoShell::start(emu.bot(), std::time::Duration::from_secs(30));
+    shell.type_lines(&[
+        r#"@aws invoke myHelloWorld --payload {"fail": true}"#,
+        "yes",
+    ]);
+    let seen = shell.read_until("alarm card down to its last field", |s| {
+        s.split("ALARM: myHelloWorld-alarm")
+            .nth(1)
+            .is_some_and(|card| card.lines().any(|l| l.trim_start().starts_with("Changed:")))
     });
-    let mut seen = String::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        seen.push_str(&line);
-        seen.push('\n');
-        // The card's last field.
-        if seen.contains("ALARM: myHelloWorld-alarm") && line.trim_start().starts_with("Changed:") {
-            break;
-        }
-    }
-    drop(stdin);
-    let _ = child.wait();
-    killer.join().unwrap();
     assert!(seen.contains("Run `lambda invoke"), "{seen}");
     assert!(seen.contains("── notification ──"), "{seen}");
     assert!(seen.contains("🔴 ALARM: myHelloWorld-alarm"), "{seen}");

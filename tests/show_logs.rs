@@ -302,60 +302,13 @@ fn card_for_now() -> Card {
 /// with its numbered choices, then `1` (Show logs) and `2` (Show error logs) typed.
 #[test]
 fn issue_11_the_shells_numbered_choices_show_the_logs() {
-    use std::io::{BufRead, BufReader, Write};
-    use std::sync::mpsc;
     let emu = Emulator::start();
-    let mut child = emu
-        .bot()
-        .args(["shell", "--config"])
-        .arg(root().join("fixtures/config/demo.toml"))
-        .args([
-            "--channel",
-            "C0DEMO",
-            "--user",
-            "U0DEMO",
-            "--account",
-            "dev",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    // Bounded: the reader thread waits while the test is behind, rather than buffering a
-    // shell that floods its output.
-    let (tx, rx) = mpsc::sync_channel(256);
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut seen = String::new();
-    // Reads the shell's output until `done` holds for it (or the deadline, which fails).
-    let mut read_until = |what: &str, done: &dyn Fn(&str) -> bool| -> String {
-        let from = seen.len();
-        while !done(&seen[from..]) {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) => {
-                    seen.push_str(&line);
-                    seen.push('\n');
-                }
-                Err(_) => panic!("no {what} in the shell's output:\n{seen}"),
-            }
-        }
-        seen[from..].to_owned()
-    };
-    stdin
-        .write_all(b"@aws invoke myHelloWorld --payload {\"fail\": true}\nyes\n")
-        .unwrap();
-    stdin.flush().unwrap();
-    let card = read_until("alarm card with choices", &|s| {
+    let mut shell = shell::DemoShell::start(emu.bot(), Duration::from_secs(30));
+    shell.type_lines(&[
+        r#"@aws invoke myHelloWorld --payload {"fail": true}"#,
+        "yes",
+    ]);
+    let card = shell.read_until("alarm card with choices", |s| {
         s.split("── notification ──")
             .nth(1)
             .is_some_and(|card| card.contains("(type a number to pick)"))
@@ -366,9 +319,8 @@ fn issue_11_the_shells_numbered_choices_show_the_logs() {
         "{card}"
     );
 
-    stdin.write_all(b"1\n").unwrap();
-    stdin.flush().unwrap();
-    let logs = read_until("Show logs reply", &|s| s.contains("Re-run or edit:"));
+    shell.type_lines(&["1"]);
+    let logs = shell.read_until("Show logs reply", |s| s.contains("Re-run or edit:"));
     assert!(
         logs.contains("log entries in /aws/lambda/myHelloWorld"),
         "{logs}"
@@ -378,14 +330,11 @@ fn issue_11_the_shells_numbered_choices_show_the_logs() {
         "{logs}"
     );
 
-    stdin.write_all(b"2\n").unwrap();
-    stdin.flush().unwrap();
-    let errors = read_until("Show error logs reply", &|s| s.contains("Re-run or edit:"));
+    shell.type_lines(&["2"]);
+    let errors = shell.read_until("Show error logs reply", |s| s.contains("Re-run or edit:"));
     assert!(errors.contains("[ERROR] Exception"), "{errors}");
     assert!(!errors.contains("START RequestId"), "{errors}");
     assert!(errors.contains("filter @message like"), "{errors}");
-    drop(stdin);
-    let _ = child.wait();
 }
 
 /// A guardrail that allows CloudWatch Logs on the Lambda log groups only (and reading query

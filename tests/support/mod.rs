@@ -1,6 +1,8 @@
 //! Test harness: a seeded moto server per test (scripts/emulator.py) and a pipeline pointed at it.
 #![allow(dead_code)]
 
+pub mod shell;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
