@@ -369,17 +369,8 @@ fn exec_exit_codes_and_explain_json() {
     let config = root().join("fixtures/config/demo.toml");
     let config = config.to_str().unwrap();
     let exec = |extra: &[&str], message: &str| {
-        let mut args = vec![
-            "exec",
-            "--config",
-            config,
-            "--channel",
-            "C0DEMO",
-            "--user",
-            "U0DEMO",
-            "--account",
-            "dev",
-        ];
+        let mut args = vec!["exec", "--config", config];
+        args.extend_from_slice(&DEMO_SENDER);
         args.extend_from_slice(extra);
         args.extend_from_slice(&["--", message]);
         emu.bot().args(&args).output().unwrap()

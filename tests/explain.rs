@@ -168,16 +168,7 @@ fn issue_9_explain_and_check_config_load_no_aws_configuration() {
         hostile_aws_environment(&mut cmd, dir.path());
         cmd.output().unwrap()
     };
-    let who = [
-        "--config",
-        config.to_str().unwrap(),
-        "--channel",
-        "C0DEMO",
-        "--user",
-        "U0DEMO",
-        "--account",
-        "dev",
-    ];
+    let who = [&["--config", config.to_str().unwrap()][..], &DEMO_SENDER].concat();
     let explain = run(&[
         &["explain"][..],
         &who,

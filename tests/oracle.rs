@@ -179,15 +179,8 @@ fn exec(emu: &Emulator, message: &str) -> (String, String) {
     let out = Command::new(bin())
         .args(["exec", "--config"])
         .arg(&config)
-        .args([
-            "--channel",
-            "C0DEMO",
-            "--user",
-            "U0DEMO",
-            "--account",
-            "dev",
-            "--",
-        ])
+        .args(DEMO_SENDER)
+        .arg("--")
         .arg(message)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -18,6 +18,17 @@ pub fn root() -> PathBuf {
 
 static PYTHON_ENV: Once = Once::new();
 
+/// Who sends a command from the command line (`shell`, `exec`, `explain`) in the demo
+/// configuration: U0DEMO in C0DEMO, in the dev account.
+pub const DEMO_SENDER: [&str; 6] = [
+    "--channel",
+    "C0DEMO",
+    "--user",
+    "U0DEMO",
+    "--account",
+    "dev",
+];
+
 /// The emulator's notification topic (scripts/emulator.py), which delivers to the queue
 /// `aws-chatops-notifications` in the bot's account.
 pub const NOTIFICATION_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alarms";

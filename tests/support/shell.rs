@@ -24,14 +24,7 @@ impl DemoShell {
         let mut child = bot
             .args(["shell", "--config"])
             .arg(super::root().join("fixtures/config/demo.toml"))
-            .args([
-                "--channel",
-                "C0DEMO",
-                "--user",
-                "U0DEMO",
-                "--account",
-                "dev",
-            ])
+            .args(super::DEMO_SENDER)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
