@@ -63,23 +63,6 @@ fn from(user: &str, text: &str) -> Inbound {
     }
 }
 
-/// The (role ARN, session name) of every AssumeRole moto received, decoded.
-fn assumed(emu: &Emulator) -> Vec<(String, String)> {
-    emu.recorded()
-        .into_iter()
-        .filter(|(_, body)| body.contains("Action=AssumeRole"))
-        .map(|(_, body)| {
-            let field = |name: &str| {
-                body.split('&')
-                    .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                    .map(|v| v.replace("%3A", ":").replace("%2F", "/"))
-                    .unwrap_or_default()
-            };
-            (field("RoleArn"), field("RoleSessionName"))
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn a_user_mapped_to_a_user_role_runs_as_that_role_and_others_as_the_channels() {
     let _trail = trail_elsewhere();
@@ -92,7 +75,7 @@ async fn a_user_mapped_to_a_user_role_runs_as_that_role_and_others_as_the_channe
     assert_eq!(bob.outcome, Outcome::Ok, "{}", bob.text);
     // CloudTrail's session name keeps naming the person, whichever role.
     assert_eq!(
-        assumed(&emu),
+        emu.assumed_roles(),
         [
             (ALICE_ROLE.to_owned(), format!("chatbot-{ALICE}")),
             (CHANNEL_ROLE.to_owned(), format!("chatbot-{BOB}")),
@@ -109,7 +92,7 @@ async fn a_user_mapped_to_a_user_role_runs_as_that_role_and_others_as_the_channe
     .await;
     assert_eq!(prod.outcome, Outcome::Ok, "{}", prod.text);
     assert_eq!(
-        assumed(&emu)[2].0,
+        emu.assumed_roles()[2].0,
         "arn:aws:iam::222222222222:role/chatops-readonly"
     );
 }
@@ -137,14 +120,14 @@ async fn under_require_user_role_an_unmapped_user_is_refused_and_told_whom_to_as
     // A question would be asked as nobody either: refused before it.
     let asked = say(&p, from(BOB, "@aws lambda get-function")).await;
     assert_eq!(asked.outcome, Outcome::Refused, "{}", asked.text);
-    assert!(assumed(&emu).is_empty(), "nothing ran as anyone");
+    assert!(emu.assumed_roles().is_empty(), "nothing ran as anyone");
     let record: Value = serde_json::from_str(audit.contents().lines().next().unwrap()).unwrap();
     assert_eq!(record["decision"], "deny");
     assert_eq!(record["rule"], "user-role");
     // Alice, mapped, runs.
     let alice = say(&p, from(ALICE, "@aws lambda list-functions")).await;
     assert_eq!(alice.outcome, Outcome::Ok, "{}", alice.text);
-    assert_eq!(assumed(&emu)[0].0, ALICE_ROLE);
+    assert_eq!(emu.assumed_roles()[0].0, ALICE_ROLE);
 }
 
 #[tokio::test]
@@ -186,11 +169,11 @@ async fn a_guardrail_deny_still_wins_over_a_user_role() {
     assert_eq!(invoke.outcome, Outcome::Refused, "{}", invoke.text);
     assert!(invoke.text.contains("NoInvoke"), "{}", invoke.text);
     assert_eq!(emu.count_invocations(), 0);
-    assert!(assumed(&emu).is_empty());
+    assert!(emu.assumed_roles().is_empty());
     // What the guardrail allows runs, as the user role.
     let list = say(&p, from(ALICE, "@aws lambda list-functions")).await;
     assert_eq!(list.outcome, Outcome::Ok, "{}", list.text);
-    assert_eq!(assumed(&emu)[0].0, ALICE_ROLE);
+    assert_eq!(emu.assumed_roles()[0].0, ALICE_ROLE);
 }
 
 #[tokio::test]
@@ -323,7 +306,7 @@ async fn an_approval_by_another_approver_comes_before_the_requesters_yes() {
     assert!(ran.text.contains("StatusCode: 200"), "{}", ran.text);
     assert_eq!(emu.count_invocations(), 1);
     // It ran as the requester.
-    assert_eq!(assumed(&emu)[0].1, format!("chatbot-{ALICE}"));
+    assert_eq!(emu.assumed_roles()[0].1, format!("chatbot-{ALICE}"));
     // The grant was used: a second Yes (or a redelivery) runs nothing.
     let again = say(&p, from(ALICE, "yes")).await;
     assert_ne!(again.outcome, Outcome::Ok, "{}", again.text);

@@ -135,24 +135,6 @@ impl Harness {
         let stats = self.bot.take().unwrap().shutdown().await;
         assert_eq!(stats.undelivered, 0, "{stats:?}");
     }
-
-    /// The roles STS was asked for, in order.
-    fn assumed_roles(&self) -> Vec<(String, String)> {
-        self.emu
-            .recorded()
-            .into_iter()
-            .filter(|(_, body)| body.contains("Action=AssumeRole"))
-            .map(|(_, body)| {
-                let field = |name: &str| {
-                    body.split('&')
-                        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-                        .map(|v| v.replace("%3A", ":").replace("%2F", "/"))
-                        .unwrap_or_default()
-                };
-                (field("RoleArn"), field("RoleSessionName"))
-            })
-            .collect()
-    }
 }
 
 fn ops_group(config: &mut Config) {
@@ -172,7 +154,7 @@ async fn a_member_of_a_user_group_runs_as_the_groups_role_and_slack_is_asked_onc
         let reply = h.ask(user, "lambda list-functions").await;
         assert!(reply.all_text().contains("myHelloWorld"), "{reply:?}");
     }
-    let roles = h.assumed_roles();
+    let roles = h.emu.assumed_roles();
     assert_eq!(
         roles,
         [
@@ -212,7 +194,7 @@ async fn a_group_lookup_that_fails_refuses_and_says_why() {
         "{reply}"
     );
     assert!(reply.contains("missing_scope"), "{reply}");
-    assert!(h.assumed_roles().is_empty(), "nothing ran");
+    assert!(h.emu.assumed_roles().is_empty(), "nothing ran");
     // Not cached as "not a member": once Slack answers, the command runs.
     h.slack.set_group("S0OPS", &[CAROL]);
     let reply = h.ask(BOB, "lambda list-functions").await.all_text();
@@ -304,7 +286,7 @@ async fn an_approval_request_is_approved_with_its_button_by_another_approver() {
     let ran = h.press(&approval, ALICE, "Yes").await.all_text();
     assert!(ran.contains("StatusCode: 200"), "{ran}");
     assert_eq!(h.emu.count_invocations(), 1);
-    assert_eq!(h.assumed_roles()[0].1, format!("chatbot-{ALICE}"));
+    assert_eq!(h.emu.assumed_roles()[0].1, format!("chatbot-{ALICE}"));
     let answered = h.closed(&approval).await;
     assert!(answered.contains("<@U0ALICE>"), "{answered}");
     h.finish().await;

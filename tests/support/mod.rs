@@ -174,6 +174,23 @@ impl Emulator {
             .count()
     }
 
+    /// The (role ARN, session name) of every AssumeRole moto received, in order, decoded.
+    pub fn assumed_roles(&self) -> Vec<(String, String)> {
+        self.recorded()
+            .into_iter()
+            .filter(|(_, body)| body.contains("Action=AssumeRole"))
+            .map(|(_, body)| {
+                let field = |name: &str| {
+                    body.split('&')
+                        .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+                        .map(|v| v.replace("%3A", ":").replace("%2F", "/"))
+                        .unwrap_or_default()
+                };
+                (field("RoleArn"), field("RoleSessionName"))
+            })
+            .collect()
+    }
+
     pub fn count_invocations(&self) -> usize {
         self.recorded()
             .iter()
