@@ -407,6 +407,8 @@ pub fn body(
         };
         if shown.is_empty() {
             format!("No more {noun} (of {of}).")
+        } else if shown == (0..1) {
+            format!("Showing 1 of {of} {noun}.")
         } else {
             format!("Showing {}–{} of {of} {noun}.", shown.start + 1, shown.end)
         }

@@ -509,6 +509,9 @@ fn a_long_list_shows_its_first_page() {
         Some("Showing 41–45 of 45+ functions.")
     );
     assert!(cut.more);
+    // One row reads as one, not as a range from it to itself.
+    let one = super::body(service, op, &sample(service, op, 1), 0, true);
+    assert_eq!(one.summary.as_deref(), Some("Showing 1 of 1+ functions."));
     // Without a view the list pages too, and its items read in full less the empty members.
     let versions = service.operation("list-layers").unwrap();
     let layers = sample(service, versions, 25);
