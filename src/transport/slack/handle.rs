@@ -181,7 +181,7 @@ impl Bot {
         // anything else (help, questions, refusals) answers without one, however long the
         // state store takes. The timer below is that deadline, raced against the work: nothing
         // waits on it for something to happen, and the reply goes out the moment it is ready.
-        let slow = tokio::time::sleep(self.progress_after); // the moment a command counts as slow
+        let slow = tokio::time::sleep(self.progress_after); // deadline: slow from here (raced, never awaited alone)
         tokio::pin!(slow);
         let (mut late, mut listening) = (false, true);
         let progress = loop {
@@ -277,8 +277,7 @@ impl Bot {
                     Ok(()) => pending = true,
                     Err(_) => open = false,
                 },
-                // Not a wait for something to happen: the earliest the next update may go.
-                () = tokio::time::sleep_until(next_update), if pending => {
+                () = tokio::time::sleep_until(next_update), if pending => { // rate limit: earliest next chat.update
                     pending = false;
                     let how_far = reports.borrow_and_update().how_far.clone();
                     if let Some(how_far) = how_far {
