@@ -2,12 +2,11 @@
 //! with the person in the session name), the refusals, `whoami`, and two-person approval
 //! (approve, deny, self-approval, non-approvers, expiry, races between processes).
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_chatops::audit::logging::capture;
 use aws_chatops::config::{ApprovalConfig, Config, UserRoleConfig};
 use aws_chatops::pipeline::{Inbound, Outcome, Pipeline, Reply};
 use aws_chatops::prompt::ManualClock;
@@ -65,7 +64,6 @@ fn from(user: &str, text: &str) -> Inbound {
 
 #[tokio::test]
 async fn a_user_mapped_to_a_user_role_runs_as_that_role_and_others_as_the_channels() {
-    let _trail = trail_elsewhere();
     let (emu, p) = started(alice_mapped).await;
     emu.start_recording();
     let alice = say(&p, from(ALICE, "@aws lambda list-functions")).await;
@@ -132,7 +130,6 @@ async fn under_require_user_role_an_unmapped_user_is_refused_and_told_whom_to_as
 
 #[tokio::test]
 async fn require_user_role_on_one_account_leaves_the_others_alone() {
-    let _trail = trail_elsewhere();
     let (_emu, p) = started(|c| c.channels[0].accounts[1].require_user_role = true).await;
     let dev = say(&p, from(BOB, "@aws lambda list-functions")).await;
     assert_eq!(dev.outcome, Outcome::Ok, "{}", dev.text);
@@ -150,7 +147,6 @@ async fn require_user_role_on_one_account_leaves_the_others_alone() {
 
 #[tokio::test]
 async fn a_guardrail_deny_still_wins_over_a_user_role() {
-    let _trail = trail_elsewhere();
     let (emu, p) = started(|c| {
         alice_mapped(c);
         c.channels[0].guardrails =
@@ -178,7 +174,6 @@ async fn a_guardrail_deny_still_wins_over_a_user_role() {
 
 #[tokio::test]
 async fn whoami_says_account_role_region_guardrails_and_what_is_required() {
-    let _trail = trail_elsewhere();
     let (_emu, p) = started(|c| {
         alice_mapped(c);
         invoke_needs_approval(c);
@@ -242,15 +237,6 @@ fn approval_id(reply: &Reply) -> String {
         .strip_prefix("approve ")
         .expect("approve <id>")
         .to_owned()
-}
-
-/// Every test here runs under a subscriber of its own: tracing caches whether a call site
-/// is wanted when it is first reached, across threads, and a test reaching the audit call
-/// site with no subscriber while another installs its capture could leave it unwanted for
-/// that capture (the audit trail then reads empty).
-fn trail_elsewhere() -> tracing::subscriber::DefaultGuard {
-    let (subscriber, _, _) = capture(tracing_subscriber::EnvFilter::new("off"));
-    tracing::subscriber::set_default(subscriber)
 }
 
 const INVOKE: &str = "@aws lambda invoke --function-name myHelloWorld --payload {}";
@@ -338,7 +324,6 @@ async fn an_approval_by_another_approver_comes_before_the_requesters_yes() {
 
 #[tokio::test]
 async fn the_requester_cannot_approve_their_own_and_non_approvers_are_refused() {
-    let _trail = trail_elsewhere();
     let (emu, p) = started(invoke_needs_approval).await;
     let asked = say(&p, from(ALICE, INVOKE)).await;
     let id = approval_id(&asked);
@@ -382,7 +367,6 @@ async fn the_requester_cannot_approve_their_own_and_non_approvers_are_refused() 
 
 #[tokio::test]
 async fn a_denied_request_never_runs_and_the_requester_may_withdraw() {
-    let _trail = trail_elsewhere();
     let (emu, p) = started(invoke_needs_approval).await;
     let id = approval_id(&say(&p, from(ALICE, INVOKE)).await);
     let denied = say(&p, from(BOB, &format!("deny {id}"))).await;
@@ -414,7 +398,6 @@ async fn a_denied_request_never_runs_and_the_requester_may_withdraw() {
 
 #[tokio::test]
 async fn an_approval_request_expires_like_a_question() {
-    let _trail = trail_elsewhere();
     let emu = Emulator::start();
     let clock = ManualClock::new();
     let p = pipeline(
@@ -450,7 +433,6 @@ async fn an_approval_request_expires_like_a_question() {
 /// approval counts, the other hears who came first, and the command runs once.
 #[tokio::test]
 async fn racing_approvals_through_two_processes_approve_once() {
-    let _trail = trail_elsewhere();
     let emu = Emulator::start();
     let config = config_with(|c| {
         invoke_needs_approval(c);
@@ -497,7 +479,6 @@ async fn racing_approvals_through_two_processes_approve_once() {
 
 #[tokio::test]
 async fn commands_no_rule_names_need_no_approval() {
-    let _trail = trail_elsewhere();
     let (_emu, p) = started(|c| {
         invoke_needs_approval(c);
         c.channels[0].approvals[0].actions = vec!["ec2:StopInstances".into()];
@@ -566,7 +547,6 @@ async fn a_run_through_an_alias_names_the_alias_in_the_audit_trail_through_its_q
 
 #[tokio::test]
 async fn explain_says_whose_role_runs_it_who_is_refused_and_that_an_approval_comes_first() {
-    let _guard = trail_elsewhere();
     let (emu, p) = started(|c| {
         alice_mapped(c);
         invoke_needs_approval(c);

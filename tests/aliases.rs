@@ -2,7 +2,7 @@
 //! missing value asked for, a run that needs confirmation, refusals at creation, hostile
 //! values, and two processes creating at once on one DynamoDB table.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! The audit trail, log masking and metrics (issue #6), against moto where AWS is involved.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -8,14 +8,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_chatops::audit::cloudwatch::CloudWatchSink;
-use aws_chatops::audit::logging::{audit_layer, capture, MemoryWriter, SharedMasker};
+use aws_chatops::audit::logging::{audit_layer, MemoryWriter, SharedMasker};
 use aws_chatops::audit::{AuditDecision, AuditOutcome, AuditRecord, Auditor, Masker};
 use aws_chatops::config::{CloudWatchLogsConfig, Config};
 use aws_chatops::execute::Executor;
 use aws_chatops::metrics::Metrics;
 use aws_chatops::pipeline::{Outcome, Pipeline};
 use serde_json::{json, Value};
-use support::{demo_config, message_in, root, Emulator};
+use support::{capture, demo_config, message_in, root, share_call_site_interest, Emulator};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::EnvFilter;
@@ -72,6 +72,7 @@ fn audit_lines(f: impl FnOnce()) -> Vec<Value> {
         audit.clone(),
         SharedMasker::new(Arc::new(Masker::managed())),
     ));
+    share_call_site_interest();
     tracing::subscriber::with_default(subscriber, f);
     audit
         .contents()

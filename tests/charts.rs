@@ -3,10 +3,9 @@
 //! GetMetricData through the model-driven executor, and the chart's PNG uploaded to the Slack
 //! test server or saved by the shell; `cloudwatch describe-alarms` in chart form.
 
-#[path = "support/notified.rs"]
-mod notified;
-mod slack_server;
-mod support;
+use crate::notified;
+use crate::slack_server;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,9 +4,8 @@
 //! channel's account, as the matching list call of the asking service finds them; picking
 //! one runs the command.
 
-#[path = "support/seed.rs"]
-mod seed;
-mod support;
+use crate::support;
+use crate::support::seed;
 
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};

@@ -1,6 +1,6 @@
 //! Conversations against moto: walk-throughs, confirmations, accounts and who answers what.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,7 +8,7 @@
 //! The AWS CLI side runs in one Python process (`tests/differential/driver.py`, awscli's
 //! clidriver in-process); the bot side is the pipeline `exec` runs, in this process.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::io::Write;

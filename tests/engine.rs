@@ -1,6 +1,6 @@
 //! The command engine end to end against moto: no mocks of our own code.
 
-mod support;
+use crate::support;
 
 use aws_chatops::pipeline::Outcome;
 use serde_json::Value;

@@ -1,9 +1,8 @@
 //! `explain` says what `handle` does, for every kind of message, and loads no AWS
 //! configuration; audit records name the rule and the AWS request id.
 
-mod support;
+use crate::support;
 
-use aws_chatops::audit::logging::capture;
 use aws_chatops::pipeline::{Inbound, Outcome};
 use serde_json::Value;
 use support::*;

@@ -2,7 +2,7 @@
 //! before any AWS call that the command would make, names the statement and the resource, and
 //! what the guardrail leaves alone still runs.
 
-mod support;
+use crate::support;
 
 use aws_chatops::pipeline::Outcome;
 use support::*;

@@ -1,6 +1,6 @@
 //! Notifications end to end against moto (issue #11): SNS → SQS → decode → card.
 
-mod support;
+use crate::support;
 
 use aws_chatops::events::{decode, format, queue::Queue};
 use support::*;

@@ -1,7 +1,7 @@
 //! `--output json` against the AWS CLI: the same command through both, against the same moto,
 //! must print the same data (less the secrets we redact).
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 

@@ -9,8 +9,8 @@
 //! (it answers 500): a real PNG in the awsQuery XML CloudWatch sends, so the widget image is
 //! followed from the executor's decoding to Slack's upload.
 
-mod slack_server;
-mod support;
+use crate::slack_server;
+use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,6 @@
 //! No message makes the bot panic, whatever it holds: every stage up to AWS, via `explain`.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 

@@ -4,7 +4,7 @@
 //! moto's Logs Insights answering. Nothing is timed: waits are conditions polled to a
 //! deadline.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

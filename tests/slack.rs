@@ -2,8 +2,8 @@
 //! Slack test server (`tests/slack_server`), with AWS on moto. Nothing is timed: every wait is
 //! a condition polled for at most ten seconds.
 
-mod slack_server;
-mod support;
+use crate::slack_server;
+use crate::support;
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;

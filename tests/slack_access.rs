@@ -2,8 +2,8 @@
 //! server answers in the shape of Slack's documented response), a failed lookup refusing,
 //! `whoami`, and an approval request's buttons pressed by approvers and others.
 
-mod slack_server;
-mod support;
+use crate::slack_server;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

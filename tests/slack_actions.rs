@@ -5,10 +5,9 @@
 //! thread. moto and the Slack test server, through the real slack-morphism client; every
 //! wait is a condition polled to a deadline.
 
-#[path = "support/notified.rs"]
-mod notified;
-mod slack_server;
-mod support;
+use crate::notified;
+use crate::slack_server;
+use crate::support;
 
 use aws_chatops::events::actions::{ActionConfig, Criterion, Operator};
 use aws_chatops::pipeline::Outcome;

@@ -2,10 +2,9 @@
 //! Slack test server, through the real slack-morphism client. Nothing is timed: every wait is
 //! a condition polled to a deadline.
 
-#[path = "support/notified.rs"]
-mod notified;
-mod slack_server;
-mod support;
+use crate::notified;
+use crate::slack_server;
+use crate::support;
 
 use aws_chatops::events::queue::Queue;
 use notified::NotifiedBot;

@@ -3,7 +3,7 @@
 //! Time is a manual clock handed to the store: expiry is enforced on read, so nothing waits
 //! for DynamoDB's TTL.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -3,8 +3,8 @@
 //! each envelope to the connection a test chooses, as Slack hands each to one of the app's
 //! connections.
 
-mod slack_server;
-mod support;
+use crate::slack_server;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,9 +4,8 @@
 //! (`dynamodb execute-statement`) need the action of their kind on the table they name: a
 //! SELECT is such a read, anything else a write, and what the bot can't read is refused.
 
-#[path = "support/seed.rs"]
-mod seed;
-mod support;
+use crate::support;
+use crate::support::seed;
 
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock};

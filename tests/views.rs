@@ -2,7 +2,7 @@
 //! long list and its Next (anyone in the channel, typed or by number), Details, the AWS CLI's
 //! paging options, and follow-ups that expire with the questions.
 
-mod support;
+use crate::support;
 
 use std::process::Command;
 use std::sync::Arc;

@@ -1,16 +1,44 @@
 //! Test harness: a seeded moto server per test (scripts/emulator.py) and a pipeline pointed at it.
 #![allow(dead_code)]
 
+pub mod seed;
 pub mod shell;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Once, OnceLock};
 
+use aws_chatops::audit::logging::{self, MemoryWriter};
 use aws_chatops::config::Config;
 use aws_chatops::execute::Executor;
 use aws_chatops::pipeline::{Inbound, Pipeline, Reply};
+use tracing::subscriber::NoSubscriber;
+use tracing::{Dispatch, Subscriber};
+use tracing_subscriber::EnvFilter;
+
+/// A test's own capture of the logs and the audit trail (`logging::capture`), to install on
+/// its thread with `set_default`; call sites' interest is shared first (see below).
+pub fn capture(filter: EnvFilter) -> (impl Subscriber + Send + Sync, MemoryWriter, MemoryWriter) {
+    share_call_site_interest();
+    logging::capture(filter)
+}
+
+/// Every test of this binary shares tracing's cache of which call sites are wanted. While only
+/// one dispatcher is alive, tracing-core 0.1 decides a call site's first reach by the reaching
+/// thread's own subscriber: a test with none would mark the audit call site unwanted while
+/// another test's capture is alive, and that capture would read an empty trail. Two
+/// dispatchers that live as long as the binary keep every decision to the whole set of live
+/// subscribers. Call it before installing a subscriber of a test's own.
+pub fn share_call_site_interest() {
+    static KEPT: OnceLock<[Dispatch; 2]> = OnceLock::new();
+    KEPT.get_or_init(|| {
+        [
+            Dispatch::new(NoSubscriber::default()),
+            Dispatch::new(NoSubscriber::default()),
+        ]
+    });
+}
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
