@@ -443,6 +443,7 @@ async fn run_slack(
     let config =
         Arc::new(Config::load(config).with_context(|| format!("in {}", config.display()))?);
     aws_chatops::audit::logging::configure(&config).context("cannot open the audit file")?;
+    let reopening = reopen_audit_file_on_hangup();
     let executor = Arc::new(executor_for(&config).await);
     metrics().watch_executor(executor.clone());
     let clock: Arc<dyn aws_chatops::clock::Clock> = Arc::new(aws_chatops::clock::SystemClock);
@@ -483,6 +484,9 @@ async fn run_slack(
     )
     .await;
     termination().await;
+    if let Some(reopening) = reopening {
+        reopening.abort();
+    }
     drop(stop_notifications);
     for reader in readers {
         let _ = reader.await;
@@ -557,6 +561,42 @@ where
             ))
         })
         .collect()
+}
+
+/// From now on, each SIGHUP opens `[audit] file` again at its path (logrotate's `postrotate`):
+/// the file was moved away, and the audit lines after that go to a new file there. The task
+/// doing so, or None where there is no SIGHUP (or it cannot be listened for: said in the log).
+fn reopen_audit_file_on_hangup() -> Option<tokio::task::JoinHandle<()>> {
+    #[cfg(unix)]
+    {
+        use aws_chatops::audit::logging::audit_output;
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(hangups) => hangups,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP, so the audit file cannot be reopened after a rotation");
+                return None;
+            }
+        };
+        Some(tokio::spawn(async move {
+            while hangups.recv().await.is_some() {
+                match audit_output().reopen() {
+                    Ok(Some(file)) => {
+                        tracing::info!(file = %file.display(), "SIGHUP received: audit file reopened")
+                    }
+                    Ok(None) => {
+                        tracing::info!("SIGHUP received: audit lines go to no file, none to reopen")
+                    }
+                    Err(e) => tracing::error!(
+                        error = %e,
+                        "SIGHUP received, but the audit file cannot be opened again: audit lines still go to the file open until now"
+                    ),
+                }
+            }
+        }))
+    }
+    #[cfg(not(unix))]
+    None
 }
 
 /// SIGTERM (service managers, `docker stop`) or SIGINT (Ctrl-C).

@@ -899,6 +899,87 @@ async fn the_run_command_connects_logs_who_it_is_and_stops_on_sigterm() {
     }
 }
 
+/// `[audit] file` under logrotate (`create` and a `postrotate` that sends SIGHUP): until the
+/// signal, records follow the moved file; after it, they go to a new file at the configured
+/// path. None is lost, none is written twice, and SIGHUP does not stop the bot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_command_reopens_its_audit_file_on_sighup() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = dir.path().join("audit.log");
+    let rotated = dir.path().join("audit.log.1");
+    let config = dir.path().join("bot.toml");
+    let demo = std::fs::read_to_string(root().join("fixtures/config/demo.toml")).unwrap();
+    let file = toml::Value::String(audit.display().to_string());
+    std::fs::write(&config, format!("{demo}\n[audit]\nfile = {file}\n")).unwrap();
+    let records = |path: &std::path::Path| -> Vec<serde_json::Value> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    };
+    let users = |records: Vec<serde_json::Value>| -> Vec<String> {
+        records.iter().map(|r| r["user"].to_string()).collect()
+    };
+
+    let slack = SlackServer::start().await;
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aws-chatops"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("SLACK_APP_TOKEN", APP_TOKEN)
+        .env("SLACK_BOT_TOKEN", BOT_TOKEN)
+        .env("SLACK_API_URL", &slack.api_url)
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log.reopen().unwrap())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let signal = |name: &str| {
+        assert!(Command::new("kill")
+            .args([name, &pid])
+            .status()
+            .unwrap()
+            .success());
+    };
+    slack.wait_connections(1).await;
+    slack.mention(CHANNEL, ALICE, "lambda --help", None).await;
+    slack.wait_nth_message(CHANNEL, 1).await;
+    wait_for("ALICE's record in the audit file", || {
+        (records(&audit).len() == 1).then_some(())
+    })
+    .await;
+
+    std::fs::rename(&audit, &rotated).unwrap();
+    signal("-HUP");
+    wait_for("the bot to say it reopened the audit file", || {
+        let logged = std::fs::read_to_string(log.path()).unwrap();
+        logged.contains("audit file reopened").then_some(())
+    })
+    .await;
+    slack.mention(CHANNEL, BOB, "sqs --help", None).await;
+    slack.wait_nth_message(CHANNEL, 2).await;
+    wait_for("BOB's record in the new audit file", || {
+        (!records(&audit).is_empty()).then_some(())
+    })
+    .await;
+
+    signal("-TERM");
+    let status = wait_for("the bot to exit after SIGTERM", || {
+        child.try_wait().unwrap()
+    })
+    .await;
+    assert!(status.success(), "{status:?}");
+    assert_eq!(users(records(&rotated)), [format!("{ALICE:?}")]);
+    assert_eq!(users(records(&audit)), [format!("{BOB:?}")]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn old_buttons_close_when_a_question_is_replaced_or_answered_by_message() {
     let h = Harness::start().await;

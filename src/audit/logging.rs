@@ -10,6 +10,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock, Mutex, RwLock};
 
 use tracing::{Event, Subscriber};
@@ -141,7 +142,11 @@ impl<W: Write> Drop for MaskingWriter<W> {
 pub enum AuditTarget {
     Stdout,
     Stderr,
-    File(File),
+    /// Appended to; the path is kept so that the file can be opened again after rotation.
+    File {
+        file: File,
+        path: PathBuf,
+    },
     /// Nowhere (the interactive commands, whose standard output is the reply).
     Off,
 }
@@ -163,11 +168,30 @@ impl AuditOutput {
     }
 
     /// Appends audit lines to this file from now on (created if missing).
-    pub fn open_file(&self, path: &std::path::Path) -> io::Result<()> {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
-        self.set(AuditTarget::File(file));
+    pub fn open_file(&self, path: &Path) -> io::Result<()> {
+        let file = append_to(path)?;
+        self.set(AuditTarget::File {
+            file,
+            path: path.to_owned(),
+        });
         Ok(())
     }
+
+    /// Opens the audit file again at its path, after logrotate (or anyone) moved it away:
+    /// the lines after this go to a new file there. The file it names, or None when audit
+    /// lines go to no file. On an error the lines keep going to the file open until now.
+    pub fn reopen(&self) -> io::Result<Option<PathBuf>> {
+        let mut target = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let AuditTarget::File { file, path } = &mut *target else {
+            return Ok(None);
+        };
+        *file = append_to(path)?;
+        Ok(Some(path.clone()))
+    }
+}
+
+fn append_to(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
 }
 
 /// One audit line's writer: writes under the output's lock.
@@ -179,7 +203,7 @@ impl Write for AuditOutputWriter {
         match &mut *target {
             AuditTarget::Stdout => io::stdout().lock().write_all(data)?,
             AuditTarget::Stderr => io::stderr().lock().write_all(data)?,
-            AuditTarget::File(f) => f.write_all(data)?,
+            AuditTarget::File { file, .. } => file.write_all(data)?,
             AuditTarget::Off => {}
         }
         Ok(data.len())
@@ -190,7 +214,7 @@ impl Write for AuditOutputWriter {
         match &mut *target {
             AuditTarget::Stdout => io::stdout().flush(),
             AuditTarget::Stderr => io::stderr().flush(),
-            AuditTarget::File(f) => f.flush(),
+            AuditTarget::File { file, .. } => file.flush(),
             AuditTarget::Off => Ok(()),
         }
     }
@@ -363,6 +387,38 @@ impl<'a> MakeWriter<'a> for MemoryWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reopening_after_a_rotation_writes_to_a_new_file_at_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.log");
+        let rotated = dir.path().join("audit.log.1");
+        let output = AuditOutput::new(AuditTarget::Off);
+        assert_eq!(output.reopen().unwrap(), None, "no file, nothing to reopen");
+        output.open_file(&path).unwrap();
+        output.make_writer().write_all(b"first\n").unwrap();
+        std::fs::rename(&path, &rotated).unwrap();
+        // Until reopened, lines follow the file that was moved.
+        output.make_writer().write_all(b"second\n").unwrap();
+        assert_eq!(output.reopen().unwrap(), Some(path.clone()));
+        output.make_writer().write_all(b"third\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&rotated).unwrap(),
+            "first\nsecond\n"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "third\n");
+        // Moved again, and the path can no longer be opened (a directory took its place): an
+        // error, and the lines keep going to the file open until now.
+        let rotated_again = dir.path().join("audit.log.2");
+        std::fs::rename(&path, &rotated_again).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        assert!(output.reopen().is_err());
+        output.make_writer().write_all(b"fourth\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&rotated_again).unwrap(),
+            "third\nfourth\n"
+        );
+    }
 
     #[test]
     fn every_line_is_masked_and_audit_lines_are_bare_json() {
