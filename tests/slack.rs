@@ -237,11 +237,7 @@ async fn get_function_without_a_name_asks_with_a_select_and_runs_the_choice() {
     .await;
     h.use_dev().await;
 
-    let (_, ts) = h
-        .slack
-        .mention(CHANNEL, ALICE, "lambda get-function", None)
-        .await;
-    let _ = ts;
+    h.alice_says("lambda get-function").await;
     let question = h.next_message(CHANNEL, 0).await;
     assert_eq!(question.control_type().as_deref(), Some("static_select"));
     let choices = question.choices();
@@ -281,11 +277,7 @@ async fn issue_14_a_long_list_is_a_table_anyone_in_the_channel_can_page() {
     })
     .await;
     h.use_dev().await;
-    let (_, ts) = h
-        .slack
-        .mention(CHANNEL, ALICE, "lambda list-functions", None)
-        .await;
-    let _ = ts;
+    h.alice_says("lambda list-functions").await;
     let first = h.next_message(CHANNEL, 0).await;
     let blocks = first.blocks.as_array().unwrap();
     let table = blocks
@@ -817,6 +809,66 @@ async fn a_wrong_token_is_refused_at_start() {
     connection.shutdown().await;
 }
 
+/// `aws-chatops run` as a process, connected to the Slack test server, its log in a file.
+struct RunningBot {
+    child: std::process::Child,
+    log: tempfile::NamedTempFile,
+}
+
+impl RunningBot {
+    async fn start(config: &std::path::Path, slack: &SlackServer) -> RunningBot {
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_aws-chatops"))
+            .args(["run", "--config"])
+            .arg(config)
+            .env("SLACK_APP_TOKEN", APP_TOKEN)
+            .env("SLACK_BOT_TOKEN", BOT_TOKEN)
+            .env("SLACK_API_URL", &slack.api_url)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .unwrap();
+        slack.wait_connections(1).await;
+        RunningBot { child, log }
+    }
+
+    /// Sends it a signal (`-HUP`, `-TERM`) with kill(1).
+    fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args([name, &pid]).status().unwrap();
+        assert!(sent.success(), "kill {name} {pid}");
+    }
+
+    /// Its log so far.
+    fn logged(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap()
+    }
+
+    /// SIGTERM, then how it exited and all it logged.
+    async fn terminate(mut self) -> (std::process::ExitStatus, String) {
+        self.signal("-TERM");
+        let status = wait_for("the bot to exit after SIGTERM", || {
+            self.child.try_wait().unwrap()
+        })
+        .await;
+        (status, self.logged())
+    }
+}
+
+/// A test that fails halfway leaves no bot behind.
+impl Drop for RunningBot {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// `aws-chatops run`: tokens from the environment, checked; the identity logged, never a
 /// token; SIGTERM stops it cleanly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -851,40 +903,13 @@ async fn the_run_command_connects_logs_who_it_is_and_stops_on_sigterm() {
     assert!(!stderr.contains(&APP_TOKEN[10..]), "{stderr}");
 
     let slack = SlackServer::start().await;
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut child = Command::new(bin)
-        .args(["run", "--config"])
-        .arg(&config)
-        .env("SLACK_APP_TOKEN", APP_TOKEN)
-        .env("SLACK_BOT_TOKEN", BOT_TOKEN)
-        .env("SLACK_API_URL", &slack.api_url)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log.reopen().unwrap())
-        .spawn()
-        .unwrap();
-    slack.wait_connections(1).await;
+    let bot = RunningBot::start(&config, &slack).await;
     // Help needs no AWS call: the whole path through the binary.
     slack.mention(CHANNEL, ALICE, "lambda --help", None).await;
     slack.wait_nth_message(CHANNEL, 1).await;
 
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let status = wait_for("the bot to exit after SIGTERM", || {
-        child.try_wait().unwrap()
-    })
-    .await;
+    let (status, logged) = bot.terminate().await;
     assert!(status.success(), "{status:?}");
-    let logged = std::fs::read_to_string(log.path()).unwrap();
     assert!(logged.contains("Slack accepted the bot token"), "{logged}");
     assert!(
         logged.contains(BOT_USER) && logged.contains("T0DEMO"),
@@ -923,32 +948,7 @@ async fn the_run_command_reopens_its_audit_file_on_sighup() {
     };
 
     let slack = SlackServer::start().await;
-    let log = tempfile::NamedTempFile::new().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_aws-chatops"))
-        .args(["run", "--config"])
-        .arg(&config)
-        .env("SLACK_APP_TOKEN", APP_TOKEN)
-        .env("SLACK_BOT_TOKEN", BOT_TOKEN)
-        .env("SLACK_API_URL", &slack.api_url)
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(log.reopen().unwrap())
-        .spawn()
-        .unwrap();
-    let pid = child.id().to_string();
-    let signal = |name: &str| {
-        assert!(Command::new("kill")
-            .args([name, &pid])
-            .status()
-            .unwrap()
-            .success());
-    };
-    slack.wait_connections(1).await;
+    let bot = RunningBot::start(&config, &slack).await;
     slack.mention(CHANNEL, ALICE, "lambda --help", None).await;
     slack.wait_nth_message(CHANNEL, 1).await;
     wait_for("ALICE's record in the audit file", || {
@@ -957,10 +957,9 @@ async fn the_run_command_reopens_its_audit_file_on_sighup() {
     .await;
 
     std::fs::rename(&audit, &rotated).unwrap();
-    signal("-HUP");
+    bot.signal("-HUP");
     wait_for("the bot to say it reopened the audit file", || {
-        let logged = std::fs::read_to_string(log.path()).unwrap();
-        logged.contains("audit file reopened").then_some(())
+        bot.logged().contains("audit file reopened").then_some(())
     })
     .await;
     slack.mention(CHANNEL, BOB, "sqs --help", None).await;
@@ -970,11 +969,7 @@ async fn the_run_command_reopens_its_audit_file_on_sighup() {
     })
     .await;
 
-    signal("-TERM");
-    let status = wait_for("the bot to exit after SIGTERM", || {
-        child.try_wait().unwrap()
-    })
-    .await;
+    let (status, _) = bot.terminate().await;
     assert!(status.success(), "{status:?}");
     assert_eq!(users(records(&rotated)), [format!("{ALICE:?}")]);
     assert_eq!(users(records(&audit)), [format!("{BOB:?}")]);
@@ -1138,7 +1133,7 @@ async fn issue_9_huge_and_deeply_nested_messages_get_an_error_and_the_bot_keeps_
     ];
     for (i, (text, expected)) in shapes.iter().enumerate() {
         assert!(text.len() > SIZE - 8, "shape {i} is {} bytes", text.len());
-        h.slack.mention(CHANNEL, ALICE, text, None).await;
+        h.alice_says(text).await;
         let reply = h.next_message(CHANNEL, i).await;
         let all = reply.all_text();
         assert!(all.contains(expected), "shape {i}: {expected} in {all}");
@@ -1180,7 +1175,7 @@ async fn issue_9_a_flood_from_one_person_gets_one_busy_reply_and_nothing_is_lost
     for _ in 0..BURST {
         let text =
             "lambda get-function --function-name myHelloWorld --query Configuration.FunctionName";
-        h.slack.mention(CHANNEL, ALICE, text, None).await;
+        h.alice_says(text).await;
     }
     let busy = wait_for("the busy reply", || {
         h.slack
