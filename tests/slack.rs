@@ -154,31 +154,9 @@ impl Harness {
     }
 }
 
-/// Lambda functions created in `account` of the emulator (boto3 from the emulator's venv).
-fn create_functions(emu: &Emulator, account: &str, names: &[String]) {
-    let script = r#"
-import io, sys, zipfile, boto3
-url, account, names = sys.argv[1], sys.argv[2], sys.argv[3:]
-s = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-c = s.client("sts", endpoint_url=url).assume_role(RoleArn=f"arn:aws:iam::{account}:role/chatops-readonly", RoleSessionName="seed")["Credentials"]
-lam = s.client("lambda", endpoint_url=url, aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
-buf = io.BytesIO()
-with zipfile.ZipFile(buf, "w") as z:
-    z.writestr("lambda_function.py", "def lambda_handler(event, context):\n    return event\n")
-for name in names:
-    lam.create_function(FunctionName=name, Runtime="python3.12", Handler="lambda_function.lambda_handler",
-        Role=f"arn:aws:iam::{account}:role/lambda-basic-execution", Code={"ZipFile": buf.getvalue()},
-        Description=("Seeded by tests/slack.rs so the output is long. " * 6)[:256])
-"#;
-    let status = Command::new(root().join(".venv/bin/python"))
-        .arg("-c")
-        .arg(script)
-        .arg(&emu.url)
-        .arg(account)
-        .args(names)
-        .status()
-        .expect("python runs");
-    assert!(status.success(), "seeding functions failed");
+/// A description that makes a function's output long (Lambda's longest, 256 characters).
+fn long_description() -> String {
+    "Seeded by tests/slack.rs so the output is long. ".repeat(6)[..256].to_owned()
 }
 
 fn header_of(message: &Posted) -> String {
@@ -232,7 +210,7 @@ async fn a_mention_is_answered_in_the_channel_and_in_its_thread() {
 async fn get_function_without_a_name_asks_with_a_select_and_runs_the_choice() {
     let more: Vec<String> = (1..=5).map(|i| format!("worker{i}")).collect();
     let h = Harness::start_with(demo_config(), |emu| {
-        create_functions(emu, "111111111111", &more)
+        emu.create_functions("111111111111", &more, &long_description())
     })
     .await;
     h.use_dev().await;
@@ -273,7 +251,7 @@ async fn get_function_without_a_name_asks_with_a_select_and_runs_the_choice() {
 async fn issue_14_a_long_list_is_a_table_anyone_in_the_channel_can_page() {
     let more: Vec<String> = (1..=25).map(|i| format!("worker{i:02}")).collect();
     let h = Harness::start_with(demo_config(), |emu| {
-        create_functions(emu, "111111111111", &more)
+        emu.create_functions("111111111111", &more, &long_description())
     })
     .await;
     h.use_dev().await;
@@ -667,7 +645,7 @@ async fn direct_messages_are_refused_by_default() {
 async fn a_long_output_arrives_as_a_file() {
     let many: Vec<String> = (0..70).map(|i| format!("batch-function-{i:02}")).collect();
     let h = Harness::start_with(demo_config(), |emu| {
-        create_functions(emu, "111111111111", &many)
+        emu.create_functions("111111111111", &many, &long_description())
     })
     .await;
     h.use_dev().await;

@@ -391,32 +391,6 @@ async fn five_bots_of_two_connections_fill_slacks_ten_and_a_sixth_is_refused_whi
     sixth.shutdown().await;
 }
 
-/// `count` Lambda functions in `account` on moto, beside the demo's.
-fn create_functions(emu: &Emulator, account: &str, count: usize) {
-    let script = r#"
-import io, sys, zipfile, boto3
-url, account, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-s = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-c = s.client("sts", endpoint_url=url).assume_role(RoleArn=f"arn:aws:iam::{account}:role/chatops-readonly", RoleSessionName="seed")["Credentials"]
-lam = s.client("lambda", endpoint_url=url, aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
-buf = io.BytesIO()
-with zipfile.ZipFile(buf, "w") as z:
-    z.writestr("lambda_function.py", "def lambda_handler(event, context):\n    return event\n")
-for i in range(count):
-    lam.create_function(FunctionName=f"page-{i:02}", Runtime="python3.12", Handler="lambda_function.lambda_handler",
-        Role=f"arn:aws:iam::{account}:role/lambda-basic-execution", Code={"ZipFile": buf.getvalue()})
-"#;
-    let status = std::process::Command::new(support::root().join(".venv/bin/python"))
-        .arg("-c")
-        .arg(script)
-        .arg(&emu.url)
-        .arg(account)
-        .arg(count.to_string())
-        .status()
-        .expect("python runs");
-    assert!(status.success(), "seeding functions failed");
-}
-
 /// "Showing 21–40 of 45 functions." of a page's text.
 fn showing(posted: &slack_server::Posted) -> String {
     let text = posted.all_text();
@@ -429,7 +403,8 @@ fn showing(posted: &slack_server::Posted) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_made_through_one_bot_pages_on_through_the_other_once_per_press() {
     let h = Harness::start(2).await;
-    create_functions(&h.emu, "111111111111", 43);
+    let pages: Vec<String> = (0..43).map(|i| format!("page-{i:02}")).collect();
+    h.emu.create_functions("111111111111", &pages, "");
     h.use_dev().await;
     // The list, made through A in its region…
     h.slack

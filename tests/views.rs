@@ -4,7 +4,6 @@
 
 use crate::support;
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,32 +11,6 @@ use aws_chatops::pipeline::{Outcome, Reply};
 use aws_chatops::prompt::ManualClock;
 use serde_json::Value;
 use support::*;
-
-/// Lambda functions created in `account` of the emulator (boto3 from the emulator's venv).
-fn create_functions(emu: &Emulator, account: &str, names: &[String]) {
-    let script = r#"
-import io, sys, zipfile, boto3
-url, account, names = sys.argv[1], sys.argv[2], sys.argv[3:]
-s = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-c = s.client("sts", endpoint_url=url).assume_role(RoleArn=f"arn:aws:iam::{account}:role/chatops-readonly", RoleSessionName="seed")["Credentials"]
-lam = s.client("lambda", endpoint_url=url, aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
-buf = io.BytesIO()
-with zipfile.ZipFile(buf, "w") as z:
-    z.writestr("lambda_function.py", "def lambda_handler(event, context):\n    return event\n")
-for name in names:
-    lam.create_function(FunctionName=name, Runtime="python3.12", Handler="lambda_function.lambda_handler",
-        Role=f"arn:aws:iam::{account}:role/lambda-basic-execution", Code={"ZipFile": buf.getvalue()})
-"#;
-    let status = Command::new(root().join(".venv/bin/python"))
-        .arg("-c")
-        .arg(script)
-        .arg(&emu.url)
-        .arg(account)
-        .args(names)
-        .status()
-        .expect("python runs");
-    assert!(status.success(), "seeding functions failed");
-}
 
 /// The names in a reply's table (its first column).
 fn names(reply: &Reply) -> Vec<String> {
@@ -80,7 +53,7 @@ fn in_channel(user: &str, text: &str) -> aws_chatops::pipeline::Inbound {
 async fn a_long_list_pages_for_anyone_in_the_channel() {
     let emu = Emulator::start();
     let extra: Vec<String> = (0..40).map(|i| format!("fn-{i:02}")).collect();
-    create_functions(&emu, "111111111111", &extra);
+    emu.create_functions("111111111111", &extra, "");
     let p = pipeline(&emu, demo_config()).await;
     let all = all_names(&p).await;
     assert!(all.len() > 40, "{all:?}");
@@ -144,7 +117,7 @@ async fn a_long_list_pages_for_anyone_in_the_channel() {
 async fn max_items_and_starting_token_page_as_the_aws_cli_does() {
     let emu = Emulator::start();
     let extra: Vec<String> = (0..8).map(|i| format!("fn-{i:02}")).collect();
-    create_functions(&emu, "111111111111", &extra);
+    emu.create_functions("111111111111", &extra, "");
     let p = pipeline(&emu, demo_config()).await;
     let all = all_names(&p).await;
 
@@ -242,7 +215,7 @@ async fn follow_ups_expire_with_the_questions_and_explain_agrees() {
 #[tokio::test]
 async fn a_name_that_does_not_exist_offers_the_closest_and_the_pick_runs() {
     let emu = Emulator::start();
-    create_functions(&emu, "111111111111", &["orders-api".to_owned()]);
+    emu.create_functions("111111111111", &["orders-api".to_owned()], "");
     let p = pipeline(&emu, demo_config()).await;
     let reply = say(
         &p,

@@ -225,6 +225,36 @@ impl Emulator {
             .filter(|(url, _)| url.contains("/invocations"))
             .count()
     }
+
+    /// Lambda functions `names` created in `account`, beside the seeded ones, through the
+    /// account's `chatops-readonly` role (boto3 from the emulator's venv); each described by
+    /// `description` when it isn't empty.
+    pub fn create_functions(&self, account: &str, names: &[String], description: &str) {
+        let script = r#"
+import io, sys, zipfile, boto3
+url, account, description, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+s = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+c = s.client("sts", endpoint_url=url).assume_role(RoleArn=f"arn:aws:iam::{account}:role/chatops-readonly", RoleSessionName="seed")["Credentials"]
+lam = s.client("lambda", endpoint_url=url, aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"], aws_session_token=c["SessionToken"])
+buf = io.BytesIO()
+with zipfile.ZipFile(buf, "w") as z:
+    z.writestr("lambda_function.py", "def lambda_handler(event, context):\n    return event\n")
+extra = {"Description": description} if description else {}
+for name in names:
+    lam.create_function(FunctionName=name, Runtime="python3.12", Handler="lambda_function.lambda_handler",
+        Role=f"arn:aws:iam::{account}:role/lambda-basic-execution", Code={"ZipFile": buf.getvalue()}, **extra)
+"#;
+        let status = Command::new(root().join(".venv/bin/python"))
+            .arg("-c")
+            .arg(script)
+            .arg(&self.url)
+            .arg(account)
+            .arg(description)
+            .args(names)
+            .status()
+            .expect("python runs");
+        assert!(status.success(), "seeding functions failed");
+    }
 }
 
 impl Drop for Emulator {
