@@ -28,9 +28,9 @@ use aws_chatops::events::queue::QueueMessage;
 use aws_chatops::execute::Executor;
 use aws_chatops::metrics::Metrics;
 use aws_chatops::pipeline::Pipeline;
-use aws_chatops::transport::slack::{self, SlackOptions, SlackToken, TokenKind};
+use aws_chatops::transport::slack::{self, SlackOptions};
 use criterion::{criterion_group, criterion_main, Criterion};
-use slack_server::{SlackServer, APP_TOKEN, BOT_TOKEN};
+use slack_server::SlackServer;
 
 const CONFIG: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/config/demo.toml");
 const CHANNEL: &str = "C0DEMO";
@@ -58,20 +58,16 @@ fn envelope_to_post(c: &mut Criterion) {
                 .build(),
         ));
         let pipeline = Arc::new(Pipeline::new(config.clone(), executor).unwrap());
-        let connection = slack::connect(
-            pipeline,
-            config,
-            &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
-            &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
-            &SlackOptions {
-                api_url: Some(server.api_url.clone()),
-                connections: 1,
-                ..SlackOptions::default()
-            },
-        )
-        .await
-        .unwrap();
-        server.wait_connections(1).await;
+        let connection = server
+            .connect_bot(
+                pipeline,
+                config,
+                SlackOptions {
+                    connections: 1,
+                    ..SlackOptions::default()
+                },
+            )
+            .await;
         // Warm up: users.info answered and cached, connections to the Web API pooled.
         let after = server.position();
         server.mention(CHANNEL, USER, "lambda --help", None).await;

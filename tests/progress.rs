@@ -20,7 +20,7 @@ use aws_chatops::clock::{Clock, ManualClock};
 use aws_chatops::execute::{Executor, Target};
 use aws_chatops::pipeline::{Outcome, Pipeline};
 use aws_chatops::progress::{self, Report, Reporter};
-use aws_chatops::transport::slack::{self, SlackOptions, SlackToken, TokenKind};
+use aws_chatops::transport::slack::{self, SlackOptions};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -29,7 +29,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
-use slack_server::{wait_for, SlackServer, APP_TOKEN, BOT_TOKEN};
+use slack_server::{wait_for, SlackServer};
 use support::*;
 
 const GROUP: &str = "/aws/progress/app";
@@ -228,22 +228,14 @@ async fn pipeline_with_clock(emu: &Emulator, endpoint: &str, clock: ManualClock)
 async fn connect(pipeline: Arc<Pipeline>) -> (SlackServer, slack::SlackConnection) {
     let slack = SlackServer::start().await;
     let options = SlackOptions {
-        api_url: Some(slack.api_url.clone()),
         connections: 1,
         shutdown_grace: Duration::from_secs(5),
         progress_after: Duration::ZERO,
         ..SlackOptions::default()
     };
-    let bot = slack::connect(
-        pipeline.clone(),
-        pipeline.config(),
-        &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
-        &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
-        &options,
-    )
-    .await
-    .expect("the bot connects");
-    slack.wait_connections(1).await;
+    let bot = slack
+        .connect_bot(pipeline.clone(), pipeline.config(), options)
+        .await;
     (slack, bot)
 }
 

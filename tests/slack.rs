@@ -96,16 +96,9 @@ impl Harness {
         let pipeline = Arc::new(pipeline);
         let mut options = options(&slack);
         tweak(&mut options);
-        let bot = slack::connect(
-            pipeline.clone(),
-            Arc::new(config),
-            &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
-            &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
-            &options,
-        )
-        .await
-        .expect("the bot connects to the test server");
-        slack.wait_connections(1).await;
+        let bot = slack
+            .connect_bot(pipeline.clone(), Arc::new(config), options)
+            .await;
         Harness {
             emu,
             slack,

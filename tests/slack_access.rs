@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use aws_chatops::config::{ApprovalConfig, Config, UserRoleConfig};
 use aws_chatops::pipeline::Pipeline;
-use aws_chatops::transport::slack::{self, SlackConnection, SlackOptions, SlackToken, TokenKind};
-use slack_server::{wait_for, Posted, SlackServer, APP_TOKEN, BOT_TOKEN};
+use aws_chatops::transport::slack::{SlackConnection, SlackOptions};
+use slack_server::{wait_for, Posted, SlackServer};
 use support::{demo_config, pipeline, Emulator};
 
 const CHANNEL: &str = "C0DEMO";
@@ -44,23 +44,15 @@ impl Harness {
             .await
             .unwrap();
         let options = SlackOptions {
-            api_url: Some(slack.api_url.clone()),
             connections: 1,
             reconnect_delay_secs: 1,
             ping_interval_secs: 5,
             shutdown_grace: Duration::from_secs(10),
             ..SlackOptions::default()
         };
-        let bot = slack::connect(
-            pipeline.clone(),
-            Arc::new(config),
-            &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
-            &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
-            &options,
-        )
-        .await
-        .expect("the bot connects to the test server");
-        slack.wait_connections(1).await;
+        let bot = slack
+            .connect_bot(pipeline.clone(), Arc::new(config), options)
+            .await;
         Harness {
             emu,
             slack,

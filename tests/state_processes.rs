@@ -60,7 +60,7 @@ impl Harness {
             .expect("the table is created");
         let slack = SlackServer::start().await;
         let mut started = Vec::new();
-        for n in 0..bots {
+        for _ in 0..bots {
             let store = Arc::new(DynamoStore::new(&sdk, &config.state, clock.clone()).unwrap());
             let pipeline = Arc::new(
                 pipeline(&emu, config.clone())
@@ -68,24 +68,14 @@ impl Harness {
                     .with_store(store, clock.clone()),
             );
             let options = SlackOptions {
-                api_url: Some(slack.api_url.clone()),
                 connections,
                 reconnect_delay_secs: 1,
                 ping_interval_secs: 5,
                 shutdown_grace: Duration::from_secs(10),
                 ..SlackOptions::default()
             };
-            let connection = slack::connect(
-                pipeline,
-                Arc::new(config.clone()),
-                &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
-                &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
-                &options,
-            )
-            .await
-            .expect("the bot connects");
-            slack
-                .wait_connections((n as u64 + 1) * u64::from(connections))
+            let connection = slack
+                .connect_bot(pipeline, Arc::new(config.clone()), options)
                 .await;
             let socket = *slack.open_connections().last().unwrap();
             started.push(Bot {

@@ -23,6 +23,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aws_chatops::config::Config;
+use aws_chatops::pipeline::Pipeline;
+use aws_chatops::transport::slack::{self, SlackConnection, SlackOptions, SlackToken, TokenKind};
 use axum::body::Bytes;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
@@ -376,6 +379,33 @@ impl SlackServer {
     /// Connections that got their `hello`, reconnections included.
     pub fn connections(&self) -> u64 {
         self.shared.hellos.load(Ordering::SeqCst)
+    }
+
+    /// `pipeline` connected as the bot to this server (`options` with its `api_url`), with
+    /// the test tokens; returns once the `options.connections` sockets it opens said hello.
+    pub async fn connect_bot(
+        &self,
+        pipeline: Arc<Pipeline>,
+        config: Arc<Config>,
+        options: SlackOptions,
+    ) -> SlackConnection {
+        let before = self.connections();
+        let options = SlackOptions {
+            api_url: Some(self.api_url.clone()),
+            ..options
+        };
+        let bot = slack::connect(
+            pipeline,
+            config,
+            &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
+            &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
+            &options,
+        )
+        .await
+        .expect("the bot connects to the test server");
+        self.wait_connections(before + u64::from(options.connections))
+            .await;
+        bot
     }
 
     pub async fn wait_connections(&self, n: u64) {

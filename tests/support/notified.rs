@@ -12,11 +12,9 @@ use aws_chatops::config::Config;
 use aws_chatops::events::{self, notify::Notifier, queue::Queue};
 use aws_chatops::metrics::Metrics;
 use aws_chatops::pipeline::Pipeline;
-use aws_chatops::transport::slack::{
-    self, cards::SlackCards, SlackConnection, SlackOptions, SlackStats, SlackToken, TokenKind,
-};
+use aws_chatops::transport::slack::{cards::SlackCards, SlackConnection, SlackOptions, SlackStats};
 
-use crate::slack_server::{SlackServer, APP_TOKEN, BOT_TOKEN};
+use crate::slack_server::SlackServer;
 use crate::support::{pipeline, Emulator};
 
 pub struct NotifiedBot {
@@ -44,21 +42,13 @@ impl NotifiedBot {
         let config = Arc::new(config);
         let pipeline = Arc::new(pipeline(emu, (*config).clone()).await);
         let options = SlackOptions {
-            api_url: Some(slack.api_url.clone()),
             connections,
             shutdown_grace: Duration::from_secs(5),
             ..SlackOptions::default()
         };
-        let bot = slack::connect(
-            pipeline.clone(),
-            config.clone(),
-            &SlackToken::parse(TokenKind::App, APP_TOKEN).unwrap(),
-            &SlackToken::parse(TokenKind::Bot, BOT_TOKEN).unwrap(),
-            &options,
-        )
-        .await
-        .expect("the bot connects");
-        slack.wait_connections(connections as u64).await;
+        let bot = slack
+            .connect_bot(pipeline.clone(), config.clone(), options)
+            .await;
         let metrics = Metrics::new();
         let notifier = Notifier::new(
             config.clone(),
