@@ -107,6 +107,17 @@ impl Harness {
         }
     }
 
+    /// As [`Harness::start`], with `names` added as Lambda functions in dev (each with a
+    /// long description) and the channel on dev.
+    async fn with_functions(names: &[String]) -> Harness {
+        let h = Harness::start_with(demo_config(), |emu| {
+            emu.create_functions("111111111111", names, &long_description())
+        })
+        .await;
+        h.use_dev().await;
+        h
+    }
+
     /// The channel uses the dev account, so commands don't ask which account first.
     async fn use_dev(&self) {
         self.pipeline
@@ -202,11 +213,7 @@ async fn a_mention_is_answered_in_the_channel_and_in_its_thread() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_function_without_a_name_asks_with_a_select_and_runs_the_choice() {
     let more: Vec<String> = (1..=5).map(|i| format!("worker{i}")).collect();
-    let h = Harness::start_with(demo_config(), |emu| {
-        emu.create_functions("111111111111", &more, &long_description())
-    })
-    .await;
-    h.use_dev().await;
+    let h = Harness::with_functions(&more).await;
 
     h.alice_says("lambda get-function").await;
     let question = h.next_message(CHANNEL, 0).await;
@@ -243,11 +250,7 @@ async fn get_function_without_a_name_asks_with_a_select_and_runs_the_choice() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_14_a_long_list_is_a_table_anyone_in_the_channel_can_page() {
     let more: Vec<String> = (1..=25).map(|i| format!("worker{i:02}")).collect();
-    let h = Harness::start_with(demo_config(), |emu| {
-        emu.create_functions("111111111111", &more, &long_description())
-    })
-    .await;
-    h.use_dev().await;
+    let h = Harness::with_functions(&more).await;
     h.alice_says("lambda list-functions").await;
     let first = h.next_message(CHANNEL, 0).await;
     let blocks = first.blocks.as_array().unwrap();
@@ -637,11 +640,7 @@ async fn direct_messages_are_refused_by_default() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_output_arrives_as_a_file() {
     let many: Vec<String> = (0..70).map(|i| format!("batch-function-{i:02}")).collect();
-    let h = Harness::start_with(demo_config(), |emu| {
-        emu.create_functions("111111111111", &many, &long_description())
-    })
-    .await;
-    h.use_dev().await;
+    let h = Harness::with_functions(&many).await;
     h.alice_says("lambda list-functions --output json").await;
     let message = h.next_message(CHANNEL, 0).await;
     let uploads = h.slack.uploads();

@@ -117,17 +117,12 @@ async fn issue_15_custom_action_buttons_show_by_their_criteria_and_run_as_the_pr
     assert!(text.contains("[ERROR] Exception"), "{text}");
     assert!(!text.contains("START RequestId"), "{text}");
 
-    let assumed: Vec<String> = emu
-        .recorded()
-        .into_iter()
-        .filter(|(_, body)| body.contains("Action=AssumeRole"))
-        .map(|(_, body)| body)
-        .collect();
+    let assumed = emu.assumed_roles();
     assert!(!assumed.is_empty());
     assert!(
         assumed
             .iter()
-            .all(|b| b.contains("RoleSessionName=chatbot-U0OTHER")),
+            .all(|(_, session)| session == "chatbot-U0OTHER"),
         "{assumed:?}"
     );
 

@@ -73,18 +73,13 @@ async fn issue_11_show_logs_buttons_run_as_whoever_presses_them_in_the_cards_thr
     assert!(!text.contains("START RequestId"), "{text}");
 
     // Both ran as the presser: the channel's role was assumed for U0OTHER, in dev.
-    let assumed: Vec<String> = emu
-        .recorded()
-        .into_iter()
-        .filter(|(_, body)| body.contains("Action=AssumeRole"))
-        .map(|(_, body)| body)
-        .collect();
+    let assumed = emu.assumed_roles();
     assert!(!assumed.is_empty());
     assert!(
         assumed
             .iter()
-            .all(|b| b.contains("RoleSessionName=chatbot-U0OTHER")
-                && b.contains("111111111111%3Arole%2Fchatops-readonly")),
+            .all(|(role, session)| session == "chatbot-U0OTHER"
+                && role == "arn:aws:iam::111111111111:role/chatops-readonly"),
         "{assumed:?}"
     );
     // The card stays as it was: buttons anyone may press again.

@@ -196,10 +196,7 @@ impl Emulator {
     }
 
     pub fn count_assume_role(&self) -> usize {
-        self.recorded()
-            .iter()
-            .filter(|(_, body)| body.contains("Action=AssumeRole"))
-            .count()
+        self.assumed_roles().len()
     }
 
     /// The (role ARN, session name) of every AssumeRole moto received, in order, decoded.
